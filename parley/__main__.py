@@ -1,0 +1,46 @@
+"""The `parley` command: one entry point whose subcommands live in the layer that owns them.
+
+Subcommands are imported lazily so that `parley relay` never loads Qt and `parley cli` never opens a
+window.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+# subcommand -> (module, function, one-line help). Each function takes the remaining argv and
+# returns a process exit code.
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "app": ("parley.ui.main", "main", "open the desktop app (the default)"),
+    "demo": ("parley.ui.demo", "main", "embedded relay and two windows that know each other"),
+    "relay": ("parley.net.relay.command", "main", "run a relay server"),
+    "cli": ("parley.app.cli", "main", "headless client for scripts and tests"),
+    "crypto-demo": ("parley.app.crypto_demo", "main", "two parties exchange messages in-process"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "", "subcommands:"]
+    lines += [f"  {name:<12} {info[2]}" for name, info in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a subcommand; with no subcommand, open the desktop app."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    name = args.pop(0) if args and args[0] in SUBCOMMANDS else "app"
+    if args[:1] and not args[0].startswith("-") and name == "app":
+        print(f"parley: unknown subcommand {args[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module_name, func_name, _ = SUBCOMMANDS[name]
+    entry: Callable[[list[str]], int] = getattr(importlib.import_module(module_name), func_name)
+    return entry(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Icons, the .desktop file and stylesheets, shipped as package data."""
