@@ -38,8 +38,8 @@ class DuplicateMessage(DecryptionError):
 
 
 class TooManySkippedMessages(DecryptionError):
-    """The message is too far ahead: the skipped-key bound per chain or in total would be exceeded."""
+    """The message is too far ahead: a skipped-key bound (per chain or in total) is reached."""
 
 
 class EnvelopeRejected(DecryptionError):
-    """The message-key hook refused the message (for example a missing or forged warrant envelope)."""
+    """The message-key hook refused the message (for example a missing or forged envelope)."""

@@ -8,4 +8,4 @@ rm -rf build/typecheck && mkdir -p "$tree"
 for f in parley/*.py parley/py.typed; do ln -s "$PWD/$f" "$tree/$(basename "$f")"; done
 for pkg in app crypto net ui resources; do ln -s "$PWD/$pkg" "$tree/$pkg"; done
 MYPYPATH=build/typecheck .venv/bin/mypy --strict -p parley
-MYPYPATH=build/typecheck .venv/bin/mypy --strict tests bench
+MYPYPATH=build/typecheck:bench .venv/bin/mypy --strict tests bench

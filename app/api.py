@@ -1,0 +1,89 @@
+"""The interface the user interfaces (desktop bridge, headless CLI) use to drive the core.
+
+app/messenger.py implements it. Every method is a coroutine that runs on the core's asyncio thread
+(app/runtime.py); the desktop app submits them with ``CoreRuntime.submit`` and never awaits on the
+GUI thread. Errors are app.errors.AppError subclasses whose message can be shown to a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from parley.app.events import (
+    ContactView,
+    ConversationView,
+    Event,
+    InviteView,
+    KeyStorageInfo,
+    MessageView,
+    RelayRecordView,
+    SafetyNumberView,
+    SearchHit,
+    Settings,
+)
+
+
+class MessengerApi(Protocol):
+    """An open, unlocked account."""
+
+    display_name: str
+    build_variant: str
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback`` on the core thread for every event from now on."""
+
+    async def start(self) -> None:
+        """Connect to the relay (reconnecting with backoff) and catch up on queued messages."""
+
+    async def close(self) -> None:
+        """Disconnect and close the store."""
+
+    async def my_invite(self) -> InviteView: ...
+
+    async def add_contact(self, invite: str, display_name: str | None = None) -> ContactView:
+        """Add a contact from an invite code or link, fetch its prekey bundle, start the session."""
+
+    async def contacts(self) -> list[ContactView]: ...
+
+    async def conversations(self) -> list[ConversationView]: ...
+
+    async def load_messages(
+        self, conversation_id: str, *, before_seq: int | None = None, limit: int = 50
+    ) -> list[MessageView]:
+        """The newest ``limit`` messages older than ``before_seq``, oldest first."""
+
+    async def send_text(self, conversation_id: str, text: str) -> MessageView: ...
+
+    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
+        """Send a picture; raises AttachmentRejected when it is not an image or is too large."""
+
+    async def mark_read(self, conversation_id: str) -> None:
+        """Mark the conversation read and send read receipts."""
+
+    async def load_attachment(self, attachment_id: str) -> bytes:
+        """The decrypted bytes of a picture (kept encrypted in the store)."""
+
+    async def search(
+        self, query: str, *, limit: int = 50, before_seq: int | None = None
+    ) -> list[SearchHit]:
+        """Full-text search across all conversations, newest first."""
+
+    async def safety_number(self, contact_id: str) -> SafetyNumberView: ...
+
+    async def set_verified(self, contact_id: str, verified: bool) -> None: ...
+
+    async def accept_key_change(self, contact_id: str) -> None:
+        """Acknowledge a contact's new identity key, which unblocks sending to it."""
+
+    async def relay_record(self, message_id: str) -> RelayRecordView: ...
+
+    async def key_storage(self) -> KeyStorageInfo: ...
+
+    async def settings(self) -> Settings: ...
+
+    async def update_settings(self, settings: Settings) -> None: ...
+
+    async def change_key_storage(self, kind: str, passphrase: str | None = None) -> KeyStorageInfo:
+        """Move the database key to the keyring or behind a (new) passphrase (SQLCipher rekey)."""

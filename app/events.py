@@ -1,0 +1,193 @@
+"""What the core tells its user interface: immutable views and events, plain dataclasses.
+
+The core emits events on its own asyncio thread; the desktop bridge (ui/bridge.py) turns each into a
+queued Qt signal, and the headless CLI prints them. Nothing here holds key material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MessageStatus = Literal["sending", "sent", "delivered", "read", "failed", "rejected"]
+Direction = Literal["in", "out"]
+ConnectionState = Literal["connecting", "online", "offline"]
+KeyStorageKind = Literal["keyring", "passphrase"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentView:
+    """A picture attached to a message; its bytes are fetched with MessengerApi.load_attachment."""
+
+    id: str
+    mime_type: str
+    size: int
+    width: int
+    height: int
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """One message as the UI shows it.
+
+    ``seq`` is the store's monotonically increasing row number: history is paged by it.
+    Times are UNIX seconds (float).
+    """
+
+    id: str
+    conversation_id: str
+    seq: int
+    direction: Direction
+    sender_name: str
+    body: str
+    sent_at: float
+    received_at: float | None
+    status: MessageStatus
+    attachment: AttachmentView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """A row of the conversation list."""
+
+    id: str
+    contact_id: str
+    title: str
+    unread: int
+    last_message_preview: str
+    last_activity: float
+    verified: bool
+    key_changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    """A contact: its identity key fingerprint and trust state."""
+
+    id: str
+    display_name: str
+    identity_key_hex: str
+    verified: bool
+    key_changed: bool
+    build_variant: str
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyNumberView:
+    """60 digits (grouped by the UI in twelve blocks of five) and the bytes to put in a QR code."""
+
+    contact_id: str
+    digits: str
+    qr_payload: bytes
+    verified: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A search result: the message and a snippet with the match."""
+
+    message: MessageView
+    conversation_title: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class InviteView:
+    """My invite: a code to paste and the same as a parley: link (also shown as a QR code)."""
+
+    code: str
+    link: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStorageInfo:
+    """Where the database key lives: never silently weaker than what is said here."""
+
+    kind: KeyStorageKind
+    backend: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayRecordView:
+    """What the relay received and keeps for one message ("what the relay saw")."""
+
+    message_id: str
+    frame_hex: str
+    metadata: tuple[tuple[str, str], ...]
+    stored_until: float | None
+    deleted: bool
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """User settings shown in the settings dialog."""
+
+    relay_url: str
+    auto_lock_minutes: int
+    notifications: bool
+    proxy_url: str
+
+
+# ---- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdded:
+    message: MessageView
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatusChanged:
+    conversation_id: str
+    message_id: str
+    status: MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationChanged:
+    conversation: ConversationView
+
+
+@dataclass(frozen=True, slots=True)
+class ContactKeyChanged:
+    contact_id: str
+    conversation_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    state: ConnectionState
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUpProgress:
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """The account was locked (auto-lock or by the user): the UI shows the unlock screen."""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRaised:
+    """Something failed in the background; ``message`` is written to be shown to a person."""
+
+    message: str
+
+
+Event = (
+    MessageAdded
+    | MessageStatusChanged
+    | ConversationChanged
+    | ContactKeyChanged
+    | ConnectionChanged
+    | CatchUpProgress
+    | Locked
+    | ErrorRaised
+)
