@@ -1,0 +1,159 @@
+"""Fixtures for the network tests: a real `parley relay` subprocess on 127.0.0.1, port 0.
+
+The relay runs as its own process (not in the test's event loop) so that the tests exercise exactly
+what an operator runs, and so that a test can SIGKILL it mid-flow and start it again on the same
+data directory to check that nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).
+STARTUP_TIMEOUT = 30.0
+
+
+class RelayProcess:
+    """One `parley relay` subprocess that can be killed and started again on the same data dir.
+
+    The relay prints the URL it listens on as its first line of output; the rest of its output is
+    drained by a thread into ``lines`` so that a chatty relay never blocks on a full pipe, and so a
+    test can check the operator's log (for example, that no payload bytes appear in it).
+    """
+
+    def __init__(self, data_dir: Path, extra_args: list[str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.extra_args = list(extra_args or [])
+        self.url = ""
+        self.port = 0
+        self.lines: list[str] = []
+        self._proc: subprocess.Popen[str] | None = None
+        self._drain: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int:
+        """The process id of the running relay (for reading its RSS, or for signals)."""
+        if self._proc is None:
+            raise RuntimeError("the relay is not running")
+        return self._proc.pid
+
+    @property
+    def http_url(self) -> str:
+        """The same host and port as ``url`` with an http scheme (health and metrics endpoints)."""
+        return "http" + self.url[2:] if self.url.startswith("ws") else self.url
+
+    def start(self, *, port: int | None = None) -> str:
+        """Start the relay on ``port`` (default: its previous port, else 0); return its URL."""
+        if self._proc is not None:
+            raise RuntimeError("the relay is already running")
+        chosen = self.port if port is None else port
+        cmd = [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1"]
+        cmd += ["--port", str(chosen), "--data", str(self.data_dir), *self.extra_args]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self._proc = proc
+        first = _readline_with_timeout(proc, STARTUP_TIMEOUT)
+        url = next((word for word in first.split() if word.startswith("ws")), "")
+        if not url:
+            self.kill()
+            raise RuntimeError(f"the relay did not print its URL first; it printed {first!r}")
+        self.url = url.rstrip("/")
+        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+        self.lines.append(first.rstrip("\n"))
+        self._drain = threading.Thread(target=self._drain_output, args=(proc,), daemon=True)
+        self._drain.start()
+        return self.url
+
+    def _drain_output(self, proc: subprocess.Popen[str]) -> None:
+        if proc.stdout is None:
+            return
+        for line in proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def kill(self) -> None:
+        """SIGKILL the relay: no shutdown handler runs, as after a power cut or an OOM kill."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=STARTUP_TIMEOUT)
+        if self._drain is not None:
+            self._drain.join(timeout=STARTUP_TIMEOUT)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    def terminate(self) -> int:
+        """Ask the relay to stop (SIGTERM) and return its exit code."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return 0
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=STARTUP_TIMEOUT)
+        if self._drain is not None:
+            self._drain.join(timeout=STARTUP_TIMEOUT)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        return code
+
+    def alive(self) -> bool:
+        """Whether the relay process is still running (a crash on bad input would end it)."""
+        return self._proc is not None and self._proc.poll() is None
+
+
+def _readline_with_timeout(proc: subprocess.Popen[str], timeout: float) -> str:
+    """Read the first stdout line, failing clearly if the relay hangs or dies before printing it."""
+    result: list[str] = []
+    reader = threading.Thread(
+        target=lambda: result.append(proc.stdout.readline() if proc.stdout else ""), daemon=True
+    )
+    reader.start()
+    reader.join(timeout)
+    if not result:
+        proc.kill()
+        raise RuntimeError(f"the relay printed nothing within {timeout} s")
+    if not result[0]:
+        code = proc.wait(timeout=timeout)
+        raise RuntimeError(f"the relay exited with code {code} before printing its URL")
+    return result[0]
+
+
+RelayFactory = Callable[..., RelayProcess]
+
+
+@pytest.fixture
+def relay_factory(tmp_path: Path) -> Iterator[RelayFactory]:
+    """Build relays with extra command-line options; every one built is killed at teardown."""
+    built: list[RelayProcess] = []
+
+    def make(extra_args: list[str] | None = None, data_dir: Path | None = None) -> RelayProcess:
+        process = RelayProcess(data_dir or tmp_path / f"relay{len(built)}", extra_args)
+        process.data_dir.mkdir(parents=True, exist_ok=True)
+        built.append(process)
+        return process
+
+    yield make
+    for process in built:
+        process.kill()
+
+
+@pytest.fixture
+def relay(relay_factory: RelayFactory) -> RelayProcess:
+    """A running relay with default settings and its own temporary data directory."""
+    process = relay_factory()
+    process.start()
+    return process
