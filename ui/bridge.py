@@ -1,0 +1,184 @@
+"""The one object through which the desktop app talks to the core.
+
+The core (app/) runs on its own asyncio thread (``CoreRuntime``). Widgets never await and never
+touch the network, the store or the cryptography: they ask the bridge to ``call`` a coroutine of
+the messenger, and get the result (or an error message meant for a person) back on the GUI thread.
+The core's events arrive on the core thread; the bridge queues them, and drains the queue on the
+GUI thread in batches, so that a catch-up of thousands of messages costs the GUI a few signals,
+not thousands (see ``_drain``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar
+
+from parley.app.api import MessengerApi
+from parley.app.events import (
+    CatchUpProgress,
+    ConnectionChanged,
+    ContactKeyChanged,
+    ConversationChanged,
+    ErrorRaised,
+    Event,
+    Locked,
+    MessageAdded,
+    MessageStatusChanged,
+    MessageView,
+)
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: The most events turned into signals per drain; the rest wait for the next turn of the GUI loop,
+#: so that input and painting interleave with a long catch-up.
+MAX_EVENTS_PER_DRAIN = 2000
+
+
+class Submitter(Protocol):
+    """What the bridge needs of ``parley.app.runtime.CoreRuntime``."""
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]: ...
+
+
+def describe_error(error: BaseException) -> str:
+    """A message for a person: the core's errors already are one; others get their type named."""
+    text = str(error).strip()
+    if type(error).__module__.startswith("parley.") and text:
+        return text
+    return f"Something went wrong ({type(error).__name__}: {text or 'no details'})."
+
+
+class CoreBridge(QObject):
+    """Queued Qt signals for the core's events, and coroutine calls with GUI-thread callbacks.
+
+    Signals carry batches where a burst is likely (``messages_added``, ``statuses_changed``,
+    ``conversations_changed``): one model update per batch keeps the GUI responsive.
+    """
+
+    messages_added = Signal(list)  # list[MessageView], in arrival order
+    statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
+    conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
+    contact_key_changed = Signal(object)  # ContactKeyChanged
+    connection_changed = Signal(object)  # ConnectionChanged
+    catch_up_progress = Signal(object)  # CatchUpProgress
+    locked = Signal()
+    error_raised = Signal(str)
+
+    _wake = Signal()
+    _completed = Signal(object)
+
+    def __init__(
+        self, runtime: Submitter, messenger: MessengerApi, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.messenger = messenger
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._wake_sent = False
+        self._closed = False
+        self._wake.connect(self._drain)
+        self._completed.connect(self._deliver)
+        messenger.subscribe(self._on_core_event)
+
+    # ---- calls into the core ----------------------------------------------------------------
+
+    def call(
+        self,
+        coro: Coroutine[Any, Any, T],
+        on_result: Callable[[T], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the core thread; call ``on_result`` or ``on_error`` on the GUI thread.
+
+        Without ``on_error`` a failure is shown through ``error_raised``, so that no error is lost.
+        """
+        future = self.runtime.submit(coro)
+
+        def done(finished: concurrent.futures.Future[T]) -> None:
+            # Runs on the core thread: hand the finished future to the GUI thread.
+            self._completed.emit((finished, on_result, on_error))
+
+        future.add_done_callback(done)
+        return future
+
+    @Slot(object)
+    def _deliver(self, item: tuple[concurrent.futures.Future[Any], Any, Any]) -> None:
+        future, on_result, on_error = item
+        if self._closed or future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.info("core call failed", exc_info=error)
+            message = describe_error(error)
+            if on_error is not None:
+                on_error(message)
+            else:
+                self.error_raised.emit(message)
+            return
+        if on_result is not None:
+            on_result(future.result())
+
+    def close(self) -> None:
+        """Stop delivering: results and events that arrive later are dropped."""
+        self._closed = True
+
+    # ---- events from the core ----------------------------------------------------------------
+
+    def _on_core_event(self, event: Event) -> None:
+        """Core thread: queue the event; wake the GUI thread once per batch."""
+        with self._lock:
+            self._pending.append(event)
+            if self._wake_sent:
+                return
+            self._wake_sent = True
+        self._wake.emit()
+
+    @Slot()
+    def _drain(self) -> None:
+        """GUI thread: turn queued events into signals, coalescing bursts."""
+        with self._lock:
+            batch = self._pending[:MAX_EVENTS_PER_DRAIN]
+            del self._pending[:MAX_EVENTS_PER_DRAIN]
+            more = bool(self._pending)
+            self._wake_sent = more
+        if more:
+            self._wake.emit()  # queued behind whatever the GUI has to do meanwhile
+        if self._closed:
+            return
+        self.dispatch(batch)
+
+    def dispatch(self, batch: list[Event]) -> None:
+        """Emit the signals for a batch of events (public so that tests can replay events)."""
+        added: list[MessageView] = []
+        statuses: dict[str, MessageStatusChanged] = {}
+        conversations: dict[str, Any] = {}
+        for event in batch:
+            if isinstance(event, MessageAdded):
+                added.append(event.message)
+            elif isinstance(event, MessageStatusChanged):
+                statuses[event.message_id] = event
+            elif isinstance(event, ConversationChanged):
+                conversations[event.conversation.id] = event.conversation
+            elif isinstance(event, ContactKeyChanged):
+                self.contact_key_changed.emit(event)
+            elif isinstance(event, ConnectionChanged):
+                self.connection_changed.emit(event)
+            elif isinstance(event, CatchUpProgress):
+                self.catch_up_progress.emit(event)
+            elif isinstance(event, Locked):
+                self.locked.emit()
+            elif isinstance(event, ErrorRaised):
+                self.error_raised.emit(event.message)
+        if added:
+            self.messages_added.emit(added)
+        if statuses:
+            self.statuses_changed.emit(list(statuses.values()))
+        if conversations:
+            self.conversations_changed.emit(list(conversations.values()))

@@ -1,0 +1,174 @@
+"""Draws a message as a bubble: text or picture, then the time and the delivery ticks.
+
+Sizes are computed from the text and the picture's declared dimensions only, so that laying out a
+page never waits for a picture to load; computed sizes are cached per message and width.
+"""
+
+from __future__ import annotations
+
+from parley.app.events import AttachmentView, MessageView
+from parley.ui.message_model import MESSAGE_ROLE
+from parley.ui.text import STATUS_TICKS, clock_time
+from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+MARGIN = 6
+PADDING = 9
+GAP = 4
+MAX_BUBBLE_FRACTION = 0.72
+
+OUT_BUBBLE = QColor("#2c6bed")
+OUT_TEXT = QColor("#ffffff")
+IN_BUBBLE = QColor("#e9e9eb")
+IN_TEXT = QColor("#1b1b1b")
+READ_TICKS = QColor("#b8f0ff")
+FAILED = QColor("#ffd0d0")
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class BubbleDelegate(QStyledItemDelegate):
+    """Paints ``MessageView`` rows of a MessageListModel."""
+
+    def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._thumbnails = thumbnails
+        self._sizes: dict[tuple[str, int], tuple[QSize, QRect]] = {}
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        body = QFont(option.font)
+        small = QFont(option.font)
+        small.setPointSizeF(max(6.0, body.pointSizeF() * 0.8))
+        return body, small
+
+    def _layout(self, message: MessageView, option: QStyleOptionViewItem) -> tuple[QSize, QRect]:
+        """(bubble size, text rectangle relative to the bubble) for this width."""
+        width = option.rect.width() or 600
+        key = (message.id, width)
+        cached = self._sizes.get(key)
+        if cached is not None:
+            return cached
+        body_font, small_font = self._fonts(option)
+        max_inner = max(80, int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING)
+        inner_w = 0
+        inner_h = 0
+        if message.attachment is not None:
+            picture = thumbnail_size(message.attachment)
+            inner_w, inner_h = picture.width(), picture.height() + GAP
+        text_rect = QRect()
+        if message.body:
+            metrics = QFontMetrics(body_font)
+            bounds = metrics.boundingRect(
+                QRect(0, 0, max_inner, 1_000_000),
+                int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere),
+                message.body,
+            )
+            text_rect = QRect(PADDING, PADDING + inner_h, bounds.width(), bounds.height())
+            inner_w = max(inner_w, bounds.width())
+            inner_h += bounds.height()
+        footer = QFontMetrics(small_font)
+        footer_w = footer.horizontalAdvance(self._footer_text(message)) + 4
+        inner_w = max(inner_w, footer_w)
+        inner_h += GAP + footer.height()
+        size = QSize(inner_w + 2 * PADDING, inner_h + 2 * PADDING)
+        if len(self._sizes) > 5000:
+            self._sizes.clear()
+        self._sizes[key] = (size, text_rect)
+        return size, text_rect
+
+    @staticmethod
+    def _footer_text(message: MessageView) -> str:
+        text = clock_time(message.sent_at)
+        if message.direction == "out":
+            text += "  " + STATUS_TICKS[message.status]
+        return text
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802
+        message = index.data(MESSAGE_ROLE)
+        if not isinstance(message, MessageView):
+            return super().sizeHint(option, index)
+        bubble, _ = self._layout(message, option)
+        return QSize(option.rect.width() or bubble.width(), bubble.height() + 2 * MARGIN)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        message = index.data(MESSAGE_ROLE)
+        if not isinstance(message, MessageView):
+            super().paint(painter, option, index)
+            return
+        size, text_rect = self._layout(message, option)
+        outgoing = message.direction == "out"
+        row = option.rect
+        left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
+        bubble = QRect(left, row.top() + MARGIN, size.width(), size.height())
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(OUT_BUBBLE if outgoing else IN_BUBBLE)
+        painter.drawRoundedRect(bubble, 12, 12)
+        if option.state & QStyle.StateFlag.State_HasFocus or (
+            option.state & QStyle.StateFlag.State_Selected
+        ):
+            painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(bubble.adjusted(-2, -2, 2, 2), 13, 13)
+        foreground = OUT_TEXT if outgoing else IN_TEXT
+        body_font, small_font = self._fonts(option)
+        if message.attachment is not None:
+            self._paint_picture(painter, message.attachment, bubble, foreground)
+        if message.body:
+            painter.setFont(body_font)
+            painter.setPen(foreground)
+            painter.drawText(
+                text_rect.translated(bubble.topLeft()),
+                int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere),
+                message.body,
+            )
+        self._paint_footer(painter, message, bubble, small_font, foreground)
+        painter.restore()
+
+    def _paint_picture(
+        self, painter: QPainter, attachment: AttachmentView, bubble: QRect, foreground: QColor
+    ) -> None:
+        size = thumbnail_size(attachment)
+        target = QRect(bubble.left() + PADDING, bubble.top() + PADDING, size.width(), size.height())
+        pixmap = self._thumbnails.get(attachment)
+        if pixmap is not None:
+            centred = QRect(0, 0, pixmap.width(), pixmap.height())
+            centred.moveCenter(target.center())
+            painter.drawPixmap(centred, pixmap)
+            return
+        painter.setPen(foreground)
+        painter.setBrush(QColor(0, 0, 0, 30))
+        painter.drawRect(target)
+        failed = self._thumbnails.failed(attachment.id)
+        label = "picture could not be shown" if failed else "loading picture…"
+        painter.drawText(target, int(Qt.AlignmentFlag.AlignCenter), label)
+
+    @staticmethod
+    def _paint_footer(
+        painter: QPainter, message: MessageView, bubble: QRect, font: QFont, foreground: QColor
+    ) -> None:
+        painter.setFont(font)
+        height = QFontMetrics(font).height()
+        footer = QRect(
+            bubble.left() + PADDING,
+            bubble.bottom() - PADDING - height,
+            bubble.width() - 2 * PADDING,
+            height,
+        )
+        stamp = clock_time(message.sent_at)
+        painter.setPen(foreground)
+        right = int(Qt.AlignmentFlag.AlignRight)
+        if message.direction != "out":
+            painter.drawText(footer, right, stamp)
+            return
+        ticks = STATUS_TICKS[message.status]
+        colour = {"read": READ_TICKS, "failed": FAILED, "rejected": FAILED}.get(
+            message.status, foreground
+        )
+        tick_w = QFontMetrics(font).horizontalAdvance(ticks)
+        painter.drawText(footer.adjusted(0, 0, -tick_w - 6, 0), right, stamp)
+        painter.setPen(colour)
+        painter.drawText(footer, right, ticks)

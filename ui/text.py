@@ -1,0 +1,59 @@
+"""Words and times as people read them: shared by delegates, accessible names and notifications."""
+
+from __future__ import annotations
+
+import time
+
+from parley.app.events import MessageStatus, MessageView
+
+STATUS_WORDS: dict[MessageStatus, str] = {
+    "sending": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "not sent",
+    "rejected": "rejected by the recipient",
+}
+
+STATUS_TICKS: dict[MessageStatus, str] = {
+    "sending": "\u25cb",  # hollow circle: still on this machine
+    "sent": "\u2713",  # one tick: the relay has it
+    "delivered": "\u2713\u2713",  # two ticks: the contact's device has it
+    "read": "\u2713\u2713",  # two ticks, drawn in the accent colour
+    "failed": "!",
+    "rejected": "!",
+}
+
+
+def short_time(timestamp: float, *, now: float) -> str:
+    """ "14:05" today, "Mon" this week, "2026-03-01" before that."""
+    when = time.localtime(timestamp)
+    today = time.localtime(now)
+    if (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M", when)
+    if 0 <= now - timestamp < 6 * 86400:
+        return time.strftime("%a", when)
+    return time.strftime("%Y-%m-%d", when)
+
+
+def clock_time(timestamp: float) -> str:
+    return time.strftime("%H:%M", time.localtime(timestamp))
+
+
+def message_accessible_text(message: MessageView, *, now: float) -> str:
+    """What a screen reader says for a bubble: who, when, what, and its delivery state."""
+    who = "You" if message.direction == "out" else message.sender_name
+    what = message.body
+    if message.attachment is not None:
+        what = f"picture {message.attachment.file_name}. {what}".strip()
+    text = f"{who}, {short_time(message.sent_at, now=now)}: {what}"
+    if message.direction == "out":
+        text += f" ({STATUS_WORDS[message.status]})"
+    return text
+
+
+def group_digits(digits: str, *, group: int = 5, per_line: int = 4) -> str:
+    """60 safety-number digits as 12 groups of 5, four groups to a line."""
+    groups = [digits[i : i + group] for i in range(0, len(digits), group)]
+    lines = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
+    return "\n".join(lines)
