@@ -1,0 +1,615 @@
+"""The relay wire schema, version 1: msgpack maps in binary WebSocket frames (docs/protocol.md s7).
+
+Both the relay and the client encode and decode here, so the schema has exactly one definition.
+Every frame is a msgpack map with string keys; ``type`` names the frame and ``id`` (an unsigned
+32-bit request id chosen by the client) appears on every request that gets a reply, and on the
+reply. Keys this version does not know are ignored, so that version 1 can grow additively: a new
+optional key never breaks an older peer. Types are strict (bytes is never str, bool is never int)
+and every field has a size limit.
+
+Why hand-written validation rather than a schema library: the relay decodes thousands of frames a
+second and each check here is one ``type(...) is`` test and one ``len``; a generic validator would
+cost several Python calls per field on the hot path.
+
+Decoding raises only :class:`parley.net.errors.WireError` subclasses, whatever the input.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgpack
+from parley.net.errors import (
+    FieldTooLarge,
+    MalformedFrame,
+    UnknownFrameType,
+    UnsupportedVersion,
+    WireError,
+)
+
+PROTOCOL_VERSION: Final = 1
+
+ACCOUNT_LEN: Final = 32  # an account is its Ed25519 identity public key
+SIGNATURE_LEN: Final = 64
+NONCE_LEN: Final = 32
+MESSAGE_ID_LEN: Final = 16
+MAX_PAYLOAD: Final = 256 * 1024  # an opaque ciphertext; pictures travel as attachments inside it
+MAX_SIGNED_PREKEY: Final = 256
+MAX_ONE_TIME_PREKEY: Final = 128
+MAX_PREKEY_BATCH: Final = 200
+MAX_INVITE: Final = 256
+MAX_RELAY_NAME: Final = 512
+MAX_CODE: Final = 64
+MAX_REASON: Final = 1024
+MAX_REQUEST_ID: Final = 2**32 - 1
+# The largest frame either side sends or accepts: a full payload plus generous room for the keys.
+MAX_FRAME: Final = MAX_PAYLOAD + 4096
+
+AUTH_CONTEXT: Final = b"parley relay auth v1\x00"
+
+
+def auth_message(relay: str, nonce: bytes) -> bytes:
+    """The exact bytes a client signs to answer a challenge.
+
+    ``AUTH_CONTEXT || uint16_be(len(relay_utf8)) || relay_utf8 || nonce``. The context keeps the
+    signature from meaning anything elsewhere; the relay name binds it to one relay (a signature
+    captured by relay A is useless at relay B); the nonce, fresh per connection, binds it to one
+    connection, so a replayed signature fails.
+
+    Args:
+        relay: the relay's name, normally the URL the client dialed (``ws://host:port``).
+        nonce: the 32-byte nonce from the relay's challenge frame.
+
+    Raises:
+        MalformedFrame: the name or nonce is outside its limits.
+    """
+    name = relay.encode("utf-8")
+    if len(name) > MAX_RELAY_NAME or len(nonce) != NONCE_LEN:
+        raise MalformedFrame("the relay name or challenge nonce is out of range")
+    return AUTH_CONTEXT + struct.pack(">H", len(name)) + name + nonce
+
+
+# --- client -> relay ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """Answer to the challenge: who we are and the proof (see :func:`auth_message`)."""
+
+    request_id: int
+    account: bytes
+    signature: bytes
+    version: int = PROTOCOL_VERSION
+    invite: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """Replace our signed prekey and add one-time prekeys to our stock (opaque blobs)."""
+
+    request_id: int
+    signed_prekey: bytes
+    one_time_prekeys: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """Ask for another account's prekey bundle (consumes one of its one-time prekeys)."""
+
+    request_id: int
+    account: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Queue an opaque payload for ``recipient``; ``message_id`` makes a resend idempotent."""
+
+    request_id: int
+    recipient: bytes
+    message_id: bytes
+    payload: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """We have committed a delivered message: the relay may delete it. No reply."""
+
+    message_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Liveness check at the protocol level; answered by a Pong with the same id."""
+
+    request_id: int
+
+
+ClientFrame = Auth | Publish | Fetch | Send | Ack | Ping
+
+
+# --- relay -> client ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """First frame on every connection: sign ``auth_message(relay, nonce)`` to log in."""
+
+    nonce: bytes
+    relay: str
+    version: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """Authentication succeeded. ``prekeys`` is our stock of one-time prekeys on the relay."""
+
+    request_id: int
+    account: bytes
+    prekeys: int
+    registered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """The prekeys are stored; ``prekeys`` is the stock of one-time prekeys now."""
+
+    request_id: int
+    prekeys: int
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """Another account's prekeys; ``one_time_prekey`` is None when its stock is empty."""
+
+    request_id: int
+    identity_key: bytes
+    signed_prekey: bytes
+    one_time_prekey: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The message is committed to the relay's store; the sender may forget its retry copy."""
+
+    request_id: int
+    message_id: bytes
+    stored_at: float
+    expires_at: float
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A queued message for us; answer with :class:`Ack` once it is committed locally."""
+
+    sender: bytes
+    message_id: bytes
+    payload: bytes = field(repr=False)
+    received_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PrekeysLow:
+    """Event: our stock of one-time prekeys fell below the relay's threshold; publish more."""
+
+    remaining: int
+    threshold: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    """Reply to Ping."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """A refusal with a stable ``code`` (docs/protocol.md lists them) and a readable reason."""
+
+    code: str
+    reason: str
+    request_id: int | None = None
+    message_id: bytes | None = None
+
+
+ServerFrame = Challenge | Welcome | Published | Bundle | Sent | Deliver | PrekeysLow | Pong | Error
+Frame = ClientFrame | ServerFrame
+
+
+# --- encoding -------------------------------------------------------------------------------
+
+_pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
+
+
+def _auth_map(frame: Auth) -> dict[str, Any]:
+    auth: dict[str, Any] = {
+        "type": "auth",
+        "id": frame.request_id,
+        "v": frame.version,
+        "account": frame.account,
+        "signature": frame.signature,
+    }
+    if frame.invite is not None:
+        auth["invite"] = frame.invite
+    return auth
+
+
+def _error_map(frame: Error) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": "error",
+        "id": frame.request_id,
+        "code": frame.code,
+        "reason": frame.reason,
+    }
+    if frame.message_id is not None:
+        error["message_id"] = frame.message_id
+    return error
+
+
+# One small function per frame type: a dict lookup by exact type is one call on the hot path.
+_TO_MAP: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    Deliver: lambda f: {
+        "type": "deliver",
+        "sender": f.sender,
+        "message_id": f.message_id,
+        "payload": f.payload,
+        "received_at": f.received_at,
+    },
+    Send: lambda f: {
+        "type": "send",
+        "id": f.request_id,
+        "to": f.recipient,
+        "message_id": f.message_id,
+        "payload": f.payload,
+    },
+    Ack: lambda f: {"type": "ack", "message_id": f.message_id},
+    Sent: lambda f: {
+        "type": "sent",
+        "id": f.request_id,
+        "message_id": f.message_id,
+        "stored_at": f.stored_at,
+        "expires_at": f.expires_at,
+        "duplicate": f.duplicate,
+    },
+    Challenge: lambda f: {"type": "challenge", "v": f.version, "nonce": f.nonce, "relay": f.relay},
+    Auth: _auth_map,
+    Welcome: lambda f: {
+        "type": "welcome",
+        "id": f.request_id,
+        "account": f.account,
+        "prekeys": f.prekeys,
+        "registered": f.registered,
+    },
+    Publish: lambda f: {
+        "type": "publish",
+        "id": f.request_id,
+        "signed_prekey": f.signed_prekey,
+        "one_time_prekeys": list(f.one_time_prekeys),
+    },
+    Published: lambda f: {"type": "published", "id": f.request_id, "prekeys": f.prekeys},
+    Fetch: lambda f: {"type": "fetch", "id": f.request_id, "account": f.account},
+    Bundle: lambda f: {
+        "type": "bundle",
+        "id": f.request_id,
+        "identity_key": f.identity_key,
+        "signed_prekey": f.signed_prekey,
+        "one_time_prekey": f.one_time_prekey,
+    },
+    PrekeysLow: lambda f: {
+        "type": "prekeys_low",
+        "remaining": f.remaining,
+        "threshold": f.threshold,
+    },
+    Ping: lambda f: {"type": "ping", "id": f.request_id},
+    Pong: lambda f: {"type": "pong", "id": f.request_id},
+    Error: _error_map,
+}
+
+
+def encode(frame: Frame) -> bytes:
+    """Serialize one frame; the caller is trusted to respect the field limits.
+
+    Raises:
+        TypeError: ``frame`` is not one of this module's frame classes (a programming error).
+    """
+    to_map = _TO_MAP.get(type(frame))
+    if to_map is None:
+        raise TypeError(f"not a wire frame: {type(frame).__name__}")
+    return _pack(to_map(frame))
+
+
+# --- decoding -------------------------------------------------------------------------------
+
+
+def _unpack(data: bytes) -> tuple[dict[str, Any], str, int | None]:
+    """msgpack bytes -> (map, type, request id); every msgpack failure becomes MalformedFrame."""
+    if type(data) is not bytes:
+        raise MalformedFrame("frames are binary; text frames are not part of the protocol")
+    if len(data) > MAX_FRAME:
+        raise FieldTooLarge(f"the frame is {len(data)} bytes; the limit is {MAX_FRAME}")
+    try:
+        obj = msgpack.unpackb(data, raw=False, strict_map_key=True, timestamp=0)
+    except Exception as exc:  # msgpack raises several unrelated types; all mean the same here
+        raise MalformedFrame("the frame is not a valid msgpack document") from exc
+    if type(obj) is not dict:
+        raise MalformedFrame("a frame must be a msgpack map")
+    request_id = obj.get("id")
+    if request_id is not None and (
+        type(request_id) is not int or not 0 <= request_id <= MAX_REQUEST_ID
+    ):
+        raise MalformedFrame("'id' must be an unsigned 32-bit integer")
+    kind = obj.get("type")
+    if type(kind) is not str:
+        raise MalformedFrame("a frame needs a string 'type'", request_id)
+    return obj, kind, request_id
+
+
+def _fixed(obj: Mapping[str, Any], key: str, length: int, rid: int | None) -> bytes:
+    value = obj.get(key)
+    if type(value) is not bytes or len(value) != length:
+        raise MalformedFrame(f"'{key}' must be {length} bytes (msgpack bin)", rid)
+    return value
+
+
+def _blob(obj: Mapping[str, Any], key: str, limit: int, rid: int | None) -> bytes:
+    value = obj.get(key)
+    if type(value) is not bytes:
+        raise MalformedFrame(f"'{key}' must be bytes (msgpack bin)", rid)
+    if len(value) > limit:
+        raise FieldTooLarge(f"'{key}' is {len(value)} bytes; the limit is {limit}", rid)
+    return value
+
+
+def _text(obj: Mapping[str, Any], key: str, limit: int, rid: int | None) -> str:
+    value = obj.get(key)
+    if type(value) is not str:
+        raise MalformedFrame(f"'{key}' must be a string", rid)
+    if len(value) > limit:
+        raise FieldTooLarge(f"'{key}' is longer than {limit} characters", rid)
+    return value
+
+
+def _uint(obj: Mapping[str, Any], key: str, rid: int | None) -> int:
+    value = obj.get(key)
+    if type(value) is not int or not 0 <= value <= MAX_REQUEST_ID:
+        raise MalformedFrame(f"'{key}' must be an unsigned 32-bit integer", rid)
+    return value
+
+
+def _time(obj: Mapping[str, Any], key: str) -> float:
+    value = obj.get(key)
+    if type(value) is int:
+        return float(value)
+    if type(value) is not float or math.isnan(value):
+        raise MalformedFrame(f"'{key}' must be a number of seconds")
+    return value
+
+
+def _request(rid: int | None, kind: str) -> int:
+    if rid is None:
+        raise MalformedFrame(f"a '{kind}' frame needs a request 'id'")
+    return rid
+
+
+def _auth(obj: dict[str, Any], rid: int | None) -> Auth:
+    invite = obj.get("invite")
+    if invite is not None:
+        invite = _text(obj, "invite", MAX_INVITE, rid)
+    version = _uint(obj, "v", rid)
+    if version != PROTOCOL_VERSION:
+        raise UnsupportedVersion(
+            f"this relay speaks protocol version {PROTOCOL_VERSION}, not {version}", rid
+        )
+    return Auth(
+        _request(rid, "auth"),
+        _fixed(obj, "account", ACCOUNT_LEN, rid),
+        _fixed(obj, "signature", SIGNATURE_LEN, rid),
+        version,
+        invite,
+    )
+
+
+def _publish(obj: dict[str, Any], rid: int | None) -> Publish:
+    batch = obj.get("one_time_prekeys", [])
+    if type(batch) is not list:
+        raise MalformedFrame("'one_time_prekeys' must be an array of bytes", rid)
+    if len(batch) > MAX_PREKEY_BATCH:
+        raise FieldTooLarge(f"at most {MAX_PREKEY_BATCH} one-time prekeys per publish", rid)
+    for item in batch:
+        if type(item) is not bytes or not 0 < len(item) <= MAX_ONE_TIME_PREKEY:
+            raise MalformedFrame(
+                f"each one-time prekey must be 1 to {MAX_ONE_TIME_PREKEY} bytes", rid
+            )
+    signed = _blob(obj, "signed_prekey", MAX_SIGNED_PREKEY, rid)
+    if not signed:
+        raise MalformedFrame("'signed_prekey' must not be empty", rid)
+    return Publish(_request(rid, "publish"), signed, tuple(batch))
+
+
+def _fetch(obj: dict[str, Any], rid: int | None) -> Fetch:
+    return Fetch(_request(rid, "fetch"), _fixed(obj, "account", ACCOUNT_LEN, rid))
+
+
+def _send(obj: dict[str, Any], rid: int | None) -> Send:
+    return Send(
+        _request(rid, "send"),
+        _fixed(obj, "to", ACCOUNT_LEN, rid),
+        _fixed(obj, "message_id", MESSAGE_ID_LEN, rid),
+        _blob(obj, "payload", MAX_PAYLOAD, rid),
+    )
+
+
+def _ack(obj: dict[str, Any], rid: int | None) -> Ack:
+    return Ack(_fixed(obj, "message_id", MESSAGE_ID_LEN, rid))
+
+
+def _ping(obj: dict[str, Any], rid: int | None) -> Ping:
+    return Ping(_request(rid, "ping"))
+
+
+_CLIENT_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ClientFrame]] = {
+    "send": _send,
+    "ack": _ack,
+    "auth": _auth,
+    "publish": _publish,
+    "fetch": _fetch,
+    "ping": _ping,
+}
+
+
+def decode_client_frame(data: bytes) -> ClientFrame:
+    """Parse a frame a client sent to the relay.
+
+    Raises:
+        WireError: any malformed input (a subclass naming the problem; never anything else).
+    """
+    obj, kind, rid = _unpack(data)
+    parser = _CLIENT_PARSERS.get(kind)
+    if parser is None:
+        raise UnknownFrameType(f"'{kind[:40]}' is not a frame a client may send", rid)
+    return parser(obj, rid)
+
+
+def _challenge(obj: dict[str, Any], rid: int | None) -> Challenge:
+    return Challenge(
+        _fixed(obj, "nonce", NONCE_LEN, rid),
+        _text(obj, "relay", MAX_RELAY_NAME, rid),
+        _uint(obj, "v", rid),
+    )
+
+
+def _bool(obj: Mapping[str, Any], key: str) -> bool:
+    value = obj.get(key, False)
+    if type(value) is not bool:
+        raise MalformedFrame(f"'{key}' must be a boolean")
+    return value
+
+
+def _welcome(obj: dict[str, Any], rid: int | None) -> Welcome:
+    return Welcome(
+        _request(rid, "welcome"),
+        _fixed(obj, "account", ACCOUNT_LEN, rid),
+        _uint(obj, "prekeys", rid),
+        _bool(obj, "registered"),
+    )
+
+
+def _published(obj: dict[str, Any], rid: int | None) -> Published:
+    return Published(_request(rid, "published"), _uint(obj, "prekeys", rid))
+
+
+def _bundle(obj: dict[str, Any], rid: int | None) -> Bundle:
+    one_time = obj.get("one_time_prekey")
+    if one_time is not None:
+        one_time = _blob(obj, "one_time_prekey", MAX_ONE_TIME_PREKEY, rid)
+    return Bundle(
+        _request(rid, "bundle"),
+        _fixed(obj, "identity_key", ACCOUNT_LEN, rid),
+        _blob(obj, "signed_prekey", MAX_SIGNED_PREKEY, rid),
+        one_time,
+    )
+
+
+def _sent(obj: dict[str, Any], rid: int | None) -> Sent:
+    return Sent(
+        _request(rid, "sent"),
+        _fixed(obj, "message_id", MESSAGE_ID_LEN, rid),
+        _time(obj, "stored_at"),
+        _time(obj, "expires_at"),
+        _bool(obj, "duplicate"),
+    )
+
+
+def _deliver(obj: dict[str, Any], rid: int | None) -> Deliver:
+    return Deliver(
+        _fixed(obj, "sender", ACCOUNT_LEN, rid),
+        _fixed(obj, "message_id", MESSAGE_ID_LEN, rid),
+        _blob(obj, "payload", MAX_PAYLOAD, rid),
+        _time(obj, "received_at"),
+    )
+
+
+def _prekeys_low(obj: dict[str, Any], rid: int | None) -> PrekeysLow:
+    return PrekeysLow(_uint(obj, "remaining", rid), _uint(obj, "threshold", rid))
+
+
+def _pong(obj: dict[str, Any], rid: int | None) -> Pong:
+    return Pong(_request(rid, "pong"))
+
+
+def _error(obj: dict[str, Any], rid: int | None) -> Error:
+    message_id = obj.get("message_id")
+    if message_id is not None:
+        message_id = _fixed(obj, "message_id", MESSAGE_ID_LEN, rid)
+    return Error(
+        _text(obj, "code", MAX_CODE, rid), _text(obj, "reason", MAX_REASON, rid), rid, message_id
+    )
+
+
+_SERVER_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ServerFrame]] = {
+    "deliver": _deliver,
+    "sent": _sent,
+    "challenge": _challenge,
+    "welcome": _welcome,
+    "published": _published,
+    "bundle": _bundle,
+    "prekeys_low": _prekeys_low,
+    "pong": _pong,
+    "error": _error,
+}
+
+
+def decode_server_frame(data: bytes) -> ServerFrame:
+    """Parse a frame the relay sent to a client.
+
+    Raises:
+        WireError: any malformed input (a subclass naming the problem; never anything else).
+    """
+    obj, kind, rid = _unpack(data)
+    parser = _SERVER_PARSERS.get(kind)
+    if parser is None:
+        raise UnknownFrameType(f"'{kind[:40]}' is not a frame the relay sends", rid)
+    return parser(obj, rid)
+
+
+__all__ = [
+    "ACCOUNT_LEN",
+    "AUTH_CONTEXT",
+    "MAX_FRAME",
+    "MAX_ONE_TIME_PREKEY",
+    "MAX_PAYLOAD",
+    "MAX_PREKEY_BATCH",
+    "MAX_SIGNED_PREKEY",
+    "MESSAGE_ID_LEN",
+    "NONCE_LEN",
+    "PROTOCOL_VERSION",
+    "SIGNATURE_LEN",
+    "Ack",
+    "Auth",
+    "Bundle",
+    "Challenge",
+    "ClientFrame",
+    "Deliver",
+    "Error",
+    "Fetch",
+    "Frame",
+    "Ping",
+    "Pong",
+    "PrekeysLow",
+    "Publish",
+    "Published",
+    "Send",
+    "Sent",
+    "ServerFrame",
+    "Welcome",
+    "WireError",
+    "auth_message",
+    "decode_client_frame",
+    "decode_server_frame",
+    "encode",
+]
