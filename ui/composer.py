@@ -1,0 +1,129 @@
+"""The message composer: Enter sends, Shift+Enter breaks the line, pictures by dialog/drop/paste."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from parley.ui.errors import NotAnImage
+from parley.ui.widgets import named
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QImage, QImageReader, QKeyEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.webp *.bmp)"
+
+
+def image_paths(mime: QMimeData) -> list[Path]:
+    """Local files in ``mime`` whose format Qt recognises as a picture."""
+    paths = []
+    for url in mime.urls():
+        if url.isLocalFile():
+            path = Path(url.toLocalFile())
+            if path.is_file() and QImageReader.imageFormat(str(path)).data():
+                paths.append(path)
+    return paths
+
+
+def write_private_png(image: QImage) -> Path:
+    """Save a pasted picture to a file only this user can read, for ``send_picture``.
+
+    The core's API takes a path; the caller deletes the file as soon as the core has read it.
+    """
+    if image.isNull():
+        raise NotAnImage("The clipboard holds no picture that can be sent.")
+    handle, name = tempfile.mkstemp(prefix="parley-paste-", suffix=".png")
+    os.close(handle)
+    os.chmod(name, 0o600)
+    if not image.save(name, "PNG"):
+        Path(name).unlink(missing_ok=True)
+        raise NotAnImage("The pasted picture could not be prepared for sending.")
+    return Path(name)
+
+
+class ComposerEdit(QPlainTextEdit):
+    """A plain-text editor that sends on Enter and takes pictures from drops and pastes."""
+
+    submitted = Signal()
+    picture_offered = Signal(object)  # Path
+    picture_pasted = Signal(object)  # QImage
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802
+        return (
+            source.hasImage() or bool(image_paths(source)) or super().canInsertFromMimeData(source)
+        )
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802
+        paths = image_paths(source)
+        if paths:
+            for path in paths:
+                self.picture_offered.emit(path)
+            return
+        if source.hasImage():
+            image = source.imageData()
+            if isinstance(image, QImage):
+                self.picture_pasted.emit(image)
+                return
+        super().insertFromMimeData(source)
+
+
+class Composer(QWidget):
+    """The row under the conversation: attach, text, send."""
+
+    send_text = Signal(str)
+    send_picture = Signal(object)  # Path
+    send_pasted = Signal(object)  # QImage
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.attach = named(QToolButton(self), "Attach picture", "Choose a picture to send")
+        self.attach.setText("+")
+        self.edit = named(
+            ComposerEdit(self),
+            "Message",
+            "Type a message. Enter sends, Shift+Enter starts a new line. Paste or drop pictures.",
+        )
+        self.edit.setPlaceholderText("Message")
+        self.edit.setTabChangesFocus(True)
+        self.edit.setFixedHeight(self.edit.fontMetrics().height() * 3 + 14)
+        self.send = named(QPushButton("Send", self), "Send message", "Send (Enter)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.addWidget(self.attach)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.send)
+        self.edit.submitted.connect(self._submit)
+        self.send.clicked.connect(self._submit)
+        self.attach.clicked.connect(self._choose_picture)
+        self.edit.picture_offered.connect(self.send_picture)
+        self.edit.picture_pasted.connect(self.send_pasted)
+        self.setTabOrder(self.attach, self.edit)
+        self.setTabOrder(self.edit, self.send)
+
+    def _submit(self) -> None:
+        text = self.edit.toPlainText().strip()
+        if text and self.isEnabled():
+            self.send_text.emit(text)
+            self.edit.clear()
+
+    def _choose_picture(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Send a picture", str(Path.home()), IMAGE_FILTER
+        )
+        if name:
+            self.send_picture.emit(Path(name))
