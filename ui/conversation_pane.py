@@ -1,0 +1,347 @@
+"""The right-hand side of the main window: header, key-change banner, messages, composer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley.app.events import ConversationView, MessageView
+from parley.ui.bridge import CoreBridge
+from parley.ui.bubble_delegate import BubbleDelegate
+from parley.ui.composer import Composer, image_paths, write_private_png
+from parley.ui.errors import UiError
+from parley.ui.message_model import MESSAGE_ROLE, MessageListModel
+from parley.ui.picture_viewer import PictureViewer
+from parley.ui.relay_record_dialog import RelayRecordDialog
+from parley.ui.thumbnails import ThumbnailCache
+from parley.ui.widgets import named
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+JUMP_PAGE = 500
+
+
+class KeyChangeBanner(QFrame):
+    """Shown when the contact's identity key changed: review the safety number, or accept."""
+
+    review = Signal()
+    accept_key = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("keyChangeBanner")
+        self.text = named(QLabel(self), "Safety number changed")
+        self.text.setWordWrap(True)
+        self.review_button = named(
+            QPushButton("Review safety number", self), "Review safety number"
+        )
+        self.accept_button = named(QPushButton("Accept new key", self), "Accept new key")
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.review_button)
+        layout.addWidget(self.accept_button)
+        self.review_button.clicked.connect(self.review)
+        self.accept_button.clicked.connect(self.accept_key)
+        self.hide()
+
+    def show_for(self, conversation: ConversationView) -> None:
+        if conversation.verified:
+            text = (
+                f"{conversation.title}'s safety number has changed. Sending is paused because "
+                "you had verified them: compare the new number, then accept it."
+            )
+        else:
+            text = (
+                f"{conversation.title}'s safety number has changed: they reinstalled Parley, or "
+                "someone is trying to come between you. Compare the new number to be sure."
+            )
+        self.text.setText(text)
+        self.text.setAccessibleDescription(text)
+        self.show()
+
+
+class MessageListView(QListView):
+    """The message list: pixel scrolling, older pages when scrolled to the top."""
+
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self._model = model
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWordWrap(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
+
+    def _scrolled(self, value: int) -> None:
+        if value == self.verticalScrollBar().minimum() and self._model.rowCount() > 0:
+            self._model.load_older()
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 40
+
+
+class ConversationPane(QWidget):
+    """Everything about the open conversation; the main window only says which one."""
+
+    safety_number_requested = Signal(str, str)  # contact id, title
+
+    def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bridge = bridge
+        self.conversation: ConversationView | None = None
+        self._jump_to: MessageView | None = None
+        self.model = MessageListModel(bridge, self)
+        self.thumbnails = ThumbnailCache(bridge, self)
+        self.title = named(QLabel("", self), "Conversation with")
+        self.title.setObjectName("conversationTitle")
+        self.safety = named(
+            QPushButton("Safety number", self), "Safety number", "Compare and verify keys"
+        )
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.safety)
+        self.banner = KeyChangeBanner(self)
+        self.view = named(
+            MessageListView(self.model, self),
+            "Messages",
+            "Arrow keys move between messages; the menu key shows what the relay saw",
+        )
+        self.delegate = BubbleDelegate(self.thumbnails, self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.composer = Composer(self)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(self.composer)
+        self.setAcceptDrops(True)
+
+        self.safety.clicked.connect(self._request_safety_number)
+        self.banner.review.connect(self._request_safety_number)
+        self.banner.accept_key.connect(self._accept_key)
+        self.composer.send_text.connect(self.send_text)
+        self.composer.send_picture.connect(self.send_picture)
+        self.composer.send_pasted.connect(self._send_pasted)
+        self.model.page_loaded.connect(self._page_loaded)
+        self.model.rowsAboutToBeInserted.connect(self._remember_bottom)
+        self.model.messages_appended.connect(self._appended)
+        self.thumbnails.ready.connect(lambda _id: self.view.viewport().update())
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.activated.connect(self._activated)
+        self._was_at_bottom = True
+        self._read_timer = QTimer(self)
+        self._read_timer.setSingleShot(True)
+        self._read_timer.setInterval(250)
+        self._read_timer.timeout.connect(self._mark_read)
+
+    # ---- which conversation --------------------------------------------------------------------
+
+    def open(self, conversation: ConversationView, *, at: MessageView | None = None) -> None:
+        """Show ``conversation`` (newest page), or jump to the message ``at`` in it."""
+        same = self.conversation is not None and self.conversation.id == conversation.id
+        self.update_conversation(conversation)
+        self._jump_to = at
+        if not same:
+            self.status.setText("")
+            self.model.open(conversation.id)
+            self.composer.edit.clear()
+        elif at is not None:
+            self._continue_jump()
+        self._read_timer.start()
+
+    def update_conversation(self, conversation: ConversationView) -> None:
+        """New title, trust or unread state for the open conversation."""
+        self.conversation = conversation
+        mark = "  \u2714 verified" if conversation.verified else ""
+        self.title.setText(f"<b>{conversation.title}</b>{mark}")
+        self.title.setAccessibleName(f"Conversation with {conversation.title}{mark}")
+        if conversation.key_changed:
+            self.banner.show_for(conversation)
+        else:
+            self.banner.hide()
+        blocked = conversation.key_changed and conversation.verified
+        self.composer.setEnabled(not blocked)
+        self.composer.edit.setPlaceholderText(
+            "Sending is paused until you accept the new safety number." if blocked else "Message"
+        )
+
+    # ---- paging and scrolling ------------------------------------------------------------------
+
+    def _page_loaded(self, inserted: int) -> None:
+        if self._jump_to is not None:
+            self._continue_jump()
+            return
+        if inserted == self.model.rowCount():
+            self.view.scrollToBottom()
+            QTimer.singleShot(0, self.view.scrollToBottom)
+        elif inserted:
+            self.view.scrollTo(
+                self.model.index(inserted), QAbstractItemView.ScrollHint.PositionAtTop
+            )
+        if inserted and self.view.verticalScrollBar().maximum() == 0:
+            self.model.load_older()  # the page does not fill the view yet
+
+    def _continue_jump(self) -> None:
+        target = self._jump_to
+        if target is None:
+            return
+        row = self.model.row_of_message(target.id)
+        if row is not None:
+            self._jump_to = None
+            index = self.model.index(row)
+            self.view.setCurrentIndex(index)
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            return
+        oldest = self.model.oldest_seq()
+        if self.model.exhausted or (oldest is not None and oldest < target.seq):
+            self._jump_to = None  # the message is gone (deleted): stay where we are
+            return
+        self.model.load_older()
+
+    def _remember_bottom(self, _parent: QModelIndex, first: int, _last: int) -> None:
+        if first > 0:
+            self._was_at_bottom = self.view.at_bottom()
+
+    def _appended(self, _count: int) -> None:
+        last = self.model.message_at(self.model.rowCount() - 1)
+        if self._was_at_bottom or (last is not None and last.direction == "out"):
+            QTimer.singleShot(0, self.view.scrollToBottom)
+        if last is not None and last.direction == "in":
+            self._read_timer.start()
+
+    def _mark_read(self) -> None:
+        window = self.window()
+        if self.conversation is not None and window.isActiveWindow():
+            self._bridge.call(self._bridge.messenger.mark_read(self.conversation.id))
+
+    # ---- sending -------------------------------------------------------------------------------
+
+    def send_text(self, text: str) -> None:
+        if self.conversation is None:
+            return
+        self._bridge.call(
+            self._bridge.messenger.send_text(self.conversation.id, text),
+            self._sent,
+            self._send_failed,
+        )
+
+    def send_picture(self, path: Path, *, delete_after: bool = False) -> None:
+        if self.conversation is None:
+            return
+
+        def finish() -> None:
+            if delete_after:
+                path.unlink(missing_ok=True)
+
+        def sent(message: MessageView) -> None:
+            finish()
+            self._sent(message)
+
+        def failed(text: str) -> None:
+            finish()
+            self._send_failed(text)
+
+        self._bridge.call(
+            self._bridge.messenger.send_picture(self.conversation.id, path), sent, failed
+        )
+
+    def _send_pasted(self, image: QImage) -> None:
+        try:
+            path = write_private_png(image)
+        except UiError as error:
+            self._send_failed(str(error))
+            return
+        self.send_picture(path, delete_after=True)
+
+    def _sent(self, message: MessageView) -> None:
+        self.status.setText("")
+        self.model.add_messages([message])
+
+    def _send_failed(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setAccessibleDescription(text)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if image_paths(event.mimeData()) and self.composer.isEnabled():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for path in image_paths(event.mimeData()):
+            self.send_picture(path)
+        event.acceptProposedAction()
+
+    # ---- trust ---------------------------------------------------------------------------------
+
+    def _request_safety_number(self) -> None:
+        if self.conversation is not None:
+            self.safety_number_requested.emit(self.conversation.contact_id, self.conversation.title)
+
+    def _accept_key(self) -> None:
+        if self.conversation is not None:
+            self._bridge.call(
+                self._bridge.messenger.accept_key_change(self.conversation.contact_id),
+                lambda _none: self.banner.hide(),
+                self._send_failed,
+            )
+
+    # ---- per-message actions -------------------------------------------------------------------
+
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.view.indexAt(point)
+        message = index.data(MESSAGE_ROLE) if index.isValid() else None
+        if not isinstance(message, MessageView):
+            return
+        menu = QMenu(self)
+        named(menu, "Message actions")
+        relay = QAction("What the relay saw…", menu)
+        relay.triggered.connect(lambda: self.show_relay_record(message))
+        menu.addAction(relay)
+        if message.body:
+            copy = QAction("Copy text", menu)
+            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))
+            menu.addAction(copy)
+        if message.attachment is not None:
+            view = QAction("Open picture", menu)
+            view.triggered.connect(lambda: self.open_picture(message))
+            menu.addAction(view)
+        menu.popup(self.view.viewport().mapToGlobal(point))
+
+    def _activated(self, index: QModelIndex) -> None:
+        message = index.data(MESSAGE_ROLE)
+        if isinstance(message, MessageView) and message.attachment is not None:
+            self.open_picture(message)
+
+    def show_relay_record(self, message: MessageView) -> RelayRecordDialog:
+        dialog = RelayRecordDialog(self._bridge, message.id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_picture(self, message: MessageView) -> PictureViewer | None:
+        if message.attachment is None:
+            return None
+        viewer = PictureViewer(self._bridge, message.attachment, self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.open()
+        return viewer
+
+    def current_message(self) -> MessageView | None:
+        message = self.view.currentIndex().data(MESSAGE_ROLE)
+        return message if isinstance(message, MessageView) else None

@@ -1,0 +1,340 @@
+"""The main window: conversation list on the left, the open conversation on the right."""
+
+from __future__ import annotations
+
+from parley.app.events import (
+    CatchUpProgress,
+    ConnectionChanged,
+    ContactKeyChanged,
+    ContactView,
+    ConversationView,
+    MessageView,
+    Settings,
+)
+from parley.ui.bridge import CoreBridge
+from parley.ui.conversation_delegate import ConversationDelegate
+from parley.ui.conversation_model import CONVERSATION_ROLE, ConversationListModel
+from parley.ui.conversation_pane import ConversationPane
+from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
+from parley.ui.notifier import Notifier
+from parley.ui.safety_dialog import SafetyNumberDialog
+from parley.ui.search_dialog import SearchDialog
+from parley.ui.settings_dialog import SettingsDialog
+from parley.ui.widgets import named
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from parley import BUILD_VARIANT, __version__
+
+CONNECTION_WORDS = {"connecting": "Connecting…", "online": "Online", "offline": "Offline"}
+
+
+def window_title(display_name: str) -> str:
+    """The title names the build variant, so the warrant build can never pass for the other."""
+    return f"Parley ({BUILD_VARIANT} build) — {display_name}"
+
+
+class MainWindow(QMainWindow):
+    """Owns the models and dialogs of one open account; ``lock_requested`` asks to lock it."""
+
+    lock_requested = Signal()
+
+    def __init__(self, bridge: CoreBridge, icon: QIcon | None = None) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.settings: Settings | None = None
+        self.setWindowTitle(window_title(bridge.messenger.display_name))
+        named(self, window_title(bridge.messenger.display_name))
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.resize(980, 680)
+        self.conversations = ConversationListModel(self)
+        self.pane = ConversationPane(bridge, self)
+        self._build_left()
+        self.placeholder = QLabel(
+            "Choose a conversation, or add a contact with their invite (Ctrl+N).", self
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.pane)
+        splitter = QSplitter(self)
+        splitter.addWidget(self.left)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 680])
+        self.setCentralWidget(splitter)
+        self._build_status_bar()
+        self._build_menus()
+        self.notifier = Notifier(self, icon)
+        self.setTabOrder(self.invite_button, self.add_button)
+        self.setTabOrder(self.add_button, self.list)
+        self.setTabOrder(self.list, self.pane.view)
+        self.setTabOrder(self.pane.view, self.pane.composer.edit)
+
+        bridge.conversations_changed.connect(self._conversations_changed)
+        bridge.messages_added.connect(self._messages_added)
+        bridge.contact_key_changed.connect(self._key_changed)
+        bridge.connection_changed.connect(self._connection_changed)
+        bridge.catch_up_progress.connect(self._catch_up)
+        bridge.error_raised.connect(self.show_error)
+        bridge.locked.connect(self.lock_requested)
+        self.pane.safety_number_requested.connect(self.show_safety_number)
+        self.refresh()
+        bridge.call(bridge.messenger.settings(), self._settings_loaded, lambda _m: None)
+
+    # ---- construction --------------------------------------------------------------------------
+
+    def _build_left(self) -> None:
+        self.left = QWidget(self)
+        self.invite_button = named(
+            QPushButton("My invite", self.left), "My invite", "Share your invite as text or QR"
+        )
+        self.add_button = named(
+            QPushButton("Add contact", self.left), "Add contact", "Add a contact (Ctrl+N)"
+        )
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.invite_button)
+        buttons.addWidget(self.add_button)
+        self.list = named(QListView(self.left), "Conversations", "Enter opens a conversation")
+        self.list.setModel(self.conversations)
+        self.list.setItemDelegate(ConversationDelegate(self.list))
+        self.list.setUniformItemSizes(True)
+        layout = QVBoxLayout(self.left)
+        layout.setContentsMargins(6, 6, 0, 6)
+        layout.addLayout(buttons)
+        layout.addWidget(self.list, 1)
+        self.invite_button.clicked.connect(self.show_invite)
+        self.add_button.clicked.connect(self.show_add_contact)
+        self.list.selectionModel().currentChanged.connect(self._current_changed)
+
+    def _build_status_bar(self) -> None:
+        self.connection = named(QLabel("Connecting…", self), "Connection")
+        self.progress = named(QProgressBar(self), "Catching up")
+        self.progress.setMaximumWidth(200)
+        self.progress.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.connection)
+
+    def _action(self, text: str, shortcut: QKeySequence | str | None, slot: object) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&Parley")
+        self.search_action = self._action("&Search…", "Ctrl+F", self.show_search)
+        self.add_action = self._action("&Add contact…", "Ctrl+N", self.show_add_contact)
+        for action in (
+            self._action("My &invite…", None, self.show_invite),
+            self.add_action,
+            self.search_action,
+            self._action("Se&ttings…", "Ctrl+,", self.show_settings),
+            self._action("&Lock", "Ctrl+L", self.lock_requested.emit),
+            self._action("&Quit", QKeySequence.StandardKey.Quit, self.close),
+        ):
+            menu.addAction(action)
+        message_menu = self.menuBar().addMenu("&Message")
+        message_menu.addAction(
+            self._action("What the &relay saw…", "Ctrl+I", self._relay_record_of_current)
+        )
+        message_menu.addAction(self._action("Open &picture", "Ctrl+O", self._picture_of_current))
+        message_menu.addAction(
+            self._action("Safety &number…", "Ctrl+Shift+S", self._safety_number_of_current)
+        )
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("&About Parley", None, self.show_about))
+
+    # ---- data ----------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the conversation list from the core."""
+        self.bridge.call(self.bridge.messenger.conversations(), self._conversations_loaded)
+
+    def _conversations_loaded(self, conversations: list[ConversationView]) -> None:
+        current = self.pane.conversation.id if self.pane.conversation else None
+        self.conversations.reset(conversations)
+        if current is not None:
+            self._select(current)
+        self._update_unread_title()
+
+    def _conversations_changed(self, conversations: list[ConversationView]) -> None:
+        self.conversations.upsert(conversations)
+        for conversation in conversations:
+            if self.pane.conversation is not None and conversation.id == self.pane.conversation.id:
+                self.pane.update_conversation(conversation)
+        self._update_unread_title()
+
+    def _update_unread_title(self) -> None:
+        unread = self.conversations.total_unread()
+        title = window_title(self.bridge.messenger.display_name)
+        self.setWindowTitle(f"({unread}) {title}" if unread else title)
+        self.notifier.set_unread(unread)
+
+    def _settings_loaded(self, settings: Settings) -> None:
+        self.settings = settings
+        self.notifier.enabled = settings.notifications
+
+    def _messages_added(self, messages: list[MessageView]) -> None:
+        incoming = [m for m in messages if m.direction == "in"]
+        if not incoming:
+            return
+        open_id = self.pane.conversation.id if self.pane.conversation else None
+        if self.isActiveWindow() and all(m.conversation_id == open_id for m in incoming):
+            return
+        self.notifier.notify_messages(incoming)
+
+    def _key_changed(self, event: ContactKeyChanged) -> None:
+        self.refresh()
+        conversation = self.conversations.conversation(event.conversation_id)
+        if conversation is not None:
+            self.statusBar().showMessage(f"{conversation.title}'s safety number changed.", 10000)
+
+    def _connection_changed(self, event: ConnectionChanged) -> None:
+        words = CONNECTION_WORDS.get(event.state, event.state)
+        self.connection.setText(words)
+        self.connection.setToolTip(event.detail)
+        self.connection.setAccessibleDescription(f"{words}. {event.detail}".strip())
+
+    def _catch_up(self, event: CatchUpProgress) -> None:
+        if event.total <= 0 or event.done >= event.total:
+            self.progress.hide()
+            return
+        self.progress.setRange(0, event.total)
+        self.progress.setValue(event.done)
+        self.progress.setFormat(f"Catching up: {event.done}/{event.total}")
+        self.progress.show()
+
+    # ---- navigation ----------------------------------------------------------------------------
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        conversation = current.data(CONVERSATION_ROLE)
+        if isinstance(conversation, ConversationView):
+            self.open_conversation(conversation)
+
+    def open_conversation(
+        self, conversation: ConversationView, *, at: MessageView | None = None
+    ) -> None:
+        self.stack.setCurrentWidget(self.pane)
+        self.pane.open(conversation, at=at)
+        self._select(conversation.id)
+
+    def open_conversation_id(self, conversation_id: str, *, at: MessageView | None = None) -> bool:
+        conversation = self.conversations.conversation(conversation_id)
+        if conversation is None:
+            return False
+        self.open_conversation(conversation, at=at)
+        return True
+
+    def _select(self, conversation_id: str) -> None:
+        row = self.conversations.row_of(conversation_id)
+        if row is None:
+            return
+        index = self.conversations.index(row)
+        if self.list.currentIndex() != index:
+            self.list.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+
+    # ---- dialogs -------------------------------------------------------------------------------
+
+    def show_invite(self) -> InviteDialog:
+        dialog = InviteDialog(self.bridge, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_add_contact(self) -> AddContactDialog:
+        dialog = AddContactDialog(self.bridge, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.contact_added.connect(self._contact_added)
+        dialog.open()
+        return dialog
+
+    def _contact_added(self, contact: ContactView) -> None:
+        if contact.build_variant != BUILD_VARIANT:
+            QMessageBox.warning(
+                self,
+                "A different build",
+                f"{contact.display_name} uses the {contact.build_variant} build of Parley. "
+                "Read what that means in About before you write anything sensitive.",
+            )
+        self.refresh()
+
+    def show_search(self) -> SearchDialog:
+        dialog = SearchDialog(self.bridge, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.message_chosen.connect(
+            lambda message: self.open_conversation_id(message.conversation_id, at=message)
+        )
+        dialog.open()
+        return dialog
+
+    def show_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.bridge, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._settings_loaded)
+        dialog.open()
+        return dialog
+
+    def show_safety_number(self, contact_id: str, title: str) -> SafetyNumberDialog:
+        dialog = SafetyNumberDialog(self.bridge, contact_id, title, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.verified_changed.connect(lambda _verified: self.refresh())
+        dialog.open()
+        return dialog
+
+    def _safety_number_of_current(self) -> None:
+        conversation = self.pane.conversation
+        if conversation is not None:
+            self.show_safety_number(conversation.contact_id, conversation.title)
+
+    def _relay_record_of_current(self) -> None:
+        message = self.pane.current_message()
+        if message is not None:
+            self.pane.show_relay_record(message)
+
+    def _picture_of_current(self) -> None:
+        message = self.pane.current_message()
+        if message is not None:
+            self.pane.open_picture(message)
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Parley",
+            f"<b>Parley {__version__}</b>, {BUILD_VARIANT} build.<br><br>"
+            "End-to-end encrypted messages: X3DH and the Double Ratchet, keys made on this "
+            "computer, a relay that stores only ciphertext it cannot read.<br>"
+            + (
+                "This is the <b>warrant build</b>: it can disclose messages under a warrant, and "
+                "says so to every contact."
+                if BUILD_VARIANT == "warrant"
+                else "This is the <b>standard build</b>: nobody but you and your contact can "
+                "read your messages."
+            ),
+        )
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.notifier.hide()
+        super().closeEvent(event)
