@@ -7,15 +7,20 @@ data directory to check that nothing acknowledged is lost.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from nacl.signing import SigningKey
+from parley.net.client import Delivery, RelayClient
+from parley.net.client_backoff import Backoff
 
 # How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).
 STARTUP_TIMEOUT = 30.0
@@ -157,3 +162,80 @@ def relay(relay_factory: RelayFactory) -> RelayProcess:
     process = relay_factory()
     process.start()
     return process
+
+
+class Peer:
+    """A test account: an Ed25519 identity, its RelayClient, and what it has received.
+
+    ``on_delivery`` here is the app's commit in miniature: it records the delivery (and, with
+    ``dedupe``, drops a message id it has already stored, as the app's store does across restarts).
+    """
+
+    def __init__(self, url: str, key: SigningKey | None = None, **options: Any) -> None:
+        self.key = key or SigningKey.generate()
+        self.account = bytes(self.key.verify_key)
+        self.received: list[Delivery] = []
+        self.calls: list[bytes] = []  # every message id on_delivery was called with
+        self.states: list[tuple[str, str]] = []
+        self.fail_next = 0  # make on_delivery raise this many times (an app that cannot commit)
+        self._arrived = asyncio.Condition()
+        options.setdefault("backoff", Backoff(base=0.05, maximum=0.5))
+        options.setdefault("request_timeout", 10.0)
+        options.setdefault("send_timeout", 20.0)
+        self.client = RelayClient(
+            url,
+            self.account,
+            self.sign,
+            on_delivery=self._deliver,
+            on_state=lambda state, detail: self.states.append((state, detail)),
+            **options,
+        )
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(self.key.sign(message).signature)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        self.calls.append(delivery.message_id)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise RuntimeError("the test app refuses to commit this one")
+        async with self._arrived:
+            self.received.append(delivery)
+            self._arrived.notify_all()
+
+    async def wait_for(self, count: int, timeout: float = 15.0) -> list[Delivery]:
+        """Wait until ``count`` messages in all have been committed; return them in order."""
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.received) >= count)
+        return list(self.received)
+
+    async def start(self, timeout: float = 15.0) -> Peer:
+        await self.client.start()
+        await self.client.wait_connected(timeout)
+        return self
+
+    def payloads(self) -> list[bytes]:
+        return [delivery.payload for delivery in self.received]
+
+
+PeerFactory = Callable[..., Peer]
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[PeerFactory]:
+    """Build test accounts: ``peers(url, **client_options)``; all are closed at teardown."""
+    made: list[Peer] = []
+
+    def make(url: str, key: SigningKey | None = None, **options: Any) -> Peer:
+        peer = Peer(url, key, **options)
+        made.append(peer)
+        return peer
+
+    yield make
+    for peer in made:
+        await peer.client.close()
+
+
+def message_id(n: int) -> bytes:
+    """A distinct, readable 16-byte message id."""
+    return n.to_bytes(16, "big")

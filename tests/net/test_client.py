@@ -1,0 +1,320 @@
+"""The relay client against a real `parley relay` process: login, prekeys, send, receive, retries.
+
+A few tests need a relay that misbehaves (answers with garbage, or names another relay); those use
+a tiny scripted websockets server, because the real relay never does that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from nacl.signing import SigningKey
+from parley.net import wire
+from parley.net.client import ClientClosed, ClientError, RelayClient, RequestTimeout
+from parley.net.client_backoff import Backoff
+from parley.net.errors import RelayRefused
+from websockets.asyncio.server import ServerConnection, serve
+
+from .conftest import Peer, PeerFactory, RelayFactory, RelayProcess, message_id
+
+
+async def _nothing(_: object) -> None:
+    """An on_delivery for clients that never receive."""
+
+
+# -- backoff (pure) ---------------------------------------------------------------------------
+
+
+def test_backoff_grows_exponentially_to_its_cap_and_resets() -> None:
+    backoff = Backoff(base=0.5, maximum=4.0, uniform=lambda low, high: high)
+    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+def test_backoff_jitter_spans_zero_to_the_cap() -> None:
+    seen: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        seen.append((low, high))
+        return low
+
+    backoff = Backoff(base=1.0, maximum=8.0, uniform=uniform)
+    assert backoff.next_delay() == 0.0
+    backoff.next_delay()
+    assert seen == [(0.0, 1.0), (0.0, 2.0)]
+
+
+def test_backoff_survives_a_very_long_outage() -> None:
+    backoff = Backoff(base=1.0, maximum=30.0, uniform=lambda low, high: high)
+    for _ in range(10_000):
+        delay = backoff.next_delay()
+    assert delay == 30.0
+
+
+# -- argument checks --------------------------------------------------------------------------
+
+
+def test_constructor_rejects_a_malformed_account() -> None:
+    with pytest.raises(ValueError, match="32-byte"):
+        RelayClient("ws://127.0.0.1:1", b"short", lambda m: m, on_delivery=_nothing)
+
+
+async def test_send_rejects_malformed_ids_before_touching_the_network() -> None:
+    client = RelayClient("ws://127.0.0.1:1", bytes(32), lambda m: m, on_delivery=_nothing)
+    with pytest.raises(ValueError, match="16 bytes"):
+        await client.send(bytes(32), b"short", b"payload")
+    with pytest.raises(ValueError, match="at most"):
+        await client.send(bytes(32), message_id(1), bytes(wire.MAX_PAYLOAD + 1))
+    await client.close()
+
+
+async def test_requests_before_start_fail_clearly() -> None:
+    client = RelayClient("ws://127.0.0.1:1", bytes(32), lambda m: m, on_delivery=_nothing)
+    with pytest.raises(ClientError, match="not started"):
+        await client.fetch_bundle(bytes(32))
+    await client.close()
+    with pytest.raises(ClientClosed):
+        await client.start()
+
+
+# -- against the real relay -------------------------------------------------------------------
+
+
+async def test_login_reports_states_and_close_goes_offline(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    await alice.client.start()  # idempotent: no second connection
+    assert alice.client.state == "online"
+    assert alice.states[:2] == [("connecting", relay.url), ("online", "")]
+    await alice.client.close()
+    assert alice.states[-1] == ("offline", "closed")
+    assert alice.client.closed
+
+
+async def test_two_clients_exchange_messages_with_receipts(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    bob = await peers(relay.url).start()
+    receipt = await alice.client.send(bob.account, message_id(1), b"ciphertext one")
+    assert receipt.message_id == message_id(1)
+    assert receipt.stored_at < receipt.expires_at
+    frame = wire.decode_client_frame(receipt.frame)  # "what the relay saw": exactly these bytes
+    assert isinstance(frame, wire.Send)
+    assert (frame.recipient, frame.message_id, frame.payload) == (
+        bob.account,
+        message_id(1),
+        b"ciphertext one",
+    )
+    await bob.client.send(alice.account, message_id(2), b"reply")
+    [delivered] = await bob.wait_for(1)
+    assert (delivered.sender, delivered.message_id, delivered.payload) == (
+        alice.account,
+        message_id(1),
+        b"ciphertext one",
+    )
+    assert delivered.relay_received_at == receipt.stored_at
+    assert (await alice.wait_for(1))[0].payload == b"reply"
+
+
+async def test_backlog_is_delivered_in_order_then_acknowledged(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    bob_key = SigningKey.generate()
+    bob = await peers(relay.url, bob_key).start()  # registers bob
+    await bob.client.close()
+    for n in range(150):  # more than the relay's delivery window of 64
+        await alice.client.send(bob.account, message_id(n), n.to_bytes(2, "big"))
+    bob = await peers(relay.url, bob_key).start()
+    delivered = await bob.wait_for(150)
+    assert [d.message_id for d in delivered] == [message_id(n) for n in range(150)]
+    await bob.client.close()
+    # Every one was acknowledged: a new login gets nothing again.
+    again = await peers(relay.url, bob_key).start()
+    await alice.client.send(again.account, message_id(999), b"marker")
+    assert [d.message_id for d in await again.wait_for(1)] == [message_id(999)]
+
+
+async def test_a_message_the_app_fails_to_commit_is_not_acknowledged(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    bob_key = SigningKey.generate()
+    bob = await peers(relay.url, bob_key).start()
+    bob.fail_next = 1
+    await alice.client.send(bob.account, message_id(7), b"first try fails")
+    async with asyncio.timeout(10):
+        while not bob.calls:
+            await asyncio.sleep(0.01)
+    assert bob.received == []
+    await bob.client.close()
+    # Not acknowledged, so the relay still has it for the next login.
+    bob = await peers(relay.url, bob_key).start()
+    assert [d.message_id for d in await bob.wait_for(1)] == [message_id(7)]
+
+
+async def test_prekeys_publish_fetch_hands_each_one_time_prekey_out_once(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    low: list[int] = []
+
+    async def on_low(remaining: int) -> None:
+        low.append(remaining)
+
+    alice = await peers(relay.url, on_prekeys_low=on_low).start()
+    bob = await peers(relay.url).start()
+    await alice.client.publish_prekeys(b"signed prekey", [b"otk-1", b"otk-2"])
+    assert alice.client.prekey_stock == 2
+    first = await bob.client.fetch_bundle(alice.account)
+    second = await bob.client.fetch_bundle(alice.account)
+    third = await bob.client.fetch_bundle(alice.account)
+    assert first.identity_key == alice.account
+    assert first.signed_prekey == b"signed prekey"
+    assert {first.one_time_prekey, second.one_time_prekey} == {b"otk-1", b"otk-2"}
+    assert third.one_time_prekey is None
+    async with asyncio.timeout(10):
+        while not low or low[-1] != 0:
+            await asyncio.sleep(0.01)
+    assert 0 in low
+
+
+async def test_publish_splits_a_large_batch(relay: RelayProcess, peers: PeerFactory) -> None:
+    alice = await peers(relay.url).start()
+    keys = [i.to_bytes(4, "big") for i in range(wire.MAX_PREKEY_BATCH + 50)]
+    await alice.client.publish_prekeys(b"spk", keys)
+    assert alice.client.prekey_stock == len(keys)
+
+
+async def test_fetching_an_unknown_account_is_refused(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    with pytest.raises(RelayRefused) as refused:
+        await alice.client.fetch_bundle(bytes(32))
+    assert refused.value.code == "unknown_account"
+    with pytest.raises(RelayRefused) as refused:
+        await alice.client.send(bytes(32), message_id(1), b"to nobody")
+    assert refused.value.code == "unknown_account"
+
+
+async def test_send_waits_through_an_outage_and_is_stored_once(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    bob = await peers(relay.url).start()
+    relay.kill()
+    sending = asyncio.create_task(alice.client.send(bob.account, message_id(5), b"later"))
+    async with asyncio.timeout(10):
+        while alice.client.state == "online":
+            await asyncio.sleep(0.01)
+    assert not sending.done()
+    relay.start()
+    receipt = await sending
+    assert receipt.message_id == message_id(5)
+    assert [d.payload for d in await bob.wait_for(1)] == [b"later"]
+
+
+async def test_a_wrong_signature_is_fatal_and_reported(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    impostor = peers(relay.url)
+    impostor.key = SigningKey.generate()  # signs with a key that is not its account
+    await impostor.client.start()
+    with pytest.raises(RelayRefused) as refused:
+        await impostor.client.wait_connected(10)
+    assert refused.value.code == "bad_signature"
+    assert impostor.states[-1][0] == "offline"
+    with pytest.raises(RelayRefused):
+        await impostor.client.fetch_bundle(bytes(32))
+
+
+async def test_invite_token_is_required_for_the_first_login_only(
+    relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    relay = relay_factory(["--invite-token", "let-me-in"])
+    relay.start()
+    stranger = peers(relay.url)
+    await stranger.client.start()
+    with pytest.raises(RelayRefused) as refused:
+        await stranger.client.wait_connected(10)
+    assert refused.value.code == "invite_required"
+    invited = await peers(relay.url, invite_token="let-me-in").start()
+    await invited.client.close()
+    back = await peers(relay.url, invited.key).start()  # no token the second time
+    assert back.client.state == "online"
+
+
+async def test_wait_connected_times_out_when_no_relay_listens(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    url = relay.url
+    relay.kill()  # a port that nothing listens on any more
+    alice = peers(url, request_timeout=0.3)
+    await alice.client.start()
+    with pytest.raises(RequestTimeout, match="could not reach"):
+        await alice.client.wait_connected(0.3)
+    with pytest.raises(RequestTimeout):
+        await alice.client.fetch_bundle(bytes(32))
+    assert ("offline", "") not in alice.states
+    assert any(state == "offline" and "cannot reach" in detail for state, detail in alice.states)
+
+
+# -- against a misbehaving relay (scripted) ---------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _scripted(
+    handler: Callable[[ServerConnection, str], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """A websockets server running ``handler(connection, its own url)``; yields its URL."""
+    urls: list[str] = []
+
+    async def run(ws: ServerConnection) -> None:
+        await handler(ws, urls[0])
+
+    async with serve(run, "127.0.0.1", 0, compression=None) as server:
+        urls.append(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        yield urls[0]
+
+
+async def test_a_relay_naming_another_relay_gets_no_signature() -> None:
+    signed: list[bytes] = []
+
+    def sign(message: bytes) -> bytes:
+        signed.append(message)
+        return bytes(64)
+
+    async def impostor(ws: ServerConnection, url: str) -> None:
+        await ws.send(wire.encode(wire.Challenge(bytes(32), "ws://somewhere-else:1")))
+        await ws.wait_closed()
+
+    async with _scripted(impostor) as url:
+        client = RelayClient(url, bytes(32), sign, on_delivery=_nothing)
+        await client.start()
+        with pytest.raises(RelayRefused, match="somewhere-else"):
+            await client.wait_connected(10)
+        await client.close()
+    assert signed == []
+
+
+async def test_garbage_from_the_relay_is_ignored_not_fatal(peers: PeerFactory) -> None:
+    async def sloppy(ws: ServerConnection, url: str) -> None:
+        await ws.send(wire.encode(wire.Challenge(bytes(range(32)), url)))
+        auth = wire.decode_client_frame(await ws.recv(decode=False))
+        if not isinstance(auth, wire.Auth):
+            return
+        await ws.send(wire.encode(wire.Welcome(auth.request_id, auth.account, 50)))
+        await ws.send(b"\xc1 not msgpack")
+        await ws.send("a text frame")
+        await ws.send(wire.encode(wire.Deliver(bytes(32), message_id(1), b"after garbage", 1.0)))
+        await ws.wait_closed()
+
+    async with _scripted(sloppy) as url:
+        peer: Peer = await peers(url).start()
+        assert [d.payload for d in await peer.wait_for(1)] == [b"after garbage"]
