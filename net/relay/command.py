@@ -1,0 +1,112 @@
+"""`parley relay`: run a relay until SIGTERM or SIGINT.
+
+The first line on stdout is the URL the relay listens on (flushed at once) so that scripts and tests
+started with ``--port 0`` learn the port; the operator's log goes to stderr, one line per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from parley.net.errors import NetError
+from parley.net.relay.limits import DAY, RelayConfig
+from parley.net.relay.server import TICK_INTERVAL, serve_relay
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="parley relay", description="Run a Parley relay server.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    p.add_argument("--data", type=Path, required=True, help="directory for the relay database")
+    p.add_argument("--public-url", help="the name clients sign (default: the listening URL)")
+    p.add_argument("--invite-token", help="require this token for an account's first login")
+    p.add_argument("--ttl-days", type=float, default=14.0, help="message time-to-live in days")
+    p.add_argument("--quota-messages", type=int, default=5_000, help="queued messages per account")
+    p.add_argument("--quota-bytes", type=int, default=64 << 20, help="queued bytes per account")
+    p.add_argument("--rate", type=float, default=100.0, help="requests/s per account; 0 = off")
+    p.add_argument("--burst", type=float, default=200.0, help="rate-limit burst per account")
+    p.add_argument("--max-connections", type=int, default=4, help="connections per account")
+    p.add_argument("--auth-timeout", type=float, default=10.0, help="seconds to authenticate")
+    p.add_argument("--window", type=int, default=64, help="unacknowledged deliveries in flight")
+    p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument(
+        "--test-clock-offset-file",
+        type=Path,
+        help="FOR TESTS ONLY: add the number of seconds in this file to the relay's clock "
+        "(re-read every second), to exercise the time-to-live against a real process",
+    )
+    return p
+
+
+class _OffsetClock:
+    """time.time() plus an offset read from a file, for TTL tests against a real process."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = 0.0
+        self._read_at = -1.0
+
+    def __call__(self) -> float:
+        now = time.monotonic()
+        if now - self._read_at >= TICK_INTERVAL:
+            self._read_at = now
+            try:
+                self._offset = float(self._path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                self._offset = 0.0
+        return time.time() + self._offset
+
+
+async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
+    clock: Callable[[], float] = time.time
+    if args.test_clock_offset_file is not None:
+        clock = _OffsetClock(args.test_clock_offset_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with serve_relay(
+        args.host, args.port, args.data, config, clock=clock, fsync=args.fsync
+    ) as relay:
+        sys.stdout.write(relay.url + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+
+
+def main(argv: list[str]) -> int:
+    """Parse the options, run the relay until a signal, return the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    try:
+        config = RelayConfig(
+            ttl=args.ttl_days * DAY,
+            quota_messages=args.quota_messages,
+            quota_bytes=args.quota_bytes,
+            invite_token=args.invite_token,
+            rate_per_second=args.rate,
+            rate_burst=args.burst,
+            max_connections_per_account=args.max_connections,
+            auth_timeout=args.auth_timeout,
+            window=args.window,
+            **({"name": args.public_url} if args.public_url else {}),
+        )
+        asyncio.run(_run(args, config))
+    except NetError as exc:
+        print(f"parley relay: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"parley relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,106 @@
+"""The relay's tunable limits, and the per-account token bucket that enforces the rate limit.
+
+Both are plain values and arithmetic with ``now`` passed in, so the protocol core stays sans-I/O and
+a test can drive the clock by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parley.net.errors import RelayConfigError
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    """Everything an operator can tune; the defaults suit a small community relay.
+
+    Attributes:
+        name: the relay name clients sign in the auth challenge (normally its public URL).
+        ttl: seconds a message waits for its recipient before it is dropped (14 days).
+        quota_messages: the most messages queued for one recipient.
+        quota_bytes: the most payload bytes queued for one recipient.
+        invite_token: when set, the first login of a new account must present it.
+        rate_per_second: sustained requests per account (send, publish, fetch, ping); 0 = no limit.
+        rate_burst: how many requests an idle account may make at once.
+        max_connections_per_account: authenticated connections one account may hold.
+        auth_timeout: seconds a connection may stay unauthenticated.
+        window: unacknowledged deliveries in flight per connection (flow control).
+        prekey_low_threshold: below this stock of one-time prekeys the owner is told.
+        max_prekey_stock: the most one-time prekeys held for one account.
+        max_bad_frames: malformed frames tolerated on one connection before it is closed.
+        expire_interval: seconds between sweeps that delete expired messages.
+    """
+
+    name: str = "ws://127.0.0.1"
+    ttl: float = 14 * DAY
+    quota_messages: int = 5_000
+    quota_bytes: int = 64 * 1024 * 1024
+    invite_token: str | None = field(default=None, repr=False)
+    rate_per_second: float = 100.0
+    rate_burst: float = 200.0
+    max_connections_per_account: int = 4
+    auth_timeout: float = 10.0
+    window: int = 64
+    prekey_low_threshold: int = 10
+    max_prekey_stock: int = 1_000
+    max_bad_frames: int = 10
+    expire_interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        positive = {
+            "ttl": self.ttl,
+            "quota_messages": self.quota_messages,
+            "quota_bytes": self.quota_bytes,
+            "max_connections_per_account": self.max_connections_per_account,
+            "auth_timeout": self.auth_timeout,
+            "window": self.window,
+            "max_prekey_stock": self.max_prekey_stock,
+            "max_bad_frames": self.max_bad_frames,
+            "expire_interval": self.expire_interval,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise RelayConfigError(f"{name} must be greater than zero (got {value})")
+        if self.rate_per_second < 0 or self.rate_burst < 1:
+            raise RelayConfigError("the rate must be >= 0 per second with a burst of at least 1")
+        if self.prekey_low_threshold < 0:
+            raise RelayConfigError("the prekey threshold cannot be negative")
+        if self.invite_token == "":
+            raise RelayConfigError("an empty invite token would admit everyone; omit it instead")
+
+
+@dataclass
+class TokenBucket:
+    """A token bucket: ``rate`` tokens per second up to ``burst``; each request takes one.
+
+    Mutable on purpose: one lives per active account and is updated on every request, and an
+    immutable copy per request would double the hot-path allocations.
+    """
+
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+
+    @classmethod
+    def full(cls, rate: float, burst: float, now: float) -> TokenBucket:
+        """A bucket that an account starts with: the whole burst available."""
+        return cls(rate, burst, burst, now)
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one; a clock that goes backwards refills nothing."""
+        elapsed = now - self.updated
+        if elapsed > 0:
+            self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
+            self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+    def is_full(self, now: float) -> bool:
+        """Whether the bucket would be full at ``now`` (it can then be forgotten)."""
+        return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst

@@ -1,0 +1,367 @@
+"""The relay's durable state: accounts, prekeys and per-recipient message queues.
+
+``RelayStore`` is the small interface the protocol core uses; ``SqliteStore`` is the embedded
+default. Writes accumulate in one open transaction and ``commit`` makes them durable all at once,
+so the server can group-commit every request that arrived in one event-loop turn (one WAL append for
+many messages) and still send each acknowledgement only after its commit.
+
+Durability: WAL mode with ``synchronous=NORMAL`` by default. A commit then reaches the OS before
+``commit`` returns, so a SIGKILL or crash of the relay loses nothing acknowledged; only a power cut
+or kernel crash can lose the last commits before the next checkpoint. ``fsync=True`` selects
+``synchronous=FULL`` (an fsync per group commit) for operators who need power-loss durability.
+
+A Redis/Valkey store would implement the same interface: a list or stream per recipient, a hash
+per (recipient, message_id) for idempotency (SET NX), a set of accounts, a list of one-time prekeys
+per account (LPOP hands each out once), and pub/sub wake-ups so that many relay processes share
+the queues; ``commit`` would become a pipeline flush. It is not built yet.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from parley.net.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (account BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signed_prekeys (
+    account BLOB PRIMARY KEY, prekey BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS one_time_prekeys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account BLOB NOT NULL, prekey BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS one_time_by_account ON one_time_prekeys (account, id);
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient BLOB NOT NULL,
+    message_id BLOB NOT NULL,
+    sender BLOB NOT NULL,
+    payload BLOB NOT NULL,
+    stored_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    UNIQUE (recipient, message_id)
+);
+CREATE INDEX IF NOT EXISTS queue_by_recipient ON queue (recipient, seq);
+CREATE INDEX IF NOT EXISTS queue_by_expiry ON queue (expires_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The outcome of an enqueue: the row's sequence number and times (the original ones if
+    ``duplicate``, i.e. the same recipient and message_id were already queued)."""
+
+    seq: int
+    stored_at: float
+    expires_at: float
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An enqueue the store will not take, with the wire error code and a reason for a person."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A queued message as read back for delivery."""
+
+    seq: int
+    sender: bytes
+    message_id: bytes
+    payload: bytes = field(repr=False)
+    stored_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PrekeyBundle:
+    """What a fetch hands out; ``remaining`` is the owner's stock after it."""
+
+    signed_prekey: bytes
+    one_time_prekey: bytes | None
+    remaining: int
+
+
+class RelayStore(Protocol):
+    """What the protocol core needs from storage; every write joins the open transaction."""
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there are writes that ``commit`` has not made durable yet."""
+        ...
+
+    @property
+    def queued(self) -> int:
+        """How many messages are queued in total (a metric)."""
+        ...
+
+    def commit(self) -> None:
+        """Make every write so far durable; raises StoreError (and rolls back) on failure."""
+
+    def rollback(self) -> None:
+        """Forget the writes since the last commit."""
+
+    def close(self) -> None:
+        """Release the store; uncommitted writes are lost, as after a crash."""
+
+    def is_registered(self, account: bytes) -> bool:
+        """Whether the account has logged in at least once."""
+        ...
+
+    def register(self, account: bytes) -> None:
+        """Record a new account."""
+
+    def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
+        """Replace the signed prekey, append one-time prekeys; return the stock after."""
+        ...
+
+    def prekey_count(self, account: bytes) -> int:
+        """The account's stock of one-time prekeys."""
+        ...
+
+    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
+        """The signed prekey and one one-time prekey (deleted); None if never published."""
+        ...
+
+    def enqueue(
+        self,
+        recipient: bytes,
+        sender: bytes,
+        message_id: bytes,
+        payload: bytes,
+        *,
+        now: float,
+        expires_at: float,
+    ) -> Stored | Refused:
+        """Queue a message unless it is a duplicate or over quota."""
+        ...
+
+    def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
+        """Unexpired messages for ``recipient`` with seq > ``after_seq``, oldest first."""
+        ...
+
+    def ack(self, recipient: bytes, message_id: bytes) -> bool:
+        """Delete a delivered message; False if there was none."""
+        ...
+
+    def expire(self, now: float) -> int:
+        """Delete every message whose expiry has passed; return how many."""
+        ...
+
+
+class SqliteStore:
+    """The embedded store: one SQLite file in WAL mode, used from one thread only.
+
+    Args:
+        path: the database file (created if missing).
+        quota_messages: the most messages queued per recipient.
+        quota_bytes: the most payload bytes queued per recipient.
+        max_prekey_stock: the most one-time prekeys per account.
+        fsync: ``synchronous=FULL`` (survives power loss) instead of NORMAL (survives SIGKILL).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        quota_messages: int,
+        quota_bytes: int,
+        max_prekey_stock: int,
+        fsync: bool = False,
+    ) -> None:
+        self._quota_messages = quota_messages
+        self._quota_bytes = quota_bytes
+        self._max_prekey_stock = max_prekey_stock
+        # Per-recipient (count, bytes), loaded on first use and kept in step with every write,
+        # so that the quota check does not scan a queue on each send.
+        self._usage: dict[bytes, list[int]] = {}
+        self._registered: set[bytes] = set()
+        try:
+            self._db = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=True)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} was written by a newer relay (schema {version}); upgrade the relay"
+                )
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.commit()
+            self._queued: int = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the relay database {path}: {exc}") from exc
+
+    def _exec(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
+        """Run one statement; a database failure becomes a StoreError the core can report."""
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"the relay database failed: {exc}") from exc
+
+    @property
+    def dirty(self) -> bool:
+        return self._db.in_transaction
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def commit(self) -> None:
+        try:
+            self._db.commit()
+        except sqlite3.Error as exc:
+            self.rollback()
+            raise StoreError(f"the relay database could not commit: {exc}") from exc
+
+    def rollback(self) -> None:
+        try:
+            self._db.rollback()
+        finally:
+            # The caches may hold writes that are now gone: reload them lazily.
+            self._usage.clear()
+            self._registered.clear()
+            self._queued = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def is_registered(self, account: bytes) -> bool:
+        if account in self._registered:
+            return True
+        row = self._exec("SELECT 1 FROM accounts WHERE account = ?", (account,)).fetchone()
+        if row is not None:
+            self._registered.add(account)
+        return row is not None
+
+    def register(self, account: bytes) -> None:
+        self._exec("INSERT OR IGNORE INTO accounts (account) VALUES (?)", (account,))
+        self._registered.add(account)
+
+    def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
+        stock = self.prekey_count(account)
+        room = max(0, self._max_prekey_stock - stock)
+        self._exec(
+            "INSERT OR REPLACE INTO signed_prekeys (account, prekey) VALUES (?, ?)",
+            (account, signed),
+        )
+        for key in one_time[:room]:
+            self._exec(
+                "INSERT INTO one_time_prekeys (account, prekey) VALUES (?, ?)", (account, key)
+            )
+        return stock + min(room, len(one_time))
+
+    def prekey_count(self, account: bytes) -> int:
+        row = self._exec(
+            "SELECT COUNT(*) FROM one_time_prekeys WHERE account = ?", (account,)
+        ).fetchone()
+        return int(row[0])
+
+    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
+        signed = self._exec(
+            "SELECT prekey FROM signed_prekeys WHERE account = ?", (account,)
+        ).fetchone()
+        if signed is None:
+            return None
+        row = self._exec(
+            "DELETE FROM one_time_prekeys WHERE id = "
+            "(SELECT id FROM one_time_prekeys WHERE account = ? ORDER BY id LIMIT 1) "
+            "RETURNING prekey",
+            (account,),
+        ).fetchone()
+        return PrekeyBundle(signed[0], None if row is None else row[0], self.prekey_count(account))
+
+    def _usage_of(self, recipient: bytes) -> list[int]:
+        usage = self._usage.get(recipient)
+        if usage is None:
+            row = self._exec(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue WHERE recipient = ?",
+                (recipient,),
+            ).fetchone()
+            usage = self._usage[recipient] = [int(row[0]), int(row[1])]
+        return usage
+
+    def _existing(self, recipient: bytes, sender: bytes, message_id: bytes) -> Stored | Refused:
+        seq, owner, stored_at, expires_at = self._exec(
+            "SELECT seq, sender, stored_at, expires_at FROM queue "
+            "WHERE recipient = ? AND message_id = ?",
+            (recipient, message_id),
+        ).fetchone()
+        if owner != sender:
+            return Refused(
+                "message_id_conflict",
+                "the recipient already has a message with this id from another sender",
+            )
+        return Stored(seq, stored_at, expires_at, duplicate=True)
+
+    def enqueue(
+        self,
+        recipient: bytes,
+        sender: bytes,
+        message_id: bytes,
+        payload: bytes,
+        *,
+        now: float,
+        expires_at: float,
+    ) -> Stored | Refused:
+        usage = self._usage_of(recipient)
+        if usage[0] >= self._quota_messages or usage[1] + len(payload) > self._quota_bytes:
+            exists = self._exec(
+                "SELECT 1 FROM queue WHERE recipient = ? AND message_id = ?",
+                (recipient, message_id),
+            ).fetchone()
+            if exists is not None:
+                return self._existing(recipient, sender, message_id)
+            return Refused(
+                "quota_exceeded",
+                f"the recipient's queue is full ({self._quota_messages} messages or "
+                f"{self._quota_bytes} bytes); try again after they come online",
+            )
+        row = self._exec(
+            "INSERT INTO queue (recipient, message_id, sender, payload, stored_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq",
+            (recipient, message_id, sender, payload, now, expires_at),
+        ).fetchone()
+        if row is None:
+            return self._existing(recipient, sender, message_id)
+        usage[0] += 1
+        usage[1] += len(payload)
+        self._queued += 1
+        return Stored(row[0], now, expires_at, duplicate=False)
+
+    def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
+        rows = self._exec(
+            "SELECT seq, sender, message_id, payload, stored_at FROM queue "
+            "WHERE recipient = ? AND seq > ? AND expires_at > ? ORDER BY seq LIMIT ?",
+            (recipient, after_seq, now, limit),
+        ).fetchall()
+        return [Queued(*row) for row in rows]
+
+    def ack(self, recipient: bytes, message_id: bytes) -> bool:
+        row = self._exec(
+            "DELETE FROM queue WHERE recipient = ? AND message_id = ? RETURNING LENGTH(payload)",
+            (recipient, message_id),
+        ).fetchone()
+        if row is None:
+            return False
+        usage = self._usage.get(recipient)
+        if usage is not None:
+            usage[0] -= 1
+            usage[1] -= int(row[0])
+        self._queued -= 1
+        return True
+
+    def expire(self, now: float) -> int:
+        deleted = self._exec("DELETE FROM queue WHERE expires_at <= ?", (now,)).rowcount
+        if deleted:
+            self._usage.clear()
+            self._queued -= deleted
+        return int(deleted)
