@@ -54,38 +54,20 @@ def describe_error(error: BaseException) -> str:
     return f"Something went wrong ({type(error).__name__}: {text or 'no details'})."
 
 
-class CoreBridge(QObject):
-    """Queued Qt signals for the core's events, and coroutine calls with GUI-thread callbacks.
+class CoreCalls(QObject):
+    """Runs coroutines on the core thread and delivers their outcome on the GUI thread.
 
-    Signals carry batches where a burst is likely (``messages_added``, ``statuses_changed``,
-    ``conversations_changed``): one model update per batch keeps the GUI responsive.
+    Used on its own before an account is open (onboarding, unlock), and as the base of CoreBridge.
     """
 
-    messages_added = Signal(list)  # list[MessageView], in arrival order
-    statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
-    conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
-    contact_key_changed = Signal(object)  # ContactKeyChanged
-    connection_changed = Signal(object)  # ConnectionChanged
-    catch_up_progress = Signal(object)  # CatchUpProgress
-    locked = Signal()
     error_raised = Signal(str)
-
-    _wake = Signal()
     _completed = Signal(object)
 
-    def __init__(
-        self, runtime: Submitter, messenger: MessengerApi, parent: QObject | None = None
-    ) -> None:
+    def __init__(self, runtime: Submitter, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runtime = runtime
-        self.messenger = messenger
-        self._lock = threading.Lock()
-        self._pending: list[Event] = []
-        self._wake_sent = False
         self._closed = False
-        self._wake.connect(self._drain)
         self._completed.connect(self._deliver)
-        messenger.subscribe(self._on_core_event)
 
     # ---- calls into the core ----------------------------------------------------------------
 
@@ -128,6 +110,35 @@ class CoreBridge(QObject):
     def close(self) -> None:
         """Stop delivering: results and events that arrive later are dropped."""
         self._closed = True
+
+
+class CoreBridge(CoreCalls):
+    """Queued Qt signals for the core's events, and coroutine calls with GUI-thread callbacks.
+
+    Signals carry batches where a burst is likely (``messages_added``, ``statuses_changed``,
+    ``conversations_changed``): one model update per batch keeps the GUI responsive.
+    """
+
+    messages_added = Signal(list)  # list[MessageView], in arrival order
+    statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
+    conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
+    contact_key_changed = Signal(object)  # ContactKeyChanged
+    connection_changed = Signal(object)  # ConnectionChanged
+    catch_up_progress = Signal(object)  # CatchUpProgress
+    locked = Signal()
+
+    _wake = Signal()
+
+    def __init__(
+        self, runtime: Submitter, messenger: MessengerApi, parent: QObject | None = None
+    ) -> None:
+        super().__init__(runtime, parent)
+        self.messenger = messenger
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._wake_sent = False
+        self._wake.connect(self._drain)
+        messenger.subscribe(self._on_core_event)
 
     # ---- events from the core ----------------------------------------------------------------
 

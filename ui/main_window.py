@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
     """Owns the models and dialogs of one open account; ``lock_requested`` asks to lock it."""
 
     lock_requested = Signal()
+    closed = Signal()
 
     def __init__(self, bridge: CoreBridge, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -338,3 +339,4 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.notifier.hide()
         super().closeEvent(event)
+        self.closed.emit()

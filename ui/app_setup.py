@@ -1,0 +1,36 @@
+"""The QApplication every entry point (app, demo, screenshots, bench) starts the same way."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from parley.ui.errors import StartupFailed
+from parley.ui.resources import app_icon, stylesheet
+from PySide6.QtWidgets import QApplication
+
+
+def make_application(argv: Sequence[str] = ()) -> QApplication:
+    """The application object, named and styled; the caller quits it explicitly.
+
+    ``quitOnLastWindowClosed`` is off because locking closes the main window before the unlock
+    dialog opens; sessions quit the app when the person closes a window or cancels.
+    """
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    has_display = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    if sys.platform.startswith("linux") and not has_display:
+        raise StartupFailed(
+            "No display found: run Parley in a desktop session (or set QT_QPA_PLATFORM)."
+        )
+    app = QApplication(["parley", *argv])
+    app.setApplicationName("Parley")
+    app.setApplicationDisplayName("Parley")
+    app.setOrganizationName("Parley")
+    app.setDesktopFileName("parley")
+    app.setWindowIcon(app_icon())
+    app.setStyleSheet(stylesheet())
+    app.setQuitOnLastWindowClosed(False)
+    return app
