@@ -1,0 +1,210 @@
+"""The SQLCipher connection: raw-key opening, pragmas, private files, transactions.
+
+The database key is 32 random bytes handed to SQLCipher as a raw key (``x'<hex>'``), so SQLCipher's
+own passphrase KDF never runs: the key source (keysource.py) already did any stretching. Opening
+verifies the key by reading the schema before anything else touches the file, so a wrong key or a
+damaged file is reported without a single byte being written.
+
+Pragmas and why:
+
+- ``journal_mode=WAL``: readers never block the writer; the core writes small transactions often.
+- ``synchronous=FULL``: the core acknowledges a message to the relay right after committing it
+  ("commit, then act"); with NORMAL a power cut could lose a commit the relay already forgot.
+- ``secure_delete=ON``: deleted rows are zeroed rather than left in free pages.
+- ``foreign_keys=ON``, ``busy_timeout=5000`` ms, ``temp_store=MEMORY`` (no temporary files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+from parley.app.store.errors import CorruptDatabase, ProfileError, StoreError
+
+KEY_BYTES = 32
+BUSY_TIMEOUT_MS = 5000
+FILE_MODE = 0o600
+SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+
+Param = bytes | str | int | float | None
+Row = tuple[Any, ...]
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Create files readable by their owner only while the block runs (process-wide umask)."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def make_private(path: Path) -> None:
+    """chmod 0600 the database file and whichever of its side files exist."""
+    for candidate in (path, *(path.with_name(path.name + s) for s in SIDE_SUFFIXES)):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(candidate.stat().st_mode) != FILE_MODE:
+                candidate.chmod(FILE_MODE)
+
+
+class Database:
+    """One open SQLCipher database in autocommit mode with explicit, nestable transactions.
+
+    Use it from one thread at a time (the core's asyncio thread). Statements outside
+    ``transaction()`` commit on their own.
+    """
+
+    def __init__(self, connection: sqlcipher3.Connection, path: Path) -> None:
+        self._conn = connection
+        self._depth = 0
+        self.path = path
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"
+
+    # ---- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, key: bytes, *, create: bool = False) -> Database:
+        """Open (or, with ``create``, make) the database at ``path`` with the raw ``key``.
+
+        Raises:
+            ProfileError: the file is missing (or, with ``create``, already there).
+            CorruptDatabase: the key does not open the file or the file is damaged.
+        """
+        if len(key) != KEY_BYTES:
+            raise StoreError("The database key must be 32 bytes.")
+        if create and path.exists():
+            raise ProfileError(f"A database already exists at {path}; refusing to overwrite it.")
+        if not create and not path.is_file():
+            raise ProfileError(f"No database at {path}.")
+        with private_umask():
+            try:
+                conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+            except sqlcipher3.Error as exc:
+                raise CorruptDatabase(f"Cannot open the database at {path}: {exc}") from exc
+            try:
+                conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+                conn.execute("PRAGMA cipher_compatibility = 4")
+                # The first read decrypts page 1: a wrong key or a damaged file fails here,
+                # before any pragma below could write to the file.
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                db = cls(conn, path)
+                db._configure()
+            except sqlcipher3.DatabaseError as exc:
+                conn.close()
+                raise CorruptDatabase(
+                    f"The database at {path} cannot be read with its key: it is damaged or "
+                    f"belongs to another profile ({exc})."
+                ) from exc
+            except BaseException:
+                conn.close()
+                raise
+        make_private(path)
+        return db
+
+    def _configure(self) -> None:
+        mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        if mode is None or str(mode[0]).lower() != "wal":
+            raise CorruptDatabase(f"Cannot switch {self.path} to write-ahead logging.")
+        for pragma in (
+            "PRAGMA synchronous = FULL",
+            "PRAGMA secure_delete = ON",
+            "PRAGMA foreign_keys = ON",
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+            "PRAGMA temp_store = MEMORY",
+        ):
+            self._conn.execute(pragma)
+        # Running an integrity check over a large store would make every open slow; the cheap
+        # check below still catches a truncated or overwritten file body.
+        row = self._conn.execute("PRAGMA quick_check(1)").fetchone()
+        if row is None or row[0] != "ok":
+            raise CorruptDatabase(f"The database at {self.path} is damaged: {row}.")
+
+    # ---- statements --------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Param] = ()) -> sqlcipher3.Cursor:
+        """Run one statement with bound parameters."""
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
+        """Run one statement for each parameter row (inside a transaction for speed)."""
+        with self.transaction():
+            self._conn.executemany(sql, rows)
+
+    def one(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
+        """Every row of a query."""
+        rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        return rows
+
+    def user_version(self) -> int:
+        """The schema version recorded in the database header."""
+        row = self.one("PRAGMA user_version")
+        return int(row[0]) if row is not None else 0
+
+    def run_script_atomically(self, script: str) -> None:
+        """Run a multi-statement script inside one transaction: all of it or none of it."""
+        if self._depth:
+            raise StoreError("A schema script cannot run inside another transaction.")
+        try:
+            self._conn.executescript("BEGIN IMMEDIATE;\n" + script + "\nCOMMIT;")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """All writes in the block commit together or not at all; blocks nest (savepoints).
+
+        The outermost block takes the write lock at once (BEGIN IMMEDIATE) so that it cannot
+        fail half-way with SQLITE_BUSY when upgrading a read lock.
+        """
+        name = f"sp{self._depth}"
+        self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._conn.execute("ROLLBACK")
+            else:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+            raise
+        self._depth -= 1
+        self._conn.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+
+    # ---- maintenance -------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the main file and truncate it (e.g. before a backup or a test)."""
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+    def rekey(self, new_key: bytes) -> None:
+        """Re-encrypt every page under ``new_key`` (SQLCipher's PRAGMA rekey)."""
+        if len(new_key) != KEY_BYTES:
+            raise StoreError("The database key must be 32 bytes.")
+        if self._depth:
+            raise StoreError("Cannot change the database key inside a transaction.")
+        self.checkpoint()
+        self._conn.execute(f"PRAGMA rekey = \"x'{new_key.hex()}'\"")
+        make_private(self.path)
+
+    def close(self) -> None:
+        """Checkpoint and close; the object is unusable afterwards."""
+        with contextlib.suppress(sqlcipher3.Error):
+            self.checkpoint()
+        self._conn.close()

@@ -1,0 +1,82 @@
+"""Full-text search over message bodies and attachment file names (FTS5, migration 0002).
+
+User input is never handed to FTS5's query language as such. ``to_fts_query`` keeps only the
+letters and digits of each whitespace-separated word and quotes them, so quotes, AND/OR/NOT/NEAR,
+``*``, ``^``, parentheses and column filters are plain text; a word holding punctuation
+("example.com") becomes a phrase of its parts, which is how the index tokenized it. The last word
+is a prefix match so that results appear while typing. Results are newest first (FTS5 walks its
+index by descending rowid = seq and stops after the page).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parley.app.store.db import Database
+from parley.app.store.errors import StoreError
+from parley.app.store.messages import MAX_PAGE, MessageRow, parse
+
+MAX_TERMS = 16
+MAX_QUERY_CHARS = 1000
+_WORD = re.compile(r"[^\W_]+")
+
+
+_SELECT = (
+    "SELECT m.seq, m.id, m.conversation_id, m.direction, m.sender, m.body, m.sent_at, "
+    "m.received_at, m.status, m.attachment_id, snippet(messages_fts, -1, ?, ?, '…', 12) "
+    "FROM messages_fts JOIN messages AS m ON m.seq = messages_fts.rowid "
+    "WHERE messages_fts MATCH ? AND messages_fts.rowid < ? "
+)
+_SEARCH_ALL = _SELECT + "ORDER BY messages_fts.rowid DESC LIMIT ?"
+_SEARCH_ONE = _SELECT + "AND m.conversation_id = ? ORDER BY messages_fts.rowid DESC LIMIT ?"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One hit: the message and a snippet with the matches between ``mark_start``/``mark_end``."""
+
+    message: MessageRow
+    snippet: str
+
+
+def to_fts_query(text: str) -> str | None:
+    """Turn free user input into a safe FTS5 query, or None when it holds no searchable word."""
+    phrases: list[str] = []
+    for chunk in text[:MAX_QUERY_CHARS].split():
+        words = _WORD.findall(chunk)
+        if words:
+            phrases.append('"' + " ".join(words) + '"')
+    if not phrases:
+        return None
+    phrases = phrases[:MAX_TERMS]
+    phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+def search(
+    db: Database,
+    text: str,
+    *,
+    conversation_id: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+    mark_start: str = "[",
+    mark_end: str = "]",
+) -> list[SearchResult]:
+    """Messages matching ``text``, newest first, older than ``before_seq`` (a paging cursor)."""
+    if not 0 < limit <= MAX_PAGE:
+        raise StoreError(f"A page holds 1..{MAX_PAGE} results.")
+    query = to_fts_query(text)
+    if query is None:
+        return []
+    cursor = (1 << 63) - 1 if before_seq is None else before_seq
+    if conversation_id is None:
+        rows = db.all(_SEARCH_ALL, (mark_start, mark_end, query, cursor, limit))
+    else:
+        rows = db.all(_SEARCH_ONE, (mark_start, mark_end, query, cursor, conversation_id, limit))
+    results = []
+    for row in rows:
+        snippet = row[-1]
+        results.append(SearchResult(parse(row[:-1]), snippet if isinstance(snippet, str) else ""))
+    return results
