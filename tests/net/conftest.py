@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from nacl.signing import SigningKey
@@ -30,8 +30,9 @@ class RelayProcess:
     """One `parley relay` subprocess that can be killed and started again on the same data dir.
 
     The relay prints the URL it listens on as its first line of output; the rest of its output is
-    drained by a thread into ``lines`` so that a chatty relay never blocks on a full pipe, and so a
-    test can check the operator's log (for example, that no payload bytes appear in it).
+    drained by threads into ``lines`` (its stderr is the operator's log) so that a chatty relay
+    never blocks on a full pipe, and so a test can read the log (for example, that no payload
+    appears in it).
     """
 
     def __init__(self, data_dir: Path, extra_args: list[str] | None = None) -> None:
@@ -41,7 +42,7 @@ class RelayProcess:
         self.port = 0
         self.lines: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
-        self._drain: threading.Thread | None = None
+        self._drains: list[threading.Thread] = []
 
     @property
     def pid(self) -> int:
@@ -64,29 +65,27 @@ class RelayProcess:
         cmd += ["--port", str(chosen), "--data", str(self.data_dir), *self.extra_args]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         self._proc = proc
+        # The operator's log (stderr) is drained from the start: the relay logs before it prints.
+        self._drains = [threading.Thread(target=self._drain, args=(proc.stderr,), daemon=True)]
+        self._drains[0].start()
         first = _readline_with_timeout(proc, STARTUP_TIMEOUT)
-        url = next((word for word in first.split() if word.startswith("ws")), "")
-        if not url:
+        url = first.strip()
+        if not url.startswith("ws://"):
             self.kill()
             raise RuntimeError(f"the relay did not print its URL first; it printed {first!r}")
         self.url = url.rstrip("/")
-        self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
-        self.lines.append(first.rstrip("\n"))
-        self._drain = threading.Thread(target=self._drain_output, args=(proc,), daemon=True)
-        self._drain.start()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self._drains.append(threading.Thread(target=self._drain, args=(proc.stdout,), daemon=True))
+        self._drains[1].start()
         return self.url
 
-    def _drain_output(self, proc: subprocess.Popen[str]) -> None:
-        if proc.stdout is None:
+    def _drain(self, stream: IO[str] | None) -> None:
+        if stream is None:
             return
-        for line in proc.stdout:
+        for line in stream:
             self.lines.append(line.rstrip("\n"))
 
     def kill(self) -> None:
@@ -97,10 +96,7 @@ class RelayProcess:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=STARTUP_TIMEOUT)
-        if self._drain is not None:
-            self._drain.join(timeout=STARTUP_TIMEOUT)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        self._reap(proc)
 
     def terminate(self) -> int:
         """Ask the relay to stop (SIGTERM) and return its exit code."""
@@ -109,11 +105,16 @@ class RelayProcess:
             return 0
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=STARTUP_TIMEOUT)
-        if self._drain is not None:
-            self._drain.join(timeout=STARTUP_TIMEOUT)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        self._reap(proc)
         return code
+
+    def _reap(self, proc: subprocess.Popen[str]) -> None:
+        for drain in self._drains:
+            drain.join(timeout=STARTUP_TIMEOUT)
+        self._drains = []
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
     def alive(self) -> bool:
         """Whether the relay process is still running (a crash on bad input would end it)."""
