@@ -62,28 +62,25 @@ class EmbeddedRelay:
             log.warning("embedded relay not started: %s", error)
 
     def _start(self, port: int) -> str:
-        bound: concurrent.futures.Future[int] = concurrent.futures.Future()
+        bound: concurrent.futures.Future[str] = concurrent.futures.Future()
         self._task = self._runtime.submit(self._serve(port, bound))
         try:
-            actual = bound.result(timeout=START_TIMEOUT_S)
+            url = bound.result(timeout=START_TIMEOUT_S)
         except Exception as error:
             self._task = None
             raise StartupFailed(
                 f"The local relay could not start on port {port}: {error}"
             ) from error
-        self.url = f"ws://{LOOPBACK}:{actual}"
-        return self.url
+        self.url = url
+        return url
 
-    async def _serve(self, port: int, bound: concurrent.futures.Future[int]) -> None:
+    async def _serve(self, port: int, bound: concurrent.futures.Future[str]) -> None:
         from parley.net.relay.server import serve_relay
 
         self._stop = asyncio.Event()
-        self._data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            async with serve_relay(
-                host=LOOPBACK, port=port, db_path=self._data_dir / "relay.db"
-            ) as server:
-                bound.set_result(server.port)
+            async with serve_relay(LOOPBACK, port, self._data_dir) as server:
+                bound.set_result(server.url)
                 await self._stop.wait()
         except BaseException as error:
             if not bound.done():

@@ -85,8 +85,8 @@ class OnboardingDialog(QDialog):
                 "key there (it never falls back to keeping it in a plain file)."
             )
         self.fields = PassphraseFields(storage)
-        for widget in (self.keyring, keychain_text, self.passphrase_choice, passphrase_text):
-            storage_layout.addWidget(widget)
+        for choice in (self.keyring, keychain_text, self.passphrase_choice, passphrase_text):
+            storage_layout.addWidget(choice)
         storage_layout.addWidget(self.fields)
         (self.keyring if keyring_available else self.passphrase_choice).setChecked(True)
 
@@ -94,9 +94,9 @@ class OnboardingDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
-        self.create = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.create.setText("Create account")
-        named(self.create, "Create account")
+        self.create_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.create_button.setText("Create account")
+        named(self.create_button, "Create account")
         named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel), "Quit")
         self.buttons.accepted.connect(self._accept_if_ready)
         self.buttons.rejected.connect(self.reject)
@@ -120,7 +120,7 @@ class OnboardingDialog(QDialog):
             self.relay_url.setText(EMBEDDED_RELAY_URL)
         self.relay_url.setReadOnly(embedded)
         self.fields.setVisible(self.passphrase_choice.isChecked())
-        self.create.setEnabled(self.problem() is None)
+        self.create_button.setEnabled(self.problem() is None)
 
     def problem(self) -> str | None:
         """Why the account cannot be created yet (None when it can)."""
@@ -151,7 +151,7 @@ class OnboardingDialog(QDialog):
         )
 
     def show_error(self, message: str) -> None:
-        self.create.setEnabled(True)
+        self.create_button.setEnabled(True)
         self.error.show_message(message)
 
 

@@ -36,7 +36,7 @@ ACTIVITY_EVENTS = {
 
 
 async def _profile_state(profile: Path) -> str:
-    return account.profile_state(profile)
+    return str(account.profile_state(profile))
 
 
 class AccountSession(QObject):
@@ -100,7 +100,7 @@ class AccountSession(QObject):
             dialog.show_error(problem)
             return
         choice: NewAccount = dialog.result_account()
-        dialog.create.setEnabled(False)
+        dialog.create_button.setEnabled(False)
         if choice.embedded_relay and self.ensure_relay is not None:
             self.ensure_relay(choice.relay_url)
         self.calls.call(
@@ -135,7 +135,7 @@ class AccountSession(QObject):
             account.open_account(self.profile, passphrase=passphrase), self.adopt, dialog.show_error
         )
 
-    def adopt(self, messenger: MessengerApi) -> MainWindow:
+    def adopt(self, messenger: MessengerApi) -> None:
         """Show the main window of an open account and connect it to the relay."""
         if self.dialog is not None:
             self.dialog.blockSignals(True)  # closing it is not quitting
@@ -155,7 +155,6 @@ class AccountSession(QObject):
         self.bridge.call(messenger.settings(), self._settings_then_start, self._fatal)
         QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
         self.window_ready.emit(window)
-        return window
 
     def _settings_then_start(self, settings: Settings) -> None:
         if self.ensure_relay is not None:
