@@ -122,8 +122,9 @@ class ConversationPane(QWidget):
         self.delegate = BubbleDelegate(self.thumbnails, self.view)
         self.view.setItemDelegate(self.delegate)
         self.composer = Composer(self)
-        self.status = QLabel("", self)
+        self.status = named(QLabel("", self), "Sending problem")
         self.status.setWordWrap(True)
+        self.status.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
@@ -159,7 +160,7 @@ class ConversationPane(QWidget):
         self.update_conversation(conversation)
         self._jump_to = at
         if not same:
-            self.status.setText("")
+            self.status.hide()
             self.model.open(conversation.id)
             self.composer.edit.clear()
         elif at is not None:
@@ -271,12 +272,13 @@ class ConversationPane(QWidget):
         self.send_picture(path, delete_after=True)
 
     def _sent(self, message: MessageView) -> None:
-        self.status.setText("")
+        self.status.hide()
         self.model.add_messages([message])
 
     def _send_failed(self, text: str) -> None:
         self.status.setText(text)
         self.status.setAccessibleDescription(text)
+        self.status.setVisible(bool(text))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         if image_paths(event.mimeData()) and self.composer.isEnabled():

@@ -7,7 +7,7 @@ from parley.ui.bridge import CoreBridge
 from parley.ui.text import group_digits
 from parley.ui.widgets import ErrorLabel, named, qr_pixmap
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -44,6 +44,8 @@ class SafetyNumberDialog(QDialog):
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSizeF(self.font().pointSizeF() * 1.3)
         self.digits.setFont(font)
+        self.digits.setMinimumHeight(QFontMetrics(font).lineSpacing() * 3 + 12)
+        self.setMinimumWidth(460)
         self.digits.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digits.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.qr = named(QLabel(self), "Safety number QR code")
@@ -70,7 +72,7 @@ class SafetyNumberDialog(QDialog):
         self.digits.setText(group_digits(view.digits))
         spoken = ", ".join(view.digits[i : i + 5] for i in range(0, len(view.digits), 5))
         self.digits.setAccessibleDescription(spoken)
-        self.qr.setPixmap(qr_pixmap(view.qr_payload, scale=4))
+        self.qr.setPixmap(qr_pixmap(view.qr_payload, scale=5))
         self.verified.blockSignals(True)
         self.verified.setChecked(view.verified)
         self.verified.blockSignals(False)
