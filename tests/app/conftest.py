@@ -1,0 +1,142 @@
+"""Fixtures for the store tests: a real Secret Service keyring, temp profiles, fast passphrases.
+
+The keyring is gnome-keyring's Secret Service on a private D-Bus session bus started here, with
+HOME/XDG folders in a temp directory so that nothing of the user's own keyring is touched. If the
+daemons cannot be started the tests FAIL with the reason (the brief forbids skipping them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring.backends.SecretService
+import nacl.pwhash
+import pytest
+from parley.app.store.keysource import PassphraseSource
+
+_STARTUP_SECONDS = 20.0
+
+
+def _fail(message: str) -> None:
+    pytest.fail(f"Cannot start the Secret Service test keyring: {message}", pytrace=False)
+
+
+def _wait_for_secret_service(deadline: float) -> None:
+    """Poll until gnome-keyring answers on the bus (it registers asynchronously)."""
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            probe = keyring.backends.SecretService.Keyring()
+            probe.get_password("parley-test-probe", "probe")
+            return
+        except Exception as exc:
+            last = exc
+            time.sleep(0.05)
+    _fail(f"gnome-keyring did not answer on D-Bus in {_STARTUP_SECONDS:.0f} s ({last})")
+
+
+@pytest.fixture(scope="session")
+def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A private dbus-daemon + gnome-keyring-daemon for the whole test session."""
+    for tool in ("dbus-daemon", "gnome-keyring-daemon"):
+        if shutil.which(tool) is None:
+            _fail(f"{tool} is not installed (run scripts/setup.sh)")
+    home = tmp_path_factory.mktemp("keyring-home")
+    runtime = home / "run"
+    runtime.mkdir(mode=0o700)
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "DBUS_SESSION_BUS_ADDRESS",
+            "HOME",
+            "XDG_DATA_HOME",
+            "XDG_RUNTIME_DIR",
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+        )
+    }
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+    )
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    daemons: list[subprocess.Popen[str]] = [bus]
+    try:
+        address = bus.stdout.readline().strip() if bus.stdout else ""
+        if not address:
+            _fail(f"dbus-daemon printed no address ({bus.stderr.read() if bus.stderr else ''})")
+        env["DBUS_SESSION_BUS_ADDRESS"] = address
+        secrets = subprocess.Popen(
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        daemons.append(secrets)
+        if secrets.stdin is not None:
+            secrets.stdin.write("parley-test-keyring-password")
+            secrets.stdin.close()
+        os.environ.update({k: env[k] for k in saved})
+        _wait_for_secret_service(time.monotonic() + _STARTUP_SECONDS)
+        if secrets.poll() is not None:
+            _fail(f"gnome-keyring-daemon exited: {secrets.stderr.read() if secrets.stderr else ''}")
+        yield
+    finally:
+        for proc in reversed(daemons):
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def secret_keyring(secret_service: None) -> keyring.backends.SecretService.Keyring:
+    """The Secret Service backend, chosen explicitly (never the user's keyring configuration)."""
+    return keyring.backends.SecretService.Keyring()
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    """A profile folder path that does not exist yet."""
+    return tmp_path / "profile"
+
+
+def fast_passphrase(passphrase: str = "correct horse battery staple") -> PassphraseSource:
+    """A passphrase source with libsodium's minimum Argon2id cost, to keep the tests quick."""
+    return PassphraseSource(
+        passphrase,
+        opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+        memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
+    )
+
+
+@pytest.fixture
+def passphrase_source() -> PassphraseSource:
+    return fast_passphrase()
