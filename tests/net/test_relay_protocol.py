@@ -1,0 +1,449 @@
+"""The sans-I/O relay core with a hand-driven clock and a real SQLite store in a temp dir."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import nacl.signing
+import pytest
+from parley.net import wire
+from parley.net.relay.limits import RelayConfig
+from parley.net.relay.protocol import CLOSE_POLICY, Action, Close, RelayCore, Transmit
+from parley.net.relay.store import SqliteStore
+
+NAME = "ws://relay.test:1"
+T0 = 1_000_000.0
+
+
+class Harness:
+    """A core plus helpers that speak the wire protocol to it like a client would."""
+
+    def __init__(self, tmp_path: Path, **config: object) -> None:
+        self.config = RelayConfig(name=NAME, **config)  # type: ignore[arg-type]
+        self.store = SqliteStore(
+            tmp_path / "relay.sqlite3",
+            quota_messages=self.config.quota_messages,
+            quota_bytes=self.config.quota_bytes,
+            max_prekey_stock=self.config.max_prekey_stock,
+        )
+        counter = itertools.count(1000)
+        self.core = RelayCore(self.config, self.store, rng=lambda n: next(counter).to_bytes(n))
+        self.nonces: dict[int, bytes] = {}
+        self.ids = itertools.count(1)
+
+    def connect(self, now: float = T0) -> int:
+        conn, actions = self.core.connect(now)
+        challenge = wire.decode_server_frame(_only(actions).data)
+        assert isinstance(challenge, wire.Challenge)
+        assert challenge.relay == NAME
+        self.nonces[conn] = challenge.nonce
+        return conn
+
+    def auth_frame(
+        self,
+        key: nacl.signing.SigningKey,
+        nonce: bytes,
+        relay: str = NAME,
+        invite: str | None = None,
+    ) -> bytes:
+        signature = key.sign(wire.auth_message(relay, nonce)).signature
+        return wire.encode(
+            wire.Auth(next(self.ids), bytes(key.verify_key), signature, invite=invite)
+        )
+
+    def login(
+        self, key: nacl.signing.SigningKey, now: float = T0, invite: str | None = None
+    ) -> tuple[int, list[wire.ServerFrame]]:
+        conn = self.connect(now)
+        frames = self.frames(
+            self.core.receive(conn, self.auth_frame(key, self.nonces[conn], invite=invite), now)
+        )
+        assert isinstance(frames[0], wire.Welcome), frames
+        return conn, frames[1:]
+
+    def request(
+        self, conn: int, frame: wire.ClientFrame, now: float = T0
+    ) -> list[wire.ServerFrame]:
+        return self.frames(self.core.receive(conn, wire.encode(frame), now))
+
+    def send(
+        self,
+        conn: int,
+        to: nacl.signing.SigningKey,
+        mid: bytes,
+        payload: bytes = b"ct",
+        now: float = T0,
+    ) -> list[wire.ServerFrame]:
+        return self.request(
+            conn, wire.Send(next(self.ids), bytes(to.verify_key), mid, payload), now
+        )
+
+    def frames(self, actions: list[Action], conn: int | None = None) -> list[wire.ServerFrame]:
+        """Decode the Transmits (optionally those for one connection); commit as the pump would."""
+        if self.store.dirty:
+            self.store.commit()
+        return [
+            wire.decode_server_frame(a.data)
+            for a in actions
+            if isinstance(a, Transmit) and (conn is None or a.conn == conn)
+        ]
+
+
+def _only(actions: list[Action]) -> Transmit:
+    assert len(actions) == 1
+    action = actions[0]
+    assert isinstance(action, Transmit)
+    return action
+
+
+def _error(frames: list[wire.ServerFrame]) -> wire.Error:
+    errors = [f for f in frames if isinstance(f, wire.Error)]
+    assert len(errors) == 1, frames
+    return errors[0]
+
+
+def mid(n: int) -> bytes:
+    return n.to_bytes(16, "big")
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[Harness]:
+    harness = Harness(tmp_path)
+    yield harness
+    harness.store.close()
+
+
+alice = nacl.signing.SigningKey(b"a" * 32)
+bob = nacl.signing.SigningKey(b"b" * 32)
+carol = nacl.signing.SigningKey(b"c" * 32)
+
+
+# --- authentication -------------------------------------------------------------------------
+
+
+def test_login_registers_an_account_once(relay: Harness) -> None:
+    conn = relay.connect()
+    auth = relay.auth_frame(alice, relay.nonces[conn])
+    first = relay.frames(relay.core.receive(conn, auth, T0))
+    assert first == [wire.Welcome(1, bytes(alice.verify_key), 0, registered=True)]
+    conn2 = relay.connect()
+    again = relay.frames(
+        relay.core.receive(conn2, relay.auth_frame(alice, relay.nonces[conn2]), T0)
+    )
+    assert again[0] == wire.Welcome(2, bytes(alice.verify_key), 0, registered=False)
+    assert relay.core.counters.authenticated == 2
+
+
+@pytest.mark.parametrize("case", ["wrong key", "other relay", "other nonce"])
+def test_a_bad_signature_is_refused_and_the_connection_closed(relay: Harness, case: str) -> None:
+    conn = relay.connect()
+    nonce = relay.nonces[conn]
+    signed_by = alice
+    relay_name = NAME
+    if case == "other relay":
+        relay_name = "ws://elsewhere:1"
+    elif case == "other nonce":
+        nonce = bytes(32)
+    signature = signed_by.sign(wire.auth_message(relay_name, nonce)).signature
+    account = bytes((bob if case == "wrong key" else alice).verify_key)
+    actions = relay.core.receive(conn, wire.encode(wire.Auth(5, account, signature)), T0)
+    assert _error(relay.frames(actions)) == wire.Error(
+        "bad_signature", _error(relay.frames(actions)).reason, 5
+    )
+    assert Close(conn, CLOSE_POLICY, "bad_signature") in actions
+    assert relay.core.counters.authenticated == 0
+
+
+def test_a_replayed_challenge_answer_is_refused(relay: Harness) -> None:
+    first = relay.connect()
+    answer = relay.auth_frame(alice, relay.nonces[first])
+    relay.frames(relay.core.receive(first, answer, T0))
+    second = relay.connect()
+    actions = relay.core.receive(second, answer, T0)
+    assert _error(relay.frames(actions)).code == "bad_signature"
+    # and on the same connection, the nonce is single use
+    third = relay.connect()
+    relay.core.receive(third, relay.auth_frame(bob, bytes(32)), T0)  # wrong answer burns it
+    assert relay.core.receive(third, relay.auth_frame(bob, relay.nonces[third]), T0) == []
+
+
+def test_requests_before_login_are_refused(relay: Harness) -> None:
+    conn = relay.connect()
+    frames = relay.request(conn, wire.Send(3, bytes(bob.verify_key), mid(1), b"x"))
+    assert _error(frames).code == "unauthenticated"
+    assert _error(frames).request_id == 3
+    assert _error(relay.request(conn, wire.Ack(mid(1)))).code == "unauthenticated"
+
+
+def test_a_second_auth_is_refused(relay: Harness) -> None:
+    conn, _ = relay.login(alice)
+    frames = relay.frames(relay.core.receive(conn, relay.auth_frame(alice, bytes(32)), T0))
+    assert _error(frames).code == "already_authenticated"
+
+
+def test_unauthenticated_connections_time_out(relay: Harness) -> None:
+    idle = relay.connect(T0)
+    later = relay.connect(T0 + 5)
+    assert relay.core.tick(T0 + relay.config.auth_timeout - 1) == []
+    actions = relay.core.tick(T0 + relay.config.auth_timeout)
+    assert _error(relay.frames(actions, idle)).code == "auth_timeout"
+    assert Close(idle, CLOSE_POLICY, "auth_timeout") in actions
+    assert relay.frames(actions, later) == []
+
+
+def test_an_invite_token_gates_only_the_first_login(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, invite_token="sesame")
+    conn = relay.connect()
+    actions = relay.core.receive(conn, relay.auth_frame(alice, relay.nonces[conn]), T0)
+    assert _error(relay.frames(actions)).code == "invite_required"
+    conn = relay.connect()
+    wrong = relay.auth_frame(alice, relay.nonces[conn], invite="sesamE")
+    assert _error(relay.frames(relay.core.receive(conn, wrong, T0))).code == "invite_required"
+    relay.login(alice, invite="sesame")
+    relay.login(alice)  # known now: no token needed
+    relay.store.close()
+
+
+def test_the_connection_cap_per_account(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, max_connections_per_account=2)
+    relay.login(alice)
+    relay.login(alice)
+    conn = relay.connect()
+    actions = relay.core.receive(conn, relay.auth_frame(alice, relay.nonces[conn]), T0)
+    assert _error(relay.frames(actions)).code == "too_many_connections"
+    assert any(isinstance(a, Close) for a in actions)
+    relay.core.disconnect(1)  # the first one leaves: room again
+    relay.login(alice)
+    relay.store.close()
+
+
+# --- abuse and limits -----------------------------------------------------------------------
+
+
+def test_garbage_gets_errors_then_a_close(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, max_bad_frames=3)
+    conn, _ = relay.login(alice)
+    for data in (b"\xc1", "text"):
+        actions = relay.core.receive(conn, data, T0)
+        assert _error(relay.frames(actions)).code == "bad_frame"
+        assert not any(isinstance(a, Close) for a in actions)
+    actions = relay.core.receive(conn, wire.encode(wire.Pong(1)), T0)
+    assert _error(relay.frames(actions)).code == "unknown_type"
+    assert Close(conn, CLOSE_POLICY, "unknown_type") in actions
+    assert relay.core.receive(conn, wire.encode(wire.Ping(1)), T0) == []  # closing: ignored
+    assert relay.core.counters.refused_by_code["bad_frame"] == 2
+    relay.store.close()
+
+
+def test_the_rate_limit_refills_with_time(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, rate_per_second=2.0, rate_burst=3.0)
+    conn, _ = relay.login(alice)
+    replies = [relay.request(conn, wire.Ping(i), T0)[0] for i in range(4)]
+    assert replies[:3] == [wire.Pong(0), wire.Pong(1), wire.Pong(2)]
+    assert isinstance(replies[3], wire.Error)
+    assert replies[3].code == "rate_limited"
+    assert replies[3].request_id == 3
+    assert relay.request(conn, wire.Ping(9), T0 + 0.5) == [wire.Pong(9)]
+    # the bucket is per account: a second connection shares it
+    other, _ = relay.login(alice, T0 + 0.5)
+    assert _error(relay.request(other, wire.Ping(10), T0 + 0.5)).code == "rate_limited"
+    relay.store.close()
+
+
+def test_acks_are_never_rate_limited(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, rate_per_second=1.0, rate_burst=1.0, window=100)
+    bconn, _ = relay.login(bob)
+    relay.core.disconnect(bconn)
+    aconn, _ = relay.login(alice)
+    for n in range(5):
+        relay.send(aconn, bob, mid(n), now=T0 + n)
+    bconn, deliveries = relay.login(bob, T0 + 10)
+    assert len(deliveries) == 5
+    for n in range(5):
+        assert relay.request(bconn, wire.Ack(mid(n)), T0 + 10) == []
+    assert relay.store.queued == 0
+    relay.store.close()
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def test_live_delivery_carries_the_authenticated_sender(relay: Harness) -> None:
+    bconn, _ = relay.login(bob)
+    aconn, _ = relay.login(alice)
+    actions = relay.core.receive(
+        aconn, wire.encode(wire.Send(7, bytes(bob.verify_key), mid(1), b"hi")), T0
+    )
+    sent = [a for a in actions if isinstance(a, Transmit) and a.conn == aconn]
+    assert [a.after_commit for a in sent] == [True]  # the ack waits for the commit
+    frames = relay.frames(actions)
+    assert frames[0] == wire.Sent(7, mid(1), T0, T0 + relay.config.ttl)
+    assert relay.frames(actions, bconn) == [
+        wire.Deliver(bytes(alice.verify_key), mid(1), b"hi", T0)
+    ]
+    assert relay.store.queued == 1
+    relay.request(bconn, wire.Ack(mid(1)))
+    assert relay.store.queued == 0
+    assert relay.core.counters.delivered_total == 1
+
+
+def test_offline_messages_wait_and_drain_in_order(relay: Harness) -> None:
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    for n in range(3):
+        relay.send(aconn, bob, mid(n), bytes([n]), now=T0 + n)
+    _, deliveries = relay.login(bob, T0 + 5)
+    assert deliveries == [
+        wire.Deliver(bytes(alice.verify_key), mid(n), bytes([n]), T0 + n) for n in range(3)
+    ]
+
+
+def test_unacknowledged_messages_come_again_after_a_reconnect(relay: Harness) -> None:
+    bconn, _ = relay.login(bob)
+    aconn, _ = relay.login(alice)
+    relay.send(aconn, bob, mid(1))
+    relay.core.disconnect(bconn)
+    _, again = relay.login(bob)
+    assert [f.message_id for f in again if isinstance(f, wire.Deliver)] == [mid(1)]
+
+
+def test_a_resend_is_not_duplicated(relay: Harness) -> None:
+    relay.login(bob)
+    aconn, _ = relay.login(alice)
+    first = relay.send(aconn, bob, mid(1), now=T0)
+    second = relay.send(aconn, bob, mid(1), now=T0 + 30)
+    assert first[0] == wire.Sent(first[0].request_id, mid(1), T0, T0 + relay.config.ttl)  # type: ignore[union-attr]
+    assert isinstance(second[0], wire.Sent)
+    assert second[0].duplicate
+    assert second[0].stored_at == T0
+    assert len(second) == 1  # no second delivery
+    assert relay.store.queued == 1
+    assert relay.core.counters.stored_total == 1
+
+
+def test_the_same_id_from_another_sender_is_a_conflict(relay: Harness) -> None:
+    relay.login(bob)
+    relay.login(carol)
+    aconn, _ = relay.login(alice)
+    cconn, _ = relay.login(carol)
+    relay.send(aconn, bob, mid(1))
+    error = _error(relay.send(cconn, bob, mid(1)))
+    assert error.code == "message_id_conflict"
+    assert error.message_id == mid(1)
+
+
+def test_sending_to_an_unknown_account_is_refused(relay: Harness) -> None:
+    aconn, _ = relay.login(alice)
+    assert _error(relay.send(aconn, bob, mid(1))).code == "unknown_account"
+
+
+def test_the_quota_counts_messages_and_bytes(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, quota_messages=2, quota_bytes=10)
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    assert isinstance(relay.send(aconn, bob, mid(1), b"12345678")[0], wire.Sent)
+    assert _error(relay.send(aconn, bob, mid(2), b"123")).code == "quota_exceeded"
+    assert isinstance(relay.send(aconn, bob, mid(3), b"12")[0], wire.Sent)
+    error = _error(relay.send(aconn, bob, mid(4), b""))
+    assert (error.code, error.message_id) == ("quota_exceeded", mid(4))
+    resend = relay.send(aconn, bob, mid(3), b"12")  # a resend of a queued one is still fine
+    assert isinstance(resend[0], wire.Sent)
+    assert resend[0].duplicate
+    bconn, deliveries = relay.login(bob)
+    relay.request(bconn, wire.Ack(deliveries[0].message_id))  # type: ignore[union-attr]
+    assert isinstance(relay.send(aconn, bob, mid(5), b"")[0], wire.Sent)
+    relay.store.close()
+
+
+def test_messages_expire_after_the_ttl(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, ttl=100.0, expire_interval=50.0)
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    relay.send(aconn, bob, mid(1), now=T0)
+    relay.send(aconn, bob, mid(2), now=T0 + 60)
+    # at T0 + 100 the first has expired (not yet swept): it is never delivered
+    _, deliveries = relay.login(bob, T0 + 100)
+    assert [f.message_id for f in deliveries if isinstance(f, wire.Deliver)] == [mid(2)]
+    relay.core.tick(T0 + 100)
+    relay.store.commit()
+    assert relay.core.counters.expired_total == 1
+    assert relay.store.queued == 1
+    relay.store.close()
+
+
+def test_flow_control_bounds_deliveries_in_flight(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, window=4, rate_per_second=0)
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    for n in range(10):
+        relay.send(aconn, bob, mid(n))
+    bconn, first = relay.login(bob)
+    assert [f.message_id for f in first] == [mid(n) for n in range(4)]  # type: ignore[union-attr]
+    assert relay.request(bconn, wire.Ack(mid(0))) == []  # 3 in flight: above half a window
+    refill = relay.request(bconn, wire.Ack(mid(1)))  # 2 in flight: top up to 4
+    assert [f.message_id for f in refill] == [mid(4), mid(5)]  # type: ignore[union-attr]
+    # a live message while a backlog waits goes behind it, in order
+    live = relay.send(aconn, bob, mid(10))
+    assert [type(f) for f in live] == [wire.Sent]
+    delivered = [mid(n) for n in range(6)]
+    for n in range(2, 11):
+        for frame in relay.request(bconn, wire.Ack(mid(n))):
+            assert isinstance(frame, wire.Deliver)
+            delivered.append(frame.message_id)
+    assert delivered == [mid(n) for n in range(11)]
+    # backlog drained: the next message goes out live
+    assert [type(f) for f in relay.send(aconn, bob, mid(11))] == [wire.Sent, wire.Deliver]
+    relay.store.close()
+
+
+# --- prekeys --------------------------------------------------------------------------------
+
+
+def test_each_one_time_prekey_is_handed_out_once(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, prekey_low_threshold=2)
+    bconn, _ = relay.login(bob)
+    published = relay.request(bconn, wire.Publish(1, b"spk", (b"k1", b"k2", b"k3")))
+    assert published == [wire.Published(1, 3)]
+    aconn, _ = relay.login(alice)
+    bob_id = bytes(bob.verify_key)
+    got = []
+    for n in range(4):
+        actions = relay.core.receive(aconn, wire.encode(wire.Fetch(n, bob_id)), T0)
+        bundle = relay.frames(actions, aconn)[0]
+        assert isinstance(bundle, wire.Bundle)
+        assert (bundle.identity_key, bundle.signed_prekey) == (bob_id, b"spk")
+        got.append(bundle.one_time_prekey)
+        if n == 1:  # stock fell to 1, below 2: the owner is told
+            assert relay.frames(actions, bconn) == [wire.PrekeysLow(1, 2)]
+        if n == 0:
+            assert relay.frames(actions, bconn) == []
+    assert got == [b"k1", b"k2", b"k3", None]
+    relay.login(bob)
+    assert relay.store.prekey_count(bob_id) == 0
+    relay.store.close()
+
+
+def test_fetching_an_unknown_account_is_an_error(relay: Harness) -> None:
+    aconn, _ = relay.login(alice)
+    relay.login(bob)  # registered but never published
+    for who in (bob, carol):
+        error = _error(relay.request(aconn, wire.Fetch(4, bytes(who.verify_key))))
+        assert (error.code, error.request_id) == ("unknown_account", 4)
+
+
+def test_the_prekey_stock_is_capped(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, max_prekey_stock=3)
+    conn, _ = relay.login(alice)
+    assert relay.request(conn, wire.Publish(1, b"s", (b"1", b"2"))) == [wire.Published(1, 2)]
+    assert _error(relay.request(conn, wire.Publish(2, b"s", (b"3", b"4")))).code == "quota_exceeded"
+    assert relay.request(conn, wire.Publish(3, b"s2", (b"3",))) == [wire.Published(3, 3)]
+    relay.store.close()
+
+
+def test_metrics_render_counts_without_identities(relay: Harness) -> None:
+    relay.login(alice)
+    text = relay.core.counters.render(relay.store.queued)
+    assert "parley_relay_authenticated 1" in text
+    assert bytes(alice.verify_key).hex()[:8] not in text
