@@ -1,0 +1,98 @@
+"""Schema migrations: upgrading a stored version-1 profile, refusing newer ones, atomic steps."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import nacl.pwhash
+import pytest
+from parley.app.store import messages, migrate, search
+from parley.app.store.db import Database
+from parley.app.store.errors import DatabaseTooNew, MigrationError
+from parley.app.store.keysource import PassphraseSource
+from parley.app.store.profile import DB_NAME, HEADER_NAME, Store
+
+from .conftest import fast_passphrase
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+V1_KEY = bytes(range(32))  # tests/data/make_store_v1.py TEST_KEY
+V1_SOURCE = PassphraseSource(
+    "parley-v1-fixture",
+    opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
+    memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
+)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def v1_profile(profile: Path) -> Path:
+    profile.mkdir(mode=0o700)
+    shutil.copyfile(DATA / "store_v1.db", profile / DB_NAME)
+    shutil.copyfile(DATA / "store_v1.header", profile / HEADER_NAME)
+    return profile
+
+
+def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
+    db = Database.open(v1_profile / DB_NAME, V1_KEY)
+    assert db.user_version() == 1
+    assert db.one("SELECT count(*) FROM sqlite_master WHERE name = 'messages_fts'") == (0,)
+    db.close()
+
+
+def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
+    store = Store.open(v1_profile, V1_SOURCE)
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 2
+    page = messages.page(store.db, "v1")
+    assert [m.body for m in page] == [
+        "Café at noon? See example.com/menu",
+        "holiday_photo-2024.jpg is in the album",
+        "plain words only",
+    ]
+    # Migration 2 indexed the messages that version 1 already held.
+    assert [r.message.seq for r in search.search(store.db, "cafe")] == [page[0].seq]
+    assert [r.message.seq for r in search.search(store.db, "photo")] == [page[1].seq]
+    store.close()
+    reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
+    assert reopened.db.user_version() == 2
+    reopened.close()
+
+
+def test_a_newer_database_is_refused_and_left_alone(profile: Path) -> None:
+    store = Store.create(profile, fast_passphrase())
+    store.db.execute("PRAGMA user_version = 99")
+    store.close()
+    before = snapshot(profile)
+    with pytest.raises(DatabaseTooNew, match="newer Parley"):
+        Store.open(profile, fast_passphrase())
+    assert snapshot(profile) == before
+
+
+def test_a_failing_migration_leaves_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = migrate.Migration(3, "0003_broken.sql", "CREATE TABLE half_done (x);\nSELECT nosuch;")
+    monkeypatch.setattr(migrate, "MIGRATIONS", (*migrate.MIGRATIONS, broken))
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", 3)
+    db = Database.open(tmp_path / "s.db", bytes(32), create=True)
+    with pytest.raises(MigrationError, match=r"version 3 .*left at version 2"):
+        migrate.migrate(db, target=3)
+    assert db.user_version() == 2
+    assert db.one("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'") == (0,)
+    db.close()
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    assert [m.version for m in migrate.MIGRATIONS] == list(range(1, migrate.SCHEMA_VERSION + 1))
+    assert migrate.MIGRATIONS[1].name == "0002_search.sql"
+
+
+def test_unknown_target_is_refused(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "s.db", bytes(32), create=True)
+    with pytest.raises(MigrationError, match="schema versions"):
+        migrate.migrate(db, target=migrate.SCHEMA_VERSION + 1)
+    db.close()
