@@ -314,7 +314,8 @@ def test_a_resend_is_not_duplicated(relay: Harness) -> None:
     aconn, _ = relay.login(alice)
     first = relay.send(aconn, bob, mid(1), now=T0)
     second = relay.send(aconn, bob, mid(1), now=T0 + 30)
-    assert first[0] == wire.Sent(first[0].request_id, mid(1), T0, T0 + relay.config.ttl)  # type: ignore[union-attr]
+    assert isinstance(first[0], wire.Sent)
+    assert first[0] == wire.Sent(first[0].request_id, mid(1), T0, T0 + relay.config.ttl)
     assert isinstance(second[0], wire.Sent)
     assert second[0].duplicate
     assert second[0].stored_at == T0
@@ -352,7 +353,8 @@ def test_the_quota_counts_messages_and_bytes(tmp_path: Path) -> None:
     assert isinstance(resend[0], wire.Sent)
     assert resend[0].duplicate
     bconn, deliveries = relay.login(bob)
-    relay.request(bconn, wire.Ack(deliveries[0].message_id))  # type: ignore[union-attr]
+    assert isinstance(deliveries[0], wire.Deliver)
+    relay.request(bconn, wire.Ack(deliveries[0].message_id))
     assert isinstance(relay.send(aconn, bob, mid(5), b"")[0], wire.Sent)
     relay.store.close()
 
