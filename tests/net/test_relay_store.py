@@ -1,0 +1,161 @@
+"""The SQLite store: durability across close and reopen, idempotent insert, quota, expiry."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from parley.net.errors import StoreError
+from parley.net.relay.store import Queued, Refused, SqliteStore, Stored
+
+ALICE = b"a" * 32
+BOB = b"b" * 32
+
+
+def open_store(path: Path, quota_messages: int = 100, quota_bytes: int = 10_000) -> SqliteStore:
+    return SqliteStore(
+        path / "relay.sqlite3",
+        quota_messages=quota_messages,
+        quota_bytes=quota_bytes,
+        max_prekey_stock=50,
+    )
+
+
+def has_uncommitted_writes(store: SqliteStore) -> bool:
+    return store.dirty
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    s = open_store(tmp_path)
+    yield s
+    s.close()
+
+
+def mid(n: int) -> bytes:
+    return n.to_bytes(16, "big")
+
+
+def test_committed_messages_survive_a_reopen(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    stored = store.enqueue(BOB, ALICE, mid(1), b"ct", now=10.0, expires_at=20.0)
+    assert stored == Stored(1, 10.0, 20.0, duplicate=False)
+    store.register(BOB)
+    assert has_uncommitted_writes(store)
+    store.commit()
+    assert not has_uncommitted_writes(store)
+    store.close()
+    reopened = open_store(tmp_path)
+    assert reopened.pending(BOB, 0, 10, now=11.0) == [Queued(1, ALICE, mid(1), b"ct", 10.0)]
+    assert reopened.is_registered(BOB)
+    assert reopened.queued == 1
+    reopened.close()
+
+
+def test_uncommitted_writes_are_lost_on_close_as_after_a_crash(tmp_path: Path) -> None:
+    store = open_store(tmp_path)
+    store.enqueue(BOB, ALICE, mid(1), b"kept", now=1.0, expires_at=99.0)
+    store.commit()
+    store.enqueue(BOB, ALICE, mid(2), b"lost", now=2.0, expires_at=99.0)
+    store.ack(BOB, mid(1))
+    store.close()  # no commit
+    reopened = open_store(tmp_path)
+    assert [q.message_id for q in reopened.pending(BOB, 0, 10, now=3.0)] == [mid(1)]
+    reopened.close()
+
+
+def test_the_database_is_in_wal_mode(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_insert_is_idempotent_per_recipient_and_message_id(store: SqliteStore) -> None:
+    first = store.enqueue(BOB, ALICE, mid(1), b"ct", now=1.0, expires_at=9.0)
+    again = store.enqueue(BOB, ALICE, mid(1), b"ct", now=5.0, expires_at=13.0)
+    assert again == Stored(first.seq, 1.0, 9.0, duplicate=True)  # type: ignore[union-attr]
+    assert store.queued == 1
+    other_recipient = store.enqueue(ALICE, BOB, mid(1), b"ct", now=5.0, expires_at=13.0)
+    assert isinstance(other_recipient, Stored)
+    assert not other_recipient.duplicate
+    conflict = store.enqueue(BOB, b"c" * 32, mid(1), b"ct", now=5.0, expires_at=13.0)
+    assert isinstance(conflict, Refused)
+    assert conflict.code == "message_id_conflict"
+
+
+def test_ack_deletes_once(store: SqliteStore) -> None:
+    store.enqueue(BOB, ALICE, mid(1), b"ct", now=1.0, expires_at=9.0)
+    assert not store.ack(ALICE, mid(1))  # only the recipient's ack counts
+    assert store.ack(BOB, mid(1))
+    assert not store.ack(BOB, mid(1))
+    assert store.queued == 0
+
+
+def test_pending_is_ordered_paged_and_skips_expired(store: SqliteStore) -> None:
+    for n in range(5):
+        store.enqueue(BOB, ALICE, mid(n), bytes([n]), now=float(n), expires_at=10.0 + n)
+    page = store.pending(BOB, 0, 2, now=10.5)  # mid(0) expired at 10.0
+    assert [q.message_id for q in page] == [mid(1), mid(2)]
+    rest = store.pending(BOB, page[-1].seq, 10, now=10.5)
+    assert [q.message_id for q in rest] == [mid(3), mid(4)]
+
+
+def test_expire_deletes_and_frees_quota(tmp_path: Path) -> None:
+    store = open_store(tmp_path, quota_messages=2)
+    store.enqueue(BOB, ALICE, mid(1), b"x", now=1.0, expires_at=5.0)
+    store.enqueue(BOB, ALICE, mid(2), b"x", now=2.0, expires_at=50.0)
+    assert isinstance(store.enqueue(BOB, ALICE, mid(3), b"x", now=3.0, expires_at=9.0), Refused)
+    assert store.expire(5.0) == 1
+    assert store.queued == 1
+    assert isinstance(store.enqueue(BOB, ALICE, mid(3), b"x", now=6.0, expires_at=9.0), Stored)
+    store.close()
+
+
+def test_quota_counts_survive_a_reopen(tmp_path: Path) -> None:
+    store = open_store(tmp_path, quota_bytes=10)
+    store.enqueue(BOB, ALICE, mid(1), b"123456", now=1.0, expires_at=9.0)
+    store.commit()
+    store.close()
+    store = open_store(tmp_path, quota_bytes=10)
+    refused = store.enqueue(BOB, ALICE, mid(2), b"12345", now=1.0, expires_at=9.0)
+    assert isinstance(refused, Refused)
+    assert refused.code == "quota_exceeded"
+    store.close()
+
+
+def test_rollback_forgets_writes_and_caches(store: SqliteStore) -> None:
+    store.register(ALICE)
+    store.enqueue(BOB, ALICE, mid(1), b"x", now=1.0, expires_at=9.0)
+    store.rollback()
+    assert not store.is_registered(ALICE)
+    assert store.queued == 0
+    assert store.pending(BOB, 0, 10, now=2.0) == []
+
+
+def test_prekeys_are_taken_oldest_first_and_deleted(store: SqliteStore) -> None:
+    assert store.take_bundle(ALICE) is None
+    assert store.publish_prekeys(ALICE, b"spk1", (b"k1", b"k2")) == 2
+    assert store.publish_prekeys(ALICE, b"spk2", (b"k3",)) == 3
+    bundles = [store.take_bundle(ALICE) for _ in range(4)]
+    assert [(b.signed_prekey, b.one_time_prekey, b.remaining) for b in bundles if b] == [
+        (b"spk2", b"k1", 2),
+        (b"spk2", b"k2", 1),
+        (b"spk2", b"k3", 0),
+        (b"spk2", None, 0),
+    ]
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer relay"):
+        open_store(tmp_path)
+
+
+def test_a_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "relay.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        open_store(tmp_path)
