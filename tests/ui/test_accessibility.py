@@ -1,0 +1,94 @@
+"""Every interactive control of the main window and of every dialog has an accessible name."""
+
+from __future__ import annotations
+
+from parley.ui.main_window import MainWindow
+from parley.ui.onboarding import OnboardingDialog, UnlockDialog
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+WAIT_MS = 30_000
+INTERACTIVE = (QAbstractButton, QLineEdit, QPlainTextEdit, QTextEdit, QAbstractItemView,
+               QAbstractSpinBox)  # fmt: skip
+
+
+def _inside_composite(widget: QWidget) -> bool:
+    """Parts Qt builds inside a named composite (a spin box's editor, a clear button)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QAbstractSpinBox | QLineEdit | QHeaderView):
+            return True
+        if isinstance(parent, QAbstractScrollArea) and widget in parent.findChildren(
+            QAbstractSlider
+        ):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def unnamed(root: QWidget) -> list[str]:
+    missing = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not isinstance(widget, INTERACTIVE) or isinstance(widget, QHeaderView):
+            continue
+        if not _inside_composite(widget) and not widget.accessibleName().strip():
+            label = getattr(widget, "text", lambda: "")()
+            missing.append(f"{type(widget).__name__} {widget.objectName()!r} {label!r}")
+    return missing
+
+
+def test_the_walker_catches_a_nameless_control(qtbot: QtBot) -> None:
+    dialog = UnlockDialog("profile")
+    qtbot.addWidget(dialog)
+    assert unnamed(dialog) == []
+    dialog.passphrase.setAccessibleName("")
+    assert len(unnamed(dialog)) == 1
+
+
+def test_first_run_dialogs_are_named(qtbot: QtBot) -> None:
+    for dialog in (OnboardingDialog(), UnlockDialog("profile")):
+        qtbot.addWidget(dialog)
+        assert unnamed(dialog) == [], type(dialog).__name__
+
+
+def test_main_window_and_every_dialog_are_named(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, _bob = pair
+    alice.list.setCurrentIndex(alice.conversations.index(0))
+    alice.pane.send_text("name everything")
+    qtbot.waitUntil(lambda: alice.pane.model.rowCount() >= 1, timeout=WAIT_MS)
+    assert unnamed(alice) == []
+    conversation = alice.pane.conversation
+    assert conversation is not None
+    message = alice.pane.model.message_at(0)
+    assert message is not None
+    dialogs = [
+        alice.show_invite(),
+        alice.show_add_contact(),
+        alice.show_search(),
+        alice.show_settings(),
+        alice.show_safety_number(conversation.contact_id, conversation.title),
+        alice.pane.show_relay_record(message),
+    ]
+    for dialog in dialogs:
+        assert dialog.accessibleName(), type(dialog).__name__
+        assert unnamed(dialog) == [], type(dialog).__name__
+        dialog.close()
+
+
+def test_keyboard_shortcuts_exist(pair: tuple[MainWindow, MainWindow]) -> None:
+    alice, _bob = pair
+    shortcuts = {a.shortcut().toString() for a in alice.actions()}
+    assert {"Ctrl+F", "Ctrl+N", "Ctrl+L", "Ctrl+I"} <= shortcuts

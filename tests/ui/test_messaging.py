@@ -1,0 +1,162 @@
+"""Two demo windows talking through a real relay: text, ticks, pictures, paging, search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from parley.app.events import MessageView
+from parley.ui.main_window import MainWindow
+from parley.ui.message_model import PAGE
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
+
+WAIT_MS = 30_000  # generous: first X3DH and SQLCipher key derivation on a busy 2-core box
+
+
+def open_first(window: MainWindow) -> None:
+    window.list.setCurrentIndex(window.conversations.index(0))
+
+
+def last_message(window: MainWindow) -> MessageView | None:
+    model = window.pane.model
+    return model.message_at(model.rowCount() - 1)
+
+
+def test_text_typed_in_one_window_arrives_in_the_other(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
+    alice, bob = pair
+    open_first(alice)
+    open_first(bob)
+    qtbot.keyClicks(alice.pane.composer.edit, "first line")
+    qtbot.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(alice.pane.composer.edit, "second line")
+    assert alice.pane.composer.edit.toPlainText() == "first line\nsecond line"  # not sent yet
+    qtbot.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
+    assert alice.pane.composer.edit.toPlainText() == ""
+
+    def arrived() -> bool:
+        message = last_message(bob)
+        return message is not None and message.body == "first line\nsecond line"
+
+    qtbot.waitUntil(arrived, timeout=WAIT_MS)
+    received = last_message(bob)
+    assert received is not None and received.direction == "in"
+    # Bob has the conversation open: the read receipt turns Alice's ticks to "read".
+    qtbot.waitUntil(
+        lambda: (m := last_message(alice)) is not None and m.status in ("delivered", "read"),
+        timeout=WAIT_MS,
+    )
+
+
+def test_unread_count_and_preview_in_the_list(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
+    alice, bob = pair
+    open_first(alice)
+    alice.pane.send_text("are you there?")
+    qtbot.waitUntil(
+        lambda: (
+            (c := bob.conversations.conversation_at(0)) is not None
+            and c.last_message_preview.startswith("are you there")
+            and c.unread >= 1
+        ),
+        timeout=WAIT_MS,
+    )
+    assert "(1)" in bob.windowTitle()
+
+
+def test_picture_arrives_as_thumbnail_and_opens_in_viewer(
+    qtbot: QtBot, pair: tuple[Any, Any], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    picture = QImage(120, 80, QImage.Format.Format_RGB32)
+    picture.fill(QColor("#ff8800"))
+    path = tmp_path / "orange.png"
+    assert picture.save(str(path), b"PNG")
+    open_first(alice)
+    open_first(bob)
+    alice.pane.send_picture(path)
+
+    def arrived() -> bool:
+        message = last_message(bob)
+        return message is not None and message.attachment is not None
+
+    qtbot.waitUntil(arrived, timeout=WAIT_MS)
+    message = last_message(bob)
+    assert message is not None and message.attachment is not None
+    assert (message.attachment.width, message.attachment.height) == (120, 80)
+    bob.pane.view.viewport().repaint()  # painting asks the cache for the thumbnail
+    qtbot.waitUntil(
+        lambda: bob.pane.thumbnails.get(message.attachment) is not None, timeout=WAIT_MS
+    )
+    viewer = bob.pane.open_picture(message)
+    assert viewer is not None
+    qtbot.waitUntil(lambda: viewer.image.pixmap().width() == 120, timeout=WAIT_MS)
+    assert viewer.image.pixmap().toImage().pixelColor(10, 10) == QColor("#ff8800")
+    viewer.close()
+
+
+def test_history_loads_newest_page_first_and_older_on_scroll(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, bob = pair
+    total = PAGE + 15
+    open_first(alice)
+    for number in range(total):
+        alice.pane.send_text(f"numbered {number}")
+    qtbot.waitUntil(
+        lambda: (
+            (c := bob.conversations.conversation_at(0)) is not None
+            and c.last_message_preview == f"numbered {total - 1}"
+        ),
+        timeout=WAIT_MS * 2,
+    )
+    open_first(bob)
+    qtbot.waitUntil(lambda: bob.pane.model.rowCount() == PAGE, timeout=WAIT_MS)
+    assert bob.pane.model.message_at(PAGE - 1).body == f"numbered {total - 1}"
+    bob.pane.view.verticalScrollBar().setValue(0)
+    qtbot.waitUntil(lambda: bob.pane.model.rowCount() == total, timeout=WAIT_MS)
+    assert bob.pane.model.message_at(0).body == "numbered 0"
+    assert bob.pane.model.exhausted
+
+
+def test_search_finds_and_jumps_to_the_message(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
+    alice, bob = pair
+    open_first(alice)
+    alice.pane.send_text("the quokka lives on Rottnest")
+    alice.pane.send_text("something else")
+    qtbot.waitUntil(
+        lambda: (
+            (c := bob.conversations.conversation_at(0)) is not None
+            and c.last_message_preview == "something else"
+        ),
+        timeout=WAIT_MS,
+    )
+    dialog = bob.show_search()
+    qtbot.keyClicks(dialog.query, "quokka")
+    qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
+    qtbot.keyClick(dialog.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: (m := bob.pane.current_message()) is not None and "quokka" in m.body,
+        timeout=WAIT_MS,
+    )
+    assert not dialog.isVisible()
+
+
+def test_what_the_relay_saw(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    alice.pane.send_text("what does the relay keep?")
+    qtbot.waitUntil(
+        lambda: (m := last_message(alice)) is not None and m.status != "sending",
+        timeout=WAIT_MS,
+    )
+    message = last_message(alice)
+    assert message is not None
+    dialog = alice.pane.show_relay_record(message)
+    qtbot.waitUntil(lambda: dialog.record is not None, timeout=WAIT_MS)
+    assert dialog.record is not None and dialog.record.frame_hex
+    assert dialog.frame.toPlainText().startswith("00000000  ")
+    assert "what does the relay keep" not in dialog.frame.toPlainText()  # ciphertext only
+    assert dialog.metadata.rowCount() == len(dialog.record.metadata)
+    assert "bytes" in dialog.retention.text()
+    dialog.close()

@@ -1,0 +1,88 @@
+"""First run with a passphrase, then lock and unlock (a wrong passphrase first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from parley.ui.embedded_relay import EmbeddedRelay
+from parley.ui.onboarding import OnboardingDialog, UnlockDialog
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from parley import BUILD_VARIANT
+
+WAIT_MS = 30_000
+PASSPHRASE = "violet tractor ocean 42"
+
+
+def test_create_account_lock_and_unlock(
+    qtbot: QtBot, runtime: object, relay: EmbeddedRelay, tmp_path: Path
+) -> None:
+    session_module = pytest.importorskip("parley.ui.session", reason="the core has not landed")
+    session = session_module.AccountSession(runtime, tmp_path / "profile")  # type: ignore[arg-type]
+    session.start()
+    qtbot.waitUntil(lambda: isinstance(session.dialog, OnboardingDialog), timeout=WAIT_MS)
+    dialog = session.dialog
+    assert isinstance(dialog, OnboardingDialog)
+    assert not dialog.create_button.isEnabled()  # no name yet
+    qtbot.keyClicks(dialog.display_name, "Ada")
+    dialog.embedded.setChecked(False)
+    dialog.relay_url.setText(relay.url or "")
+    dialog.passphrase_choice.setChecked(True)
+    qtbot.keyClicks(dialog.fields.first, PASSPHRASE)
+    qtbot.keyClicks(dialog.fields.second, PASSPHRASE[:-1] + "3")
+    assert not dialog.create_button.isEnabled()
+    assert "differ" in dialog.fields.hint.text()
+    dialog.fields.second.setText(PASSPHRASE)
+    assert dialog.create_button.isEnabled()
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
+    window = session.window
+    assert window is not None
+    assert BUILD_VARIANT in window.windowTitle() and "Ada" in window.windowTitle()
+    qtbot.waitUntil(lambda: window.connection.text() == "Online", timeout=WAIT_MS)
+
+    lock = next(a for a in window.actions() if a.shortcut().toString() == "Ctrl+L")
+    lock.trigger()
+    qtbot.waitUntil(lambda: isinstance(session.dialog, UnlockDialog), timeout=WAIT_MS)
+    unlock = session.dialog
+    assert isinstance(unlock, UnlockDialog)
+    assert session.window is None
+    qtbot.keyClicks(unlock.passphrase, "not my passphrase")
+    qtbot.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: unlock.error.isVisible() and unlock.error.text() != "Unlocking…",
+        timeout=WAIT_MS,
+    )
+    assert session.window is None and unlock.isVisible()  # a wrong passphrase: retry in place
+    unlock.passphrase.setText(PASSPHRASE)
+    qtbot.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
+    assert session.window is not None and "Ada" in session.window.windowTitle()
+    session.window.closed.disconnect()
+    session.window.close()
+    session.close()
+
+
+def test_onboarding_refuses_incomplete_answers(qtbot: QtBot) -> None:
+    dialog = OnboardingDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.problem() == "Choose a display name."
+    dialog.display_name.setText("Ada")
+    dialog.embedded.setChecked(False)
+    dialog.relay_url.setText("http://relay.example")
+    assert dialog.problem() is not None and "wss://" in dialog.problem()  # type: ignore[operator]
+    dialog.relay_url.setText("wss://relay.example")
+    assert dialog.problem() is None
+    dialog.passphrase_choice.setChecked(True)
+    assert dialog.problem() is not None
+    dialog.fields.first.setText("short")
+    dialog.fields.second.setText("short")
+    assert dialog.problem() is not None
+    assert dialog.fields.hint.text().startswith("Too short")
+    dialog.embedded.setChecked(True)
+    assert dialog.relay_url.text().startswith("ws://127.0.0.1:")
+    assert dialog.relay_url.isReadOnly()
+    dialog.buttons.accepted.emit()
+    assert dialog.error.isVisibleTo(dialog)  # Create with a problem explains it, never crashes

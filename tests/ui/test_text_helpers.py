@@ -1,0 +1,103 @@
+"""The pure helpers behind what the app shows and says: digits, times, dumps, hints, URLs."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from parley.app.events import AttachmentView, MessageView
+from parley.ui.embedded_relay import embedded_port
+from parley.ui.notifier import notification_text
+from parley.ui.passphrase import strength_hint
+from parley.ui.relay_record_dialog import hex_dump
+from parley.ui.text import group_digits, message_accessible_text, short_time
+
+
+def _message(direction: str = "in", body: str = "hi", **extra: object) -> MessageView:
+    fields: dict[str, object] = {
+        "id": "m1",
+        "conversation_id": "c1",
+        "seq": 1,
+        "direction": direction,
+        "sender_name": "Bob",
+        "body": body,
+        "sent_at": 1_700_000_000.0,
+        "received_at": None,
+        "status": "delivered",
+    }
+    fields.update(extra)
+    return MessageView(**fields)  # type: ignore[arg-type]
+
+
+def test_safety_digits_are_twelve_groups_of_five_on_three_lines() -> None:
+    digits = "".join(str(i % 10) for i in range(60))
+    text = group_digits(digits)
+    lines = text.split("\n")
+    assert len(lines) == 3
+    groups = text.split()
+    assert len(groups) == 12
+    assert all(len(g) == 5 for g in groups)
+    assert "".join(groups) == digits
+
+
+def test_short_time_today_week_and_older() -> None:
+    now = time.mktime((2026, 3, 11, 15, 0, 0, 0, 0, -1))
+    assert short_time(now - 3600, now=now) == "14:00"
+    assert short_time(now - 2 * 86400, now=now) == time.strftime(
+        "%a", time.localtime(now - 2 * 86400)
+    )
+    assert short_time(now - 30 * 86400, now=now) == "2026-02-09"
+
+
+def test_accessible_text_names_sender_picture_and_status() -> None:
+    attachment = AttachmentView("a", "image/png", 10, 4, 4, "cat.png")
+    incoming = message_accessible_text(_message(attachment=attachment), now=1_700_000_000.0)
+    assert incoming.startswith("Bob, ")
+    assert "picture cat.png" in incoming
+    outgoing = message_accessible_text(_message("out", status="read"), now=1_700_000_000.0)
+    assert outgoing.startswith("You, ")
+    assert outgoing.endswith("(read)")
+
+
+def test_hex_dump_offsets_hex_and_ascii() -> None:
+    dump = hex_dump(b"Parley!\x00\x01".hex() * 2)
+    first, second = dump.split("\n")
+    assert first.startswith("00000000  50 61 72 6c 65 79 21 00 01 50")
+    assert first.endswith("Parley!..Parley!")
+    assert second.startswith("00000010  00 01")
+    assert hex_dump("not hex") == "not hex"  # malformed input is shown, never a crash
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=200))
+def test_hex_dump_round_trips(data: bytes) -> None:
+    dump = hex_dump(data.hex())
+    recovered = bytes.fromhex(
+        "".join(line[10 : 10 + 16 * 3].replace(" ", "") for line in dump.splitlines())
+    )
+    assert recovered == data
+
+
+def test_strength_hint_grades_and_never_praises_short_or_repetitive() -> None:
+    assert strength_hint("") == ""
+    assert strength_hint("abc").startswith("Too short")
+    assert strength_hint("aaaaaaaaaaaaaaaaaaaaaaaaa").startswith("Weak")
+    assert strength_hint("correct horse battery staple").startswith("Strong")
+
+
+def test_embedded_port_accepts_only_plain_loopback_urls() -> None:
+    assert embedded_port("ws://127.0.0.1:7771") == 7771
+    assert embedded_port("wss://127.0.0.1:7771") is None
+    assert embedded_port("ws://relay.example:7771") is None
+    assert embedded_port("ws://127.0.0.1") is None
+    assert embedded_port("ws://127.0.0.1:99999") is None  # malformed port: rejected, no crash
+    assert embedded_port("not a url") is None
+
+
+def test_one_notification_per_batch() -> None:
+    title, body = notification_text([_message(body="hello")])
+    assert (title, body) == ("Bob", "hello")
+    title, body = notification_text([_message(body="a"), _message(body="b", sender_name="Carol")])
+    assert title == "Bob, Carol"
+    assert body == "2 new messages"

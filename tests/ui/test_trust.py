@@ -1,0 +1,106 @@
+"""Invites, adding a contact, the safety number, and the key-change banner."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from parley.app.events import ConversationChanged
+from parley.ui.demo import DemoWorld
+from parley.ui.main_window import MainWindow
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+WAIT_MS = 30_000
+
+
+def test_add_contact_from_invite_then_verify_safety_number(
+    qtbot: QtBot, runtime: Any, world: DemoWorld, tmp_path: Path
+) -> None:
+    account = pytest.importorskip("parley.app.account")
+    # A third person with a fresh account on the same relay.
+    messenger = runtime.submit(
+        account.create_account(
+            tmp_path / "carol",
+            "Carol",
+            world.relay_url,
+            key_storage="passphrase",
+            passphrase="carol's long passphrase",
+        )
+    ).result(timeout=WAIT_MS / 1000)
+    from parley.ui.session import AccountSession
+
+    carol_session = AccountSession(runtime, tmp_path / "carol")
+    carol_session.adopt(messenger)
+    carol = carol_session.window
+    assert isinstance(carol, MainWindow)
+    invite_dialog = carol.show_invite()
+    qtbot.waitUntil(invite_dialog.copy.isEnabled, timeout=WAIT_MS)
+    assert invite_dialog.qr.pixmap() is not None and not invite_dialog.qr.pixmap().isNull()
+    invite = invite_dialog.code.toPlainText()
+    assert invite
+
+    alice_session = AccountSession(runtime, world.profiles[0])
+    alice_session.start()
+    qtbot.waitUntil(lambda: alice_session.window is not None, timeout=WAIT_MS)
+    alice = alice_session.window
+    assert alice is not None
+    qtbot.waitUntil(lambda: alice.conversations.rowCount() == 1, timeout=WAIT_MS)
+    add = alice.show_add_contact()
+    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    assert "Paste" in add.error.text()  # empty invite: explained
+    add.invite.setPlainText("parley:garbage")
+    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: add.error.isVisible() and add.add.isEnabled(), timeout=WAIT_MS)
+    add.invite.setPlainText(invite)
+    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: alice.conversations.rowCount() == 2, timeout=WAIT_MS)
+    row = next(
+        r
+        for r in range(2)
+        if (c := alice.conversations.conversation_at(r)) is not None and "Carol" in c.title
+    )
+    alice.list.setCurrentIndex(alice.conversations.index(row))
+    conversation = alice.pane.conversation
+    assert conversation is not None and not conversation.verified
+
+    safety = alice.show_safety_number(conversation.contact_id, conversation.title)
+    qtbot.waitUntil(lambda: safety.view is not None, timeout=WAIT_MS)
+    groups = safety.digits.text().split()
+    assert len(groups) == 12 and all(len(g) == 5 and g.isdigit() for g in groups)
+    assert not safety.qr.pixmap().isNull()
+    safety.verified.setChecked(True)
+    qtbot.waitUntil(
+        lambda: (c := alice.pane.conversation) is not None and c.verified, timeout=WAIT_MS
+    )
+    assert "verified" in alice.pane.title.text()
+
+    for session in (alice_session, carol_session):
+        if session.window is not None:
+            session.window.closed.disconnect()
+            session.window.close()
+        session.close()
+
+
+def test_key_change_banner_blocks_sending_to_a_verified_contact(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, _bob = pair
+    alice.list.setCurrentIndex(alice.conversations.index(0))
+    conversation = alice.pane.conversation
+    assert conversation is not None
+    assert not alice.pane.banner.isVisible()
+    # The event the core emits when a verified contact's identity key changes, through the bridge.
+    changed = replace(conversation, verified=True, key_changed=True)
+    alice.bridge.dispatch([ConversationChanged(changed)])
+    assert alice.pane.banner.isVisible()
+    assert "paused" in alice.pane.banner.text.text()
+    assert not alice.pane.composer.isEnabled()
+    unverified = replace(conversation, verified=False, key_changed=True)
+    alice.bridge.dispatch([ConversationChanged(unverified)])
+    assert alice.pane.banner.isVisible() and alice.pane.composer.isEnabled()  # advisory only
+    # Accepting asks the real core; the banner goes away.
+    qtbot.mouseClick(alice.pane.banner.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not alice.pane.banner.isVisible(), timeout=WAIT_MS)
