@@ -1,0 +1,132 @@
+"""The asyncio relay in-process on 127.0.0.1, port 0, with raw websockets clients."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nacl.signing
+import pytest
+from parley.net import wire
+from parley.net.relay.limits import RelayConfig
+from parley.net.relay.server import serve_relay
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+alice = nacl.signing.SigningKey(b"A" * 32)
+bob = nacl.signing.SigningKey(b"B" * 32)
+
+
+async def login(url: str, key: nacl.signing.SigningKey) -> ClientConnection:
+    ws = await connect(url, compression=None, max_size=wire.MAX_FRAME)
+    challenge = wire.decode_server_frame(await ws.recv(decode=False))
+    assert isinstance(challenge, wire.Challenge)
+    signature = key.sign(wire.auth_message(url, challenge.nonce)).signature
+    await ws.send(wire.encode(wire.Auth(1, bytes(key.verify_key), signature)))
+    assert isinstance(wire.decode_server_frame(await ws.recv(decode=False)), wire.Welcome)
+    return ws
+
+
+async def next_frame(ws: ClientConnection) -> wire.ServerFrame:
+    return wire.decode_server_frame(await asyncio.wait_for(ws.recv(decode=False), 10))
+
+
+async def http_get(url: str, path: str) -> str:
+    host, port = url.removeprefix("ws://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    await writer.drain()
+    response = (await reader.read()).decode()
+    writer.close()
+    return response
+
+
+async def test_health_and_metrics_over_http(tmp_path: Path) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        ws = await login(relay.url, alice)
+        health = await http_get(relay.url, "/health")
+        assert health.startswith("HTTP/1.1 200") and health.endswith("ok\n")
+        metrics = await http_get(relay.url, "/metrics")
+        assert "parley_relay_authenticated 1" in metrics
+        assert "parley_relay_connections 1" in metrics
+        await ws.close()
+
+
+async def test_live_and_offline_exchange_survive_a_restart(tmp_path: Path) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        a, b = await login(relay.url, alice), await login(relay.url, bob)
+        bob_id = bytes(bob.verify_key)
+        await a.send(wire.encode(wire.Send(2, bob_id, b"1" * 16, b"live")))
+        frames = {type(f): f for f in [await next_frame(a), await next_frame(b)]}
+        assert frames[wire.Sent] == wire.Sent(2, b"1" * 16, *_times(frames[wire.Sent]))
+        assert frames[wire.Deliver] == wire.Deliver(
+            bytes(alice.verify_key), b"1" * 16, b"live", _times(frames[wire.Sent])[0]
+        )
+        await b.send(wire.encode(wire.Ack(b"1" * 16)))
+        await b.close()
+        # many sends in one burst share group commits; each ack still follows its commit
+        for n in range(50):
+            await a.send(wire.encode(wire.Send(10 + n, bob_id, n.to_bytes(16), b"x")))
+        acks = [await next_frame(a) for _ in range(50)]
+        assert all(isinstance(f, wire.Sent) and not f.duplicate for f in acks)
+        await a.close()
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        assert relay.store.queued == 50
+        b = await login(relay.url, bob)
+        got = []
+        for _ in range(50):
+            frame = await next_frame(b)
+            assert isinstance(frame, wire.Deliver)
+            got.append(frame.message_id)
+            await b.send(wire.encode(wire.Ack(frame.message_id)))
+        assert got == [n.to_bytes(16) for n in range(50)]
+        await b.send(wire.encode(wire.Ping(99)))
+        assert await next_frame(b) == wire.Pong(99)  # all acks processed before the ping
+        assert relay.store.queued == 0
+        await b.close()
+
+
+def _times(frame: wire.ServerFrame) -> tuple[float, float]:
+    assert isinstance(frame, wire.Sent)
+    return frame.stored_at, frame.expires_at
+
+
+async def test_bad_input_gets_errors_and_never_disturbs_others(tmp_path: Path) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        good = await login(relay.url, alice)
+        bad = await connect(relay.url, compression=None, max_size=None)
+        await bad.recv()  # challenge
+        await bad.send("text, not binary")
+        assert (await next_frame(bad)) == wire.Error(
+            "bad_frame", "frames are binary; text frames are not part of the protocol"
+        )
+        await bad.send(wire.encode(wire.Send(4, bytes(32), bytes(16), b"")))
+        error = await next_frame(bad)
+        assert isinstance(error, wire.Error)
+        assert (error.code, error.request_id) == ("unauthenticated", 4)
+        await bad.send(b"\x00" * (wire.MAX_FRAME + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(bad.recv(), 10)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1009
+        await good.send(wire.encode(wire.Ping(7)))
+        assert await next_frame(good) == wire.Pong(7)
+        await good.close()
+
+
+async def test_ttl_expiry_with_an_injected_clock(tmp_path: Path) -> None:
+    now = [1_000.0]
+    config = RelayConfig(ttl=60.0)
+    async with serve_relay("127.0.0.1", 0, tmp_path, config, clock=lambda: now[0]) as relay:
+        await (await login(relay.url, bob)).close()  # registered, then offline
+        a = await login(relay.url, alice)
+        await a.send(wire.encode(wire.Send(2, bytes(bob.verify_key), b"m" * 16, b"old")))
+        sent = await next_frame(a)
+        assert isinstance(sent, wire.Sent)
+        assert sent.expires_at == 1_060.0
+        now[0] = 1_061.0
+        b = await login(relay.url, bob)
+        await b.send(wire.encode(wire.Ping(5)))
+        assert await next_frame(b) == wire.Pong(5)  # nothing was delivered before the pong
+        await a.close()
+        await b.close()
