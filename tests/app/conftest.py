@@ -31,8 +31,8 @@ def _wait_for_secret_service(deadline: float) -> None:
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            probe = keyring.backends.SecretService.Keyring()
-            probe.get_password("parley-test-probe", "probe")
+            probe = keyring.backends.SecretService.Keyring()  # type: ignore[no-untyped-call]
+            probe.get_password("parley-test-probe", "probe")  # type: ignore[no-untyped-call]
             return
         except Exception as exc:
             last = exc
@@ -119,7 +119,7 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture
 def secret_keyring(secret_service: None) -> keyring.backends.SecretService.Keyring:
     """The Secret Service backend, chosen explicitly (never the user's keyring configuration)."""
-    return keyring.backends.SecretService.Keyring()
+    return keyring.backends.SecretService.Keyring()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def make_store(profile: Path, source: keysource.KeySource) -> None:
 class OnlyInsecureChainer(keyring.backends.chainer.ChainerBackend):
     """What keyring's default chainer looks like on a machine with no real keyring."""
 
-    backends = (keyring.backends.fail.Keyring(), keyring.backends.null.Keyring())
+    backends = (keyring.backends.fail.Keyring(), keyring.backends.null.Keyring())  # type: ignore[no-untyped-call]
 
 
 class FailThenRealChainer(keyring.backends.chainer.ChainerBackend):
@@ -100,9 +100,9 @@ def test_keyring_entry_of_another_key_is_refused(
 @pytest.mark.parametrize(
     "backend",
     [
-        keyring.backends.fail.Keyring(),
-        keyring.backends.null.Keyring(),
-        OnlyInsecureChainer(),
+        keyring.backends.fail.Keyring(),  # type: ignore[no-untyped-call]
+        keyring.backends.null.Keyring(),  # type: ignore[no-untyped-call]
+        OnlyInsecureChainer(),  # type: ignore[no-untyped-call]
     ],
     ids=["fail", "null", "chainer-of-insecure"],
 )
@@ -135,8 +135,8 @@ def test_plaintext_keyring_class_is_refused() -> None:
 def test_chainer_with_a_real_backend_uses_it(
     secret_keyring: keyring.backend.KeyringBackend,
 ) -> None:
-    FailThenRealChainer.backends = (keyring.backends.fail.Keyring(), secret_keyring)
-    chainer = FailThenRealChainer()
+    FailThenRealChainer.backends = (keyring.backends.fail.Keyring(), secret_keyring)  # type: ignore[no-untyped-call]
+    chainer = FailThenRealChainer()  # type: ignore[no-untyped-call]
     assert keysource.require_secure(chainer) is secret_keyring
 
 
