@@ -1,0 +1,235 @@
+"""The desktop app's responsiveness: cold start, opening a huge conversation, a long catch-up.
+
+Figures, printed as one JSON line last (goals from the quality bar in brackets):
+
+- ``cold_start_s``: from starting a fresh Python process to a usable main window (shown, its
+  conversation list loaded) for an existing profile, measured around a subprocess [<= 2 s].
+- ``open_100k_ms``: open a conversation of ``BIG`` messages and paint its newest page: from the
+  click to the first paint that shows the newest message [<= 50 ms].
+- ``max_gui_stall_ms``: the longest the GUI thread went without running a 1 ms QTimer heartbeat
+  while the window caught up on ``BACKLOG`` queued messages with the conversation open [<= 50 ms].
+- ``catch_up_msgs_per_s``: how fast that backlog arrived in the window [>= 1000].
+
+Everything is the real core and a real relay on 127.0.0.1 (ui/embedded_relay.py); Qt runs offscreen.
+PARLEY_BENCH_QUICK=1 shrinks the counts so that tests/test_bench_ui.py can check the output's shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from _common import emit
+
+QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
+BIG = 2_000 if QUICK else 100_000
+BACKLOG = 200 if QUICK else 10_000
+SEND_CONCURRENCY = 64
+WAIT_S = 600.0
+READY = "PARLEY-WINDOW-READY"
+
+
+def pump_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench/ui.py: timed out waiting for {what}")
+        QApplication.processEvents()
+        time.sleep(0.001)
+
+
+async def send_many(messenger: Any, conversation_id: str, count: int, prefix: str) -> None:
+    """Send ``count`` texts with bounded concurrency (the core keeps their order by seq)."""
+    semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def one(number: int) -> None:
+        async with semaphore:
+            await messenger.send_text(conversation_id, f"{prefix} {number}")
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+
+
+def open_messenger(runtime: Any, profile: Path) -> Any:
+    from parley.app.account import open_account
+
+    return runtime.submit(open_account(profile)).result(timeout=WAIT_S)
+
+
+def first_conversation(runtime: Any, messenger: Any) -> str:
+    conversations = runtime.submit(messenger.conversations()).result(timeout=WAIT_S)
+    return str(conversations[0].id)
+
+
+def measure_catch_up(runtime: Any, profiles: tuple[Path, Path]) -> tuple[float, float]:
+    """Bob offline, Alice queues BACKLOG messages; Bob's window opens and catches up."""
+    from parley.ui.session import AccountSession
+    from PySide6.QtCore import QTimer
+
+    alice = open_messenger(runtime, profiles[0])
+    runtime.submit(alice.start()).result(timeout=WAIT_S)
+    conversation_id = first_conversation(runtime, alice)
+    runtime.submit(send_many(alice, conversation_id, BACKLOG, "backlog")).result(timeout=WAIT_S)
+
+    session = AccountSession(runtime, profiles[1])
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(1)
+    heartbeat.timeout.connect(beat)
+    session.start()
+    pump_until(lambda: session.window is not None, "Bob's window")
+    window = session.window
+    assert window is not None
+    pump_until(lambda: window.conversations.rowCount() > 0, "Bob's conversation list")
+    window.list.setCurrentIndex(window.conversations.index(0))
+    started = time.perf_counter()
+    last[0] = started
+    heartbeat.start()
+    final = f"backlog {BACKLOG - 1}"
+
+    def caught_up() -> bool:
+        conversation = window.conversations.conversation_at(0)
+        return conversation is not None and conversation.last_message_preview == final
+
+    pump_until(caught_up, "the catch-up")
+    elapsed = time.perf_counter() - started
+    heartbeat.stop()
+    window.closed.disconnect()
+    window.close()
+    session.close()
+    runtime.submit(alice.close()).result(timeout=WAIT_S)
+    stall_ms = max(gaps, default=0.0) * 1000
+    return stall_ms, BACKLOG / elapsed
+
+
+def measure_open_big(runtime: Any, profile: Path) -> float:
+    """Open a conversation of BIG messages; time until its newest message has been painted."""
+    from parley.ui.bridge import CoreBridge
+    from parley.ui.main_window import MainWindow
+    from PySide6.QtCore import QEvent, QObject
+
+    messenger = open_messenger(runtime, profile)
+    conversation_id = first_conversation(runtime, messenger)
+    runtime.submit(send_many(messenger, conversation_id, BIG, "big")).result(timeout=WAIT_S)
+    window = MainWindow(CoreBridge(runtime, messenger))
+    window.show()
+    pump_until(lambda: window.conversations.rowCount() > 0, "the conversation list")
+    painted = [0.0]
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint and window.pane.model.rowCount() > 0:
+                painted[0] = time.perf_counter()
+            return False
+
+    watch = PaintWatch()
+    window.pane.view.viewport().installEventFilter(watch)
+    started = time.perf_counter()
+    window.list.setCurrentIndex(window.conversations.index(0))
+    pump_until(lambda: painted[0] > 0, "the first paint")
+    elapsed_ms = (painted[0] - started) * 1000
+    newest = window.pane.model.message_at(window.pane.model.rowCount() - 1)
+    if newest is None or newest.body != f"big {BIG - 1}":
+        raise SystemExit("bench/ui.py: the newest message was not the one painted")
+    window.close()
+    runtime.submit(messenger.close()).result(timeout=WAIT_S)
+    return elapsed_ms
+
+
+def measure_cold_start(profile: Path) -> float:
+    """A fresh interpreter opens the profile; timed until the child says its window is usable."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--cold-start-child", str(profile)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == READY:
+            elapsed = time.perf_counter() - started
+            break
+    else:
+        child.wait()
+        raise SystemExit(f"bench/ui.py: the cold-start child failed ({child.returncode})")
+    child.wait(timeout=WAIT_S)
+    return elapsed
+
+
+def cold_start_child(profile: Path) -> int:
+    """Runs in the subprocess: what `parley --profile` does, until the window is usable."""
+    from parley.app.runtime import CoreRuntime
+    from parley.ui.app_setup import make_application
+    from parley.ui.session import AccountSession
+
+    make_application()
+    runtime = CoreRuntime()
+    runtime.start()
+    session = AccountSession(runtime, profile)
+    session.start()
+    pump_until(lambda: session.window is not None, "the window", timeout=120)
+    window = session.window
+    assert window is not None
+    pump_until(lambda: window.conversations.rowCount() > 0, "the list", timeout=120)
+    print(READY, flush=True)
+    window.closed.disconnect()
+    window.close()
+    session.close()
+    runtime.stop()
+    return 0
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--cold-start-child"]:
+        return cold_start_child(Path(sys.argv[2]))
+    from parley.app.runtime import CoreRuntime
+    from parley.ui.app_setup import make_application
+    from parley.ui.demo import create_world
+
+    make_application()
+    base = Path(tempfile.mkdtemp(prefix="parley-bench-ui-"))
+    runtime = CoreRuntime()
+    runtime.start()
+    try:
+        world = create_world(runtime, base / "world")
+        stall_ms, rate = measure_catch_up(runtime, world.profiles)
+        open_ms = measure_open_big(runtime, world.profiles[0])
+        world.relay.stop()
+        cold_s = measure_cold_start(world.profiles[1])
+    finally:
+        runtime.stop()
+        shutil.rmtree(base, ignore_errors=True)
+    emit(
+        {
+            "cold_start_s": round(cold_s, 3),
+            "open_100k_ms": round(open_ms, 2),
+            "open_messages": BIG,
+            "max_gui_stall_ms": round(stall_ms, 2),
+            "catch_up_messages": BACKLOG,
+            "catch_up_msgs_per_s": round(rate, 1),
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
