@@ -6,6 +6,7 @@ Exception tree::
     ├── MalformedData                bytes that do not parse (wrong length, version, encoding)
     ├── InvalidSignature             a signature (prekey bundle, identity) does not verify
     ├── InvalidKey                   a public key is not a valid point or is of low order
+    ├── PreKeyMismatch               an X3DH first message names prekeys other than those given
     └── DecryptionError              a message cannot be decrypted; the ratchet state is unchanged
         ├── DuplicateMessage         the message was already decrypted (replay or duplicate)
         ├── TooManySkippedMessages   accepting it would store more skipped keys than allowed
@@ -27,6 +28,10 @@ class InvalidSignature(CryptoError):
 
 class InvalidKey(CryptoError):
     """A public key is unusable: not on the curve, of small order, or of the wrong size."""
+
+
+class PreKeyMismatch(CryptoError):
+    """An X3DH first message names a signed or one-time prekey other than the one supplied."""
 
 
 class DecryptionError(CryptoError):
