@@ -178,6 +178,8 @@ class RatchetMessage(NamedTuple):
         Raises:
             MalformedData: too short, or the extension length points past the end.
         """
+        if not isinstance(data, bytes):
+            raise MalformedData(f"A ratchet message must be bytes, not {type(data).__name__}.")
         if len(data) < HEADER_LEN + _EXT_LEN.size + TAG_LEN:
             raise MalformedData("The message is too short to be a Parley ratchet message.")
         dh, pn, n = _HEADER.unpack_from(data)
