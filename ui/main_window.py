@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self.invite_button.clicked.connect(self.show_invite)
         self.add_button.clicked.connect(self.show_add_contact)
         self.list.selectionModel().currentChanged.connect(self._current_changed)
+        # Enter on a conversation moves the keyboard to its composer.
+        self.list.activated.connect(lambda _index: self.pane.composer.edit.setFocus())
 
     def _build_status_bar(self) -> None:
         self.connection = named(QLabel("Connecting…", self), "Connection")

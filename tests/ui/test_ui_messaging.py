@@ -10,7 +10,10 @@ from parley.ui.main_window import MainWindow
 from parley.ui.message_model import PAGE
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
+
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000  # generous: first X3DH and SQLCipher key derivation on a busy 2-core box
 
@@ -28,11 +31,11 @@ def test_text_typed_in_one_window_arrives_in_the_other(qtbot: QtBot, pair: tuple
     alice, bob = pair
     open_first(alice)
     open_first(bob)
-    qtbot.keyClicks(alice.pane.composer.edit, "first line")
-    qtbot.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.keyClicks(alice.pane.composer.edit, "second line")
+    QTest.keyClicks(alice.pane.composer.edit, "first line")
+    QTest.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClicks(alice.pane.composer.edit, "second line")
     assert alice.pane.composer.edit.toPlainText() == "first line\nsecond line"  # not sent yet
-    qtbot.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
+    QTest.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
     assert alice.pane.composer.edit.toPlainText() == ""
 
     def arrived() -> bool:
@@ -132,9 +135,9 @@ def test_search_finds_and_jumps_to_the_message(qtbot: QtBot, pair: tuple[Any, An
         timeout=WAIT_MS,
     )
     dialog = bob.show_search()
-    qtbot.keyClicks(dialog.query, "quokka")
+    QTest.keyClicks(dialog.query, "quokka")
     qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
-    qtbot.keyClick(dialog.query, Qt.Key.Key_Return)
+    QTest.keyClick(dialog.query, Qt.Key.Key_Return)
     qtbot.waitUntil(
         lambda: (m := bob.pane.current_message()) is not None and "quokka" in m.body,
         timeout=WAIT_MS,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from parley.ui.main_window import MainWindow
 from parley.ui.settings_dialog import KeyStorageDialog
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
+
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
 
@@ -24,7 +27,7 @@ def test_settings_round_trip_through_the_core(
     dialog.auto_lock.setValue(17)
     dialog.notifications.setChecked(False)
     dialog.proxy_url.setText("socks5://127.0.0.1:9050")
-    qtbot.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
     assert not alice.notifier.enabled
 
@@ -51,7 +54,7 @@ def test_key_storage_dialog_requires_matching_passphrases(
     assert dialog.apply.isEnabled()
     changed: list[object] = []
     dialog.changed.connect(changed.append)
-    qtbot.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(changed) or dialog.error.isVisible(), timeout=WAIT_MS)
     assert changed, dialog.error.text()
     assert getattr(changed[0], "kind", None) == "passphrase"

@@ -11,7 +11,10 @@ from parley.app.events import ConversationChanged
 from parley.ui.demo import DemoWorld
 from parley.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
+
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
 
@@ -49,13 +52,13 @@ def test_add_contact_from_invite_then_verify_safety_number(
     assert alice is not None
     qtbot.waitUntil(lambda: alice.conversations.rowCount() == 1, timeout=WAIT_MS)
     add = alice.show_add_contact()
-    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     assert "Paste" in add.error.text()  # empty invite: explained
     add.invite.setPlainText("parley:garbage")
-    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: add.error.isVisible() and add.add.isEnabled(), timeout=WAIT_MS)
     add.invite.setPlainText(invite)
-    qtbot.mouseClick(add.add, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: alice.conversations.rowCount() == 2, timeout=WAIT_MS)
     row = next(
         r
@@ -102,5 +105,5 @@ def test_key_change_banner_blocks_sending_to_a_verified_contact(
     alice.bridge.dispatch([ConversationChanged(unverified)])
     assert alice.pane.banner.isVisible() and alice.pane.composer.isEnabled()  # advisory only
     # Accepting asks the real core; the banner goes away.
-    qtbot.mouseClick(alice.pane.banner.accept_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(alice.pane.banner.accept_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not alice.pane.banner.isVisible(), timeout=WAIT_MS)

@@ -11,6 +11,8 @@ from parley.ui.main_window import MainWindow
 from PySide6.QtCore import QThread
 from pytestqt.qtbot import QtBot
 
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
+
 WAIT_MS = 30_000
 
 
@@ -85,4 +87,5 @@ def test_a_burst_from_the_core_thread_arrives_in_batches(
     assert len(batches) < total / 100  # coalesced: a handful of model updates, not thousands
     assert max(conversation_signals) == 1  # the same conversation, once per batch
     assert alice.pane.model.rowCount() == before + total
-    assert alice.pane.model.message_at(alice.pane.model.rowCount() - 1).body == f"burst {total - 1}"
+    newest = alice.pane.model.message_at(alice.pane.model.rowCount() - 1)
+    assert newest is not None and newest.body == f"burst {total - 1}"

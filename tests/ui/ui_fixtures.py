@@ -1,5 +1,9 @@
 """Fixtures for the desktop tests: the real core on its own thread and a real relay on 127.0.0.1.
 
+Test modules load them with ``pytest_plugins = ["ui_fixtures"]``: tests/ui has no conftest.py
+and no __init__.py, so that mypy sees neither two modules named conftest nor two named ui (beside
+bench/ui.py).
+
 Nothing is faked: the relay is net/relay/ listening on a free loopback port inside the core's
 runtime (ui/embedded_relay.py), profiles are real SQLCipher files under tmp_path, and the windows
 are real widgets on Qt's offscreen platform.
@@ -7,7 +11,7 @@ are real widgets on Qt's offscreen platform.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,14 +66,18 @@ def open_session(qtbot: QtBot, runtime: Submitter, profile: Path) -> AccountSess
     return session
 
 
+def ready(window: MainWindow) -> Callable[[], bool]:
+    """True once the window lists its conversation and is connected to the relay."""
+    return lambda: window.conversations.rowCount() == 1 and window.connection.text() == "Online"
+
+
 @pytest.fixture
 def pair(qtbot: QtBot, runtime: Submitter, world: DemoWorld) -> Iterator[tuple[Any, Any]]:
     """The two demo windows, each with its conversation with the other already listed."""
     sessions = [open_session(qtbot, runtime, profile) for profile in world.profiles]
-    windows: list[MainWindow] = [s.window for s in sessions]  # type: ignore[misc]
+    windows = [s.window for s in sessions if s.window is not None]
     for window in windows:
-        qtbot.waitUntil(lambda w=window: w.conversations.rowCount() == 1, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda w=window: w.connection.text() == "Online", timeout=WAIT_MS)
+        qtbot.waitUntil(ready(window), timeout=WAIT_MS)
     yield windows[0], windows[1]
     for session in sessions:
         if session.window is not None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 from parley.ui.embedded_relay import EmbeddedRelay
+from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import OnboardingDialog, UnlockDialog
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from parley import BUILD_VARIANT
+
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
 PASSPHRASE = "violet tractor ocean 42"
@@ -20,23 +25,23 @@ def test_create_account_lock_and_unlock(
     qtbot: QtBot, runtime: object, relay: EmbeddedRelay, tmp_path: Path
 ) -> None:
     session_module = pytest.importorskip("parley.ui.session", reason="the core has not landed")
-    session = session_module.AccountSession(runtime, tmp_path / "profile")  # type: ignore[arg-type]
+    session = session_module.AccountSession(runtime, tmp_path / "profile")
     session.start()
     qtbot.waitUntil(lambda: isinstance(session.dialog, OnboardingDialog), timeout=WAIT_MS)
     dialog = session.dialog
     assert isinstance(dialog, OnboardingDialog)
     assert not dialog.create_button.isEnabled()  # no name yet
-    qtbot.keyClicks(dialog.display_name, "Ada")
+    QTest.keyClicks(dialog.display_name, "Ada")
     dialog.embedded.setChecked(False)
     dialog.relay_url.setText(relay.url or "")
     dialog.passphrase_choice.setChecked(True)
-    qtbot.keyClicks(dialog.fields.first, PASSPHRASE)
-    qtbot.keyClicks(dialog.fields.second, PASSPHRASE[:-1] + "3")
+    QTest.keyClicks(dialog.fields.first, PASSPHRASE)
+    QTest.keyClicks(dialog.fields.second, PASSPHRASE[:-1] + "3")
     assert not dialog.create_button.isEnabled()
     assert "differ" in dialog.fields.hint.text()
     dialog.fields.second.setText(PASSPHRASE)
     assert dialog.create_button.isEnabled()
-    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
     window = session.window
     assert window is not None
@@ -49,19 +54,20 @@ def test_create_account_lock_and_unlock(
     unlock = session.dialog
     assert isinstance(unlock, UnlockDialog)
     assert session.window is None
-    qtbot.keyClicks(unlock.passphrase, "not my passphrase")
-    qtbot.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(unlock.passphrase, "not my passphrase")
+    QTest.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: unlock.error.isVisible() and unlock.error.text() != "Unlocking…",
         timeout=WAIT_MS,
     )
     assert session.window is None and unlock.isVisible()  # a wrong passphrase: retry in place
     unlock.passphrase.setText(PASSPHRASE)
-    qtbot.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
-    assert session.window is not None and "Ada" in session.window.windowTitle()
-    session.window.closed.disconnect()
-    session.window.close()
+    reopened = cast("MainWindow | None", session.window)  # mypy narrowed it to None above
+    assert reopened is not None and "Ada" in reopened.windowTitle()
+    reopened.closed.disconnect()
+    reopened.close()
     session.close()
 
 
