@@ -121,32 +121,69 @@ class Database:
             "PRAGMA temp_store = MEMORY",
         ):
             self._conn.execute(pragma)
-        # Running an integrity check over a large store would make every open slow; the cheap
-        # check below still catches a truncated or overwritten file body.
-        row = self._conn.execute("PRAGMA quick_check(1)").fetchone()
+
+    @classmethod
+    def adopt(cls, connection: Any, path: Path) -> Database:
+        """Wrap an already open connection with the store's pragmas (benchmarks use this to run
+        the same code over plain sqlite3)."""
+        db = cls(connection, path)
+        db._configure()
+        return db
+
+    def verify(self) -> None:
+        """Check every page's HMAC and the b-trees; costs a full read of the file.
+
+        Opening checks only the pages it reads (SQLCipher authenticates each page when it is
+        read), because reading a large store in full would make every start slow. A damaged page
+        met later raises CorruptDatabase from the statement that read it.
+
+        Raises:
+            CorruptDatabase: with the first problems found.
+        """
+        problems = [str(r[0]) for r in self.all("PRAGMA cipher_integrity_check")]
+        row = self.one("PRAGMA quick_check(5)")
         if row is None or row[0] != "ok":
-            raise CorruptDatabase(f"The database at {self.path} is damaged: {row}.")
+            problems.append(str(row[0]) if row else "quick_check returned nothing")
+        if problems:
+            raise CorruptDatabase(f"The database at {self.path} is damaged: {problems[:5]}.")
 
     # ---- statements --------------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Param] = ()) -> sqlcipher3.Cursor:
         """Run one statement with bound parameters."""
-        return self._conn.execute(sql, params)
+        with self._corruption_reported():
+            return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
         """Run one statement for each parameter row (inside a transaction for speed)."""
-        with self.transaction():
+        with self.transaction(), self._corruption_reported():
             self._conn.executemany(sql, rows)
 
     def one(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         """The first row of a query, or None."""
-        row: Row | None = self._conn.execute(sql, params).fetchone()
+        with self._corruption_reported():
+            row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     def all(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         """Every row of a query."""
-        rows: list[Row] = self._conn.execute(sql, params).fetchall()
+        with self._corruption_reported():
+            rows: list[Row] = self._conn.execute(sql, params).fetchall()
         return rows
+
+    @contextlib.contextmanager
+    def _corruption_reported(self) -> Iterator[None]:
+        """Turn SQLite's corruption errors (a page failing its HMAC, a broken b-tree) into
+        CorruptDatabase; constraint and usage errors pass through unchanged."""
+        try:
+            yield
+        except sqlcipher3.DatabaseError as exc:
+            text = str(exc).lower()
+            if "malformed" in text or "not a database" in text or "corrupt" in text:
+                raise CorruptDatabase(
+                    f"The database at {self.path} is damaged ({exc}). Restore it from a backup."
+                ) from exc
+            raise
 
     def user_version(self) -> int:
         """The schema version recorded in the database header."""
