@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QWidget
-
     from parley.ui.main_window import MainWindow
+    from PySide6.QtWidgets import QWidget
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0
+XVFB = shutil.which("Xvfb") or "/usr/bin/Xvfb"
 
 
 @contextlib.contextmanager
@@ -39,8 +39,8 @@ def xvfb() -> Iterator[str]:
         if Path(f"/tmp/.X{number}-lock").exists():  # noqa: S108 (the X server's own lock file)
             continue
         display = f":{number}"
-        server = subprocess.Popen(  # noqa: S603 (fixed arguments)
-            ["Xvfb",  # noqa: S607 (found on PATH, as scripts/setup.sh installs it) display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        server = subprocess.Popen(  # noqa: S603 (fixed arguments, absolute path)
+            [XVFB, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -65,7 +65,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "screenshots")
     args = parser.parse_args()
-    if shutil.which("Xvfb") is None:
+    if not Path(XVFB).exists():
         print("screenshots: Xvfb is missing (scripts/setup.sh installs it)", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
@@ -137,8 +137,9 @@ def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) 
     alice.pane.send_picture(picture)
     model = bob.pane.model
     camera.wait(
-        lambda: (m := model.message_at(model.rowCount() - 1)) is not None
-        and m.attachment is not None,
+        lambda: (
+            (m := model.message_at(model.rowCount() - 1)) is not None and m.attachment is not None
+        ),
         "the picture",
     )
     camera.settle(1.0)
@@ -175,12 +176,11 @@ def shoot_dialogs(camera: Camera, alice: MainWindow) -> None:
 
 
 def render(out: Path) -> int:
-    from PySide6.QtCore import QRect
-
     from parley.app.runtime import CoreRuntime
     from parley.ui.demo import create_world
     from parley.ui.resources import app_icon
     from parley.ui.session import AccountSession
+    from PySide6.QtCore import QRect
 
     camera = Camera(out)
     base = Path(tempfile.mkdtemp(prefix="parley-shots-"))

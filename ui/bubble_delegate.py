@@ -35,7 +35,7 @@ class BubbleDelegate(QStyledItemDelegate):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._thumbnails = thumbnails
-        self._sizes: dict[tuple[str, int], tuple[QSize, QRect]] = {}
+        self._sizes: dict[tuple[str, str, int], tuple[QSize, QRect]] = {}
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
         body = QFont(option.font)
@@ -46,7 +46,7 @@ class BubbleDelegate(QStyledItemDelegate):
     def _layout(self, message: MessageView, option: QStyleOptionViewItem) -> tuple[QSize, QRect]:
         """(bubble size, text rectangle relative to the bubble) for this width."""
         width = option.rect.width() or 600
-        key = (message.id, width)
+        key = (message.id, message.status, width)  # the ticks' width can change the size
         cached = self._sizes.get(key)
         if cached is not None:
             return cached
