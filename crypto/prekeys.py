@@ -58,7 +58,8 @@ PREVIOUS_KEY_GRACE = 30 * 24 * 3600
 """Seconds a replaced signed prekey is kept for first messages still in flight."""
 
 
-def _signed_message(prekey_id: int, created_at: int, public: bytes) -> bytes:
+def signed_prekey_message(prekey_id: int, created_at: int, public: bytes) -> bytes:
+    """The exact bytes an identity signs for a signed prekey (domain || id || created_at || key)."""
     return SIGNED_PREKEY_DOMAIN + u32(prekey_id) + u64(created_at) + public
 
 
@@ -85,7 +86,7 @@ class SignedPreKeyPublic:
         Raises:
             InvalidSignature: it did not (a forged, altered or someone else's prekey).
         """
-        message = _signed_message(self.id, self.created_at, self.public)
+        message = signed_prekey_message(self.id, self.created_at, self.public)
         try:
             identity.verify(message, self.signature)
         except InvalidSignature:
@@ -143,7 +144,7 @@ class SignedPreKey:
         check_u32(prekey_id, "A signed prekey id")
         check_u64(now, "A signed prekey creation time")
         key_pair = DHKeyPair.generate(rng)
-        signature = identity.sign(_signed_message(prekey_id, now, key_pair.public))
+        signature = identity.sign(signed_prekey_message(prekey_id, now, key_pair.public))
         return cls(id=prekey_id, key_pair=key_pair, signature=signature, created_at=now)
 
     def public(self) -> SignedPreKeyPublic:
