@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from parley.app.events import MessageView
 from parley.ui.main_window import MainWindow
 from parley.ui.message_model import PAGE
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
@@ -163,3 +164,28 @@ def test_what_the_relay_saw(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
     assert dialog.metadata.rowCount() == len(dialog.record.metadata)
     assert "bytes" in dialog.retention.text()
     dialog.close()
+
+
+def test_pasted_picture_is_sent_and_its_temporary_file_removed(
+    qtbot: QtBot, pair: tuple[Any, Any], tmp_path: Path, monkeypatch: Any
+) -> None:
+    alice, bob = pair
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where write_private_png puts the pasted bytes
+    tempfile.tempdir = None
+    try:
+        open_first(alice)
+        open_first(bob)
+        image = QImage(40, 30, QImage.Format.Format_RGB32)
+        image.fill(QColor("#00aa55"))
+        mime = QMimeData()
+        mime.setImageData(image)
+        alice.pane.composer.edit.insertFromMimeData(mime)
+
+        def arrived() -> bool:
+            message = last_message(bob)
+            return message is not None and message.attachment is not None
+
+        qtbot.waitUntil(arrived, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not list(tmp_path.glob("parley-paste-*")), timeout=WAIT_MS)
+    finally:
+        tempfile.tempdir = None
