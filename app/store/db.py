@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
-from parley.app.store.errors import CorruptDatabase, ProfileError, StoreError
+from parley.app.store.errors import (
+    ConstraintViolation,
+    CorruptDatabase,
+    ProfileError,
+    StoreError,
+)
 
 KEY_BYTES = 32
 BUSY_TIMEOUT_MS = 5000
@@ -151,32 +156,35 @@ class Database:
 
     def execute(self, sql: str, params: Sequence[Param] = ()) -> sqlcipher3.Cursor:
         """Run one statement with bound parameters."""
-        with self._corruption_reported():
+        with self._errors_translated():
             return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Param]]) -> None:
         """Run one statement for each parameter row (inside a transaction for speed)."""
-        with self.transaction(), self._corruption_reported():
+        with self.transaction(), self._errors_translated():
             self._conn.executemany(sql, rows)
 
     def one(self, sql: str, params: Sequence[Param] = ()) -> Row | None:
         """The first row of a query, or None."""
-        with self._corruption_reported():
+        with self._errors_translated():
             row: Row | None = self._conn.execute(sql, params).fetchone()
         return row
 
     def all(self, sql: str, params: Sequence[Param] = ()) -> list[Row]:
         """Every row of a query."""
-        with self._corruption_reported():
+        with self._errors_translated():
             rows: list[Row] = self._conn.execute(sql, params).fetchall()
         return rows
 
     @contextlib.contextmanager
-    def _corruption_reported(self) -> Iterator[None]:
+    def _errors_translated(self) -> Iterator[None]:
         """Turn SQLite's corruption errors (a page failing its HMAC, a broken b-tree) into
-        CorruptDatabase; constraint and usage errors pass through unchanged."""
+        CorruptDatabase and constraint failures into ConstraintViolation; programming errors
+        (bad SQL) pass through unchanged."""
         try:
             yield
+        except sqlcipher3.IntegrityError as exc:
+            raise ConstraintViolation(f"The store refused the change: {exc}.") from exc
         except sqlcipher3.DatabaseError as exc:
             text = str(exc).lower()
             if "malformed" in text or "not a database" in text or "corrupt" in text:

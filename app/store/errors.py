@@ -12,6 +12,7 @@ Exception tree::
     ├── MigrationError              the schema cannot be brought to this app's version
     │   └── DatabaseTooNew          written by a newer Parley; refused rather than damaged
     ├── MalformedRow                a stored row does not have the shape the schema promises
+    ├── ConstraintViolation         a write breaks the schema's rules (unknown contact, bad value)
     └── NotFound                    the requested row does not exist
 
 Every failed open leaves the profile's files byte for byte as they were.
@@ -58,6 +59,10 @@ class DatabaseTooNew(MigrationError):
 
 class MalformedRow(StoreError):
     """A stored row does not match the schema (wrong type, size or value)."""
+
+
+class ConstraintViolation(StoreError):
+    """A write was refused by the schema: a missing referenced row, a duplicate, a bad value."""
 
 
 class NotFound(StoreError):

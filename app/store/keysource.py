@@ -445,5 +445,5 @@ def describe(header: Header, source: KeySource) -> KeyStorageInfo:
         "passphrase",
         "argon2id",
         f"A random key wrapped with your passphrase (Argon2id, {header.opslimit} passes over "
-        f"{header.memlimit // (1 << 20)} MiB).",
+        f"{header.memlimit / (1 << 20):g} MiB).",
     )

@@ -107,14 +107,27 @@ def add(db: Database, message: NewMessage) -> MessageRow | None:
     """Store ``message`` and return it with its seq; None if its id is already stored.
 
     Duplicates (a redelivered frame) are dropped here, atomically, rather than checked first.
+    Only a clash on the message id is ignored: any other constraint still raises.
     """
-    cursor = db.execute(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), _values(message))
+    cursor = db.execute(_INSERT + " ON CONFLICT (id) DO NOTHING", _values(message))
     if cursor.rowcount == 0:
         return None
     seq = cursor.lastrowid
     if not isinstance(seq, int):
         raise StoreError("The database did not report the new message's row number.")
-    return MessageRow(seq, *_values(message))  # type: ignore[arg-type]
+    m = message
+    return MessageRow(
+        seq,
+        m.id,
+        m.conversation_id,
+        m.direction,
+        m.sender,
+        m.body,
+        m.sent_at,
+        m.received_at,
+        m.status,
+        m.attachment_id,
+    )
 
 
 def add_many(db: Database, batch: list[NewMessage]) -> None:

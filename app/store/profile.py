@@ -20,7 +20,7 @@ from pathlib import Path
 from parley.app.events import KeyStorageInfo
 from parley.app.store import keysource
 from parley.app.store.db import KEY_BYTES, Database
-from parley.app.store.errors import CorruptDatabase, ProfileError, StoreError
+from parley.app.store.errors import ProfileError, StoreError
 from parley.app.store.keysource import Header, KeySource, Rng
 from parley.app.store.migrate import migrate
 
@@ -92,7 +92,7 @@ class Store:
         try:
             db_key = keysource.unseal(header, source)
             db = Database.open(folder / DB_NAME, db_key)
-        except (CorruptDatabase, StoreError) as first:
+        except StoreError as first:
             if not pending.exists():
                 raise
             # A rekey was interrupted after the database took the new key but before the

@@ -11,7 +11,7 @@ import pytest
 from parley.app.store import contacts, conversations, messages, sessions
 from parley.app.store import settings as settings_repo
 from parley.app.store.db import Database
-from parley.app.store.errors import CorruptDatabase, ProfileError, StoreError
+from parley.app.store.errors import ConstraintViolation, CorruptDatabase, ProfileError, StoreError
 from parley.app.store.profile import DB_NAME, Store
 
 from .conftest import fast_passphrase
@@ -127,7 +127,7 @@ def test_nested_transaction_rolls_back_only_the_inner_block(store: Store) -> Non
 
 
 def test_foreign_keys_are_enforced(store: Store) -> None:
-    with pytest.raises(Exception, match="FOREIGN KEY"):
+    with pytest.raises(ConstraintViolation, match="FOREIGN KEY"):
         messages.add(store.db, new_message("orphan", conversation_id="nowhere"))
     store.close()
 

@@ -19,7 +19,7 @@ from parley.app.store import (
 )
 from parley.app.store import settings as settings_repo
 from parley.app.store.db import Database
-from parley.app.store.errors import MalformedRow, NotFound, StoreError
+from parley.app.store.errors import ConstraintViolation, MalformedRow, NotFound, StoreError
 from parley.app.store.profile import Store
 
 from .conftest import fast_passphrase
@@ -140,6 +140,10 @@ def test_messages_add_drops_duplicates(db: Database) -> None:
     assert messages.get(db, message(1).id) == first
     messages.set_status(db, first.id, "delivered")
     assert messages.get(db, first.id).status == "delivered"
+    # Only an id clash counts as a duplicate; any other broken constraint still raises.
+    bad = messages.NewMessage(bytes(16), "v1", "in", "x", "y", 1.0, None, "lost")  # type: ignore[arg-type]
+    with pytest.raises(ConstraintViolation, match="CHECK constraint"):
+        messages.add(db, bad)
     with pytest.raises(StoreError, match="16 bytes"):
         messages.add(db, messages.NewMessage(b"short", "v1", "in", "x", "y", 1.0, None, "sent"))
 
