@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from parley.app.events import MessageView
+from parley.ui import conversation_pane
+from parley.ui.composer import write_private_png
 from parley.ui.main_window import MainWindow
 from parley.ui.message_model import PAGE
 from PySide6.QtCore import QMimeData, Qt
@@ -167,25 +169,29 @@ def test_what_the_relay_saw(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
 
 
 def test_pasted_picture_is_sent_and_its_temporary_file_removed(
-    qtbot: QtBot, pair: tuple[Any, Any], tmp_path: Path, monkeypatch: Any
+    qtbot: QtBot, pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice, bob = pair
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where write_private_png puts the pasted bytes
-    tempfile.tempdir = None
-    try:
-        open_first(alice)
-        open_first(bob)
-        image = QImage(40, 30, QImage.Format.Format_RGB32)
-        image.fill(QColor("#00aa55"))
-        mime = QMimeData()
-        mime.setImageData(image)
-        alice.pane.composer.edit.insertFromMimeData(mime)
+    written: list[Path] = []
 
-        def arrived() -> bool:
-            message = last_message(bob)
-            return message is not None and message.attachment is not None
+    def recording(image: QImage) -> Path:
+        path = write_private_png(image)
+        written.append(path)
+        return path
 
-        qtbot.waitUntil(arrived, timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: not list(tmp_path.glob("parley-paste-*")), timeout=WAIT_MS)
-    finally:
-        tempfile.tempdir = None
+    monkeypatch.setattr(conversation_pane, "write_private_png", recording)
+    open_first(alice)
+    open_first(bob)
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(QColor("#00aa55"))
+    mime = QMimeData()
+    mime.setImageData(image)
+    alice.pane.composer.edit.insertFromMimeData(mime)
+
+    def arrived() -> bool:
+        message = last_message(bob)
+        return message is not None and message.attachment is not None
+
+    qtbot.waitUntil(arrived, timeout=WAIT_MS)
+    assert len(written) == 1
+    qtbot.waitUntil(lambda: not written[0].exists(), timeout=WAIT_MS)

@@ -1,17 +1,22 @@
-"""The pure helpers behind what the app shows and says: digits, times, dumps, hints, URLs."""
+"""The helpers behind what the app shows and says: digits, times, dumps, hints, URLs, files."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from parley.app.events import AttachmentView, MessageView
+from parley.ui.composer import write_private_png
 from parley.ui.embedded_relay import embedded_port
+from parley.ui.errors import NotAnImage
 from parley.ui.notifier import notification_text
 from parley.ui.passphrase import strength_hint
 from parley.ui.relay_record_dialog import hex_dump
 from parley.ui.text import group_digits, message_accessible_text, short_time
+from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
 
 
 def _message(direction: str = "in", body: str = "hi", **extra: object) -> MessageView:
@@ -101,3 +106,16 @@ def test_one_notification_per_batch() -> None:
     title, body = notification_text([_message(body="a"), _message(body="b", sender_name="Carol")])
     assert title == "Bob, Carol"
     assert body == "2 new messages"
+
+
+def test_pasted_picture_file_is_private_and_null_images_are_refused(qtbot: QtBot) -> None:
+    image = QImage(8, 8, QImage.Format.Format_RGB32)
+    image.fill(QColor("#123456"))
+    path = write_private_png(image)
+    try:
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert QImage(str(path)).pixelColor(1, 1) == QColor("#123456")
+    finally:
+        path.unlink()
+    with pytest.raises(NotAnImage):
+        write_private_png(QImage())
