@@ -101,7 +101,7 @@ class Camera:
     def shoot(self, widget: QWidget, name: str) -> None:
         self.settle()
         path = self.out / f"{name}.png"
-        widget.grab().save(str(path), b"PNG")
+        widget.grab().save(str(path))
         print(f"screenshots: {path}")
 
 
@@ -115,7 +115,7 @@ def sample_picture(path: Path) -> Path:
     gradient.setColorAt(1, QColor("#2c6bed"))
     painter.fillRect(picture.rect(), gradient)
     painter.end()
-    picture.save(str(path), b"PNG")
+    picture.save(str(path))
     return path
 
 

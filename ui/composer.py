@@ -43,7 +43,7 @@ def write_private_png(image: QImage) -> Path:
     handle, name = tempfile.mkstemp(prefix="parley-paste-", suffix=".png")
     os.close(handle)
     os.chmod(name, 0o600)
-    if not image.save(name, b"PNG"):
+    if not image.save(name):
         Path(name).unlink(missing_ok=True)
         raise NotAnImage("The pasted picture could not be prepared for sending.")
     return Path(name)
