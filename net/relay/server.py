@@ -32,6 +32,7 @@ from parley.net.relay.store import SqliteStore
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 log = logging.getLogger("parley.relay")
 
@@ -69,7 +70,8 @@ class RelayServer:
         self.url = ""
         self._clock = clock
         self._links: dict[int, _Link] = {}
-        self._held: list[Transmit] = []
+        self._held: list[Action] = []
+        self._held_conns: set[int] = set()
         self._flush_scheduled = False
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -103,9 +105,15 @@ class RelayServer:
                 link.writer.cancel()
 
     def _apply(self, actions: list[Action]) -> None:
+        held_conns = self._held_conns
         for action in actions:
-            if type(action) is Transmit and action.after_commit and self.store.dirty:
+            # A frame for a connection that already has a held frame is held too: frames on one
+            # connection keep their order (a welcome precedes the backlog it announces).
+            if action.conn in held_conns or (
+                type(action) is Transmit and action.after_commit and self.store.dirty
+            ):
                 self._held.append(action)
+                held_conns.add(action.conn)
                 if not self._flush_scheduled:
                     self._flush_scheduled = True
                     asyncio.get_running_loop().call_soon(self._flush)
@@ -116,6 +124,16 @@ class RelayServer:
         link = self._links.get(conn_id)
         if link is None:
             return
+        if link.writer is None and type(item) is bytes:
+            ws = link.ws
+            # Fast path: with nothing queued ahead and the transport below its high-water mark,
+            # frame and write synchronously. This is what ``ws.send`` does inside its context
+            # manager, minus a coroutine, a task and a drain that would not wait anyway; it keeps
+            # the per-frame cost of forwarding close to a bare echo server's.
+            if ws.protocol.state is State.OPEN and not ws.paused:
+                ws.protocol.send_binary(item)
+                ws.send_data()
+                return
         link.outbox.append(item)
         if link.writer is None:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
@@ -124,16 +142,18 @@ class RelayServer:
         """Group commit: make every write of this loop turn durable, then release the replies."""
         self._flush_scheduled = False
         held, self._held = self._held, []
+        self._held_conns.clear()
         try:
             self.store.commit()
         except StoreError as exc:
-            log.error("commit failed, %d replies turned into errors: %s", len(held), exc)
-            for action in held:
-                error = wire.Error("internal", "the relay could not store this; try again")
-                self._enqueue(action.conn, wire.encode(error))
-            return
+            log.error("commit failed; durable replies become errors: %s", exc)
+            error = wire.encode(wire.Error("internal", "the relay could not store this; try again"))
+            held = [
+                Transmit(a.conn, error) if isinstance(a, Transmit) and a.after_commit else a
+                for a in held
+            ]
         for action in held:
-            self._enqueue(action.conn, action.data)
+            self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
 
     async def _write(self, link: _Link) -> None:
         try:

@@ -130,3 +130,24 @@ async def test_ttl_expiry_with_an_injected_clock(tmp_path: Path) -> None:
         assert await next_frame(b) == wire.Pong(5)  # nothing was delivered before the pong
         await a.close()
         await b.close()
+
+
+async def test_welcome_precedes_the_backlog_while_other_writes_wait_for_commit(
+    tmp_path: Path,
+) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        await (await login(relay.url, bob)).close()
+        a = await login(relay.url, alice)
+        for n in range(3):
+            await a.send(wire.encode(wire.Send(n, bytes(bob.verify_key), n.to_bytes(16), b"q")))
+        for _ in range(3):
+            await next_frame(a)
+        # Another connection's write is waiting for the group commit when bob logs in: his
+        # welcome is held behind that commit, and his backlog must wait behind his welcome.
+        relay.store.register(b"z" * 32)
+        b = await login(relay.url, bob)  # asserts that the first frame after auth is welcome
+        frame = await next_frame(b)
+        assert isinstance(frame, wire.Deliver)
+        assert frame.message_id == (0).to_bytes(16)
+        await a.close()
+        await b.close()
