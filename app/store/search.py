@@ -10,7 +10,7 @@ index by descending rowid = seq and stops after the page).
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import dataclass
 
 from parley.app.store.db import Database
@@ -19,7 +19,6 @@ from parley.app.store.messages import MAX_PAGE, MessageRow, parse
 
 MAX_TERMS = 16
 MAX_QUERY_CHARS = 1000
-_WORD = re.compile(r"[^\W_]+")
 
 
 _SELECT = (
@@ -40,11 +39,36 @@ class SearchResult:
     snippet: str
 
 
+def _is_token_char(char: str) -> bool:
+    # unicode61's default token categories: letters, numbers, private use ("L* N* Co").
+    category = unicodedata.category(char)
+    return category[0] in "LN" or category == "Co"
+
+
+def index_words(text: str) -> list[str]:
+    """Split ``text`` the way the index's unicode61 tokenizer does (without case folding).
+
+    Everything else (space, punctuation, symbols, marks, the quote character) separates words,
+    so the words returned can be quoted safely.
+    """
+    words: list[str] = []
+    current: list[str] = []
+    for char in text:
+        if _is_token_char(char):
+            current.append(char)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return words
+
+
 def to_fts_query(text: str) -> str | None:
     """Turn free user input into a safe FTS5 query, or None when it holds no searchable word."""
     phrases: list[str] = []
     for chunk in text[:MAX_QUERY_CHARS].split():
-        words = _WORD.findall(chunk)
+        words = index_words(chunk)
         if words:
             phrases.append('"' + " ".join(words) + '"')
     if not phrases:

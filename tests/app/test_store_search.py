@@ -122,6 +122,28 @@ def test_any_text_searches_without_error(corpus: Database, text: str) -> None:
         assert hit.message.seq >= 1
 
 
+_TEXT = st.text(
+    alphabet=st.characters(codec="latin-1", categories=("L", "N", "P", "Z", "S")), max_size=40
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(body=_TEXT)
+def test_every_word_of_a_stored_body_is_found(corpus: Database, body: str) -> None:
+    """Whatever the text, searching for any of its words (or a prefix of the last) finds it."""
+    with corpus.transaction():
+        stored = messages.add(
+            corpus,
+            messages.NewMessage(os.urandom(16), "vc1", "in", "x", body, 9.0, None, "delivered"),
+        )
+        assert stored is not None
+        for word in search.index_words(body)[:5]:
+            hits = search.search(corpus, word, limit=1)
+            assert [h.message.seq for h in hits] == [stored.seq], word
+        # Leave the shared corpus as it was for the other tests.
+        messages.delete(corpus, stored.id)
+
+
 def test_newest_first_with_cursor_and_conversation_filter(tmp_path: Path) -> None:
     store = Store.create(tmp_path / "p", fast_passphrase())
     db = store.db
