@@ -89,6 +89,10 @@ def main(argv: list[str]) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    # websockets logs every handshake failure at INFO; keep the operator's log to relay events.
+    logging.getLogger("websockets").setLevel(
+        max(logging.WARNING, logging.getLevelName(args.log_level))
+    )
     try:
         config = RelayConfig(
             ttl=args.ttl_days * DAY,

@@ -177,8 +177,13 @@ class RelayCore:
         if conn.account is None:
             if type(frame) is wire.Auth:
                 return self._on_auth(conn, frame, now)
+            conn.bad_frames += 1  # requests before login count as abuse, like garbage
             return self._refuse(
-                conn, "unauthenticated", "authenticate first", getattr(frame, "request_id", None)
+                conn,
+                "unauthenticated",
+                "authenticate first",
+                getattr(frame, "request_id", None),
+                close=conn.bad_frames >= self.config.max_bad_frames,
             )
         return self._dispatch(conn, frame, now)
 

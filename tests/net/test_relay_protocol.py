@@ -449,3 +449,14 @@ def test_metrics_render_counts_without_identities(relay: Harness) -> None:
     text = relay.core.counters.render(relay.store.queued)
     assert "parley_relay_authenticated 1" in text
     assert bytes(alice.verify_key).hex()[:8] not in text
+
+
+def test_a_flood_before_login_is_closed(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, max_bad_frames=3)
+    conn = relay.connect()
+    closes = [
+        any(isinstance(a, Close) for a in relay.core.receive(conn, wire.encode(wire.Ping(n)), T0))
+        for n in range(3)
+    ]
+    assert closes == [False, False, True]
+    relay.store.close()
