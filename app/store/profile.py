@@ -19,7 +19,7 @@ from pathlib import Path
 
 from parley.app.events import KeyStorageInfo
 from parley.app.store import keysource
-from parley.app.store.db import KEY_BYTES, Database
+from parley.app.store.db import KEY_BYTES, SIDE_SUFFIXES, Database
 from parley.app.store.errors import ProfileError, StoreError
 from parley.app.store.keysource import Header, KeySource, Rng
 from parley.app.store.migrate import migrate
@@ -66,12 +66,19 @@ class Store:
         _private_dir(folder)
         db_key = rng(KEY_BYTES)
         header = keysource.seal(source, db_key, profile_id=rng(16).hex(), rng=rng)
-        db = Database.open(folder / DB_NAME, db_key, create=True)
+        db: Database | None = None
         try:
+            db = Database.open(folder / DB_NAME, db_key, create=True)
             migrate(db)
             keysource.write_header(folder / HEADER_NAME, header)
         except BaseException:
-            db.close()
+            # Undo a half-made profile so that the next attempt is not refused as "existing".
+            if db is not None:
+                db.close()
+            keysource.forget(header, source)
+            for name in (DB_NAME, *(DB_NAME + s for s in SIDE_SUFFIXES), HEADER_NAME):
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
             raise
         return cls(folder, db, header, source)
 

@@ -185,6 +185,20 @@ def test_create_refuses_an_existing_profile(profile: Path) -> None:
     assert snapshot(profile) == before
 
 
+def test_failed_create_leaves_no_half_made_profile(
+    profile: Path, secret_keyring: keyring.backend.KeyringBackend
+) -> None:
+    # A directory where the header's temporary file goes makes the very last step fail.
+    profile.mkdir()
+    blocker = profile / (HEADER_NAME + ".tmp")
+    blocker.mkdir()
+    with pytest.raises(IsADirectoryError):
+        Store.create(profile, KeyringSource(secret_keyring))
+    blocker.rmdir()
+    assert list(profile.iterdir()) == []
+    Store.create(profile, KeyringSource(secret_keyring)).close()
+
+
 def test_open_of_an_empty_folder_is_refused(profile: Path) -> None:
     profile.mkdir()
     with pytest.raises(ProfileError, match="No Parley profile"):
