@@ -176,7 +176,10 @@ class RelayCore:
             return self._refuse(conn, exc.code, exc.reason, exc.request_id, close=close)
         if conn.account is None:
             if type(frame) is wire.Auth:
-                return self._on_auth(conn, frame, now)
+                try:
+                    return self._on_auth(conn, frame, now)
+                except StoreError as exc:
+                    return self._store_failed(conn, exc, frame.request_id, now)
             conn.bad_frames += 1  # requests before login count as abuse, like garbage
             return self._refuse(
                 conn,
@@ -203,14 +206,41 @@ class RelayCore:
         try:
             return self._handlers[type(frame)](conn, frame, now)
         except StoreError as exc:
-            log.error("store failure: %s", exc)
-            self.store.rollback()
-            return self._refuse(
-                conn,
-                "internal",
-                "the relay could not store this; nothing was kept, try again",
-                request_id,
-            )
+            return self._store_failed(conn, exc, request_id, now)
+
+    def _store_failed(
+        self, conn: _Conn, exc: StoreError, request_id: int | None, now: float
+    ) -> list[Action]:
+        log.error("store failure: %s", exc)
+        actions = self._refuse(
+            conn,
+            "internal",
+            "the relay could not store this; nothing was kept, try again",
+            request_id,
+        )
+        return actions + self.recover(now)
+
+    def recover(self, now: float) -> list[Action]:
+        """After a store failure: drop uncommitted writes and restart every delivery stream.
+
+        The rollback may have removed rows that were already delivered, and may let new rows
+        reuse their sequence numbers; so each connection forgets its cursor and window and reads
+        its queue again from the start. Some messages arrive twice, which at-least-once delivery
+        allows (clients drop duplicates by message id); none is skipped.
+        """
+        self.store.rollback()
+        actions: list[Action] = []
+        for conn in self._conns.values():
+            if conn.account is not None and not conn.closing:
+                conn.cursor = 0
+                conn.inflight.clear()
+                conn.backlog = True
+                try:
+                    actions += self._pull(conn, now)
+                except StoreError as exc:
+                    log.error("store failure while recovering: %s", exc)
+                    break
+        return actions
 
     def _take_token(self, account: bytes, now: float) -> bool:
         if self.config.rate_per_second == 0:

@@ -72,6 +72,7 @@ class RelayServer:
         self._links: dict[int, _Link] = {}
         self._held: list[Action] = []
         self._held_conns: set[int] = set()
+        self._rollbacks_seen = store.rollbacks
         self._flush_scheduled = False
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -139,21 +140,29 @@ class RelayServer:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
 
     def _flush(self) -> None:
-        """Group commit: make every write of this loop turn durable, then release the replies."""
+        """Group commit: make every write of this loop turn durable, then release the replies.
+
+        If the commit fails, or if a store failure rolled back part of this group earlier, the
+        held durable replies become ``internal`` errors (the senders retry) and the core restarts
+        its delivery streams.
+        """
         self._flush_scheduled = False
         held, self._held = self._held, []
         self._held_conns.clear()
+        recovery: list[Action] = []
         try:
             self.store.commit()
         except StoreError as exc:
-            log.error("commit failed; durable replies become errors: %s", exc)
-            error = wire.encode(wire.Error("internal", "the relay could not store this; try again"))
+            log.error("commit failed: %s", exc)
+            recovery = self.core.recover(self._clock())
+        if self.store.rollbacks != self._rollbacks_seen:
+            self._rollbacks_seen = self.store.rollbacks
             held = [
-                Transmit(a.conn, error) if isinstance(a, Transmit) and a.after_commit else a
-                for a in held
+                _as_failure(a) if isinstance(a, Transmit) and a.after_commit else a for a in held
             ]
         for action in held:
             self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
+        self._apply(recovery)
 
     async def _write(self, link: _Link) -> None:
         try:
@@ -212,6 +221,18 @@ class RelayServer:
             self._flush()
         self.store.close()
         log.info("stopped")
+
+
+def _as_failure(reply: Transmit) -> Transmit:
+    """The ``internal`` error that replaces a durable reply whose writes may be lost."""
+    frame = wire.decode_server_frame(reply.data)
+    error = wire.Error(
+        "internal",
+        "the relay could not store this; nothing was kept, try again",
+        getattr(frame, "request_id", None),
+        frame.message_id if isinstance(frame, wire.Sent) else None,
+    )
+    return Transmit(reply.conn, wire.encode(error))
 
 
 @contextlib.asynccontextmanager

@@ -103,6 +103,12 @@ class RelayStore(Protocol):
         """How many messages are queued in total (a metric)."""
         ...
 
+    @property
+    def rollbacks(self) -> int:
+        """How many times uncommitted writes were discarded; a change means that replies held
+        for the next commit no longer describe what will be committed."""
+        ...
+
     def commit(self) -> None:
         """Make every write so far durable; raises StoreError (and rolls back) on failure."""
 
@@ -184,6 +190,7 @@ class SqliteStore:
         # so that the quota check does not scan a queue on each send.
         self._usage: dict[bytes, list[int]] = {}
         self._registered: set[bytes] = set()
+        self._rollbacks = 0
         try:
             self._db = sqlite3.connect(path, isolation_level="DEFERRED", check_same_thread=True)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -215,6 +222,10 @@ class SqliteStore:
     def queued(self) -> int:
         return self._queued
 
+    @property
+    def rollbacks(self) -> int:
+        return self._rollbacks
+
     def commit(self) -> None:
         try:
             self._db.commit()
@@ -223,6 +234,7 @@ class SqliteStore:
             raise StoreError(f"the relay database could not commit: {exc}") from exc
 
     def rollback(self) -> None:
+        self._rollbacks += 1
         try:
             self._db.rollback()
         finally:

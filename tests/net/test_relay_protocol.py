@@ -460,3 +460,22 @@ def test_a_flood_before_login_is_closed(tmp_path: Path) -> None:
     ]
     assert closes == [False, False, True]
     relay.store.close()
+
+
+def test_a_full_disk_is_an_internal_error_and_nothing_is_skipped(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, window=100)
+    bconn, _ = relay.login(bob)
+    aconn, _ = relay.login(alice)
+    relay.send(aconn, bob, mid(0), b"small")
+    pages = relay.store._db.execute("PRAGMA page_count").fetchone()[0]
+    relay.store._db.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    actions = relay.core.receive(
+        aconn, wire.encode(wire.Send(9, bytes(bob.verify_key), mid(1), b"x" * 100_000)), T0
+    )
+    error = _error(relay.frames(actions, aconn))
+    assert (error.code, error.request_id) == ("internal", 9)
+    # bob's stream restarted from the queue: the committed message comes again, nothing lost
+    assert [f.message_id for f in relay.frames(actions, bconn)] == [mid(0)]  # type: ignore[union-attr]
+    relay.store._db.execute("PRAGMA max_page_count = 1000000")
+    assert isinstance(relay.send(aconn, bob, mid(1), b"x" * 100_000)[0], wire.Sent)
+    relay.store.close()
