@@ -4,8 +4,8 @@ User input is never handed to FTS5's query language as such. ``to_fts_query`` ke
 letters and digits of each whitespace-separated word and quotes them, so quotes, AND/OR/NOT/NEAR,
 ``*``, ``^``, parentheses and column filters are plain text; a word holding punctuation
 ("example.com") becomes a phrase of its parts, which is how the index tokenized it. The last word
-is a prefix match so that results appear while typing. Results are newest first (FTS5 walks its
-index by descending rowid = seq and stops after the page).
+is a prefix match so that results appear while typing (unless it is a single letter). Results
+are newest first (FTS5 walks its index by descending rowid = seq and stops after the page).
 """
 
 from __future__ import annotations
@@ -67,14 +67,18 @@ def index_words(text: str) -> list[str]:
 def to_fts_query(text: str) -> str | None:
     """Turn free user input into a safe FTS5 query, or None when it holds no searchable word."""
     phrases: list[str] = []
+    words_of_last: list[str] = []
     for chunk in text[:MAX_QUERY_CHARS].split():
         words = index_words(chunk)
-        if words:
+        if words and len(phrases) < MAX_TERMS:
             phrases.append('"' + " ".join(words) + '"')
+            words_of_last = words
     if not phrases:
         return None
-    phrases = phrases[:MAX_TERMS]
-    phrases[-1] += "*"
+    # A one-letter prefix would match a large part of the vocabulary and is not indexed (see
+    # migration 0003); the letter is then matched as a whole word.
+    if len(words_of_last[-1]) > 1:
+        phrases[-1] += "*"
     return " ".join(phrases)
 
 

@@ -46,7 +46,7 @@ def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
 
 def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     store = Store.open(v1_profile, V1_SOURCE)
-    assert store.db.user_version() == migrate.SCHEMA_VERSION == 2
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 3
     page = messages.page(store.db, "v1")
     assert [m.body for m in page] == [
         "Café at noon? See example.com/menu",
@@ -58,7 +58,9 @@ def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     assert [r.message.seq for r in search.search(store.db, "photo")] == [page[1].seq]
     store.close()
     reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
-    assert reopened.db.user_version() == 2
+    assert reopened.db.user_version() == 3
+    sql = reopened.db.one("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
+    assert sql is not None and "prefix = '2 3'" in sql[0]
     reopened.close()
 
 
@@ -75,13 +77,16 @@ def test_a_newer_database_is_refused_and_left_alone(profile: Path) -> None:
 def test_a_failing_migration_leaves_the_previous_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = migrate.Migration(3, "0003_broken.sql", "CREATE TABLE half_done (x);\nSELECT nosuch;")
+    last = migrate.SCHEMA_VERSION
+    broken = migrate.Migration(
+        last + 1, "9999_broken.sql", "CREATE TABLE half_done (x);\nSELECT nosuch;"
+    )
     monkeypatch.setattr(migrate, "MIGRATIONS", (*migrate.MIGRATIONS, broken))
-    monkeypatch.setattr(migrate, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", last + 1)
     db = Database.open(tmp_path / "s.db", bytes(32), create=True)
-    with pytest.raises(MigrationError, match=r"version 3 .*left at version 2"):
-        migrate.migrate(db, target=3)
-    assert db.user_version() == 2
+    with pytest.raises(MigrationError, match=rf"version {last + 1} .*left at version {last}"):
+        migrate.migrate(db, target=last + 1)
+    assert db.user_version() == last
     assert db.one("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'") == (0,)
     db.close()
 

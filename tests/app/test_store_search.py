@@ -68,6 +68,7 @@ def seqs(db: Database, text: str, **kwargs: object) -> list[int]:
         ("meet caf", [1]),
         ("hello", [5]),
         ("nothing-like-this", []),
+        ("meet t", []),  # a one-letter last word is a whole word, not a prefix
     ],
 )
 def test_word_splitting(corpus: Database, query: str, expected: list[int]) -> None:
