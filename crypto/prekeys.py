@@ -257,7 +257,9 @@ def generate_one_time_prekeys(
     return [OneTimePreKey(start_id + i, DHKeyPair.generate(rng)) for i in range(count)]
 
 
-def needs_rotation(signed_prekey: SignedPreKey, now: int, max_age: int = ROTATION_INTERVAL) -> bool:
+def needs_rotation(
+    signed_prekey: SignedPreKey, now: float, max_age: float = ROTATION_INTERVAL
+) -> bool:
     """Whether the signed prekey is old enough to be replaced (or dated in the future).
 
     A creation time ahead of ``now`` means the clock moved backwards or the key was made on
@@ -267,7 +269,7 @@ def needs_rotation(signed_prekey: SignedPreKey, now: int, max_age: int = ROTATIO
     return age >= max_age or age < 0
 
 
-def can_discard_previous(replaced_at: int, now: int, grace: int = PREVIOUS_KEY_GRACE) -> bool:
+def can_discard_previous(replaced_at: float, now: float, grace: float = PREVIOUS_KEY_GRACE) -> bool:
     """Whether a signed prekey replaced at ``replaced_at`` may now be deleted.
 
     Until then a first message that names it may still arrive; deleting it later than needed only
