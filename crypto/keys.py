@@ -161,7 +161,7 @@ class IdentityKeyPair:
 
     seed: bytes = field(repr=False)
     _secret_key: bytes = field(init=False, repr=False, compare=False)
-    _public: IdentityPublicKey = field(init=False, repr=False, compare=False)
+    _public: IdentityPublicKey = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         _require_bytes(self.seed, KEY_LEN, "An identity key seed")
