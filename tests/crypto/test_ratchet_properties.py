@@ -58,7 +58,7 @@ ACTIONS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(actions=ACTIONS, seed=st.binary(min_size=1, max_size=8))
 def test_random_interleavings_decrypt_exactly_once(
     actions: list[tuple[str, int, int]], seed: bytes
