@@ -29,7 +29,7 @@ encrypt (bench/crypto.py). They are equally immutable; their reprs hide key mate
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from hashlib import sha256 as _sha256
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -52,12 +52,11 @@ from parley.crypto.errors import (
 )
 from parley.crypto.hooks import MAX_EXTENSION_LEN, MessageKeyHook
 from parley.crypto.kdf import hkdf_sha256
-from parley.crypto.keys import DHKeyPair
+from parley.crypto.keys import DHKeyPair, Rng
 
 if TYPE_CHECKING:
     from hashlib import _Hash as _Sha256
 
-Rng = Callable[[int], bytes]
 
 KEY_LEN: Final = 32
 TAG_LEN: Final = 16
@@ -91,9 +90,9 @@ _EXPAND_2: Final = MESSAGE_INFO + b"\x02"
 _SHA256_BLOCK: Final = 64
 _IPAD: Final = bytes(i ^ 0x36 for i in range(256))
 _OPAD: Final = bytes(i ^ 0x5C for i in range(256))
-_NO_SKIPPED: Mapping[tuple[bytes, int], bytes] = MappingProxyType({})
-
 SkippedKeys = Mapping[tuple[bytes, int], bytes]
+"""Skipped message keys by (remote ratchet key, message number), oldest first; never mutated."""
+_NO_SKIPPED: SkippedKeys = MappingProxyType({})
 
 
 def kdf_root(root_key: bytes, dh_output: bytes) -> tuple[bytes, bytes]:
@@ -138,7 +137,11 @@ def message_cipher_key(message_key: bytes) -> tuple[bytes, bytes]:
 
 
 def _hmac_pads(key: bytes) -> tuple[_Sha256, _Sha256]:
-    """HMAC-SHA256 (RFC 2104) for a key of at most one block: the hashes of key^ipad, key^opad."""
+    """HMAC-SHA256 (RFC 2104) for a key of at most one block: the hashes of key^ipad, key^opad.
+
+    Every key passed here is a 32-byte chain or message key, so the RFC's hashing of keys longer
+    than the 64-byte block never applies.
+    """
     block = key + bytes(_SHA256_BLOCK - len(key))
     return _sha256(block.translate(_IPAD)), _sha256(block.translate(_OPAD))
 

@@ -21,7 +21,6 @@ leaves the caller's untouched, so the app can store the new session and the mess
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import nacl.utils
@@ -29,12 +28,10 @@ from parley.crypto import ratchet, x3dh
 from parley.crypto.encoding import Reader
 from parley.crypto.errors import CryptoError, DecryptionError, MalformedData
 from parley.crypto.hooks import MessageKeyHook
-from parley.crypto.keys import KEY_LEN, IdentityKeyPair, IdentityPublicKey
+from parley.crypto.keys import KEY_LEN, IdentityKeyPair, IdentityPublicKey, Rng
 from parley.crypto.prekeys import OneTimePreKey, PreKeyBundle, SignedPreKey
 from parley.crypto.ratchet import RatchetMessage, RatchetState
 from parley.crypto.x3dh import X3DHHeader
-
-Rng = Callable[[int], bytes]
 
 WIRE_VERSION = 1
 """First byte of every session message."""
