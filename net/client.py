@@ -294,7 +294,10 @@ class RelayClient:
             if self._ws is not None:
                 await self._transmit(entry)
         try:
-            return await asyncio.wait_for(asyncio.shield(entry.done), self._send_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races with the result, and the caller's task would then never stop.
+            async with asyncio.timeout(self._send_timeout):
+                return await asyncio.shield(entry.done)
         except TimeoutError:
             raise RequestTimeout(
                 f"the relay did not store the message within {self._send_timeout:g} s"

@@ -8,19 +8,23 @@ data directory to check that nothing acknowledged is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 from nacl.signing import SigningKey
+from parley.net import wire
 from parley.net.client import Delivery, RelayClient
 from parley.net.client_backoff import Backoff
+from websockets.asyncio.client import ClientConnection, connect
 
 # How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).
 STARTUP_TIMEOUT = 30.0
@@ -240,3 +244,121 @@ async def peers() -> AsyncIterator[PeerFactory]:
 def message_id(n: int) -> bytes:
     """A distinct, readable 16-byte message id."""
     return n.to_bytes(16, "big")
+
+
+class RawConnection:
+    """A WebSocket to the relay driven by hand, to send what a well-behaved client never would."""
+
+    def __init__(self, ws: ClientConnection, challenge: wire.Challenge) -> None:
+        self.ws = ws
+        self.challenge = challenge
+        self._next_id = 0
+
+    @classmethod
+    async def open(cls, url: str, **options: Any) -> RawConnection:
+        """Connect and read the relay's challenge (always the first frame)."""
+        ws = await connect(url, compression=None, max_size=None, **options)
+        challenge = wire.decode_server_frame(await _recv_bytes(ws))
+        if not isinstance(challenge, wire.Challenge):
+            raise RuntimeError(f"the relay opened with {challenge!r}, not a challenge")
+        return cls(ws, challenge)
+
+    def request_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def signature(self, key: SigningKey) -> bytes:
+        """The correct answer to this connection's challenge, signed by ``key``."""
+        message = wire.auth_message(self.challenge.relay, self.challenge.nonce)
+        return bytes(key.sign(message).signature)
+
+    async def login(self, key: SigningKey, invite: str | None = None) -> wire.Welcome:
+        auth = wire.Auth(self.request_id(), bytes(key.verify_key), self.signature(key))
+        reply = await self.request(auth if invite is None else replace(auth, invite=invite))
+        if not isinstance(reply, wire.Welcome):
+            raise RuntimeError(f"login refused: {reply!r}")
+        return reply
+
+    async def request(self, frame: wire.ClientFrame) -> wire.ServerFrame:
+        await self.ws.send(wire.encode(frame))
+        return await self.frame()
+
+    async def frame(self, timeout: float = 10.0) -> wire.ServerFrame:
+        """The next frame from the relay, skipping nothing."""
+        async with asyncio.timeout(timeout):
+            return wire.decode_server_frame(await _recv_bytes(self.ws))
+
+    async def error(self, timeout: float = 10.0) -> wire.Error:
+        """The next frame, which must be an error frame."""
+        frame = await self.frame(timeout)
+        if not isinstance(frame, wire.Error):
+            raise AssertionError(f"expected an error frame, got {frame!r}")
+        return frame
+
+    async def closed_with(self, timeout: float = 10.0) -> int | None:
+        """Wait for the relay to close the connection; return its close code."""
+        async with asyncio.timeout(timeout):
+            await self.ws.wait_closed()
+        return self.ws.close_code
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def _recv_bytes(ws: ClientConnection) -> bytes:
+    message = await ws.recv()
+    if isinstance(message, str):
+        raise AssertionError(f"the relay sent a text frame: {message!r}")
+    return message
+
+
+class Chatter:
+    """Two well-behaved clients exchanging messages the whole time a test misbehaves next to them.
+
+    ``progressed`` proves the relay kept serving them: it waits for deliveries that were sent
+    *after* the call, so a relay that stalled or crashed on someone else's bad input fails it.
+    """
+
+    def __init__(self, alice: Peer, bob: Peer) -> None:
+        self.alice = alice
+        self.bob = bob
+        self.sent = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.sent += 1
+            await self.alice.client.send(self.bob.account, message_id(self.sent), b"chat")
+            await asyncio.sleep(0.02)  # 50/s, well under the per-account rate limit
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def progressed(self, count: int = 5) -> None:
+        """Wait until ``count`` messages sent from now on have reached bob (in order)."""
+        target = self.sent + count
+        await self.bob.wait_for(target)
+        ids = [d.message_id for d in self.bob.received[:target]]
+        if ids != [message_id(n) for n in range(1, target + 1)]:
+            raise AssertionError("the bystanders' messages arrived out of order or not at all")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._task is not None and not self._task.cancelled() and self._task.exception():
+            raise AssertionError("the bystanders' exchange failed") from self._task.exception()
+
+
+@pytest.fixture
+async def chatter(relay: RelayProcess, peers: PeerFactory) -> AsyncIterator[Chatter]:
+    """Bystanders alice and bob, chatting through ``relay`` for the whole test."""
+    alice = await peers(relay.url).start()
+    bob = await peers(relay.url).start()
+    talk = Chatter(alice, bob)
+    talk.start()
+    await talk.progressed(3)
+    yield talk
+    await talk.progressed(5)  # still chatting after whatever the test did
+    await talk.stop()
