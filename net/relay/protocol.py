@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import nacl.exceptions
 import nacl.signing
 from parley.net import wire
-from parley.net.errors import StoreError, WireError
+from parley.net.errors import StoreError, UnsupportedVersion, WireError
 from parley.net.relay.limits import RelayConfig, TokenBucket
 from parley.net.relay.metrics import Counters
 from parley.net.relay.store import Refused, RelayStore
@@ -172,7 +172,10 @@ class RelayCore:
             frame = wire.decode_client_frame(data)  # type: ignore[arg-type]  # str is refused
         except WireError as exc:
             conn.bad_frames += 1
-            close = conn.bad_frames >= self.config.max_bad_frames
+            # A peer on another protocol version cannot do anything useful here: end it now.
+            close = (
+                conn.bad_frames >= self.config.max_bad_frames or exc.code == UnsupportedVersion.code
+            )
             return self._refuse(conn, exc.code, exc.reason, exc.request_id, close=close)
         if conn.account is None:
             if type(frame) is wire.Auth:

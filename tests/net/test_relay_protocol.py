@@ -479,3 +479,12 @@ def test_a_full_disk_is_an_internal_error_and_nothing_is_skipped(tmp_path: Path)
     relay.store._db.execute("PRAGMA max_page_count = 1000000")
     assert isinstance(relay.send(aconn, bob, mid(1), b"x" * 100_000)[0], wire.Sent)
     relay.store.close()
+
+
+def test_another_protocol_version_is_refused_and_closed(relay: Harness) -> None:
+    conn = relay.connect()
+    auth = wire.Auth(3, bytes(alice.verify_key), bytes(64), version=2)
+    actions = relay.core.receive(conn, wire.encode(auth), T0)
+    error = _error(relay.frames(actions))
+    assert (error.code, error.request_id) == ("unsupported_version", 3)
+    assert Close(conn, CLOSE_POLICY, "unsupported_version") in actions
