@@ -151,3 +151,29 @@ async def test_welcome_precedes_the_backlog_while_other_writes_wait_for_commit(
         assert frame.message_id == (0).to_bytes(16)
         await a.close()
         await b.close()
+
+
+def test_the_command_explains_options_that_cannot_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parley.net.relay.command import main
+
+    assert main(["--data", str(tmp_path), "--port", "0", "--ttl-days", "0"]) == 1
+    assert "ttl must be greater than zero" in capsys.readouterr().err
+    assert main(["--data", str(tmp_path), "--port", "0", "--invite-token", ""]) == 1
+    assert "empty invite token" in capsys.readouterr().err
+
+
+def test_the_command_reports_a_port_in_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from parley.net.relay.command import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--data", str(tmp_path), "--port", str(port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
