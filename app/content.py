@@ -1,0 +1,226 @@
+"""The application message format inside the end-to-end layer: text, picture, receipts.
+
+Every session plaintext is one msgpack map (docs/protocol.md, section "app")::
+
+    {"v": 1, "t": "text",      "at": float, "body": str, ["name": str], ["was": bytes(32)]}
+    {"v": 1, "t": "picture",   "at": float, "body": str (caption), "pic": {...}, ["name"], ["was"]}
+        pic = {"key": bytes(32), "digest": bytes(32), "data": bytes, "mime": str,
+               "w": int, "h": int, "size": int, "file": str}
+    {"v": 1, "t": "delivered", "ids": [bytes(16), ...]}
+    {"v": 1, "t": "read",      "ids": [bytes(16), ...]}
+
+``name`` tells a first-time recipient what to call the sender; ``was`` claims a previous
+identity key of the sender (an account re-created on a new device): the recipient treats it as a
+key change of that contact, which must be accepted before sending to a verified contact again.
+Parsing is strict: unknown keys, wrong types and oversize fields are refused, because a peer's
+bytes are untrusted even after they decrypt.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+from parley.app.errors import ContentError
+
+VERSION = 1
+MAX_BODY_CHARS = 16_000
+MAX_NAME_BYTES = 64
+MAX_FILE_NAME_CHARS = 255
+MAX_RECEIPT_IDS = 512
+MAX_PICTURE_DATA = 240 * 1024
+MAX_CONTENT_BYTES = 256 * 1024
+MAX_DIMENSION = 20_000
+MESSAGE_ID_LEN = 16
+KEY_LEN = 32
+MIME_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+@dataclass(frozen=True, slots=True)
+class PictureRef:
+    """An encrypted picture carried inside the message (its key travels end-to-end)."""
+
+    key: bytes = field(repr=False)
+    digest: bytes
+    data: bytes = field(repr=False)
+    mime: str
+    width: int
+    height: int
+    size: int
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    sent_at: float
+    body: str
+    sender_name: str | None = None
+    was: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    sent_at: float
+    caption: str
+    picture: PictureRef
+    sender_name: str | None = None
+    was: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """``kind`` "delivered" (committed on the recipient's disk) or "read" (seen by a person)."""
+
+    kind: str
+    message_ids: tuple[bytes, ...]
+
+
+Content = Text | Picture | Receipt
+
+
+def encode(content: Content) -> bytes:
+    """The msgpack bytes of ``content`` (validated the same way ``decode`` validates)."""
+    obj: dict[str, Any] = {"v": VERSION}
+    if isinstance(content, Receipt):
+        obj |= {"t": content.kind, "ids": list(content.message_ids)}
+    else:
+        obj |= {"at": content.sent_at}
+        if isinstance(content, Text):
+            obj |= {"t": "text", "body": content.body}
+        else:
+            p = content.picture
+            obj |= {
+                "t": "picture",
+                "body": content.caption,
+                "pic": {
+                    "key": p.key,
+                    "digest": p.digest,
+                    "data": p.data,
+                    "mime": p.mime,
+                    "w": p.width,
+                    "h": p.height,
+                    "size": p.size,
+                    "file": p.file_name,
+                },
+            }
+        if content.sender_name is not None:
+            obj["name"] = content.sender_name
+        if content.was is not None:
+            obj["was"] = content.was
+    data: bytes = msgpack.packb(obj, use_bin_type=True)
+    decode(data)  # one definition of valid: never send what a peer would refuse
+    return data
+
+
+def decode(data: bytes) -> Content:
+    """Parse and validate application message bytes. Raises ContentError."""
+    if not isinstance(data, bytes) or len(data) > MAX_CONTENT_BYTES:
+        raise ContentError("The message is larger than any Parley message can be.")
+    try:
+        obj = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            max_bin_len=MAX_CONTENT_BYTES,
+            max_str_len=MAX_BODY_CHARS * 4,
+            max_array_len=MAX_RECEIPT_IDS,
+            max_map_len=16,
+        )
+    except Exception as exc:  # msgpack raises many types for malformed input
+        raise ContentError(f"The message is not valid msgpack ({type(exc).__name__}).") from exc
+    if not isinstance(obj, dict):
+        raise ContentError("The message is not a map.")
+    if obj.get("v") != VERSION:
+        raise ContentError(f"The message has version {obj.get('v')!r}; this Parley reads 1.")
+    kind = obj.get("t")
+    if kind in ("delivered", "read"):
+        _keys(obj, {"v", "t", "ids"}, {"v", "t", "ids"})
+        ids = obj["ids"]
+        if not isinstance(ids, list) or not ids:
+            raise ContentError("A receipt lists one or more message ids.")
+        for item in ids:
+            _bin(item, MESSAGE_ID_LEN, "a receipt's message id")
+        return Receipt(kind, tuple(ids))
+    if kind == "text":
+        _keys(obj, {"v", "t", "at", "body"}, {"v", "t", "at", "body", "name", "was"})
+        return Text(_time(obj["at"]), _body(obj["body"]), _name(obj), _was(obj))
+    if kind == "picture":
+        _keys(obj, {"v", "t", "at", "body", "pic"}, {"v", "t", "at", "body", "pic", "name", "was"})
+        return Picture(
+            _time(obj["at"]), _body(obj["body"]), _picture(obj["pic"]), _name(obj), _was(obj)
+        )
+    raise ContentError(f"Unknown message type {kind!r}.")
+
+
+def _keys(obj: dict[str, Any], required: set[str], allowed: set[str]) -> None:
+    keys = set(obj)
+    if not required <= keys:
+        raise ContentError(f"The message lacks {sorted(required - keys)}.")
+    if not keys <= allowed:
+        raise ContentError(f"The message has unknown fields {sorted(keys - allowed)}.")
+
+
+def _bin(value: object, length: int, what: str) -> bytes:
+    if not isinstance(value, bytes) or len(value) != length:
+        raise ContentError(f"{what[0].upper()}{what[1:]} must be {length} bytes.")
+    return value
+
+
+def _int(value: object, low: int, high: int, what: str) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise ContentError(f"{what} must be a whole number from {low} to {high}.")
+    return value
+
+
+def _time(value: object) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+        raise ContentError("The message's time is not a valid timestamp.")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _body(value: object) -> str:
+    if not isinstance(value, str) or len(value) > MAX_BODY_CHARS:
+        raise ContentError(f"A message text is at most {MAX_BODY_CHARS} characters.")
+    return value
+
+
+def _name(obj: dict[str, Any]) -> str | None:
+    name = obj.get("name")
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip() or len(name.encode()) > MAX_NAME_BYTES:
+        raise ContentError(f"A sender name is 1 to {MAX_NAME_BYTES} bytes of text.")
+    return name
+
+
+def _was(obj: dict[str, Any]) -> bytes | None:
+    value = obj.get("was")
+    return None if value is None else _bin(value, KEY_LEN, "a previous identity key")
+
+
+def _picture(value: object) -> PictureRef:
+    if not isinstance(value, dict):
+        raise ContentError("A picture's description is not a map.")
+    names = {"key", "digest", "data", "mime", "w", "h", "size", "file"}
+    _keys(value, names, names)
+    data = value["data"]
+    if not isinstance(data, bytes) or not data or len(data) > MAX_PICTURE_DATA + 64:
+        raise ContentError("A picture's data is missing or too large.")
+    mime = value["mime"]
+    if mime not in MIME_TYPES:
+        raise ContentError(f"Pictures are PNG, JPEG, GIF or WebP, not {mime!r}.")
+    file_name = value["file"]
+    if not isinstance(file_name, str) or len(file_name) > MAX_FILE_NAME_CHARS:
+        raise ContentError("A picture's file name is at most 255 characters of text.")
+    return PictureRef(
+        _bin(value["key"], KEY_LEN, "a picture key"),
+        _bin(value["digest"], KEY_LEN, "a picture digest"),
+        data,
+        str(mime),
+        _int(value["w"], 1, MAX_DIMENSION, "A picture's width"),
+        _int(value["h"], 1, MAX_DIMENSION, "A picture's height"),
+        _int(value["size"], 1, MAX_PICTURE_DATA, "A picture's size"),
+        file_name,
+    )
