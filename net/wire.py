@@ -326,7 +326,7 @@ def encode(frame: Frame) -> bytes:
 # --- decoding -------------------------------------------------------------------------------
 
 
-def _unpack(data: bytes) -> tuple[dict[str, Any], str, int | None]:
+def _unpack(data: bytes | str) -> tuple[dict[str, Any], str, int | None]:
     """msgpack bytes -> (map, type, request id); every msgpack failure becomes MalformedFrame."""
     if type(data) is not bytes:
         raise MalformedFrame("frames are binary; text frames are not part of the protocol")
@@ -462,8 +462,8 @@ _CLIENT_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ClientFrame]] 
 }
 
 
-def decode_client_frame(data: bytes) -> ClientFrame:
-    """Parse a frame a client sent to the relay.
+def decode_client_frame(data: bytes | str) -> ClientFrame:
+    """Parse a frame a client sent to the relay (a ``str`` is a text frame, always refused).
 
     Raises:
         WireError: any malformed input (a subclass naming the problem; never anything else).
@@ -564,8 +564,8 @@ _SERVER_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ServerFrame]] 
 }
 
 
-def decode_server_frame(data: bytes) -> ServerFrame:
-    """Parse a frame the relay sent to a client.
+def decode_server_frame(data: bytes | str) -> ServerFrame:
+    """Parse a frame the relay sent to a client (a ``str`` is a text frame, always refused).
 
     Raises:
         WireError: any malformed input (a subclass naming the problem; never anything else).

@@ -30,8 +30,7 @@ from parley.net.relay.store import Refused, RelayStore
 
 log = logging.getLogger("parley.relay")
 
-# WebSocket close codes (RFC 6455).
-CLOSE_NORMAL = 1000
+# WebSocket close code for a policy violation (RFC 6455).
 CLOSE_POLICY = 1008
 
 
@@ -113,13 +112,12 @@ class RelayCore:
 
     def connect(self, now: float) -> tuple[int, list[Action]]:
         """A new WebSocket is open: allocate its id and send the challenge."""
-        conn = _Conn(self._next_id, self._rng(wire.NONCE_LEN), now)
+        nonce = self._rng(wire.NONCE_LEN)
+        conn = _Conn(self._next_id, nonce, now)
         self._next_id += 1
         self._conns[conn.id] = conn
         self.counters.connections += 1
-        if conn.nonce is None:  # pragma: no cover - the rng always returns bytes
-            raise RuntimeError("no nonce")
-        challenge = wire.encode(wire.Challenge(conn.nonce, self.config.name))
+        challenge = wire.encode(wire.Challenge(nonce, self.config.name))
         return conn.id, [Transmit(conn.id, challenge)]
 
     def disconnect(self, conn_id: int) -> None:
@@ -169,7 +167,7 @@ class RelayCore:
         if conn is None or conn.closing:
             return []
         try:
-            frame = wire.decode_client_frame(data)  # type: ignore[arg-type]  # str is refused
+            frame = wire.decode_client_frame(data)
         except WireError as exc:
             conn.bad_frames += 1
             # A peer on another protocol version cannot do anything useful here: end it now.
