@@ -183,6 +183,7 @@ class Peer:
         self.calls: list[bytes] = []  # every message id on_delivery was called with
         self.states: list[tuple[str, str]] = []
         self.fail_next = 0  # make on_delivery raise this many times (an app that cannot commit)
+        self.after_commit: Callable[[Delivery], None] | None = None  # runs before the ack
         self._arrived = asyncio.Condition()
         options.setdefault("backoff", Backoff(base=0.05, maximum=0.5))
         options.setdefault("request_timeout", 10.0)
@@ -207,6 +208,8 @@ class Peer:
         async with self._arrived:
             self.received.append(delivery)
             self._arrived.notify_all()
+        if self.after_commit is not None:
+            self.after_commit(delivery)
 
     async def wait_for(self, count: int, timeout: float = 15.0) -> list[Delivery]:
         """Wait until ``count`` messages in all have been committed; return them in order."""
