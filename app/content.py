@@ -175,9 +175,11 @@ def _int(value: object, low: int, high: int, what: str) -> int:
 
 
 def _time(value: object) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ContentError("The message's time is not a number.")
+    if not math.isfinite(value) or value < 0:
         raise ContentError("The message's time is not a valid timestamp.")
-    return float(value)  # type: ignore[arg-type]
+    return float(value)
 
 
 def _body(value: object) -> str:

@@ -1,0 +1,479 @@
+"""The send and receive pipeline: encrypt and store, decrypt and store, receipts, catch-up.
+
+Commit, then act. Receiving: a delivery is decrypted and its new session state, message (and
+picture) are written in ONE transaction; only when that commits does the relay client get to
+acknowledge it, and only then are events emitted and a delivery receipt sent. Sending: the
+ciphertext, the new session state and the message ("sending") commit together before anything
+goes to the relay, and the wire payload waits in relay_records until the relay's durable receipt
+replaces it with the frame the relay saw; after a crash, ``pending_outgoing`` finds it again.
+
+Catch-up: the relay client hands up to ``BATCH`` deliveries at once; they queue here and are
+committed in batches of up to ``BATCH`` per transaction (one fsync for many messages), yielding
+to the event loop between batches so that nothing else starves, with CatchUpProgress events.
+
+Sessions: a contact's stored session is a small record of up to ``MAX_SESSIONS`` sessions, newest
+first. Two people who add each other at the same time both start a session; each side keeps the
+other's too and decrypts with whichever works, promoting it, so the pair converges on one
+(Signal's session records do the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgpack
+from parley.app import contacts as contact_ops
+from parley.app import content as content_format
+from parley.app.attachments import check_received
+from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
+from parley.app.events import (
+    CatchUpProgress,
+    ContactKeyChanged,
+    ConversationChanged,
+    ErrorRaised,
+    Event,
+    MessageAdded,
+    MessageStatusChanged,
+)
+from parley.app.store import (
+    attachments,
+    contacts,
+    conversations,
+    messages,
+    prekeys,
+    relay_records,
+    sessions,
+)
+from parley.app.store.attachments import AttachmentMeta, AttachmentRow
+from parley.app.store.contacts import ContactRow
+from parley.app.store.db import Database
+from parley.app.store.errors import NotFound, StoreError
+from parley.app.store.messages import NewMessage, Status
+from parley.app.store.profile import Store
+from parley.app.store.relay_records import RelayRecordRow
+from parley.crypto.attachment import decrypt_attachment
+from parley.crypto.errors import CryptoError, DuplicateMessage
+from parley.crypto.keys import DHKeyPair, IdentityKeyPair
+from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
+from parley.crypto.session import Session, accept_session, peek_initial
+from parley.net.client_types import Delivery, SendReceipt
+
+log = logging.getLogger("parley.app.messaging")
+
+MAX_SESSIONS = 4
+RECORD_VERSION = 1
+BATCH = 64
+STATUS_RANK: dict[Status, int] = {
+    "sending": 0,
+    "failed": 0,
+    "rejected": 0,
+    "sent": 1,
+    "delivered": 2,
+    "read": 3,
+}
+PENDING_STATE = ("state", "waiting for the relay")
+
+
+# ---- session records -----------------------------------------------------------------------
+
+
+def encode_sessions(items: list[Session]) -> bytes:
+    """A contact's sessions, newest first, as stored (version byte + msgpack list)."""
+    blobs = [s.to_bytes() for s in items[:MAX_SESSIONS]]
+    packed: bytes = msgpack.packb(blobs, use_bin_type=True)
+    return bytes([RECORD_VERSION]) + packed
+
+
+def decode_sessions(data: bytes) -> list[Session]:
+    """Parse ``encode_sessions`` output. Raises StoreError for a damaged record."""
+    if not data or data[0] != RECORD_VERSION:
+        raise StoreError("A stored session record has an unknown version.")
+    try:
+        blobs = msgpack.unpackb(data[1:], raw=False, max_array_len=MAX_SESSIONS)
+        if not isinstance(blobs, list) or not all(isinstance(b, bytes) for b in blobs):
+            raise StoreError("A stored session record is not a list of sessions.")
+        return [Session.from_bytes(b) for b in blobs]
+    except (CryptoError, ValueError, msgpack.ExtraData) as exc:
+        raise StoreError(f"A stored session record is damaged ({exc}).") from exc
+
+
+def load_sessions(db: Database, contact_id: str) -> list[Session]:
+    data = sessions.load(db, contact_id)
+    return [] if data is None else decode_sessions(data)
+
+
+def save_sessions(db: Database, contact_id: str, items: list[Session]) -> None:
+    sessions.save(db, contact_id, encode_sessions(items), now=time.time())
+
+
+# ---- outcomes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    """What one committed delivery changed, for events and receipts after the commit."""
+
+    events: list[Event] = field(default_factory=list)
+    receipt_to: tuple[str, bytes] | None = None  # (contact id, message id) to confirm
+
+
+class _Drop(Exception):
+    """Internal: a delivery that will never decrypt; it is acknowledged and reported."""
+
+
+class _Duplicate(Exception):
+    """Internal: the ratchet has already decrypted this message."""
+
+
+@dataclass
+class _Pending:
+    delivery: Delivery
+    done: asyncio.Future[None]
+
+
+# ---- the pipeline --------------------------------------------------------------------------
+
+
+class Pipeline:
+    """Send and receive for one open account.
+
+    Args:
+        store: the open store.
+        identity: our identity key pair.
+        display_name: told to first-time recipients (inside the encryption).
+        emit: called with each event after its change committed.
+        confirm: called after a commit with (contact id, message ids) to send delivery receipts.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        identity: IdentityKeyPair,
+        display_name: str,
+        emit: Callable[[Event], None],
+        confirm: Callable[[str, list[bytes]], None],
+    ) -> None:
+        self.store = store
+        self.db = store.db
+        self.identity = identity
+        self.display_name = display_name
+        self.previous_identity: bytes | None = None
+        self._emit = emit
+        self._confirm = confirm
+        self._queue: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._done = 0
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def on_delivery(self, delivery: Delivery) -> None:
+        """The relay client's callback: returns once the delivery is committed (or dropped)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(delivery, done))
+        self._wakeup.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain(), name="parley-catch-up")
+        await done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+            results = self._commit_batch(batch)
+            for pending, outcome in zip(batch, results, strict=True):
+                if isinstance(outcome, BaseException):
+                    pending.done.set_exception(outcome)
+                else:
+                    pending.done.set_result(None)
+            self._done += len(batch)
+            receipts: dict[str, list[bytes]] = {}
+            for outcome in results:
+                if isinstance(outcome, Received):
+                    for event in outcome.events:
+                        self._emit(event)
+                    if outcome.receipt_to is not None:
+                        receipts.setdefault(outcome.receipt_to[0], []).append(outcome.receipt_to[1])
+            if len(batch) > 1 or self._queue:
+                self._emit(CatchUpProgress(self._done, self._done + len(self._queue)))
+            for contact_id, ids in receipts.items():
+                self._confirm(contact_id, ids)
+            await asyncio.sleep(0)  # let the UI, sends and the relay client run between batches
+        if self._done:
+            self._done = 0
+
+    def _commit_batch(self, batch: list[_Pending]) -> list[Received | BaseException]:
+        results: list[Received | BaseException] = []
+        try:
+            with self.db.transaction():
+                for pending in batch:
+                    try:
+                        with self.db.transaction():  # a savepoint: one bad message stays alone
+                            results.append(self._receive_one(pending.delivery))
+                    except (AppError, StoreError) as exc:
+                        results.append(exc)
+        except StoreError as exc:  # the commit itself failed: nothing is acknowledged
+            return [exc for _ in batch]
+        return results
+
+    def _receive_one(self, delivery: Delivery) -> Received:
+        out = Received()
+        if messages.exists(self.db, delivery.message_id):
+            return out  # a redelivery of a committed message: acknowledge, nothing else
+        contact = contacts.find_by_identity_key(self.db, delivery.sender)
+        try:
+            known, plaintext = self._decrypt(delivery, contact)
+        except _Duplicate:
+            return out
+        except _Drop as drop:
+            return self._dropped(out, str(drop))
+        try:
+            body: content_format.Content | None = content_format.decode(plaintext)
+            reason = ""
+        except ContentError as exc:
+            body, reason = None, str(exc)
+        if contact is None:
+            if body is None or isinstance(body, content_format.Receipt):
+                return self._dropped(out, "A message from a stranger was discarded.")
+            contact = self._new_sender(out, delivery.sender, body)
+        save_sessions(self.db, contact.id, known)
+        if body is None:
+            return self._dropped(out, f"Unreadable message from {contact.display_name}: {reason}")
+        if isinstance(body, content_format.Receipt):
+            self._apply_receipt(out, contact, body)
+        else:
+            self._store_incoming(out, contact, delivery, body)
+        return out
+
+    def _decrypt(
+        self, delivery: Delivery, contact: ContactRow | None
+    ) -> tuple[list[Session], bytes]:
+        """Decrypt with a known session (promoting it) or start the responder's session.
+
+        Raises:
+            _Duplicate: the ratchet already decrypted this message.
+            _Drop: the message cannot be decrypted and never will be.
+        """
+        try:
+            header = peek_initial(delivery.payload)
+        except CryptoError:
+            raise _Drop("A message that is not a Parley message was discarded.") from None
+        known = load_sessions(self.db, contact.id) if contact is not None else []
+        for index, candidate in enumerate(known):
+            try:
+                session, plaintext = candidate.decrypt(delivery.payload)
+            except DuplicateMessage:
+                raise _Duplicate from None
+            except CryptoError:
+                continue
+            return [session, *known[:index], *known[index + 1 :]], plaintext
+        if header is None or header.identity_key.to_bytes() != delivery.sender:
+            raise _Drop("A message that could not be decrypted was discarded.")
+        try:
+            signed = prekeys.signed_by_id(self.db, header.signed_prekey_id)
+            one_time = None
+            if header.one_time_prekey_id is not None:
+                row = prekeys.consume_one_time(self.db, header.one_time_prekey_id)
+                one_time = OneTimePreKey(row.key_id, DHKeyPair.from_private(row.private_key))
+            spk = SignedPreKey(
+                signed.key_id,
+                DHKeyPair.from_private(signed.private_key),
+                signed.signature,
+                int(signed.created_at),
+            )
+            session, plaintext = accept_session(self.identity, spk, one_time, delivery.payload)
+        except (NotFound, CryptoError):
+            raise _Drop("A first message for unknown or used prekeys was discarded.") from None
+        return [session, *known], plaintext
+
+    def _dropped(self, out: Received, message: str) -> Received:
+        log.info("%s", message)
+        out.events.append(ErrorRaised(message))
+        return out
+
+    def _new_sender(
+        self, out: Received, sender: bytes, body: content_format.Text | content_format.Picture
+    ) -> ContactRow:
+        """A first message from an identity we do not know: a new contact, or a key change."""
+        if body.was is not None:
+            previous = contacts.find_by_identity_key(self.db, body.was)
+            if previous is not None:
+                contact_ops.record_key_change(self.db, previous, sender)
+                sessions.delete(self.db, previous.id)
+                conversation = contact_ops.conversation_of(self.db, previous.id)
+                out.events.append(ContactKeyChanged(previous.id, conversation.id))
+                return contacts.get(self.db, previous.id)
+        name = body.sender_name or f"Unknown {sender.hex()[:8]}"
+        row, _ = contact_ops.create(self.db, sender, name)
+        return row
+
+    def _apply_receipt(
+        self, out: Received, contact: ContactRow, receipt: content_format.Receipt
+    ) -> None:
+        status: Status = "delivered" if receipt.kind == "delivered" else "read"
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        for message_id in receipt.message_ids:
+            try:
+                row = messages.get(self.db, message_id)
+            except NotFound:
+                continue
+            if row.conversation_id != conversation.id or row.direction != "out":
+                continue  # a receipt names only messages we sent to this contact
+            if STATUS_RANK[status] > STATUS_RANK[row.status]:
+                messages.set_status(self.db, message_id, status)
+                out.events.append(MessageStatusChanged(conversation.id, message_id.hex(), status))
+
+    def _store_incoming(
+        self,
+        out: Received,
+        contact: ContactRow,
+        delivery: Delivery,
+        body: content_format.Text | content_format.Picture,
+    ) -> None:
+        now = time.time()
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        attachment_id = None
+        text = body.body if isinstance(body, content_format.Text) else body.caption
+        if isinstance(body, content_format.Picture):
+            attachment_id = self._store_picture(body.picture, now)
+            if attachment_id is None:
+                self._dropped(out, f"{contact.display_name} sent a picture that was refused.")
+                return
+        row = messages.add(
+            self.db,
+            NewMessage(
+                delivery.message_id,
+                conversation.id,
+                "in",
+                contact.display_name,
+                text,
+                body.sent_at,
+                now,
+                "delivered",
+                attachment_id,
+            ),
+        )
+        if row is None:
+            return
+        relay_records.record(
+            self.db,
+            RelayRecordRow(
+                delivery.message_id,
+                "in",
+                delivery.payload,
+                (
+                    ("sender account", delivery.sender.hex()),
+                    ("payload bytes", str(len(delivery.payload))),
+                    ("relay received at", f"{delivery.relay_received_at:.3f}"),
+                ),
+                now,
+                None,
+                True,
+            ),
+        )
+        conversations.touch(self.db, conversation.id, now, add_unread=1)
+        out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
+        out.events.append(
+            ConversationChanged(
+                contact_ops.conversation_view(self.db, conversations.get(self.db, conversation.id))
+            )
+        )
+        out.receipt_to = (contact.id, delivery.message_id)
+
+    def _store_picture(self, ref: content_format.PictureRef, now: float) -> str | None:
+        try:
+            plain = decrypt_attachment(ref.key, ref.digest, ref.data)
+            checked = check_received(plain, ref.file_name or "picture")
+        except (CryptoError, AttachmentRejected) as exc:
+            log.info("refused a received picture: %s", exc)
+            return None
+        attachment_id = contact_ops.new_id()
+        meta = AttachmentMeta(
+            attachment_id,
+            checked.mime_type,
+            len(plain),
+            checked.width,
+            checked.height,
+            ref.file_name,
+            now,
+        )
+        attachments.add(self.db, AttachmentRow(meta, ref.key, ref.data))
+        return attachment_id
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def encrypt_for(
+        self, contact: ContactRow, plaintext: bytes, *, allow_blocked: bool = False
+    ) -> bytes:
+        """Encrypt with the contact's newest session and store the advanced state.
+
+        Call inside the transaction that also stores what was sent.
+        """
+        if not allow_blocked and contact_ops.send_blocked(self.db, contact):
+            raise SendBlocked(
+                f"{contact.display_name}'s safety number changed. Compare it again and accept the "
+                "new key before sending."
+            )
+        known = load_sessions(self.db, contact.id)
+        if not known:
+            raise AppError(f"There is no session with {contact.display_name} yet.")
+        session, wire_bytes = known[0].encrypt(plaintext)
+        save_sessions(self.db, contact.id, [session, *known[1:]])
+        return wire_bytes
+
+    def queue_outgoing(self, message: NewMessage, payload: bytes) -> None:
+        """Keep the payload until the relay stores it (found again by ``pending_outgoing``)."""
+        relay_records.record(
+            self.db,
+            RelayRecordRow(message.id, "out", payload, (PENDING_STATE,), time.time(), None, False),
+        )
+
+    def pending_outgoing(self) -> list[tuple[bytes, bytes, bytes]]:
+        """(message id, recipient account, payload) of every message the relay has not stored."""
+        rows = self.db.all(
+            "SELECT r.message_id, c.identity_key, r.frame FROM relay_records AS r "
+            "JOIN messages AS m ON m.id = r.message_id "
+            "JOIN conversations AS v ON v.id = m.conversation_id "
+            "JOIN contacts AS c ON c.id = v.contact_id "
+            "WHERE r.direction = 'out' AND r.stored_until IS NULL AND m.status = 'sending' "
+            "ORDER BY m.seq"
+        )
+        return [(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+
+    def record_stored(self, receipt: SendReceipt, recipient: bytes) -> Status | None:
+        """The relay stored the message: keep what it saw, and move "sending" to "sent"."""
+        with self.db.transaction():
+            relay_records.record(
+                self.db,
+                RelayRecordRow(
+                    receipt.message_id,
+                    "out",
+                    receipt.frame,
+                    (
+                        ("recipient account", recipient.hex()),
+                        ("frame bytes", str(len(receipt.frame))),
+                        ("relay stored at", f"{receipt.stored_at:.3f}"),
+                    ),
+                    time.time(),
+                    receipt.expires_at,
+                    False,
+                ),
+            )
+            row = messages.get(self.db, receipt.message_id)
+            if row.status == "sending":
+                messages.set_status(self.db, receipt.message_id, "sent")
+                return "sent"
+        return None
+
+    def record_failed(self, message_id: bytes) -> None:
+        with contextlib.suppress(NotFound):
+            messages.set_status(self.db, message_id, "failed")
+
+    @staticmethod
+    def new_message_id() -> bytes:
+        return os.urandom(messages.MESSAGE_ID_BYTES)

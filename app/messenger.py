@@ -1,0 +1,564 @@
+"""The Messenger: one open account, implementing app/api.py's MessengerApi on the core thread.
+
+It owns the store, the relay client and the pipeline (app/messaging.py) and turns user requests
+into transactions and relay calls. Every public coroutine runs on the core's event loop; events
+go to subscribers on that same thread, after the change they describe has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from parley.app import account as prekey_ops
+from parley.app import contacts as contact_ops
+from parley.app import content as content_format
+from parley.app import invite as invite_format
+from parley.app.attachments import prepare_picture
+from parley.app.errors import (
+    AppError,
+    ContactExists,
+    ContactNotFound,
+    NetworkError,
+    from_store,
+)
+from parley.app.events import (
+    ConnectionChanged,
+    ContactView,
+    ConversationChanged,
+    ConversationView,
+    ErrorRaised,
+    Event,
+    InviteView,
+    KeyStorageInfo,
+    Locked,
+    MessageAdded,
+    MessageStatusChanged,
+    MessageView,
+    RelayRecordView,
+    SafetyNumberView,
+    SearchHit,
+    Settings,
+)
+from parley.app.messaging import Pipeline, save_sessions
+from parley.app.store import (
+    attachments,
+    contacts,
+    conversations,
+    messages,
+    prekeys,
+    relay_records,
+)
+from parley.app.store import identity as identity_repo
+from parley.app.store import search as search_repo
+from parley.app.store import settings as settings_repo
+from parley.app.store.attachments import AttachmentMeta, AttachmentRow
+from parley.app.store.contacts import ContactRow
+from parley.app.store.conversations import ConversationRow
+from parley.app.store.errors import StoreError
+from parley.app.store.keysource import KeyringSource, KeySource, PassphraseSource
+from parley.app.store.messages import NewMessage
+from parley.app.store.profile import Store
+from parley.crypto.attachment import decrypt_attachment, digest, encrypt_attachment
+from parley.crypto.errors import CryptoError
+from parley.crypto.keys import IdentityKeyPair
+from parley.crypto.prekeys import PreKeyBundle
+from parley.crypto.session import initiate_session
+from parley.net.client import ClientError, RelayClient
+from parley.net.client_backoff import Backoff
+from parley.net.errors import RelayRefused
+
+from parley.variant import BUILD_VARIANT
+
+log = logging.getLogger("parley.app.messenger")
+
+RECEIPT_BATCH = 256
+REQUEST_TIMEOUT_S = 15.0
+EXPLANATION = (
+    "The relay keeps only this: an opaque ciphertext, who it is for, who sent it (the accounts "
+    "are public identity keys) and when. It deletes the message once the recipient confirms it, "
+    "or when it expires. It never sees the text, the picture, or any key that opens them."
+)
+
+
+def _hex_id(value: str, what: str) -> bytes:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != messages.MESSAGE_ID_BYTES:
+        raise ContactNotFound(f"{value!r} is not a {what} id.")
+    return raw
+
+
+class Messenger:
+    """An open, unlocked account (see app/api.py for what each method promises)."""
+
+    build_variant: str = BUILD_VARIANT
+
+    def __init__(self, store: Store, identity: IdentityKeyPair, source: KeySource) -> None:
+        self.store = store
+        self.identity = identity
+        self._source = source
+        row = identity_repo.load(store.db)
+        self.display_name = row.display_name
+        self.relay_url = row.relay_url
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: set[bytes] = set()
+        self._client: RelayClient | None = None
+        self._closed = False
+        self.pipeline = Pipeline(store, identity, self.display_name, self._emit, self._confirm)
+        self.backoff = Backoff(base=0.2, maximum=5.0)
+        self.send_timeout = 60.0
+
+    def __repr__(self) -> str:
+        return f"Messenger({self.display_name!r}, {str(self.store.folder)!r})"
+
+    # ---- events and tasks ------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        self._subscribers.append(callback)
+
+    def _emit(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("an event subscriber failed")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except AppError as exc:
+                self._emit_error(str(exc))
+            except Exception as exc:
+                log.exception("background work failed")
+                self._emit_error(f"Something went wrong in the background ({exc}).")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _emit_error(self, message: str) -> None:
+        self._emit(ErrorRaised(message))
+
+    # ---- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (and keep reconnecting); publish prekeys and resend what waits, once online."""
+        if self._closed:
+            raise AppError("This account was closed; open it again.")
+        if self._client is not None:
+            return
+        self._client = RelayClient(
+            self.relay_url,
+            self.identity.public.to_bytes(),
+            self.identity.sign,
+            on_delivery=self.pipeline.on_delivery,
+            on_state=self._on_state,
+            on_prekeys_low=self._on_prekeys_low,
+            backoff=self.backoff,
+            delivery_concurrency=64,
+            request_timeout=REQUEST_TIMEOUT_S,
+            send_timeout=self.send_timeout,
+        )
+        await self._client.start()
+
+    async def wait_online(self, timeout: float) -> None:
+        """Wait until logged in to the relay. Raises NetworkError."""
+        try:
+            await self._require_client().wait_connected(timeout)
+        except (ClientError, RelayRefused) as exc:
+            raise NetworkError(f"Cannot reach the relay at {self.relay_url}: {exc}") from exc
+
+    def _require_client(self) -> RelayClient:
+        if self._client is None:
+            raise NetworkError("Not connected: start the messenger first.")
+        return self._client
+
+    def _on_state(self, state: str, detail: str) -> None:
+        if state in ("connecting", "online", "offline"):
+            self._emit(ConnectionChanged(state, detail))  # type: ignore[arg-type]
+        if state == "online":
+            self._spawn(self._after_login())
+
+    async def _after_login(self) -> None:
+        await self.publish_prekeys(timeout=REQUEST_TIMEOUT_S)
+        for message_id, recipient, payload in self.pipeline.pending_outgoing():
+            self._launch(message_id, recipient, payload)
+
+    async def close(self) -> None:
+        """Disconnect, finish background work and close the store; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._client is not None:
+            await self._client.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.store.close()
+
+    async def lock(self) -> None:
+        """Close the account and tell the UI to show the unlock screen."""
+        await self.close()
+        self._emit(Locked())
+
+    async def flush(self, timeout: float) -> None:
+        """Wait (bounded) until no send is in flight (the CLI uses this before exiting)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._in_flight:
+            raise NetworkError("The relay did not store every message in time; they stay queued.")
+
+    # ---- prekeys ---------------------------------------------------------------------------
+
+    async def publish_prekeys(self, *, timeout: float) -> None:
+        """Rotate an old signed prekey, then publish it with any unpublished one-time prekeys."""
+        with self.store.transaction() as db:
+            prekey_ops.rotate_if_old(db, self.identity, time.time())
+            spk, blobs, ids = prekey_ops.publication(db)
+        client = self._require_client()
+        try:
+            async with asyncio.timeout(timeout):
+                await client.publish_prekeys(spk, blobs)
+        except (TimeoutError, ClientError, RelayRefused) as exc:
+            raise NetworkError(
+                f"Cannot publish keys to the relay at {self.relay_url}: {exc}"
+            ) from exc
+        if ids:
+            prekeys.mark_published(self.store.db, ids)
+
+    async def _on_prekeys_low(self, stock: int) -> None:
+        missing = max(0, prekey_ops.ONE_TIME_STOCK - stock)
+        if missing:
+            with self.store.transaction() as db:
+                prekey_ops.add_one_time_prekeys(db, missing)
+        await self.publish_prekeys(timeout=REQUEST_TIMEOUT_S)
+
+    # ---- contacts --------------------------------------------------------------------------
+
+    async def my_invite(self) -> InviteView:
+        me = invite_format.Invite(
+            self.identity.public.to_bytes(), self.relay_url, self.display_name
+        )
+        return InviteView(me.code, me.link)
+
+    async def add_contact(self, invite: str, display_name: str | None = None) -> ContactView:
+        parsed = invite_format.parse(invite)
+        if parsed.identity_key == self.identity.public.to_bytes():
+            raise ContactExists("This is your own invite.")
+        existing = contacts.find_by_identity_key(self.store.db, parsed.identity_key)
+        if existing is not None:
+            raise ContactExists(f"{existing.display_name} is already in your contacts.")
+        name = (display_name or parsed.display_name).strip() or parsed.display_name
+        try:
+            fetched = await self._require_client().fetch_bundle(parsed.identity_key)
+        except RelayRefused as exc:
+            raise NetworkError(
+                f"The relay does not know {name} ({exc.reason}). Are you on the same relay?"
+            ) from exc
+        except ClientError as exc:
+            raise NetworkError(f"Cannot fetch {name}'s keys from the relay: {exc}") from exc
+        if fetched.identity_key != parsed.identity_key:
+            raise NetworkError("The relay returned keys of someone else; nothing was added.")
+        try:
+            bundle = PreKeyBundle.from_parts(
+                fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+            )
+            session = initiate_session(self.identity, bundle)
+        except CryptoError as exc:
+            raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
+        with self.store.transaction() as db:
+            row, conversation = contact_ops.create(db, parsed.identity_key, name)
+            save_sessions(db, row.id, [session])
+            view = contact_ops.conversation_view(db, conversation)
+        self._emit(ConversationChanged(view))
+        return contact_ops.contact_view(row)
+
+    async def contacts(self) -> list[ContactView]:
+        return [contact_ops.contact_view(r) for r in contacts.all_contacts(self.store.db)]
+
+    async def conversations(self) -> list[ConversationView]:
+        db = self.store.db
+        return [contact_ops.conversation_view(db, r) for r in conversations.all_conversations(db)]
+
+    def _contact(self, contact_id: str) -> ContactRow:
+        try:
+            return contacts.get(self.store.db, contact_id)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+
+    async def safety_number(self, contact_id: str) -> SafetyNumberView:
+        return contact_ops.safety_view(self.identity.public, self._contact(contact_id))
+
+    async def set_verified(self, contact_id: str, verified: bool) -> None:
+        self._contact(contact_id)
+        contacts.set_verified(self.store.db, contact_id, verified)
+        self._conversation_changed(contact_id)
+
+    async def accept_key_change(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.accept_key_change(db, contact_id)
+        self._conversation_changed(contact_id)
+
+    def _conversation_changed(self, contact_id: str) -> None:
+        db = self.store.db
+        self._emit(
+            ConversationChanged(
+                contact_ops.conversation_view(db, contact_ops.conversation_of(db, contact_id))
+            )
+        )
+
+    # ---- messages --------------------------------------------------------------------------
+
+    def _conversation(self, conversation_id: str) -> tuple[ConversationRow, ContactRow]:
+        try:
+            row = conversations.get(self.store.db, conversation_id)
+            return row, contacts.get(self.store.db, row.contact_id)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+
+    async def load_messages(
+        self, conversation_id: str, *, before_seq: int | None = None, limit: int = 50
+    ) -> list[MessageView]:
+        self._conversation(conversation_id)
+        db = self.store.db
+        rows = messages.page(db, conversation_id, before_seq=before_seq, limit=limit)
+        return [contact_ops.message_view(db, r) for r in rows]
+
+    async def send_text(self, conversation_id: str, text: str) -> MessageView:
+        if not text.strip():
+            raise AppError("There is nothing to send.")
+        if len(text) > content_format.MAX_BODY_CHARS:
+            raise AppError(f"A message is at most {content_format.MAX_BODY_CHARS} characters.")
+        now = time.time()
+        body = content_format.Text(now, text, self.display_name, self.pipeline.previous_identity)
+        return self._send(conversation_id, body, None)
+
+    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
+        checked = await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+        sealed = encrypt_attachment(checked.data)
+        ref = content_format.PictureRef(
+            sealed.key,
+            sealed.digest,
+            sealed.ciphertext,
+            checked.mime_type,
+            checked.width,
+            checked.height,
+            len(checked.data),
+            checked.file_name,
+        )
+        body = content_format.Picture(
+            time.time(), "", ref, self.display_name, self.pipeline.previous_identity
+        )
+        meta = AttachmentMeta(
+            contact_ops.new_id(),
+            checked.mime_type,
+            len(checked.data),
+            checked.width,
+            checked.height,
+            checked.file_name,
+            time.time(),
+        )
+        return self._send(conversation_id, body, AttachmentRow(meta, sealed.key, sealed.ciphertext))
+
+    def _send(
+        self,
+        conversation_id: str,
+        body: content_format.Text | content_format.Picture,
+        attachment: AttachmentRow | None,
+    ) -> MessageView:
+        """Commit (session, message, payload), then hand the payload to the relay in the
+        background: the view returns at once with status "sending"."""
+        conversation, contact = self._conversation(conversation_id)
+        message_id = Pipeline.new_message_id()
+        text = body.body if isinstance(body, content_format.Text) else body.caption
+        with self.store.transaction() as db:
+            payload = self.pipeline.encrypt_for(contact, content_format.encode(body))
+            if attachment is not None:
+                attachments.add(db, attachment)
+            new = NewMessage(
+                message_id,
+                conversation.id,
+                "out",
+                self.display_name,
+                text,
+                body.sent_at,
+                None,
+                "sending",
+                None if attachment is None else attachment.meta.id,
+            )
+            row = messages.add(db, new)
+            if row is None:
+                raise AppError("A message id clashed; nothing was sent. Try again.")
+            self.pipeline.queue_outgoing(new, payload)
+            conversations.touch(db, conversation.id, body.sent_at)
+            view = contact_ops.message_view(db, row)
+            conversation_view = contact_ops.conversation_view(
+                db, conversations.get(db, conversation.id)
+            )
+        self._emit(MessageAdded(view))
+        self._emit(ConversationChanged(conversation_view))
+        if self._client is not None:
+            self._launch(message_id, contact.identity_key, payload)
+        return view
+
+    def _launch(self, message_id: bytes, recipient: bytes, payload: bytes) -> None:
+        if message_id in self._in_flight or self._client is None:
+            return
+        self._in_flight.add(message_id)
+        self._spawn(self._deliver(message_id, recipient, payload))
+
+    async def _deliver(self, message_id: bytes, recipient: bytes, payload: bytes) -> None:
+        try:
+            receipt = await self._require_client().send(recipient, message_id, payload)
+        except RelayRefused as exc:
+            self.pipeline.record_failed(message_id)
+            row = messages.get(self.store.db, message_id)
+            self._emit(MessageStatusChanged(row.conversation_id, message_id.hex(), "failed"))
+            raise NetworkError(f"The relay refused a message: {exc.reason}") from exc
+        except ClientError:
+            return  # stays "sending"; sent again after the next login
+        finally:
+            self._in_flight.discard(message_id)
+        status = self.pipeline.record_stored(receipt, recipient)
+        if status is not None:
+            row = messages.get(self.store.db, message_id)
+            self._emit(MessageStatusChanged(row.conversation_id, message_id.hex(), status))
+
+    def _confirm(self, contact_id: str, ids: list[bytes]) -> None:
+        self._spawn(self._send_receipt(contact_id, "delivered", ids))
+
+    async def _send_receipt(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
+        """Receipts are best effort: encrypted like messages, never stored as messages."""
+        client = self._client
+        if client is None:
+            return
+        for start in range(0, len(ids), RECEIPT_BATCH):
+            chunk = tuple(ids[start : start + RECEIPT_BATCH])
+            with self.store.transaction() as db:
+                contact = contacts.get(db, contact_id)
+                plaintext = content_format.encode(content_format.Receipt(kind, chunk))
+                payload = self.pipeline.encrypt_for(contact, plaintext, allow_blocked=True)
+            with contextlib.suppress(ClientError, RelayRefused):
+                await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
+
+    async def mark_read(self, conversation_id: str) -> None:
+        conversation, contact = self._conversation(conversation_id)
+        with self.store.transaction() as db:
+            rows = db.all(
+                "SELECT id FROM messages WHERE conversation_id = ? AND direction = 'in' "
+                "AND status != 'read' ORDER BY seq",
+                (conversation.id,),
+            )
+            ids = [bytes(r[0]) for r in rows]
+            for message_id in ids:
+                messages.set_status(db, message_id, "read")
+            conversations.mark_read(db, conversation.id)
+            view = contact_ops.conversation_view(db, conversations.get(db, conversation.id))
+        for message_id in ids:
+            self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "read"))
+        self._emit(ConversationChanged(view))
+        if ids:
+            self._spawn(self._send_receipt(contact.id, "read", ids))
+
+    async def load_attachment(self, attachment_id: str) -> bytes:
+        try:
+            row = attachments.get(self.store.db, attachment_id)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+        try:
+            return decrypt_attachment(row.key, digest(row.content), row.content)
+        except CryptoError as exc:
+            raise AppError(f"The stored picture is damaged ({exc}).") from exc
+
+    async def search(
+        self, query: str, *, limit: int = 50, before_seq: int | None = None
+    ) -> list[SearchHit]:
+        db = self.store.db
+        titles: dict[str, str] = {}
+        hits = []
+        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+            conversation_id = result.message.conversation_id
+            if conversation_id not in titles:
+                contact_id = conversations.get(db, conversation_id).contact_id
+                titles[conversation_id] = contacts.get(db, contact_id).display_name
+            view = contact_ops.message_view(db, result.message)
+            hits.append(SearchHit(view, titles[conversation_id], result.snippet))
+        return hits
+
+    async def relay_record(self, message_id: str) -> RelayRecordView:
+        try:
+            row = relay_records.get(self.store.db, _hex_id(message_id, "message"))
+        except StoreError as exc:
+            raise from_store(exc) from exc
+        pending = row.direction == "out" and row.stored_until is None
+        explanation = (
+            "Not yet stored by the relay: these are the encrypted bytes waiting to be sent."
+            if pending
+            else EXPLANATION
+        )
+        return RelayRecordView(
+            row.message_id.hex(),
+            row.frame.hex(),
+            row.metadata,
+            row.stored_until,
+            row.deleted,
+            explanation,
+        )
+
+    # ---- settings and key storage ------------------------------------------------------------
+
+    async def key_storage(self) -> KeyStorageInfo:
+        return self.store.key_storage()
+
+    async def settings(self) -> Settings:
+        db = self.store.db
+        return Settings(
+            self.relay_url,
+            settings_repo.get_int(db, "ui.auto_lock_minutes", 0),
+            settings_repo.get_bool(db, "ui.notifications", True),
+            settings_repo.get(db, "net.proxy_url") or "",
+        )
+
+    async def update_settings(self, settings: Settings) -> None:
+        if settings.auto_lock_minutes < 0:
+            raise AppError("Auto-lock minutes cannot be negative.")
+        invite_format.Invite(bytes(32), settings.relay_url, self.display_name)  # URL check
+        with self.store.transaction() as db:
+            settings_repo.put(db, "ui.auto_lock_minutes", str(settings.auto_lock_minutes))
+            settings_repo.put_bool(db, "ui.notifications", settings.notifications)
+            settings_repo.put(db, "net.proxy_url", settings.proxy_url)
+            if settings.relay_url != self.relay_url:
+                identity_repo.update(db, relay_url=settings.relay_url)
+        self.relay_url = settings.relay_url  # used from the next start
+
+    async def change_key_storage(self, kind: str, passphrase: str | None = None) -> KeyStorageInfo:
+        source: KeySource
+        if kind == "keyring":
+            source = KeyringSource()
+        elif kind == "passphrase" and passphrase and len(passphrase) >= 8:
+            source = PassphraseSource(passphrase)
+        else:
+            raise AppError("Choose the keyring, or a passphrase of at least 8 characters.")
+        try:
+            info = self.store.change_key_source(source)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+        self._source = source
+        (self.store.folder / prekey_ops.DEMO_PASSPHRASE_FILE).unlink(missing_ok=True)
+        return info
