@@ -8,6 +8,8 @@ from pathlib import Path
 
 import nacl.signing
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from parley.net import wire
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.protocol import CLOSE_POLICY, Action, Close, RelayCore, Transmit
@@ -488,3 +490,75 @@ def test_another_protocol_version_is_refused_and_closed(relay: Harness) -> None:
     error = _error(relay.frames(actions))
     assert (error.code, error.request_id) == ("unsupported_version", 3)
     assert Close(conn, CLOSE_POLICY, "unsupported_version") in actions
+
+
+# --- a model-based check of queueing and flow control ----------------------------------------
+
+# "send" is listed three times so that backlogs longer than the window are common.
+OPS = st.lists(
+    st.sampled_from(["send", "send", "send", "resend", "connect", "disconnect", "ack", "ack_all"]),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ops=OPS, window=st.integers(1, 3))
+# A live message must queue behind a backlog even when the window has room.
+@example(ops=["send"] * 4 + ["connect", "ack", "send"], window=3)
+def test_every_stored_message_is_delivered_in_order_within_the_window(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[str], window: int
+) -> None:
+    relay = Harness(tmp_path_factory.mktemp("model"), window=window, rate_per_second=0)
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    stored: list[bytes] = []
+    acked: set[bytes] = set()
+    bconn: int | None = None
+    inflight: list[bytes] = []
+
+    def receive(frames: list[wire.ServerFrame]) -> None:
+        for frame in frames:
+            if isinstance(frame, wire.Deliver):
+                if inflight:  # within one connection, deliveries follow the queue order
+                    assert stored.index(frame.message_id) > stored.index(inflight[-1])
+                inflight.append(frame.message_id)
+        assert len(inflight) <= window
+
+    def act(op: str) -> None:
+        nonlocal bconn, inflight
+        if op in ("send", "resend"):
+            reuse = op == "resend" and stored
+            message = stored[-1] if reuse else mid(len(stored))
+            actions = relay.core.receive(
+                aconn, wire.encode(wire.Send(1, bytes(bob.verify_key), message, b"m")), T0
+            )
+            if not reuse:
+                stored.append(message)
+            if bconn is not None:
+                receive(relay.frames(actions, bconn))
+            relay.frames(actions)
+        elif op == "connect" and bconn is None:
+            bconn, frames = relay.login(bob)
+            inflight = []
+            receive(frames)
+        elif op == "disconnect" and bconn is not None:
+            relay.core.disconnect(bconn)
+            bconn = None
+        elif op in ("ack", "ack_all") and bconn is not None and inflight:
+            count = len(inflight) if op == "ack_all" else 1
+            for message in inflight[:count]:
+                acked.add(message)
+                pending = relay.request(bconn, wire.Ack(message))
+                inflight.remove(message)
+                receive(pending)
+
+    for op in ops:
+        act(op)
+    # finally bob stays online and acknowledges everything: nothing stored may be missing
+    if bconn is None:
+        act("connect")
+    while inflight:
+        act("ack_all")
+    assert acked == set(stored)
+    assert relay.store.queued == 0
+    relay.store.close()
