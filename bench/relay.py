@@ -33,12 +33,18 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from _common import emit
+from nacl.signing import SigningKey
+from parley.net import wire
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
+T = TypeVar("T")
 QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
 PAIRS = 4 if QUICK else 100
 WINDOW = 4  # messages in flight per pair in the closed-loop phases
@@ -100,8 +106,10 @@ def start_echo() -> Server:
 
 
 def start_relay(data_dir: Path) -> Server:
+    """The relay as an operator runs it, but without the per-account rate limit: the bench
+    measures capacity, and its 100 senders each go well past 100 requests a second."""
     cmd = [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1", "--port", "0"]
-    return _start([*cmd, "--data", str(data_dir)])
+    return _start([*cmd, "--data", str(data_dir), "--rate", "0", "--log-level", "WARNING"])
 
 
 # -- load helpers ---------------------------------------------------------------------------------
@@ -112,14 +120,15 @@ def _payload() -> bytes:
 
 
 def _latency(payload: bytes) -> float:
-    return time.perf_counter() - STAMP.unpack_from(payload)[0]
+    sent_at: float = STAMP.unpack_from(payload)[0]
+    return time.perf_counter() - sent_at
 
 
-async def _gather_bounded(factories: Sequence[Callable[[], Awaitable[object]]]) -> list[object]:
+async def _gather_bounded(factories: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
     """Run coroutine factories with at most CONNECT_CONCURRENCY at once, results in order."""
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
-    async def one(factory: Callable[[], Awaitable[object]]) -> object:
+    async def one(factory: Callable[[], Awaitable[T]]) -> T:
         async with gate:
             return await factory()
 
@@ -198,7 +207,7 @@ async def echo_latency(url: str, rate: float) -> list[float]:
 
 
 async def idle_connections(
-    url: str, server: Server, opener: Callable[[], Awaitable[object]]
+    server: Server, opener: Callable[[], Awaitable[T]], close: Callable[[T], Awaitable[None]]
 ) -> float:
     """RSS growth of ``server`` per idle connection, after opening IDLE of them with ``opener``."""
     await asyncio.sleep(0.2)
@@ -206,10 +215,16 @@ async def idle_connections(
     conns = await _gather_bounded([opener] * IDLE)
     await asyncio.sleep(0.5)  # let the server settle (handshake buffers released)
     after = server.rss_bytes()
-    for conn in conns:
-        if isinstance(conn, ClientConnection):
-            await conn.close()
+    await asyncio.gather(*(close(conn) for conn in conns))
     return max(after - before, 1) / IDLE
+
+
+async def _close_ws(ws: ClientConnection) -> None:
+    await ws.close()
+
+
+async def _close_relay(conn: RelayConn) -> None:
+    await conn.ws.close()
 
 
 async def _echo_idle_open(url: str) -> ClientConnection:
@@ -223,7 +238,7 @@ async def run_echo(server: Server) -> dict[str, float]:
     url = server.url
     saturation = await echo_saturation(url)
     latencies = await echo_latency(url, saturation / 2)
-    per_conn = await idle_connections(url, server, lambda: _echo_idle_open(url))
+    per_conn = await idle_connections(server, lambda: _echo_idle_open(url), _close_ws)
     return {
         "echo_msgs_per_s": saturation,
         "echo_p99_ms": p99_ms(latencies),
@@ -231,16 +246,230 @@ async def run_echo(server: Server) -> dict[str, float]:
     }
 
 
+# -- the relay ------------------------------------------------------------------------------------
+
+
+class RelayConn:
+    """A lean, hand-driven relay connection: the load must cost the client as little as echo's."""
+
+    def __init__(self, ws: ClientConnection, account: bytes) -> None:
+        self.ws = ws
+        self.account = account
+        self._next = 0
+
+    @classmethod
+    async def login(cls, url: str, key: SigningKey | None = None) -> RelayConn:
+        key = key or SigningKey.generate()
+        ws = await connect(url, compression=None, max_size=wire.MAX_FRAME)
+        challenge = wire.decode_server_frame(_bytes(await ws.recv()))
+        if not isinstance(challenge, wire.Challenge):
+            raise RuntimeError(f"expected a challenge, got {challenge!r}")
+        signed = key.sign(wire.auth_message(challenge.relay, challenge.nonce)).signature
+        account = bytes(key.verify_key)
+        await ws.send(wire.encode(wire.Auth(1, account, bytes(signed))))
+        welcome = wire.decode_server_frame(_bytes(await ws.recv()))
+        if not isinstance(welcome, wire.Welcome):
+            raise RuntimeError(f"login refused: {welcome!r}")
+        return cls(ws, account)
+
+    def send_frame(self, recipient: bytes, payload: bytes) -> bytes:
+        self._next += 1
+        message_id = self._next.to_bytes(8, "big") + self.account[:8]
+        return wire.encode(wire.Send(self._next & 0xFFFFFFFF, recipient, message_id, payload))
+
+
+def _bytes(message: str | bytes) -> bytes:
+    if isinstance(message, str):
+        raise RuntimeError("the relay sent a text frame")
+    return message
+
+
+async def _drain_receipts(conn: RelayConn, stored: list[int] | None = None) -> None:
+    """Read the sender's ``sent`` receipts (counting them) so its socket never backs up."""
+    with contextlib.suppress(ConnectionClosed):
+        async for message in conn.ws:
+            frame = wire.decode_server_frame(_bytes(message))
+            if not isinstance(frame, wire.Sent):
+                raise RuntimeError(f"the relay refused a send: {frame!r}")
+            if stored is not None:
+                stored[0] += 1
+
+
+async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool]]) -> None:
+    """Acknowledge each delivery, then hand its payload over; stop when told to."""
+    with contextlib.suppress(ConnectionClosed):
+        async for message in conn.ws:
+            frame = wire.decode_server_frame(_bytes(message))
+            if not isinstance(frame, wire.Deliver):
+                raise RuntimeError(f"unexpected frame {frame!r}")
+            await conn.ws.send(wire.encode(wire.Ack(frame.message_id)))
+            if not await on_message(frame.payload):
+                return
+
+
+async def _pairs(url: str) -> list[tuple[RelayConn, RelayConn]]:
+    conns = await _gather_bounded([lambda: RelayConn.login(url)] * (2 * PAIRS))
+    return list(zip(conns[::2], conns[1::2], strict=True))
+
+
+async def _close_all(
+    pairs: Sequence[tuple[RelayConn, RelayConn]], tasks: list[asyncio.Task[None]]
+) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for a, b in pairs:
+        await a.ws.close()
+        await b.ws.close()
+
+
+async def relay_saturation(url: str) -> float:
+    """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges."""
+    pairs = await _pairs(url)
+    stop = asyncio.Event()
+    counts = [0] * PAIRS
+    payload = bytes(MESSAGE_SIZE)
+
+    def pump(index: int, a: RelayConn, b: RelayConn) -> Callable[[bytes], Awaitable[bool]]:
+        async def delivered(_: bytes) -> bool:
+            counts[index] += 1
+            if stop.is_set():
+                return False
+            await a.ws.send(a.send_frame(b.account, payload))
+            return True
+
+        return delivered
+
+    tasks = [asyncio.create_task(_drain_receipts(a)) for a, _ in pairs]
+    tasks += [asyncio.create_task(_receive(b, pump(i, a, b))) for i, (a, b) in enumerate(pairs)]
+    for a, b in pairs:
+        for _ in range(WINDOW):
+            await a.ws.send(a.send_frame(b.account, payload))
+    await asyncio.sleep(DURATION / 4)  # warm-up
+    start_count, start = sum(counts), time.perf_counter()
+    await asyncio.sleep(DURATION)
+    rate = (sum(counts) - start_count) / (time.perf_counter() - start)
+    stop.set()
+    await _close_all(pairs, tasks)
+    return rate
+
+
+async def relay_durable(url: str) -> tuple[float, float, float]:
+    """B offline: A queues DURABLE messages (each stored before its receipt); then B drains.
+
+    Returns:
+        messages per second over both phases, the queueing seconds, the draining seconds.
+    """
+    keys = [SigningKey.generate() for _ in range(PAIRS)]
+    recipients = await _gather_bounded([partial(RelayConn.login, url, k) for k in keys])
+    accounts = [c.account for c in recipients]
+    for conn in recipients:
+        await conn.ws.close()  # registered, now offline
+    senders = await _gather_bounded([lambda: RelayConn.login(url)] * PAIRS)
+    payload = bytes(MESSAGE_SIZE)
+    total = PAIRS * DURABLE
+
+    start = time.perf_counter()
+    stored = [0]
+    drains = [asyncio.create_task(_drain_receipts(a, stored)) for a in senders]
+    for a, account in zip(senders, accounts, strict=True):
+        for _ in range(DURABLE):
+            await a.ws.send(a.send_frame(account, payload))
+    while stored[0] < total:
+        await asyncio.sleep(0.001)
+    queued_at = time.perf_counter()
+
+    received = [0]
+    finished = asyncio.Event()
+
+    async def on_message(_: bytes) -> bool:
+        received[0] += 1
+        if received[0] >= total:
+            finished.set()
+        return True
+
+    bobs = await _gather_bounded([partial(RelayConn.login, url, k) for k in keys])
+    readers = [asyncio.create_task(_receive(b, on_message)) for b in bobs]
+    await finished.wait()
+    elapsed = time.perf_counter() - start
+    for task in [*drains, *readers]:
+        task.cancel()
+    await asyncio.gather(*drains, *readers, return_exceptions=True)
+    for conn in [*senders, *bobs]:
+        await conn.ws.close()
+    return total / elapsed, queued_at - start, elapsed - (queued_at - start)
+
+
+async def relay_latency(url: str, rate: float) -> list[float]:
+    """Open loop at ``rate`` messages per second through the relay; latencies in seconds."""
+    pairs = await _pairs(url)
+    samples: list[float] = []
+    interval = PAIRS / rate
+
+    async def sample(payload: bytes) -> bool:
+        samples.append(_latency(payload))
+        return True
+
+    tasks = [asyncio.create_task(_drain_receipts(a)) for a, _ in pairs]
+    tasks += [asyncio.create_task(_receive(b, sample)) for _, b in pairs]
+
+    async def sender(a: RelayConn, b: RelayConn, offset: float) -> None:
+        deadline = time.perf_counter() + DURATION
+        next_at = time.perf_counter() + offset
+        while next_at < deadline:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            await a.ws.send(a.send_frame(b.account, _payload()))
+            next_at += interval
+
+    await asyncio.gather(*(sender(a, b, i * interval / PAIRS) for i, (a, b) in enumerate(pairs)))
+    await asyncio.sleep(0.2)  # the last messages in flight
+    await _close_all(pairs, tasks)
+    return samples
+
+
+async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
+    url = server.url
+    saturation = await relay_saturation(url)
+    durable, queue_s, drain_s = await relay_durable(url)
+    latencies = await relay_latency(url, echo_rate / 2)
+    per_conn = await idle_connections(server, lambda: RelayConn.login(url), _close_relay)
+    return {
+        "relay_msgs_per_s": saturation,
+        "durable_msgs_per_s": durable,
+        "durable_queue_s": queue_s,
+        "durable_drain_s": drain_s,
+        "relay_p99_ms": p99_ms(latencies),
+        "relay_idle_conn_bytes": per_conn,
+    }
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
-async def bench() -> dict[str, float | int | str]:
+async def bench(data_dir: Path) -> dict[str, float | int | str]:
     echo = start_echo()
     try:
         figures: dict[str, float | int | str] = dict(await run_echo(echo))
     finally:
         echo.stop()
-    figures.update(pairs=PAIRS, message_bytes=MESSAGE_SIZE, idle_connections=IDLE)
+    relay = start_relay(data_dir)
+    try:
+        figures.update(await run_relay(relay, float(figures["echo_msgs_per_s"])))
+    finally:
+        relay.stop()
+    echo_rate = float(figures["echo_msgs_per_s"])
+    figures.update(
+        live_ratio=float(figures["relay_msgs_per_s"]) / echo_rate,
+        durable_ratio=float(figures["durable_msgs_per_s"]) / echo_rate,
+        idle_conn_memory_ratio=float(figures["relay_idle_conn_bytes"])
+        / float(figures["echo_idle_conn_bytes"]),
+        pairs=PAIRS,
+        window=WINDOW,
+        message_bytes=MESSAGE_SIZE,
+        durable_messages=PAIRS * DURABLE,
+        idle_connections=IDLE,
+        quick=int(QUICK),
+    )
     return figures
 
 
@@ -252,8 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_echo())
         return 0
-    with tempfile.TemporaryDirectory(prefix="parley-bench-"):
-        emit(asyncio.run(bench()))
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as data_dir:
+        emit(asyncio.run(bench(Path(data_dir))))
     return 0
 
 
