@@ -1,0 +1,86 @@
+"""Shared fixtures of the core tests: a real in-process relay on 127.0.0.1 port 0 and accounts
+with real SQLCipher stores (Argon2id at libsodium's minimum cost to keep the suite fast).
+
+Test modules import the fixtures they use from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nacl.pwhash
+import pytest
+from parley.app.account import create_account, open_account
+from parley.app.events import Event
+from parley.app.messenger import Messenger
+from parley.net.relay.server import RelayServer, serve_relay
+
+FAST = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+PASSPHRASE = "a test passphrase"
+WAIT_S = 20.0
+
+
+@dataclass
+class Person:
+    """One account under test, with every event it emitted."""
+
+    profile: Path
+    messenger: Messenger
+    events: list[Event] = field(default_factory=list)
+
+    def listen(self) -> None:
+        self.messenger.subscribe(self.events.append)
+
+    async def reopen(self) -> None:
+        await self.messenger.close()
+        self.messenger = await open_account(self.profile, passphrase=PASSPHRASE)
+        self.events = []
+        self.listen()
+        await self.messenger.start()
+        await self.messenger.wait_online(WAIT_S)
+
+
+async def make_person(base: Path, name: str, relay_url: str) -> Person:
+    messenger = await create_account(
+        base / name,
+        name,
+        relay_url,
+        key_storage="passphrase",
+        passphrase=PASSPHRASE,
+        argon2_limits=FAST,
+    )
+    person = Person(base / name, messenger)
+    person.listen()
+    return person
+
+
+async def eventually(check: Callable[[], object], timeout: float = WAIT_S) -> None:
+    """Wait until ``check()`` is truthy (polling the loop), or fail with what it returned."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[RelayServer]:
+    async with serve_relay("127.0.0.1", 0, tmp_path / "relay") as server:
+        yield server
+
+
+@pytest.fixture
+async def pair(tmp_path: Path, relay: RelayServer) -> AsyncIterator[tuple[Person, Person]]:
+    """Alice and Bob on the relay; Alice has added Bob's invite (Bob does not know her yet)."""
+    alice = await make_person(tmp_path, "alice", relay.url)
+    bob = await make_person(tmp_path, "bob", relay.url)
+    invite = await bob.messenger.my_invite()
+    await alice.messenger.add_contact(invite.code)
+    try:
+        yield alice, bob
+    finally:
+        await alice.messenger.close()
+        await bob.messenger.close()
