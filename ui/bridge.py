@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 #: The most events turned into signals per drain; the rest wait for the next turn of the GUI loop,
 #: so that input and painting interleave with a long catch-up.
-MAX_EVENTS_PER_DRAIN = 2000
+MAX_EVENTS_PER_DRAIN = 250
 
 
 class Submitter(Protocol):

@@ -9,7 +9,7 @@ from parley.ui.bridge import CoreBridge
 from parley.ui.bubble_delegate import BubbleDelegate
 from parley.ui.composer import Composer, image_paths, write_private_png
 from parley.ui.errors import UiError
-from parley.ui.message_model import MESSAGE_ROLE, MessageListModel
+from parley.ui.message_model import MESSAGE_ROLE, PAGE, MessageListModel
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
@@ -28,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-JUMP_PAGE = 500
+#: With the view at the bottom, live messages beyond this many rows push the oldest out of the
+#: model (they load again when scrolled to), so that a catch-up costs the same at any length.
+LIVE_WINDOW = 4 * PAGE
 
 
 class KeyChangeBanner(QFrame):
@@ -82,6 +84,10 @@ class MessageListView(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWordWrap(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # Lay rows out a batch per event-loop turn: each row's size comes from Python (the
+        # delegate), and the GUI must keep handling input while thousands arrive.
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(PAGE)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _scrolled(self, value: int) -> None:
@@ -223,6 +229,7 @@ class ConversationPane(QWidget):
     def _appended(self, _count: int) -> None:
         last = self.model.message_at(self.model.rowCount() - 1)
         if self._was_at_bottom or (last is not None and last.direction == "out"):
+            self.model.trim_oldest(LIVE_WINDOW)
             QTimer.singleShot(0, self.view.scrollToBottom)
         if last is not None and last.direction == "in":
             self._read_timer.start()

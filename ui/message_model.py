@@ -173,6 +173,22 @@ class MessageListModel(QAbstractListModel):
             if not by_id:
                 break
 
+    def trim_oldest(self, keep: int) -> int:
+        """Forget all but the newest ``keep`` rows (they load again when scrolled to).
+
+        A long catch-up with the conversation open would otherwise make every relayout of the
+        view, which asks the delegate for each row's size, grow with the backlog.
+        """
+        excess = len(self._rows) - keep
+        if excess <= 0 or self._loading:
+            return 0
+        self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+        del self._rows[:excess]
+        del self._seqs[:excess]
+        self._exhausted = False
+        self.endRemoveRows()
+        return excess
+
     def _row_of_seq(self, seq: int) -> int | None:
         position = bisect.bisect_left(self._seqs, seq)
         if position < len(self._seqs) and self._seqs[position] == seq:
