@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from parley.net.errors import RelayConfigError
+from parley.net.wire import MAX_RELAY_NAME
 
 DAY = 86_400.0
 
@@ -18,7 +19,8 @@ class RelayConfig:
     """Everything an operator can tune; the defaults suit a small community relay.
 
     Attributes:
-        name: the relay name clients sign in the auth challenge (normally its public URL).
+        name: the relay name clients sign in the auth challenge (normally its public URL);
+            empty means "the URL the server listens on", filled in by ``serve_relay``.
         ttl: seconds a message waits for its recipient before it is dropped (14 days).
         quota_messages: the most messages queued for one recipient.
         quota_bytes: the most payload bytes queued for one recipient.
@@ -34,7 +36,7 @@ class RelayConfig:
         expire_interval: seconds between sweeps that delete expired messages.
     """
 
-    name: str = "ws://127.0.0.1"
+    name: str = ""
     ttl: float = 14 * DAY
     quota_messages: int = 5_000
     quota_bytes: int = 64 * 1024 * 1024
@@ -68,6 +70,8 @@ class RelayConfig:
             raise RelayConfigError("the rate must be >= 0 per second with a burst of at least 1")
         if self.prekey_low_threshold < 0:
             raise RelayConfigError("the prekey threshold cannot be negative")
+        if len(self.name.encode("utf-8")) > MAX_RELAY_NAME:
+            raise RelayConfigError(f"the relay name is longer than {MAX_RELAY_NAME} bytes")
         if self.invite_token == "":
             raise RelayConfigError("an empty invite token would admit everyone; omit it instead")
 

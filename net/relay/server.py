@@ -251,7 +251,7 @@ async def serve_relay(
         host: the address to listen on, e.g. ``127.0.0.1``.
         port: the port, 0 for any free one (read the result from ``relay.url``).
         data_dir: where the SQLite database lives (created if missing).
-        config: limits; ``config.name`` defaults to the listening URL when left at its default.
+        config: limits; an empty ``config.name`` becomes the listening URL.
         clock: the relay's time source; tests inject one to exercise the time-to-live.
         fsync: fsync every group commit (survive power loss, not just a crash).
 
@@ -276,7 +276,7 @@ async def serve_relay(
     except OSError:
         store.close()
         raise
-    if config.name == RelayConfig().name:
+    if not config.name:
         server.core.config = replace(config, name=server.url)
     try:
         yield server
