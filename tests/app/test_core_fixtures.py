@@ -1,7 +1,7 @@
 """Shared fixtures of the core tests: a real in-process relay on 127.0.0.1 port 0 and accounts
 with real SQLCipher stores (Argon2id at libsodium's minimum cost to keep the suite fast).
 
-Test modules import the fixtures they use from here.
+Test modules import the fixture functions (``*_fixture``) they use from here.
 """
 
 from __future__ import annotations
@@ -66,14 +66,14 @@ async def eventually(check: Callable[[], object], timeout: float = WAIT_S) -> No
         await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[RelayServer]:
+@pytest.fixture(name="relay")
+async def relay_fixture(tmp_path: Path) -> AsyncIterator[RelayServer]:
     async with serve_relay("127.0.0.1", 0, tmp_path / "relay") as server:
         yield server
 
 
-@pytest.fixture
-async def pair(tmp_path: Path, relay: RelayServer) -> AsyncIterator[tuple[Person, Person]]:
+@pytest.fixture(name="pair")
+async def pair_fixture(tmp_path: Path, relay: RelayServer) -> AsyncIterator[tuple[Person, Person]]:
     """Alice and Bob on the relay; Alice has added Bob's invite (Bob does not know her yet)."""
     alice = await make_person(tmp_path, "alice", relay.url)
     bob = await make_person(tmp_path, "bob", relay.url)

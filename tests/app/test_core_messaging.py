@@ -9,7 +9,7 @@ from parley.app.errors import AttachmentRejected
 from parley.app.events import MessageAdded, MessageStatusChanged
 from PIL import Image
 
-from .test_core_fixtures import Person, eventually, pair, relay  # noqa: F401
+from .test_core_fixtures import Person, eventually, pair_fixture, relay_fixture  # noqa: F401
 
 WAIT_S = 20.0
 
@@ -134,7 +134,7 @@ async def test_pictures_are_decoded_not_trusted_by_name(
 
     fake = tmp_path / "fake.png"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 10)
-    with pytest.raises(AttachmentRejected, match="not a picture|damaged"):
+    with pytest.raises(AttachmentRejected, match=r"not a picture|damaged"):
         await alice.messenger.send_picture(conversation, fake)
     huge = tmp_path / "huge.png"
     huge.write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
