@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         bridge.conversations_changed.connect(self._conversations_changed)
         bridge.messages_added.connect(self._messages_added)
         bridge.contact_key_changed.connect(self._key_changed)
-        bridge.connection_changed.connect(self._connection_changed)
+        bridge.connection_changed.connect(self.show_connection)
         bridge.catch_up_progress.connect(self._catch_up)
         bridge.error_raised.connect(self.show_error)
         bridge.locked.connect(self.lock_requested)
@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         if conversation is not None:
             self.statusBar().showMessage(f"{conversation.title}'s safety number changed.", 10000)
 
-    def _connection_changed(self, event: ConnectionChanged) -> None:
+    def show_connection(self, event: ConnectionChanged) -> None:
         words = CONNECTION_WORDS.get(event.state, event.state)
         self.connection.setText(words)
         self.connection.setToolTip(event.detail)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from parley.app import account
 from parley.app.api import MessengerApi
-from parley.app.events import Settings
+from parley.app.events import ConnectionChanged, Settings
 from parley.ui.bridge import CoreBridge, CoreCalls, Submitter
 from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import NewAccount, OnboardingDialog, UnlockDialog
@@ -111,7 +111,8 @@ class AccountSession(QObject):
                 key_storage=choice.key_storage,
                 passphrase=choice.passphrase,
             ),
-            self.adopt,
+            # create_account returns once the relay holds the new prekeys: connected already.
+            lambda messenger: self.adopt(messenger, online=True),
             dialog.show_error,
         )
 
@@ -135,8 +136,12 @@ class AccountSession(QObject):
             account.open_account(self.profile, passphrase=passphrase), self.adopt, dialog.show_error
         )
 
-    def adopt(self, messenger: MessengerApi) -> None:
-        """Show the main window of an open account and connect it to the relay."""
+    def adopt(self, messenger: MessengerApi, *, online: bool = False) -> None:
+        """Show the main window of an open account and connect it to the relay.
+
+        ``online`` says the messenger is connected already (its ConnectionChanged event came
+        before the window subscribed), so the status bar starts right.
+        """
         if self.dialog is not None:
             self.dialog.blockSignals(True)  # closing it is not quitting
             self.dialog.close()
@@ -148,6 +153,8 @@ class AccountSession(QObject):
         if self.geometry is not None:
             window.setGeometry(self.geometry)
         window.lock_requested.connect(self.lock)
+        if online:
+            window.show_connection(ConnectionChanged("online", "connected to the relay"))
         window.closed.connect(self._window_closed)
         self.window = window
         window.show()
