@@ -26,14 +26,14 @@ from parley.app.errors import AccountLocked, AppError, ProfileExists, ProfileMis
 from parley.app.profile import default_profile_dir, ensure_private_dir
 from parley.app.runtime import CoreRuntime
 from parley.app.store import identity as identity_repo
-from parley.app.store import keysource, prekeys
+from parley.app.store import keysource, prekeys, settings
 from parley.app.store.db import Database
 from parley.app.store.errors import StoreError
 from parley.app.store.identity import IdentityRow
 from parley.app.store.keysource import KeyringSource, KeySource, PassphraseSource
 from parley.app.store.prekeys import OneTimePrekeyRow, SignedPrekeyRow
 from parley.app.store.profile import DB_NAME, HEADER_NAME, Store
-from parley.crypto.keys import DHKeyPair, IdentityKeyPair
+from parley.crypto.keys import KEY_LEN, DHKeyPair, IdentityKeyPair
 from parley.crypto.prekeys import (
     OneTimePreKey,
     SignedPreKey,
@@ -60,6 +60,7 @@ ONE_TIME_STOCK = 100
 MIN_PASSPHRASE_CHARS = 8
 PUBLISH_TIMEOUT_S = 20.0
 U32 = 2**32
+REPLACES_SETTING = "identity.replaces"
 
 
 def profile_state(profile: Path) -> ProfileState:
@@ -102,6 +103,7 @@ async def create_account(
     runtime: CoreRuntime | None = None,
     keyring_backend: keyring.backend.KeyringBackend | None = None,
     argon2_limits: tuple[int, int] | None = None,
+    replaces: bytes | None = None,
 ) -> Messenger:
     """Create an account in ``profile`` and publish its prekeys; return it started.
 
@@ -114,6 +116,8 @@ async def create_account(
             so callers may pass the runtime they run it on.
         keyring_backend: a specific keyring backend (tests); None means the platform default.
         argon2_limits: (opslimit, memlimit) for the passphrase; None means libsodium's MODERATE.
+        replaces: the identity key of this person's previous account (a new device or a lost
+            profile); messages then say so, and contacts see a key change to accept.
 
     Raises:
         ProfileExists, AppError (bad name, URL or passphrase), AccountLocked (no secure keyring),
@@ -124,6 +128,8 @@ async def create_account(
 
     name = display_name.strip()
     Invite(bytes(32), relay_url, name or "?")  # validates the name and URL the same way
+    if replaces is not None and len(replaces) != KEY_LEN:
+        raise AppError("The previous identity key must be 32 bytes.")
     if (profile / HEADER_NAME).exists() or (profile / DB_NAME).exists():
         raise ProfileExists(f"{profile} already holds a Parley account.")
     created_folder = not profile.exists()
@@ -141,6 +147,8 @@ async def create_account(
         identity_repo.save(db, IdentityRow(identity.to_bytes(), name, relay_url, now))
         rotate_signed_prekey(db, identity, now)
         add_one_time_prekeys(db, ONE_TIME_STOCK)
+        if replaces is not None:
+            settings.put(db, REPLACES_SETTING, replaces.hex())
     from parley.app.messenger import Messenger  # messenger.py uses this module's prekey helpers
 
     messenger = Messenger(store, identity, source)

@@ -114,6 +114,8 @@ class Messenger:
         self._client: RelayClient | None = None
         self._closed = False
         self.pipeline = Pipeline(store, identity, self.display_name, self._emit, self._confirm)
+        replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
+        self.pipeline.previous_identity = None if replaces is None else bytes.fromhex(replaces)
         self.backoff = Backoff(base=0.2, maximum=5.0)
         self.send_timeout = 60.0
 
