@@ -411,8 +411,8 @@ class RelayClient:
         self.prekey_stock = welcome.prekeys
         self._online.set()
         self._set_state("online", "")
-        for entry in list(self._outbox.values()):
-            self._spawn(self._transmit(entry))
+        if self._outbox:
+            self._spawn(self._resend(list(self._outbox.values())))
         if self._unsent_acks:
             acks, self._unsent_acks = list(self._unsent_acks), {}
             self._spawn(self._send_acks(acks))
@@ -470,6 +470,12 @@ class RelayClient:
         self._send_ids[rid] = entry.message_id
         with contextlib.suppress(ConnectionClosed):
             await ws.send(entry.frame)
+
+    async def _resend(self, entries: list[_Outgoing]) -> None:
+        """Resend what the relay had not acknowledged, one by one in the original order, so the
+        relay queues them for each recipient in the order the app sent them."""
+        for entry in entries:
+            await self._transmit(entry)
 
     def _stored(self, frame: wire.Sent) -> None:
         self._send_ids.pop(frame.request_id, None)

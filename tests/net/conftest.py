@@ -1,4 +1,5 @@
-"""Fixtures for the network tests: a real `parley relay` subprocess on 127.0.0.1, port 0.
+"""Fixtures for the network tests: a real `parley relay` subprocess on 127.0.0.1, port 0, and a
+relay served in the test's own event loop with a hand-driven clock.
 
 The relay runs as its own process (not in the test's event loop) so that the tests exercise exactly
 what an operator runs, and so that a test can SIGKILL it mid-flow and start it again on the same
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,8 @@ from nacl.signing import SigningKey
 from parley.net import wire
 from parley.net.client import Delivery, RelayClient
 from parley.net.client_backoff import Backoff
+from parley.net.relay.limits import RelayConfig
+from parley.net.relay.server import RelayServer, serve_relay
 from websockets.asyncio.client import ClientConnection, connect
 
 # How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).
@@ -143,6 +146,34 @@ def _readline_with_timeout(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 RelayFactory = Callable[..., RelayProcess]
+
+
+class ManualClock:
+    """The in-process relay's clock, moved by hand: time-to-live tests without any waiting."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class InProcessRelay:
+    """A relay served by this test's own event loop, with its clock and store in reach."""
+
+    url: str
+    clock: ManualClock
+    server: RelayServer
+
+
+@pytest.fixture
+async def inprocess_relay(tmp_path: Path) -> AsyncIterator[InProcessRelay]:
+    """A relay in this event loop: a one-day TTL, no rate limit, and a hand-driven clock."""
+    clock = ManualClock()
+    config = RelayConfig(ttl=86_400.0, rate_per_second=0)
+    async with serve_relay("127.0.0.1", 0, tmp_path / "inproc", config, clock=clock) as server:
+        yield InProcessRelay(server.url, clock, server)
 
 
 @pytest.fixture

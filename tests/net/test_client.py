@@ -18,7 +18,14 @@ from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
 from websockets.asyncio.server import ServerConnection, serve
 
-from .conftest import Peer, PeerFactory, RelayFactory, RelayProcess, message_id
+from .conftest import (
+    InProcessRelay,
+    Peer,
+    PeerFactory,
+    RelayFactory,
+    RelayProcess,
+    message_id,
+)
 
 
 async def _nothing(_: object) -> None:
@@ -318,3 +325,44 @@ async def test_garbage_from_the_relay_is_ignored_not_fatal(peers: PeerFactory) -
     async with _scripted(sloppy) as url:
         peer: Peer = await peers(url).start()
         assert [d.payload for d in await peer.wait_for(1)] == [b"after garbage"]
+
+
+# -- against an in-process relay with a hand-driven clock -----------------------------------------
+
+
+async def test_receipts_carry_the_relays_clock_and_expiry_is_honoured(
+    inprocess_relay: InProcessRelay, peers: PeerFactory
+) -> None:
+    url, clock = inprocess_relay.url, inprocess_relay.clock
+    alice = await peers(url).start()
+    bob_key = SigningKey.generate()
+    bob = await peers(url, bob_key).start()
+    await bob.client.close()
+    receipt = await alice.client.send(bob.account, message_id(1), b"expires")
+    assert (receipt.stored_at, receipt.expires_at) == (clock.now, clock.now + 86_400.0)
+    clock.now += 86_400.0 + 1
+    await alice.client.send(bob.account, message_id(2), b"fresh")
+    bob = await peers(url, bob_key).start()
+    await bob.wait_for(1)
+    assert [d.payload for d in bob.received] == [
+        b"fresh"
+    ]  # oldest first: an expired one would lead
+    assert bob.received[0].relay_received_at == clock.now
+
+
+async def test_concurrent_commits_start_in_delivery_order_and_are_all_acknowledged(
+    inprocess_relay: InProcessRelay, peers: PeerFactory
+) -> None:
+    url = inprocess_relay.url
+    alice = await peers(url).start()
+    bob_key = SigningKey.generate()
+    bob = await peers(url, bob_key).start()
+    await bob.client.close()
+    for n in range(100):
+        await alice.client.send(bob.account, message_id(n), b"x")
+    bob = await peers(url, bob_key, delivery_concurrency=8).start()
+    await bob.wait_for(100)
+    assert bob.calls == [message_id(n) for n in range(100)]
+    async with asyncio.timeout(10):
+        while inprocess_relay.server.store.queued:  # every commit was followed by its ack
+            await asyncio.sleep(0.01)
