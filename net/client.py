@@ -41,6 +41,7 @@ from parley.net.client_types import Delivery, FetchedBundle, SendReceipt
 from parley.net.errors import NetError, RelayRefused, WireError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.protocol import State
 
 __all__ = [
     "ClientClosed",
@@ -58,6 +59,8 @@ StateCallback = Callable[[str, str], None]
 DeliveryCallback = Callable[[Delivery], Awaitable[None]]
 PrekeysLowCallback = Callable[[int], Awaitable[None]]
 
+# How often a request re-checks a connection that is closing (the runner will replace it soon).
+CLOSING_POLL = 0.01
 # Refusals at login that a retry cannot fix: the client stops reconnecting and reports them.
 FATAL_AUTH_CODES = frozenset({"bad_signature", "invite_required", "unsupported_version"})
 # Send refusals that a later retry can fix; every other refusal fails the send at once.
@@ -89,6 +92,7 @@ class _Outgoing:
     payload: bytes = field(repr=False)
     done: asyncio.Future[SendReceipt]
     frame: bytes = field(default=b"", repr=False)
+    waiters: int = 0  # send() calls awaiting it: the last one to give up retires it
 
 
 class RelayClient:
@@ -293,6 +297,7 @@ class RelayClient:
             self._outbox[message_id] = entry
             if self._ws is not None:
                 await self._transmit(entry)
+        entry.waiters += 1
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # races with the result, and the caller's task would then never stop.
@@ -303,7 +308,9 @@ class RelayClient:
                 f"the relay did not store the message within {self._send_timeout:g} s"
             ) from None
         finally:
-            if self._outbox.get(message_id) is entry:
+            entry.waiters -= 1
+            finished = entry.done.done() or entry.waiters == 0
+            if finished and self._outbox.get(message_id) is entry:
                 del self._outbox[message_id]  # stored, refused or given up: stop retrying
                 entry.done.cancel()  # no-op when it has a result
 
@@ -534,8 +541,12 @@ class RelayClient:
                 raise ClientClosed("the relay client was closed")
             if self._fatal is not None:
                 raise self._fatal
-            if self._ws is not None:
-                return self._ws
+            ws = self._ws
+            if ws is not None and ws.state is State.OPEN:
+                return ws
+            if ws is not None:  # closing: the runner is about to notice and reconnect
+                await asyncio.sleep(CLOSING_POLL)
+                continue
             if self._runner is None:
                 raise ClientError("the relay client is not started; call start() first")
             try:

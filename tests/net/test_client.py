@@ -344,9 +344,8 @@ async def test_receipts_carry_the_relays_clock_and_expiry_is_honoured(
     await alice.client.send(bob.account, message_id(2), b"fresh")
     bob = await peers(url, bob_key).start()
     await bob.wait_for(1)
-    assert [d.payload for d in bob.received] == [
-        b"fresh"
-    ]  # oldest first: an expired one would lead
+    # Delivery is oldest first, so an expired message handed out would have come first.
+    assert [d.payload for d in bob.received] == [b"fresh"]
     assert bob.received[0].relay_received_at == clock.now
 
 
@@ -366,3 +365,32 @@ async def test_concurrent_commits_start_in_delivery_order_and_are_all_acknowledg
     async with asyncio.timeout(10):
         while inprocess_relay.server.store.queued:  # every commit was followed by its ack
             await asyncio.sleep(0.01)
+
+
+async def test_concurrent_sends_of_one_message_id_join_and_store_once(
+    inprocess_relay: InProcessRelay, peers: PeerFactory
+) -> None:
+    alice = await peers(inprocess_relay.url).start()
+    bob = await peers(inprocess_relay.url).start()
+    first, second = await asyncio.gather(
+        alice.client.send(bob.account, message_id(1), b"once"),
+        alice.client.send(bob.account, message_id(1), b"once"),
+    )
+    assert first == second
+    await alice.client.send(bob.account, message_id(2), b"marker")
+    assert [d.message_id for d in await bob.wait_for(2)] == [message_id(1), message_id(2)]
+
+
+async def test_a_send_that_times_out_stops_being_retried(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url, send_timeout=0.2).start()
+    bob = await peers(relay.url).start()
+    relay.kill()
+    with pytest.raises(RequestTimeout, match="did not store"):
+        await alice.client.send(bob.account, message_id(1), b"given up")
+    relay.start()
+    await alice.client.wait_connected(15)
+    await alice.client.send(bob.account, message_id(2), b"marker")
+    # The given-up message was not resent behind the caller's back after the reconnection.
+    assert [d.message_id for d in await bob.wait_for(1)] == [message_id(2)]
