@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+import shiboken6
 from parley.app.api import MessengerApi
 from parley.app.events import (
     CatchUpProgress,
@@ -52,6 +53,23 @@ def describe_error(error: BaseException) -> str:
     if type(error).__module__.startswith("parley.") and text:
         return text
     return f"Something went wrong ({type(error).__name__}: {text or 'no details'})."
+
+
+def _call_if_alive(callback: Callable[[Any], None], value: Any) -> None:
+    """Call ``callback`` unless the widget it belongs to was closed and deleted meanwhile.
+
+    A dialog may be closed (and deleted) while its request is still on the core thread; its
+    answer then has nowhere to go and is dropped.
+    """
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+        return
+    try:
+        callback(value)
+    except RuntimeError as error:
+        if "already deleted" not in str(error):
+            raise
+        log.debug("a result arrived after its widget was deleted: %s", error)
 
 
 class CoreCalls(QObject):
@@ -99,13 +117,13 @@ class CoreCalls(QObject):
         if error is not None:
             log.info("core call failed", exc_info=error)
             message = describe_error(error)
-            if on_error is not None:
-                on_error(message)
-            else:
+            if on_error is None:
                 self.error_raised.emit(message)
+            else:
+                _call_if_alive(on_error, message)
             return
         if on_result is not None:
-            on_result(future.result())
+            _call_if_alive(on_result, future.result())
 
     def close(self) -> None:
         """Stop delivering: results and events that arrive later are dropped."""

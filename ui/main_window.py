@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -171,6 +172,10 @@ class MainWindow(QMainWindow):
         )
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About Parley", None, self.show_about))
+        named(self.menuBar(), "Menu bar")
+        # Qt's own "more menus" button, shown when the window is too narrow for the menu bar.
+        for button in self.menuBar().findChildren(QToolButton):
+            named(button, "More menus")
 
     # ---- data ----------------------------------------------------------------------------------
 

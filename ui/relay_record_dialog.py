@@ -9,6 +9,7 @@ from parley.ui.bridge import CoreBridge
 from parley.ui.widgets import ErrorLabel, named
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -53,6 +54,8 @@ class RelayRecordDialog(QDialog):
         self.metadata.horizontalHeader().setStretchLastSection(True)
         self.metadata.verticalHeader().setVisible(False)
         self.metadata.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for corner in self.metadata.findChildren(QAbstractButton):
+            named(corner, "Select all metadata")
         self.frame = named(
             QPlainTextEdit(self), "Frame bytes", "The exact bytes the relay received, in hex"
         )

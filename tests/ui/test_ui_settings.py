@@ -27,8 +27,8 @@ def test_settings_round_trip_through_the_core(
     dialog.auto_lock.setValue(17)
     dialog.notifications.setChecked(False)
     dialog.proxy_url.setText("socks5://127.0.0.1:9050")
-    QTest.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
+        QTest.mouseClick(dialog.save, Qt.MouseButton.LeftButton)
     assert not alice.notifier.enabled
 
     again = alice.show_settings()

@@ -11,10 +11,12 @@ are real widgets on Qt's offscreen platform.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import nacl.pwhash
 import pytest
 from parley.ui.app_setup import make_application
 from parley.ui.bridge import Submitter
@@ -26,6 +28,9 @@ from pytestqt.qtbot import QtBot
 if TYPE_CHECKING:
     from parley.ui.session import AccountSession
 
+PASSPHRASE = "a passphrase for tests"
+#: Argon2id at its minimum: the tests exercise the app, not the key derivation's cost.
+FAST_ARGON2 = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
 #: Generous: the first X3DH, prekey uploads and SQLCipher key derivation on a busy 2-core box.
 WAIT_MS = 30_000
 
@@ -71,10 +76,49 @@ def ready(window: MainWindow) -> Callable[[], bool]:
     return lambda: window.conversations.rowCount() == 1 and window.connection.text() == "Online"
 
 
+async def _introduce(base: Path, relay_url: str) -> tuple[Any, Any]:
+    """Alice and Bob, created by the real core; Alice adds Bob's invite and greets him."""
+    from parley.app.account import create_account
+
+    people = []
+    for name in ("Alice", "Bob"):
+        people.append(
+            await create_account(
+                base / name.lower(),
+                name,
+                relay_url,
+                key_storage="passphrase",
+                passphrase=PASSPHRASE,
+                argon2_limits=FAST_ARGON2,
+            )
+        )
+    alice, bob = people
+    invite = await bob.my_invite()
+    contact = await alice.add_contact(invite.code)
+    conversations = await alice.conversations()
+    greeting = next(c for c in conversations if c.contact_id == contact.id)
+    await alice.send_text(greeting.id, "Hello Bob, this is Alice.")
+    for _ in range(int(WAIT_MS / 20)):
+        if await bob.conversations():
+            break
+        await asyncio.sleep(0.02)
+    return alice, bob
+
+
 @pytest.fixture
-def pair(qtbot: QtBot, runtime: Submitter, world: DemoWorld) -> Iterator[tuple[Any, Any]]:
-    """The two demo windows, each with its conversation with the other already listed."""
-    sessions = [open_session(qtbot, runtime, profile) for profile in world.profiles]
+def pair(
+    qtbot: QtBot, runtime: Submitter, relay: EmbeddedRelay, tmp_path: Path
+) -> Iterator[tuple[MainWindow, MainWindow]]:
+    """Alice's and Bob's windows, each with their conversation with the other listed."""
+    from parley.ui.session import AccountSession
+
+    relay_url = relay.url or ""
+    messengers = runtime.submit(_introduce(tmp_path / "people", relay_url)).result(WAIT_MS / 1000)
+    sessions = []
+    for messenger in messengers:
+        session = AccountSession(runtime, tmp_path / "people" / messenger.display_name.lower())
+        session.adopt(messenger, online=True)
+        sessions.append(session)
     windows = [s.window for s in sessions if s.window is not None]
     for window in windows:
         qtbot.waitUntil(ready(window), timeout=WAIT_MS)
