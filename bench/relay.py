@@ -84,6 +84,12 @@ class Server:
         line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
         return int(line.split()[1]) * 1024
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server has used, from /proc/PID/stat."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text(encoding="ascii")
+        after_name = fields.rsplit(")", 1)[1].split()
+        return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
@@ -135,6 +141,19 @@ async def _gather_bounded(factories: Sequence[Callable[[], Awaitable[T]]]) -> li
     return list(await asyncio.gather(*(one(f) for f in factories)))
 
 
+async def _measure(server: Server, counts: list[int]) -> tuple[float, float]:
+    """Messages per second over DURATION, and the server's CPU seconds per second meanwhile.
+
+    The CPU share tells a reader whether the server was the bottleneck (near 1.0: one core busy)
+    or the client load was (well below 1.0), which the rate alone cannot say.
+    """
+    start_count, start, start_cpu = sum(counts), time.perf_counter(), server.cpu_seconds()
+    await asyncio.sleep(DURATION)
+    elapsed = time.perf_counter() - start
+    busy = (server.cpu_seconds() - start_cpu) / elapsed
+    return (sum(counts) - start_count) / elapsed, busy
+
+
 def p99_ms(samples: list[float]) -> float:
     """The 99th percentile in milliseconds (nearest rank); 0.0 with no samples."""
     if not samples:
@@ -150,9 +169,13 @@ async def _echo_connect(url: str) -> ClientConnection:
     return await connect(url, compression=None, max_size=2**20)
 
 
-async def echo_saturation(url: str) -> float:
-    """Closed loop: WINDOW messages in flight per connection; echoed messages per second."""
-    conns = [await _echo_connect(url) for _ in range(PAIRS)]
+async def echo_saturation(server: Server) -> tuple[float, float]:
+    """Closed loop: WINDOW messages in flight per connection.
+
+    Returns:
+        echoed messages per second, and the share of one core the server used meanwhile.
+    """
+    conns = [await _echo_connect(server.url) for _ in range(PAIRS)]
     stop = asyncio.Event()
     counts = [0] * PAIRS
 
@@ -168,14 +191,12 @@ async def echo_saturation(url: str) -> float:
 
     tasks = [asyncio.create_task(pump(i, ws)) for i, ws in enumerate(conns)]
     await asyncio.sleep(DURATION / 4)  # warm-up
-    start_count, start = sum(counts), time.perf_counter()
-    await asyncio.sleep(DURATION)
-    rate = (sum(counts) - start_count) / (time.perf_counter() - start)
+    rate, busy = await _measure(server, counts)
     stop.set()
     await asyncio.wait(tasks, timeout=5)
     for ws in conns:
         await ws.close()
-    return rate
+    return rate, busy
 
 
 async def echo_latency(url: str, rate: float) -> list[float]:
@@ -236,11 +257,12 @@ async def _echo_idle_open(url: str) -> ClientConnection:
 
 async def run_echo(server: Server) -> dict[str, float]:
     url = server.url
-    saturation = await echo_saturation(url)
+    saturation, busy = await echo_saturation(server)
     latencies = await echo_latency(url, saturation / 2)
     per_conn = await idle_connections(server, lambda: _echo_idle_open(url), _close_ws)
     return {
         "echo_msgs_per_s": saturation,
+        "echo_server_cpu": busy,
         "echo_p99_ms": p99_ms(latencies),
         "echo_idle_conn_bytes": per_conn,
     }
@@ -323,9 +345,13 @@ async def _close_all(
         await b.ws.close()
 
 
-async def relay_saturation(url: str) -> float:
-    """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges."""
-    pairs = await _pairs(url)
+async def relay_saturation(server: Server) -> tuple[float, float]:
+    """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges.
+
+    Returns:
+        delivered messages per second, and the share of one core the relay used meanwhile.
+    """
+    pairs = await _pairs(server.url)
     stop = asyncio.Event()
     counts = [0] * PAIRS
     payload = bytes(MESSAGE_SIZE)
@@ -346,12 +372,10 @@ async def relay_saturation(url: str) -> float:
         for _ in range(WINDOW):
             await a.ws.send(a.send_frame(b.account, payload))
     await asyncio.sleep(DURATION / 4)  # warm-up
-    start_count, start = sum(counts), time.perf_counter()
-    await asyncio.sleep(DURATION)
-    rate = (sum(counts) - start_count) / (time.perf_counter() - start)
+    rate, busy = await _measure(server, counts)
     stop.set()
     await _close_all(pairs, tasks)
-    return rate
+    return rate, busy
 
 
 async def relay_durable(url: str) -> tuple[float, float, float]:
@@ -429,12 +453,13 @@ async def relay_latency(url: str, rate: float) -> list[float]:
 
 async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
     url = server.url
-    saturation = await relay_saturation(url)
+    saturation, busy = await relay_saturation(server)
     durable, queue_s, drain_s = await relay_durable(url)
     latencies = await relay_latency(url, echo_rate / 2)
     per_conn = await idle_connections(server, lambda: RelayConn.login(url), _close_relay)
     return {
         "relay_msgs_per_s": saturation,
+        "relay_server_cpu": busy,
         "durable_msgs_per_s": durable,
         "durable_queue_s": queue_s,
         "durable_drain_s": drain_s,
