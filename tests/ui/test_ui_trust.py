@@ -6,9 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import nacl.pwhash
 import pytest
 from parley.app.events import ConversationChanged
-from parley.ui.demo import DemoWorld
+from parley.ui.embedded_relay import EmbeddedRelay
 from parley.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -17,46 +18,49 @@ from pytestqt.qtbot import QtBot
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
+PASSPHRASE = "carol's test passphrase"
+FAST_ARGON2 = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
 
 
 def test_add_contact_from_invite_then_verify_safety_number(
-    qtbot: QtBot, runtime: Any, world: DemoWorld, tmp_path: Path
+    qtbot: QtBot,
+    runtime: Any,
+    relay: EmbeddedRelay,
+    pair: tuple[MainWindow, MainWindow],
+    tmp_path: Path,
 ) -> None:
     account = pytest.importorskip("parley.app.account")
-    # A third person with a fresh account on the same relay.
+    from parley.ui.session import AccountSession
+
+    alice, _bob = pair
+    # A third person with a fresh account on the same relay shares her invite.
     messenger = runtime.submit(
         account.create_account(
             tmp_path / "carol",
             "Carol",
-            world.relay_url,
+            relay.url,
             key_storage="passphrase",
-            passphrase="carol's long passphrase",
+            passphrase=PASSPHRASE,
+            argon2_limits=FAST_ARGON2,
         )
     ).result(timeout=WAIT_MS / 1000)
-    from parley.ui.session import AccountSession
-
     carol_session = AccountSession(runtime, tmp_path / "carol")
-    carol_session.adopt(messenger)
+    carol_session.adopt(messenger, online=True)
     carol = carol_session.window
     assert isinstance(carol, MainWindow)
     invite_dialog = carol.show_invite()
     qtbot.waitUntil(invite_dialog.copy.isEnabled, timeout=WAIT_MS)
-    assert invite_dialog.qr.pixmap() is not None and not invite_dialog.qr.pixmap().isNull()
+    assert not invite_dialog.qr.pixmap().isNull()
     invite = invite_dialog.code.toPlainText()
     assert invite
 
-    alice_session = AccountSession(runtime, world.profiles[0])
-    alice_session.start()
-    qtbot.waitUntil(lambda: alice_session.window is not None, timeout=WAIT_MS)
-    alice = alice_session.window
-    assert alice is not None
-    qtbot.waitUntil(lambda: alice.conversations.rowCount() == 1, timeout=WAIT_MS)
     add = alice.show_add_contact()
     QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     assert "Paste" in add.error.text()  # empty invite: explained
     add.invite.setPlainText("parley:garbage")
     QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: add.error.isVisible() and add.add.isEnabled(), timeout=WAIT_MS)
+    assert "Traceback" not in add.error.text()
     add.invite.setPlainText(invite)
     QTest.mouseClick(add.add, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: alice.conversations.rowCount() == 2, timeout=WAIT_MS)
@@ -79,12 +83,10 @@ def test_add_contact_from_invite_then_verify_safety_number(
         lambda: (c := alice.pane.conversation) is not None and c.verified, timeout=WAIT_MS
     )
     assert "verified" in alice.pane.title.text()
-
-    for session in (alice_session, carol_session):
-        if session.window is not None:
-            session.window.closed.disconnect()
-            session.window.close()
-        session.close()
+    if carol_session.window is not None:
+        carol_session.window.closed.disconnect()
+        carol_session.window.close()
+    carol_session.close()
 
 
 def test_key_change_banner_blocks_sending_to_a_verified_contact(
