@@ -376,6 +376,9 @@ class RelayClient:
                 self._online.set()
                 self._set_state("offline", f"not a relay URL: {self.url}")
                 return
+            except Exception as exc:  # a bug or a failing sign(): keep the client alive, retry
+                log.exception("unexpected failure in the relay connection")
+                reason = f"unexpected failure: {type(exc).__name__}"
             if self.closed:  # close() ran while we were connected
                 return
             self._set_state("offline", reason)

@@ -394,3 +394,29 @@ async def test_a_send_that_times_out_stops_being_retried(
     await alice.client.send(bob.account, message_id(2), b"marker")
     # The given-up message was not resent behind the caller's back after the reconnection.
     assert [d.message_id for d in await bob.wait_for(1)] == [message_id(2)]
+
+
+async def test_a_failing_sign_callback_is_retried_not_fatal(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    peer = peers(relay.url)
+    attempts: list[bytes] = []
+    real_sign = peer.sign
+
+    def flaky_sign(message: bytes) -> bytes:
+        attempts.append(message)
+        if len(attempts) == 1:
+            raise RuntimeError("the keyring was locked")
+        return real_sign(message)
+
+    client = RelayClient(
+        relay.url,
+        peer.account,
+        flaky_sign,
+        on_delivery=_nothing,
+        backoff=Backoff(base=0.05, maximum=0.2),
+    )
+    await client.start()
+    await client.wait_connected(15)
+    assert len(attempts) == 2
+    await client.close()
