@@ -31,12 +31,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from parley.net import wire
 from parley.net.client_backoff import Backoff
+from parley.net.client_ledger import DeliveryLedger, Verdict
 from parley.net.client_types import Delivery, FetchedBundle, SendReceipt
 from parley.net.errors import NetError, RelayRefused, WireError
 from websockets.asyncio.client import ClientConnection, connect
@@ -159,7 +159,6 @@ class RelayClient:
         self._connect_timeout = connect_timeout
         self._backoff = backoff or Backoff()
         self._prekey_threshold = prekey_threshold
-        self._dedupe_window = dedupe_window
 
         self.state = "offline"
         self.prekey_stock: int | None = None
@@ -176,8 +175,7 @@ class RelayClient:
         self._outbox: dict[bytes, _Outgoing] = {}
         self._send_ids: dict[int, bytes] = {}  # request id -> message id, for refusals
         self._inbox: asyncio.Queue[Delivery] = asyncio.Queue()
-        self._pending_ids: set[bytes] = set()  # queued or being committed
-        self._committed: OrderedDict[bytes, None] = OrderedDict()
+        self._ledger = DeliveryLedger(dedupe_window)
         self._unsent_acks: dict[bytes, None] = {}  # committed while offline, in order
         self._slots = asyncio.Semaphore(delivery_concurrency)
 
@@ -324,7 +322,7 @@ class RelayClient:
             RequestTimeout, ClientClosed: see ``wait_connected``.
         """
         for message_id in message_ids:
-            self._remember(message_id)
+            self._ledger.committed(message_id)
         deadline = time.monotonic() + self._request_timeout
         pending = list(message_ids)
         while pending:
@@ -565,16 +563,14 @@ class RelayClient:
     # -- receiving ---------------------------------------------------------------------------
 
     def _received(self, frame: wire.Deliver) -> None:
-        message_id = frame.message_id
-        if message_id in self._committed:
+        verdict = self._ledger.receive(frame.message_id)
+        if verdict is Verdict.DUPLICATE:
             log.debug("dropping a duplicate delivery")
-            self._spawn(self._send_acks([message_id]))
-            return
-        if message_id in self._pending_ids:
-            return  # already queued from an earlier connection
-        self._pending_ids.add(message_id)
-        delivery = Delivery(message_id, frame.sender, frame.payload, frame.received_at)
-        self._inbox.put_nowait(delivery)
+            self._spawn(self._send_acks([frame.message_id]))
+        elif verdict is Verdict.NEW:
+            delivery = Delivery(frame.message_id, frame.sender, frame.payload, frame.received_at)
+            self._inbox.put_nowait(delivery)
+        # IN_PROGRESS: already queued from an earlier connection; its commit will ack it.
 
     async def _consume(self) -> None:
         """Hand deliveries to the app in order, at most ``delivery_concurrency`` at a time."""
@@ -588,18 +584,12 @@ class RelayClient:
             await self._on_delivery(delivery)
         except Exception:  # the app's failure must not stop the client; the relay redelivers
             log.exception("on_delivery failed; the message stays on the relay")
+            self._ledger.failed(delivery.message_id)
             return
         finally:
             self._slots.release()
-            self._pending_ids.discard(delivery.message_id)
-        self._remember(delivery.message_id)
+        self._ledger.committed(delivery.message_id)
         await self._send_acks([delivery.message_id])
-
-    def _remember(self, message_id: bytes) -> None:
-        self._committed[message_id] = None
-        self._committed.move_to_end(message_id)
-        while len(self._committed) > self._dedupe_window:
-            self._committed.popitem(last=False)
 
     async def _send_acks(self, message_ids: Iterable[bytes]) -> None:
         """Acknowledge now if online; otherwise keep the ids for the next login."""

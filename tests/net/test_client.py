@@ -11,10 +11,13 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nacl.signing import SigningKey
 from parley.net import wire
 from parley.net.client import ClientClosed, ClientError, RelayClient, RequestTimeout
 from parley.net.client_backoff import Backoff
+from parley.net.client_ledger import DeliveryLedger, Verdict
 from parley.net.errors import RelayRefused
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -420,3 +423,72 @@ async def test_a_failing_sign_callback_is_retried_not_fatal(
     await client.wait_connected(15)
     assert len(attempts) == 2
     await client.close()
+
+
+# -- the delivery ledger (pure) ---------------------------------------------------------------
+
+
+def test_ledger_classifies_copies_of_one_message() -> None:
+    ledger = DeliveryLedger(window=8)
+    assert ledger.receive(message_id(1)) is Verdict.NEW
+    assert ledger.receive(message_id(1)) is Verdict.IN_PROGRESS
+    ledger.committed(message_id(1))
+    assert ledger.receive(message_id(1)) is Verdict.DUPLICATE
+    assert ledger.receive(message_id(2)) is Verdict.NEW
+    ledger.failed(message_id(2))
+    assert ledger.receive(message_id(2)) is Verdict.NEW  # a failed commit is tried again
+
+
+def test_ledger_memory_is_bounded_by_its_window() -> None:
+    ledger = DeliveryLedger(window=3)
+    for n in range(100):
+        ledger.receive(message_id(n))
+        ledger.committed(message_id(n))
+    assert len(ledger) == 3
+    assert ledger.receive(message_id(99)) is Verdict.DUPLICATE
+    assert ledger.receive(message_id(0)) is Verdict.NEW  # forgotten: the app's store dedupes
+    with pytest.raises(ValueError, match="at least one"):
+        DeliveryLedger(window=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["deliver", "commit", "fail"]), st.integers(0, 5)),
+        max_size=60,
+    )
+)
+def test_ledger_hands_each_message_to_the_app_once_per_failure(
+    steps: list[tuple[str, int]],
+) -> None:
+    """Model: whatever the order of copies, commits and failures, the app is given an id again
+    only after its previous attempt failed, never while one is under way or after a commit."""
+    ledger = DeliveryLedger(window=16)  # more than the 6 ids used: nothing is forgotten
+    handed: dict[int, int] = {}
+    failures: dict[int, int] = {}
+    under_way: set[int] = set()
+    committed: set[int] = set()
+    for action, n in steps:
+        if action == "deliver":
+            verdict = ledger.receive(message_id(n))
+            expected = (
+                Verdict.DUPLICATE
+                if n in committed
+                else Verdict.IN_PROGRESS
+                if n in under_way
+                else Verdict.NEW
+            )
+            assert verdict is expected
+            if verdict is Verdict.NEW:
+                handed[n] = handed.get(n, 0) + 1
+                under_way.add(n)
+        elif n in under_way:  # the app finishes only what it was given
+            under_way.discard(n)
+            if action == "commit":
+                ledger.committed(message_id(n))
+                committed.add(n)
+            else:
+                ledger.failed(message_id(n))
+                failures[n] = failures.get(n, 0) + 1
+    for n, count in handed.items():
+        assert count <= failures.get(n, 0) + 1
