@@ -16,6 +16,11 @@ own); this process generates the client load. Figures, all printed as one JSON l
 - ``idle_conn_memory_ratio``: RSS growth per idle (authenticated) relay connection over a bare
   websockets server's, ``IDLE`` connections, compression off on both.
 
+``echo_server_cpu`` and ``relay_server_cpu`` (CPU seconds per second during the closed loops) say
+which side was the bottleneck: on a 2-core machine one Python load process cannot saturate the
+bare echo server (its share stays well under 1.0), so echo's rate, the ratios' denominator, is
+then a floor and the ratios flatter the relay; read them with that figure beside them.
+
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
 """
 
