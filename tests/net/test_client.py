@@ -492,3 +492,33 @@ def test_ledger_hands_each_message_to_the_app_once_per_failure(
                 failures[n] = failures.get(n, 0) + 1
     for n, count in handed.items():
         assert count <= failures.get(n, 0) + 1
+
+
+async def test_explicit_ack_deletes_and_marks_the_message_as_seen(
+    inprocess_relay: InProcessRelay, peers: PeerFactory
+) -> None:
+    alice = await peers(inprocess_relay.url).start()
+    bob = await peers(inprocess_relay.url).start()
+    bob.fail_next = 1  # the app commits this one by another path, then acknowledges it itself
+    await alice.client.send(bob.account, message_id(1), b"committed elsewhere")
+    async with asyncio.timeout(10):
+        while not bob.calls:
+            await asyncio.sleep(0.01)
+    assert inprocess_relay.server.store.queued == 1  # a failed commit is not acknowledged
+    await bob.client.ack([message_id(1)])
+    async with asyncio.timeout(10):
+        while inprocess_relay.server.store.queued:
+            await asyncio.sleep(0.01)
+    assert bob.received == []
+
+
+async def test_a_lost_relay_is_reported_with_a_reason(
+    relay: RelayProcess, peers: PeerFactory
+) -> None:
+    alice = await peers(relay.url).start()
+    relay.kill()
+    async with asyncio.timeout(10):
+        while alice.client.state == "online":
+            await asyncio.sleep(0.01)
+    offline = [detail for state, detail in alice.states if state == "offline"]
+    assert offline and all(offline)  # every offline report says why
