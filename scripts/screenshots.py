@@ -2,7 +2,7 @@
 """Render the main screens of the desktop app into build/screenshots/*.png under Xvfb.
 
 Starts its own X server (``Xvfb :N -screen 0 1280x800x24``), then builds what `parley demo`
-builds (an embedded relay and two profiles that know each other), exchanges a few messages and a
+builds (an embedded relay and two accounts that know each other), exchanges a few messages and a
 picture through the real core and relay, and grabs the windows and dialogs. The README's pictures
 are small copies of some of these, committed under docs/images/.
 
@@ -12,6 +12,7 @@ Usage: .venv/bin/python scripts/screenshots.py [--out build/screenshots]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import shutil
@@ -21,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from parley.ui.main_window import MainWindow
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0
+PASSPHRASE = "screenshot accounts, thrown away"  # noqa: S105 (throwaway accounts)
 XVFB = shutil.which("Xvfb") or "/usr/bin/Xvfb"
 
 
@@ -175,9 +177,37 @@ def shoot_dialogs(camera: Camera, alice: MainWindow) -> None:
     onboarding.close()
 
 
+async def introduce(base: Path, relay_url: str) -> list[Any]:
+    """Alice and Bob, created by the real core; Alice adds Bob's invite and greets him."""
+    import nacl.pwhash
+    from parley.app.account import create_account
+
+    fast = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+    people = [
+        await create_account(
+            base / name.lower(),
+            name,
+            relay_url,
+            key_storage="passphrase",
+            passphrase=PASSPHRASE,
+            argon2_limits=fast,
+        )
+        for name in ("Alice", "Bob")
+    ]
+    alice, bob = people
+    contact = await alice.add_contact((await bob.my_invite()).code)
+    conversation = next(c for c in await alice.conversations() if c.contact_id == contact.id)
+    await alice.send_text(conversation.id, "Hi Bob! This is Alice, on Parley.")
+    for _ in range(3000):
+        if await bob.conversations():
+            break
+        await asyncio.sleep(0.01)
+    return people
+
+
 def render(out: Path) -> int:
     from parley.app.runtime import CoreRuntime
-    from parley.ui.demo import create_world
+    from parley.ui.embedded_relay import EmbeddedRelay
     from parley.ui.resources import app_icon
     from parley.ui.session import AccountSession
     from PySide6.QtCore import QRect
@@ -187,14 +217,16 @@ def render(out: Path) -> int:
     runtime = CoreRuntime()
     runtime.start()
     sessions: list[AccountSession] = []
+    relay = EmbeddedRelay(runtime, base / "relay")
     try:
-        world = create_world(runtime, base)
-        for number, profile in enumerate(world.profiles):
+        relay_url = relay.start_ephemeral()
+        people = runtime.submit(introduce(base, relay_url)).result(timeout=WAIT_S)
+        for number, messenger in enumerate(people):
             geometry = QRect(20 + number * 640, 40, 620, 700)
+            profile = base / messenger.display_name.lower()
             session = AccountSession(runtime, profile, icon=app_icon(), geometry=geometry)
-            session.start()
+            session.adopt(messenger, online=True)
             sessions.append(session)
-        camera.wait(lambda: all(s.window is not None for s in sessions), "the windows")
         alice, bob = (s.window for s in sessions)
         if alice is None or bob is None:
             raise SystemExit("screenshots: a window did not open")
@@ -202,12 +234,12 @@ def render(out: Path) -> int:
         camera.shoot(alice, "main-window-sender")
         camera.shoot(bob, "main-window-recipient")
         shoot_dialogs(camera, alice)
-        world.relay.stop()
     finally:
         for session in sessions:
             if session.window is not None:
                 session.window.closed.disconnect()
             session.close()
+        relay.stop()
         runtime.stop()
         shutil.rmtree(base, ignore_errors=True)
     return 0

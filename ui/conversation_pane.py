@@ -18,6 +18,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -234,9 +235,17 @@ class ConversationPane(QWidget):
         if last is not None and last.direction == "in":
             self._read_timer.start()
 
+    def schedule_mark_read(self) -> None:
+        """Mark the open conversation read shortly (coalesces bursts of arrivals)."""
+        self._read_timer.start()
+
     def _mark_read(self) -> None:
+        """Send read receipts only for what the person can see: the window shown and focused
+        (or, with no window manager to focus anything, shown at all)."""
         window = self.window()
-        if self.conversation is not None and window.isActiveWindow():
+        seen = window.isVisible() and not window.isMinimized()
+        focused = window.isActiveWindow() or QApplication.activeWindow() is None
+        if self.conversation is not None and seen and focused:
             self._bridge.call(self._bridge.messenger.mark_read(self.conversation.id))
 
     # ---- sending -------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from parley.ui.safety_dialog import SafetyNumberDialog
 from parley.ui.search_dialog import SearchDialog
 from parley.ui.settings_dialog import SettingsDialog
 from parley.ui.widgets import named
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -349,6 +349,11 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.pane.schedule_mark_read()  # what arrived while away is seen now
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.notifier.hide()

@@ -26,6 +26,10 @@ from PySide6.QtCore import (
 )
 
 PAGE = 50
+#: How far along a message is; "failed" and "rejected" are final.
+STATUS_ORDER: dict[MessageStatus, int] = {
+    "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4, "rejected": 4,
+}  # fmt: skip
 MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -133,7 +137,11 @@ class MessageListModel(QAbstractListModel):
         for message in sorted(mine, key=lambda m: m.seq):
             row = self._row_of_seq(message.seq)
             if row is not None:
-                self._rows[row] = message
+                # The same message again (a send's own result after its status events): never
+                # move the ticks backwards.
+                known = self._rows[row].status
+                newer = STATUS_ORDER[known] <= STATUS_ORDER[message.status]
+                self._rows[row] = message if newer else replace(message, status=known)
                 index = self.index(row)
                 self.dataChanged.emit(index, index)
             elif not self._seqs or message.seq > self._seqs[-1]:
