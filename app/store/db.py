@@ -217,20 +217,36 @@ class Database:
         fail half-way with SQLITE_BUSY when upgrading a read lock.
         """
         name = f"sp{self._depth}"
-        self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
+        with self._errors_translated():
+            self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
         self._depth += 1
         try:
             yield self
         except BaseException:
             self._depth -= 1
-            if self._depth == 0:
-                self._conn.execute("ROLLBACK")
-            else:
-                self._conn.execute(f"ROLLBACK TO {name}")
-                self._conn.execute(f"RELEASE {name}")
+            self._undo(name)
             raise
         self._depth -= 1
-        self._conn.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+        try:
+            with self._errors_translated():
+                self._conn.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+        except BaseException:
+            self._undo(name)
+            raise
+
+    def _undo(self, name: str) -> None:
+        """Roll back the block that just failed (``_depth`` already points at its parent).
+
+        SQLite rolls the whole transaction back by itself after some errors (disk full, I/O);
+        then there is nothing left to undo, and trying would hide the original error.
+        """
+        if not self._conn.in_transaction:
+            return
+        if self._depth == 0:
+            self._conn.execute("ROLLBACK")
+        else:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
 
     # ---- maintenance -------------------------------------------------------------------------
 

@@ -179,3 +179,9 @@ class Store:
     def close(self) -> None:
         """Checkpoint and close the database."""
         self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -126,6 +126,22 @@ def test_nested_transaction_rolls_back_only_the_inner_block(store: Store) -> Non
     store.close()
 
 
+def test_a_failed_commit_leaves_no_transaction_open(store: Store) -> None:
+    """A deferred constraint fails at COMMIT: the block is undone and the store stays usable."""
+    store.db.execute(
+        "CREATE TABLE deferred_child (parent TEXT REFERENCES contacts (id) "
+        "DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(ConstraintViolation, match="FOREIGN KEY"), store.transaction():
+        store.db.execute("INSERT INTO deferred_child VALUES ('nobody')")
+        settings_repo.put(store.db, "in-failed-block", "1")
+    assert settings_repo.get(store.db, "in-failed-block") is None
+    with store.transaction():
+        settings_repo.put(store.db, "next", "1")
+    assert settings_repo.get(store.db, "next") == "1"
+    store.close()
+
+
 def test_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(ConstraintViolation, match="FOREIGN KEY"):
         messages.add(store.db, new_message("orphan", conversation_id="nowhere"))
