@@ -57,6 +57,7 @@ ProfileState = Literal["missing", "keyring", "passphrase", "demo"]
 KeyStorage = Literal["keyring", "passphrase"]
 DEMO_PASSPHRASE_FILE = "DEMO-PASSPHRASE.txt"  # noqa: S105 (a file name)
 ONE_TIME_STOCK = 100
+LOW_STOCK = 10  # the relay client reports a stock below this at login
 MIN_PASSPHRASE_CHARS = 8
 PUBLISH_TIMEOUT_S = 20.0
 U32 = 2**32
@@ -104,6 +105,7 @@ async def create_account(
     keyring_backend: keyring.backend.KeyringBackend | None = None,
     argon2_limits: tuple[int, int] | None = None,
     replaces: bytes | None = None,
+    publish_timeout: float = PUBLISH_TIMEOUT_S,
 ) -> Messenger:
     """Create an account in ``profile`` and publish its prekeys; return it started.
 
@@ -118,6 +120,7 @@ async def create_account(
         argon2_limits: (opslimit, memlimit) for the passphrase; None means libsodium's MODERATE.
         replaces: the identity key of this person's previous account (a new device or a lost
             profile); messages then say so, and contacts see a key change to accept.
+        publish_timeout: seconds to wait for the relay to take the prekeys.
 
     Raises:
         ProfileExists, AppError (bad name, URL or passphrase), AccountLocked (no secure keyring),
@@ -127,7 +130,9 @@ async def create_account(
     from parley.app.invite import Invite
 
     name = display_name.strip()
-    Invite(bytes(32), relay_url, name or "?")  # validates the name and URL the same way
+    if not name:
+        raise AppError("Choose a display name: it is how your contacts will see you.")
+    Invite(bytes(32), relay_url, name)  # validates the name and URL as an invite will
     if replaces is not None and len(replaces) != KEY_LEN:
         raise AppError("The previous identity key must be 32 bytes.")
     if (profile / HEADER_NAME).exists() or (profile / DB_NAME).exists():
@@ -154,7 +159,7 @@ async def create_account(
     messenger = Messenger(store, identity, source)
     try:
         await messenger.start()
-        await messenger.publish_prekeys(timeout=PUBLISH_TIMEOUT_S)
+        await messenger.publish_prekeys(timeout=publish_timeout)
     except BaseException:
         await messenger.close()
         with contextlib.suppress(StoreError):

@@ -111,6 +111,7 @@ class Messenger:
         self._subscribers: list[Callable[[Event], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[bytes] = set()
+        self._publishing = asyncio.Lock()
         self._client: RelayClient | None = None
         self._closed = False
         self.pipeline = Pipeline(store, identity, self.display_name, self._emit, self._confirm)
@@ -228,7 +229,15 @@ class Messenger:
     # ---- prekeys ---------------------------------------------------------------------------
 
     async def publish_prekeys(self, *, timeout: float) -> None:
-        """Rotate an old signed prekey, then publish it with any unpublished one-time prekeys."""
+        """Rotate an old signed prekey, then publish it with any unpublished one-time prekeys.
+
+        Publications are serialised (login, create and a low stock can all ask at once) so that
+        no one-time prekey is published twice.
+        """
+        async with self._publishing:
+            await self._publish(timeout)
+
+    async def _publish(self, timeout: float) -> None:
         with self.store.transaction() as db:
             prekey_ops.rotate_if_old(db, self.identity, time.time())
             spk, blobs, ids = prekey_ops.publication(db)
@@ -244,11 +253,18 @@ class Messenger:
             prekeys.mark_published(self.store.db, ids)
 
     async def _on_prekeys_low(self, stock: int) -> None:
-        missing = max(0, prekey_ops.ONE_TIME_STOCK - stock)
-        if missing:
-            with self.store.transaction() as db:
-                prekey_ops.add_one_time_prekeys(db, missing)
-        await self.publish_prekeys(timeout=REQUEST_TIMEOUT_S)
+        async with self._publishing:
+            client = self._require_client()
+            # The stock may have been topped up since the relay counted it.
+            current = stock if client.prekey_stock is None else client.prekey_stock
+            waiting = len(prekeys.unpublished_one_time(self.store.db))
+            missing = prekey_ops.ONE_TIME_STOCK - current - waiting
+            if current >= prekey_ops.LOW_STOCK and not waiting:
+                return
+            if missing > 0:
+                with self.store.transaction() as db:
+                    prekey_ops.add_one_time_prekeys(db, missing)
+            await self._publish(REQUEST_TIMEOUT_S)
 
     # ---- contacts --------------------------------------------------------------------------
 
