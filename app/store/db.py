@@ -89,6 +89,8 @@ class Database:
             raise ProfileError(f"A database already exists at {path}; refusing to overwrite it.")
         if not create and not path.is_file():
             raise ProfileError(f"No database at {path}.")
+        if not path.parent.is_dir():
+            raise ProfileError(f"The folder {path.parent} does not exist.")
         with private_umask():
             try:
                 conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)

@@ -203,6 +203,8 @@ def test_open_requires_an_existing_file_and_create_a_new_one(tmp_path: Path) -> 
         Database.open(tmp_path / "x.db", bytes(32), create=True)
     with pytest.raises(StoreError, match="32 bytes"):
         Database.open(tmp_path / "x.db", bytes(31))
+    with pytest.raises(ProfileError, match="does not exist"):
+        Database.open(tmp_path / "nowhere" / "x.db", bytes(32), create=True)
 
 
 def test_reopen_keeps_data(profile: Path) -> None:
