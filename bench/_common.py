@@ -18,6 +18,6 @@ def best_of(func: Callable[[], object], *, repeat: int = 5, number: int = 1000) 
     return best
 
 
-def emit(figures: dict[str, float | int | str]) -> None:
+def emit(figures: dict[str, float | int | str | None]) -> None:
     """Print the benchmark's figures as the one JSON line other tools read (always last)."""
     print(json.dumps(figures, sort_keys=True), flush=True)

@@ -267,7 +267,7 @@ def main() -> None:
     figures |= measure_search()
     figures["catchup_msgs_per_s"] = measure_catchup()
     figures |= {"quick": int(QUICK), "search_size": SEARCH_SIZE, "open_size": OPEN_SIZE}
-    emit(figures)  # type: ignore[arg-type]
+    emit(figures)
 
 
 if __name__ == "__main__":
