@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 def best_of(func: Callable[[], object], *, repeat: int = 5, number: int = 1000) -> float:
@@ -18,6 +18,6 @@ def best_of(func: Callable[[], object], *, repeat: int = 5, number: int = 1000) 
     return best
 
 
-def emit(figures: dict[str, float | int | str | None]) -> None:
+def emit(figures: Mapping[str, float | int | str | None]) -> None:
     """Print the benchmark's figures as the one JSON line other tools read (always last)."""
     print(json.dumps(figures, sort_keys=True), flush=True)
