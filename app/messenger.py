@@ -112,6 +112,7 @@ class Messenger:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[bytes] = set()
         self._publishing = asyncio.Lock()
+        self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
         self._closed = False
         self.pipeline = Pipeline(store, identity, self.display_name, self._emit, self._confirm)
@@ -219,11 +220,12 @@ class Messenger:
         self._emit(Locked())
 
     async def flush(self, timeout: float) -> None:
-        """Wait (bounded) until no send is in flight (the CLI uses this before exiting)."""
+        """Wait (bounded) until no message or receipt is on its way to the relay (the CLI calls
+        this before exiting, so that a script's ``send`` returns once the relay has it)."""
         deadline = time.monotonic() + timeout
-        while self._in_flight and time.monotonic() < deadline:
+        while (self._in_flight or self._receipts) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        if self._in_flight:
+        if self._in_flight or self._receipts:
             raise NetworkError("The relay did not store every message in time; they stay queued.")
 
     # ---- prekeys ---------------------------------------------------------------------------
@@ -466,14 +468,18 @@ class Messenger:
         client = self._client
         if client is None:
             return
-        for start in range(0, len(ids), RECEIPT_BATCH):
-            chunk = tuple(ids[start : start + RECEIPT_BATCH])
-            with self.store.transaction() as db:
-                contact = contacts.get(db, contact_id)
-                plaintext = content_format.encode(content_format.Receipt(kind, chunk))
-                payload = self.pipeline.encrypt_for(contact, plaintext, allow_blocked=True)
-            with contextlib.suppress(ClientError, RelayRefused):
-                await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
+        self._receipts += 1
+        try:
+            for start in range(0, len(ids), RECEIPT_BATCH):
+                chunk = tuple(ids[start : start + RECEIPT_BATCH])
+                with self.store.transaction() as db:
+                    contact = contacts.get(db, contact_id)
+                    plaintext = content_format.encode(content_format.Receipt(kind, chunk))
+                    payload = self.pipeline.encrypt_for(contact, plaintext, allow_blocked=True)
+                with contextlib.suppress(ClientError, RelayRefused):
+                    await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
+        finally:
+            self._receipts -= 1
 
     async def mark_read(self, conversation_id: str) -> None:
         conversation, contact = self._conversation(conversation_id)

@@ -1,0 +1,406 @@
+"""``parley cli``: the messenger without windows, for scripts and tests.
+
+Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the platform's profile
+folder). Commands: init, invite, add, send, recv, list, search, safety-number, verify,
+accept-key, key-storage. A passphrase is read from ``PARLEY_PASSPHRASE`` or, with
+``--passphrase-stdin``, from the first line of standard input; it is never a command-line argument
+(other users can read those in the process list).
+
+Exit codes (stable; scripts may rely on them):
+
+====  ==========================================================================
+0     success
+1     an unexpected internal error (a bug: the message says what failed)
+2     usage: unknown command, missing or bad arguments
+3     locked: wrong passphrase, no passphrase given, or the keyring lacks the key
+4     not found: no account in the profile, or no such contact
+5     network: the relay cannot be reached, or refused the request
+6     rejected input: a bad invite, a file that is not a picture, an existing profile
+7     blocked: the contact's verified safety number changed (run accept-key)
+8     storage: the encrypted store is damaged
+9     timeout: ``recv --count N`` received fewer than N messages in time
+====  ==========================================================================
+
+Messages for people go to standard error; results go to standard output, one per line
+(``--json`` makes ``recv``, ``list`` and ``search`` print one JSON object per line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from parley.app import account
+from parley.app.errors import (
+    AccountLocked,
+    AppError,
+    AttachmentRejected,
+    ContactExists,
+    ContactNotFound,
+    ContentError,
+    InvalidInvite,
+    NetworkError,
+    ProfileExists,
+    ProfileMissing,
+    SendBlocked,
+    StorageError,
+)
+from parley.app.events import ContactView, Event, MessageAdded, MessageView
+from parley.app.messenger import Messenger
+from parley.app.runtime import CoreRuntime
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+EXIT_NOT_FOUND = 4
+EXIT_NETWORK = 5
+EXIT_REJECTED = 6
+EXIT_BLOCKED = 7
+EXIT_STORAGE = 8
+EXIT_TIMEOUT = 9
+
+_EXIT_OF: list[tuple[type[AppError], int]] = [
+    (AccountLocked, EXIT_LOCKED),
+    (ProfileMissing, EXIT_NOT_FOUND),
+    (ContactNotFound, EXIT_NOT_FOUND),
+    (NetworkError, EXIT_NETWORK),
+    (InvalidInvite, EXIT_REJECTED),
+    (AttachmentRejected, EXIT_REJECTED),
+    (ContactExists, EXIT_REJECTED),
+    (ProfileExists, EXIT_REJECTED),
+    (ContentError, EXIT_REJECTED),
+    (SendBlocked, EXIT_BLOCKED),
+    (StorageError, EXIT_STORAGE),
+]
+ONLINE_TIMEOUT_S = 20.0
+SEND_TIMEOUT_S = 30.0
+PASSPHRASE_ENV = "PARLEY_PASSPHRASE"  # noqa: S105 (the name of a variable)
+
+
+class CliFailure(Exception):
+    """A failure of the command line itself, with its exit code."""
+
+    code = EXIT_INTERNAL
+
+
+class UsageError(CliFailure):
+    """Bad command-line use (exit code 2)."""
+
+    code = EXIT_USAGE
+
+
+class RecvTimeout(CliFailure):
+    """``recv`` got fewer messages than asked for (exit code 9)."""
+
+    code = EXIT_TIMEOUT
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="parley cli", description="Parley without windows.")
+    parser.add_argument("--profile", type=Path, help="the profile folder (default: per platform)")
+    parser.add_argument(
+        "--passphrase-stdin", action="store_true", help="read the passphrase from standard input"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    init = commands.add_parser("init", help="create an account and publish its keys")
+    init.add_argument("--name", required=True, help="your display name")
+    init.add_argument("--relay", required=True, help="the relay URL, ws://host:port")
+    init.add_argument("--keyring", action="store_true", help="keep the key in the system keyring")
+    commands.add_parser("invite", help="print my invite code and link")
+    add = commands.add_parser("add", help="add a contact from an invite code or link")
+    add.add_argument("invite")
+    add.add_argument("--name", help="what to call the contact (default: their chosen name)")
+    send = commands.add_parser("send", help="send a text or a picture")
+    send.add_argument("contact", help="contact name or id")
+    send.add_argument("text", nargs="?", help="the message text")
+    send.add_argument("--picture", type=Path, help="a picture file to send instead of text")
+    recv = commands.add_parser("recv", help="wait for messages and print them")
+    recv.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
+    recv.add_argument("--count", type=int, help="stop after this many messages")
+    recv.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing = commands.add_parser("list", help="list contacts and their conversations")
+    listing.add_argument("--json", action="store_true")
+    search = commands.add_parser("search", help="search all messages, newest first")
+    search.add_argument("query")
+    search.add_argument("--json", action="store_true")
+    for name, text in (
+        ("safety-number", "print the safety number shared with a contact"),
+        ("verify", "mark a contact verified (after comparing safety numbers)"),
+        ("accept-key", "accept a contact's changed identity key"),
+    ):
+        commands.add_parser(name, help=text).add_argument("contact")
+    commands.add_parser("key-storage", help="say where the database key is kept")
+    return parser
+
+
+def _passphrase(args: argparse.Namespace, stdin: TextIO) -> str | None:
+    if args.passphrase_stdin:
+        line = stdin.readline().rstrip("\r\n")
+        if not line:
+            raise UsageError("--passphrase-stdin was given but standard input was empty")
+        return line
+    return os.environ.get(PASSPHRASE_ENV) or None
+
+
+def _message_json(message: MessageView) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": message.direction,
+        "sender": message.sender_name,
+        "body": message.body,
+        "sent_at": message.sent_at,
+        "status": message.status,
+    }
+    if message.attachment is not None:
+        a = message.attachment
+        data["picture"] = {
+            "id": a.id,
+            "mime_type": a.mime_type,
+            "width": a.width,
+            "height": a.height,
+            "file_name": a.file_name,
+        }
+    return data
+
+
+def _message_line(message: MessageView) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(message.sent_at))
+    body = message.body.replace("\n", " ")
+    if message.attachment is not None:
+        body = f"[picture {message.attachment.file_name}] {body}".rstrip()
+    return f"{stamp}\t{message.sender_name}\t{body}"
+
+
+class Cli:
+    """One command's run; ``out`` receives results, ``err`` messages for people."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.stdin = stdin
+        self.profile: Path = args.profile or account.default_profile_dir()
+
+    def print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    async def run(self) -> int:
+        if self.args.command == "init":
+            return await self.init()
+        messenger = await account.open_account(self.profile, passphrase=self._maybe_passphrase())
+        try:
+            return await self.dispatch(messenger)
+        finally:
+            await messenger.close()
+
+    def _maybe_passphrase(self) -> str | None:
+        if account.profile_state(self.profile) != "passphrase":
+            return None
+        return _passphrase(self.args, self.stdin)
+
+    async def init(self) -> int:
+        kind: account.KeyStorage = "keyring" if self.args.keyring else "passphrase"
+        passphrase = None if self.args.keyring else _passphrase(self.args, self.stdin)
+        if kind == "passphrase" and passphrase is None:
+            raise UsageError(f"give a passphrase with --passphrase-stdin or {PASSPHRASE_ENV}")
+        messenger = await account.create_account(
+            self.profile, self.args.name, self.args.relay, key_storage=kind, passphrase=passphrase
+        )
+        try:
+            invite = await messenger.my_invite()
+            print(f"Created {messenger.display_name}'s account in {self.profile}.", file=self.err)
+            self.print(invite.code)
+        finally:
+            await messenger.close()
+        return EXIT_OK
+
+    async def dispatch(self, messenger: Messenger) -> int:
+        command = self.args.command
+        if command == "invite":
+            invite = await messenger.my_invite()
+            self.print(invite.code)
+            self.print(invite.link)
+        elif command == "list":
+            await self.listing(messenger)
+        elif command == "search":
+            for hit in await messenger.search(self.args.query):
+                if self.args.json:
+                    self.print(json.dumps(_message_json(hit.message) | {"snippet": hit.snippet}))
+                else:
+                    self.print(f"{hit.conversation_title}\t{_message_line(hit.message)}")
+        elif command == "key-storage":
+            info = await messenger.key_storage()
+            self.print(f"{info.kind}\t{info.backend}\t{info.description}")
+        elif command in ("safety-number", "verify", "accept-key"):
+            contact = await self.contact(messenger)
+            if command == "verify":
+                await messenger.set_verified(contact.id, True)
+            elif command == "accept-key":
+                await messenger.accept_key_change(contact.id)
+            number = await messenger.safety_number(contact.id)
+            digits = number.digits
+            self.print(" ".join(digits[i : i + 5] for i in range(0, len(digits), 5)))
+        else:
+            return await self.online(messenger)
+        return EXIT_OK
+
+    async def listing(self, messenger: Messenger) -> None:
+        by_contact = {c.contact_id: c for c in await messenger.conversations()}
+        for contact in await messenger.contacts():
+            conversation = by_contact.get(contact.id)
+            unread = conversation.unread if conversation is not None else 0
+            trust = "verified" if contact.verified else "unverified"
+            if contact.key_changed:
+                trust += ",key-changed"
+            if self.args.json:
+                self.print(
+                    json.dumps(
+                        {
+                            "contact_id": contact.id,
+                            "name": contact.display_name,
+                            "identity_key": contact.identity_key_hex,
+                            "verified": contact.verified,
+                            "key_changed": contact.key_changed,
+                            "conversation_id": conversation.id if conversation else None,
+                            "unread": unread,
+                        }
+                    )
+                )
+            else:
+                self.print(f"{contact.id}\t{contact.display_name}\t{trust}\t{unread} unread")
+
+    async def contact(self, messenger: Messenger) -> ContactView:
+        wanted = self.args.contact
+        everyone = await messenger.contacts()
+        exact = [c for c in everyone if wanted in (c.id, c.display_name)]
+        matches = exact or [
+            c
+            for c in everyone
+            if c.display_name.casefold() == wanted.casefold() or c.id.startswith(wanted.lower())
+        ]
+        if len(matches) != 1:
+            reason = "no contact" if not matches else "more than one contact"
+            raise ContactNotFound(f"There is {reason} called {wanted!r}; see `parley cli list`.")
+        return matches[0]
+
+    async def online(self, messenger: Messenger) -> int:
+        """Commands that need the relay: add, send, recv."""
+        received: list[MessageView] = []
+        arrived = asyncio.Event()
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, MessageAdded) and event.message.direction == "in":
+                received.append(event.message)
+                arrived.set()
+
+        messenger.subscribe(on_event)
+        await messenger.start()
+        await messenger.wait_online(ONLINE_TIMEOUT_S)
+        command = self.args.command
+        if command == "add":
+            contact = await messenger.add_contact(self.args.invite, self.args.name)
+            self.print(f"{contact.id}\t{contact.display_name}")
+        elif command == "send":
+            await self.send(messenger)
+        elif command == "recv":
+            return await self.recv(messenger, received, arrived)
+        return EXIT_OK
+
+    async def send(self, messenger: Messenger) -> None:
+        if (self.args.text is None) == (self.args.picture is None):
+            raise UsageError("send takes either a TEXT or --picture FILE")
+        contact = await self.contact(messenger)
+        conversation = next(
+            c for c in await messenger.conversations() if c.contact_id == contact.id
+        )
+        if self.args.picture is not None:
+            message = await messenger.send_picture(conversation.id, self.args.picture)
+        else:
+            message = await messenger.send_text(conversation.id, self.args.text)
+        await messenger.flush(SEND_TIMEOUT_S)
+        self.print(message.id)
+
+    async def recv(
+        self, messenger: Messenger, received: list[MessageView], arrived: asyncio.Event
+    ) -> int:
+        count = self.args.count
+        if count is not None and count < 1:
+            raise UsageError("--count must be 1 or more")
+        deadline = asyncio.get_running_loop().time() + self.args.timeout
+        printed = 0
+        while count is None or printed < count:
+            while printed < len(received) and (count is None or printed < count):
+                message = received[printed]
+                self.print(
+                    json.dumps(_message_json(message)) if self.args.json else _message_line(message)
+                )
+                printed += 1
+            if count is not None and printed >= count:
+                break
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            arrived.clear()
+            if printed < len(received):
+                continue
+            try:
+                async with asyncio.timeout(remaining):
+                    await arrived.wait()
+            except TimeoutError:
+                break
+        await messenger.flush(SEND_TIMEOUT_S)  # the delivery receipts
+        if count is not None and printed < count:
+            raise RecvTimeout(f"received {printed} of {count} messages in {self.args.timeout:g} s")
+        return EXIT_OK
+
+
+def exit_code_of(error: AppError) -> int:
+    """The documented exit code for an AppError."""
+    for kind, code in _EXIT_OF:
+        if isinstance(error, kind):
+            return code
+    return EXIT_REJECTED
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run one command; returns the exit code (see the module docstring)."""
+    out, err, stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
+    try:
+        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"parley cli: {exc}", file=err)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    runtime = CoreRuntime()
+    runtime.start()
+    try:
+        return runtime.call(Cli(args, out, err, stdin).run())
+    except (CliFailure, AppError) as exc:
+        print(f"parley cli: {exc}", file=err)
+        return exc.code if isinstance(exc, CliFailure) else exit_code_of(exc)
+    except Exception as exc:
+        print(f"parley cli: internal error ({type(exc).__name__}: {exc})", file=err)
+        return EXIT_INTERNAL
+    finally:
+        runtime.stop()
