@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--name", required=True, help="your display name")
     init.add_argument("--relay", required=True, help="the relay URL, ws://host:port")
     init.add_argument("--keyring", action="store_true", help="keep the key in the system keyring")
+    init.add_argument(
+        "--timeout", type=float, default=20.0, help="seconds to wait for the relay (default 20)"
+    )
     commands.add_parser("invite", help="print my invite code and link")
     add = commands.add_parser("add", help="add a contact from an invite code or link")
     add.add_argument("invite")
@@ -218,7 +221,12 @@ class Cli:
         if kind == "passphrase" and passphrase is None:
             raise UsageError(f"give a passphrase with --passphrase-stdin or {PASSPHRASE_ENV}")
         messenger = await account.create_account(
-            self.profile, self.args.name, self.args.relay, key_storage=kind, passphrase=passphrase
+            self.profile,
+            self.args.name,
+            self.args.relay,
+            key_storage=kind,
+            passphrase=passphrase,
+            publish_timeout=self.args.timeout,
         )
         try:
             invite = await messenger.my_invite()
