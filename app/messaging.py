@@ -169,7 +169,8 @@ class Pipeline:
         self._queue: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
-        self._done = 0
+        self._done = 0  # deliveries committed since the last login (CatchUpProgress)
+        self._reporting = False
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -199,13 +200,17 @@ class Pipeline:
                         self._emit(event)
                     if outcome.receipt_to is not None:
                         receipts.setdefault(outcome.receipt_to[0], []).append(outcome.receipt_to[1])
-            if len(batch) > 1 or self._queue:
+            if len(batch) > 1 or self._queue or self._reporting:
+                # A burst is reported until a report with done == total closes it.
+                self._reporting = bool(self._queue)
                 self._emit(CatchUpProgress(self._done, self._done + len(self._queue)))
             for contact_id, ids in receipts.items():
                 self._confirm(contact_id, ids)
             await asyncio.sleep(0)  # let the UI, sends and the relay client run between batches
-        if self._done:
-            self._done = 0
+
+    def new_connection(self) -> None:
+        """Count catch-up progress from zero again (called at every login to the relay)."""
+        self._done = 0
 
     def _commit_batch(self, batch: list[_Pending]) -> list[Received | BaseException]:
         results: list[Received | BaseException] = []

@@ -193,6 +193,7 @@ class Messenger:
         if state in ("connecting", "online", "offline"):
             self._emit(ConnectionChanged(state, detail))  # type: ignore[arg-type]
         if state == "online":
+            self.pipeline.new_connection()
             self._spawn(self._after_login())
 
     async def _after_login(self) -> None:
