@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -345,31 +346,31 @@ class Cli:
     async def recv(
         self, messenger: Messenger, received: list[MessageView], arrived: asyncio.Event
     ) -> int:
+        """Print every message committed while running; with --count, run until N arrived.
+
+        Nothing is capped at N: messages that arrive together are all committed (and
+        acknowledged to the relay) at once, so they are all printed rather than silently lost
+        to the next ``recv``.
+        """
         count = self.args.count
         if count is not None and count < 1:
             raise UsageError("--count must be 1 or more")
-        deadline = asyncio.get_running_loop().time() + self.args.timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.args.timeout
         printed = 0
-        while count is None or printed < count:
-            while printed < len(received) and (count is None or printed < count):
-                message = received[printed]
+        while True:
+            for message in received[printed:]:
                 self.print(
                     json.dumps(_message_json(message)) if self.args.json else _message_line(message)
                 )
-                printed += 1
-            if count is not None and printed >= count:
-                break
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
+            printed = len(received)
+            remaining = deadline - loop.time()
+            if (count is not None and printed >= count) or remaining <= 0:
                 break
             arrived.clear()
-            if printed < len(received):
-                continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await arrived.wait()
-            except TimeoutError:
-                break
         await messenger.flush(SEND_TIMEOUT_S)  # the delivery receipts
         if count is not None and printed < count:
             raise RecvTimeout(f"received {printed} of {count} messages in {self.args.timeout:g} s")

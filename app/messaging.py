@@ -412,14 +412,15 @@ class Pipeline:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def encrypt_for(
-        self, contact: ContactRow, plaintext: bytes, *, allow_blocked: bool = False
-    ) -> bytes:
+    def encrypt_for(self, contact: ContactRow, plaintext: bytes) -> bytes:
         """Encrypt with the contact's newest session and store the advanced state.
 
         Call inside the transaction that also stores what was sent.
+
+        Raises:
+            SendBlocked: the contact's verified key changed and the change is not accepted.
         """
-        if not allow_blocked and contact_ops.send_blocked(self.db, contact):
+        if contact_ops.send_blocked(self.db, contact):
             raise SendBlocked(
                 f"{contact.display_name}'s safety number changed. Compare it again and accept the "
                 "new key before sending."

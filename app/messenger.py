@@ -475,8 +475,10 @@ class Messenger:
                 chunk = tuple(ids[start : start + RECEIPT_BATCH])
                 with self.store.transaction() as db:
                     contact = contacts.get(db, contact_id)
+                    if contact_ops.send_blocked(db, contact):
+                        return  # no receipts to a key nobody has accepted yet
                     plaintext = content_format.encode(content_format.Receipt(kind, chunk))
-                    payload = self.pipeline.encrypt_for(contact, plaintext, allow_blocked=True)
+                    payload = self.pipeline.encrypt_for(contact, plaintext)
                 with contextlib.suppress(ClientError, RelayRefused):
                     await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
         finally:

@@ -10,7 +10,14 @@ from pathlib import Path
 import keyring.backends.SecretService
 import pytest
 from parley.app.account import create_account, open_account, profile_state
-from parley.app.errors import AccountLocked, AppError, NetworkError, ProfileExists, ProfileMissing
+from parley.app.errors import (
+    AccountLocked,
+    AppError,
+    NetworkError,
+    ProfileExists,
+    ProfileMissing,
+    StorageError,
+)
 from parley.app.profile import default_profile_dir
 from parley.app.runtime import CoreRuntime
 from parley.app.store import prekeys
@@ -144,3 +151,35 @@ def test_the_runtime_runs_coroutines_on_its_thread_and_surfaces_errors() -> None
     assert not runtime.running
     with pytest.raises(AppError, match="not running"):
         runtime.submit(asyncio.sleep(0))
+
+
+async def test_the_demo_pair_opens_without_typing_and_knows_each_other(
+    tmp_path: Path, relay: RelayServer
+) -> None:
+    from parley.app.demo import create_demo_pair
+
+    first, second = await create_demo_pair(tmp_path / "demo", relay.url)
+    names = []
+    for profile in (first, second):
+        assert profile_state(profile) == "demo"
+        assert "DEMO" in (profile / "DEMO-PASSPHRASE.txt").read_text(encoding="utf-8")
+        messenger = await open_account(profile)
+        names.append([c.display_name for c in await messenger.contacts()])
+        assert (await messenger.key_storage()).kind == "passphrase"
+        await messenger.close()
+    assert names == [["Bob"], ["Alice"]]
+
+
+async def test_a_corrupted_database_is_reported_and_left_as_it_was(
+    tmp_path: Path, relay: RelayServer
+) -> None:
+    alice = await make_person(tmp_path, "alice", relay.url)
+    await alice.messenger.close()
+    database = alice.profile / "store.db"
+    damaged = bytearray(database.read_bytes())
+    damaged[100:4000] = bytes(3900)  # the first page, where the schema lives
+    database.write_bytes(bytes(damaged))
+    before = snapshot(alice.profile)
+    with pytest.raises(StorageError, match="damaged"):
+        await open_account(alice.profile, passphrase=PASSPHRASE)
+    assert snapshot(alice.profile) == before
