@@ -4,10 +4,11 @@ Sending: the file (at most ``MAX_INPUT_BYTES`` = 10 MiB) is opened with Pillow, 
 opened again and fully ``load()``-ed, with a pixel-count ceiling that stops decompression bombs
 before any pixels are decoded. It is then RE-ENCODED, which is a deliberate privacy decision: the
 re-encoded picture carries no EXIF (GPS position, camera serial, time), no ICC or text chunks,
-and nothing smuggled after the image data. PNG and GIF stay PNG (lossless), JPEG and WebP become
-JPEG. The result must fit one relay message (``MAX_SENT_BYTES``, the relay's 256 KiB payload
-minus room for the envelope): larger pictures are scaled down step by step (and a PNG that is
-still too large becomes JPEG), so a 10 MiB photo arrives as a smaller but faithful picture.
+and nothing smuggled after the image data. PNG and GIF stay PNG (lossless; an animated GIF keeps
+its first frame), JPEG and WebP become JPEG. The result must fit one relay message
+(``MAX_SENT_BYTES``, the relay's 256 KiB payload minus room for the envelope): larger pictures
+are scaled down step by step (a PNG that is still too large becomes JPEG first), so a 10 MiB
+photo arrives as a smaller but faithful picture.
 
 Receiving: the decrypted bytes are decoded the same way (no re-encoding) and refused if they are
 not a PNG/JPEG/GIF/WebP image or are larger than ``MAX_SENT_BYTES``.
@@ -61,7 +62,11 @@ def _decode(data: bytes) -> Image.Image:
             return image
     except AttachmentRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise AttachmentRejected(
+            f"This picture has too many pixels (the limit is {MAX_PIXELS:,})."
+        ) from None
+    except UnidentifiedImageError:
         raise AttachmentRejected("This file is not a picture Parley can show.") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise AttachmentRejected(f"This picture is damaged and cannot be decoded ({exc}).") from exc
