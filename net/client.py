@@ -17,12 +17,8 @@ coroutines never own the socket; they queue work that survives a reconnection:
 
 net/ never imports parley.crypto: the caller passes its identity public key and a signing callback.
 
-Client-side errors (the rest of the tree is in errors.py)::
-
-    NetError
-    +-- ClientError             the client could not do what was asked (has a readable message)
-        +-- RequestTimeout      no connection or no reply within the request's timeout
-        +-- ClientClosed        the client was closed while the request waited
+Errors: ``ClientError`` and its subclasses ``RequestTimeout`` and ``ClientClosed`` live in the one
+tree in errors.py; they are re-exported here because callers naturally import them with the client.
 """
 
 from __future__ import annotations
@@ -38,7 +34,13 @@ from parley.net import wire
 from parley.net.client_backoff import Backoff
 from parley.net.client_ledger import DeliveryLedger, Verdict
 from parley.net.client_types import Delivery, FetchedBundle, SendReceipt
-from parley.net.errors import NetError, RelayRefused, WireError
+from parley.net.errors import (
+    ClientClosed,
+    ClientError,
+    RelayRefused,
+    RequestTimeout,
+    WireError,
+)
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.protocol import State
@@ -65,18 +67,6 @@ CLOSING_POLL = 0.01
 FATAL_AUTH_CODES = frozenset({"bad_signature", "invite_required", "unsupported_version"})
 # Send refusals that a later retry can fix; every other refusal fails the send at once.
 RETRYABLE_SEND_CODES = frozenset({"rate_limited", "internal"})
-
-
-class ClientError(NetError):
-    """The relay client could not do what was asked; the message says why, for a person."""
-
-
-class RequestTimeout(ClientError):
-    """No connection to the relay, or no reply from it, within the request's timeout."""
-
-
-class ClientClosed(ClientError):
-    """The client was closed while the request was waiting."""
 
 
 class _Dropped(Exception):

@@ -9,6 +9,9 @@ The tree::
     |   +-- FieldTooLarge           a field over its size limit (payload, prekey batch): too_large
     |   +-- UnsupportedVersion      the peer speaks another version of the schema
     +-- RelayRefused                the relay answered a request with an error frame (client side)
+    +-- ClientError                 the relay client could not do what was asked
+    |   +-- RequestTimeout          no connection or no reply within the request's timeout
+    |   +-- ClientClosed            the client was closed while the request waited
     +-- StoreError                  the relay's store could not read or write (disk full, corrupt)
     +-- RelayConfigError            a relay option that cannot work (bad TTL, bad data directory)
 
@@ -78,6 +81,18 @@ class RelayRefused(NetError):
         self.code = code
         self.reason = reason
         self.request_id = request_id
+
+
+class ClientError(NetError):
+    """The relay client could not do what was asked; the message says why, for a person."""
+
+
+class RequestTimeout(ClientError):
+    """No connection to the relay, or no reply from it, within the request's timeout."""
+
+
+class ClientClosed(ClientError):
+    """The client was closed while the request was waiting."""
 
 
 class StoreError(NetError):

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
-from parley.net import wire
+from parley.net import errors, wire
 from parley.net.client import ClientClosed, ClientError, RelayClient, RequestTimeout
 from parley.net.client_backoff import Backoff
 from parley.net.client_ledger import DeliveryLedger, Verdict
-from parley.net.errors import RelayRefused
+from parley.net.errors import NetError, RelayRefused
 from websockets.asyncio.server import ServerConnection, serve
 
 from .conftest import (
@@ -89,6 +89,18 @@ async def test_requests_before_start_fail_clearly() -> None:
     await client.close()
     with pytest.raises(ClientClosed):
         await client.start()
+
+
+def test_client_errors_are_one_tree_with_the_rest_of_net() -> None:
+    # The classes live in errors.py; client.py re-exports the very same objects.
+    assert (ClientError, RequestTimeout, ClientClosed) == (
+        errors.ClientError,
+        errors.RequestTimeout,
+        errors.ClientClosed,
+    )
+    assert issubclass(ClientError, NetError)
+    assert issubclass(RequestTimeout, ClientError) and issubclass(ClientClosed, ClientError)
+    assert "ClientClosed" in (errors.__doc__ or "")
 
 
 # -- against the real relay -------------------------------------------------------------------
