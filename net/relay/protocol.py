@@ -412,7 +412,9 @@ class RelayCore:
         if account is None:  # pragma: no cover
             return []
         stock = self.store.prekey_count(account)
-        if stock + len(frame.one_time_prekeys) > self.config.max_prekey_stock:
+        # Keys already stocked (a publish retried after a lost reply) are ignored, not counted.
+        fresh = self.store.new_prekeys(account, frame.one_time_prekeys)
+        if stock + len(fresh) > self.config.max_prekey_stock:
             return self._refuse(
                 conn,
                 "quota_exceeded",
@@ -420,7 +422,7 @@ class RelayCore:
                 f"({stock} are)",
                 frame.request_id,
             )
-        stock = self.store.publish_prekeys(account, frame.signed_prekey, frame.one_time_prekeys)
+        stock = self.store.publish_prekeys(account, frame.signed_prekey, fresh)
         log.info("published %s prekeys=%d", short(account), stock)
         reply = wire.encode(wire.Published(frame.request_id, stock))
         return [Transmit(conn.id, reply, after_commit=True)]

@@ -25,7 +25,15 @@ from typing import Protocol
 
 from parley.net.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Version 1 had no uniqueness on (account, prekey); keep the oldest copy of each blob before the
+# unique index of version 2 is created.
+_DEDUPE_PREKEYS = """
+DELETE FROM one_time_prekeys WHERE id NOT IN (
+    SELECT MIN(id) FROM one_time_prekeys GROUP BY account, prekey
+)
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (account BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -36,6 +44,7 @@ CREATE TABLE IF NOT EXISTS one_time_prekeys (
     id INTEGER PRIMARY KEY AUTOINCREMENT, account BLOB NOT NULL, prekey BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS one_time_by_account ON one_time_prekeys (account, id);
+CREATE UNIQUE INDEX IF NOT EXISTS one_time_unique ON one_time_prekeys (account, prekey);
 CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     recipient BLOB NOT NULL,
@@ -125,8 +134,17 @@ class RelayStore(Protocol):
     def register(self, account: bytes) -> None:
         """Record a new account."""
 
+    def new_prekeys(self, account: bytes, one_time: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """``one_time`` without the blobs already stocked for ``account`` (or repeated in it).
+
+        A publish retried after a lost reply carries keys the relay already holds; stocking them
+        twice would hand one prekey to two senders, which breaks the one-time guarantee.
+        """
+        ...
+
     def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
-        """Replace the signed prekey, append one-time prekeys; return the stock after."""
+        """Replace the signed prekey, append one-time prekeys not already stocked; return the
+        stock after."""
         ...
 
     def prekey_count(self, account: bytes) -> int:
@@ -200,6 +218,8 @@ class SqliteStore:
                 raise StoreError(
                     f"{path} was written by a newer relay (schema {version}); upgrade the relay"
                 )
+            if version == 1:
+                self._db.execute(_DEDUPE_PREKEYS)
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.commit()
@@ -265,11 +285,25 @@ class SqliteStore:
             "INSERT OR REPLACE INTO signed_prekeys (account, prekey) VALUES (?, ?)",
             (account, signed),
         )
-        for key in one_time[:room]:
-            self._exec(
-                "INSERT INTO one_time_prekeys (account, prekey) VALUES (?, ?)", (account, key)
-            )
-        return stock + min(room, len(one_time))
+        added = 0
+        for key in self.new_prekeys(account, one_time)[:room]:
+            added += self._exec(
+                "INSERT OR IGNORE INTO one_time_prekeys (account, prekey) VALUES (?, ?)",
+                (account, key),
+            ).rowcount
+        return stock + added
+
+    def new_prekeys(self, account: bytes, one_time: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        fresh: dict[bytes, None] = {}
+        for key in one_time:
+            if key in fresh:
+                continue
+            row = self._exec(
+                "SELECT 1 FROM one_time_prekeys WHERE account = ? AND prekey = ?", (account, key)
+            ).fetchone()
+            if row is None:
+                fresh[key] = None
+        return tuple(fresh)
 
     def prekey_count(self, account: bytes) -> int:
         row = self._exec(

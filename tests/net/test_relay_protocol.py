@@ -446,6 +446,17 @@ def test_the_prekey_stock_is_capped(tmp_path: Path) -> None:
     relay.store.close()
 
 
+def test_a_retried_publish_is_not_counted_against_the_stock(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, max_prekey_stock=3)
+    conn, _ = relay.login(alice)
+    keys = (b"1", b"2", b"3")
+    assert relay.request(conn, wire.Publish(1, b"s", keys)) == [wire.Published(1, 3)]
+    # The reply was lost and the client publishes the same keys again: stored once, no refusal.
+    assert relay.request(conn, wire.Publish(2, b"s", keys)) == [wire.Published(2, 3)]
+    assert relay.store.prekey_count(bytes(alice.verify_key)) == 3
+    relay.store.close()
+
+
 def test_metrics_render_counts_without_identities(relay: Harness) -> None:
     relay.login(alice)
     text = relay.core.counters.render(relay.store.queued)

@@ -159,3 +159,29 @@ def test_a_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "relay.sqlite3").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open"):
         open_store(tmp_path)
+
+
+def test_a_prekey_already_stocked_is_not_stocked_again(store: SqliteStore) -> None:
+    assert store.publish_prekeys(ALICE, b"spk", (b"k1", b"k2")) == 2
+    # A retried publish (its reply was lost) and a batch that repeats itself add nothing twice.
+    assert store.publish_prekeys(ALICE, b"spk", (b"k1", b"k2")) == 2
+    assert store.publish_prekeys(ALICE, b"spk", (b"k3", b"k2", b"k3")) == 3
+    assert store.new_prekeys(ALICE, (b"k1", b"k4", b"k4")) == (b"k4",)
+    assert store.new_prekeys(BOB, (b"k1",)) == (b"k1",)  # stock is per account
+    handed_out = [store.take_bundle(ALICE) for _ in range(4)]
+    assert [b.one_time_prekey for b in handed_out if b] == [b"k1", b"k2", b"k3", None]
+
+
+def test_a_version_1_database_keeps_one_copy_of_each_prekey(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
+        db.execute("DROP INDEX one_time_unique")
+        db.executemany(
+            "INSERT INTO one_time_prekeys (account, prekey) VALUES (?, ?)",
+            [(ALICE, b"k1"), (ALICE, b"k1"), (ALICE, b"k2"), (BOB, b"k1")],
+        )
+        db.execute("PRAGMA user_version = 1")
+    store = open_store(tmp_path)
+    assert (store.prekey_count(ALICE), store.prekey_count(BOB)) == (2, 1)
+    assert store.publish_prekeys(ALICE, b"spk", (b"k2",)) == 2
+    store.close()
