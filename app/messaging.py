@@ -208,6 +208,18 @@ class Pipeline:
                 self._confirm(contact_id, ids)
             await asyncio.sleep(0)  # let the UI, sends and the relay client run between batches
 
+    async def stop(self) -> None:
+        """Stop committing (before the store closes); queued deliveries stay unacknowledged."""
+        worker, self._worker = self._worker, None
+        if worker is not None and not worker.done():
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        for pending in self._queue:
+            if not pending.done.done():
+                pending.done.cancel()
+        self._queue = []
+
     def new_connection(self) -> None:
         """Count catch-up progress from zero again (called at every login to the relay)."""
         self._done = 0

@@ -45,7 +45,7 @@ from parley.app.events import (
     SearchHit,
     Settings,
 )
-from parley.app.messaging import Pipeline, save_sessions
+from parley.app.messaging import BATCH, Pipeline, save_sessions
 from parley.app.store import (
     attachments,
     contacts,
@@ -171,7 +171,7 @@ class Messenger:
             on_state=self._on_state,
             on_prekeys_low=self._on_prekeys_low,
             backoff=self.backoff,
-            delivery_concurrency=64,
+            delivery_concurrency=BATCH,  # one full batch can be in flight
             request_timeout=REQUEST_TIMEOUT_S,
             send_timeout=self.send_timeout,
         )
@@ -208,6 +208,7 @@ class Messenger:
         self._closed = True
         if self._client is not None:
             await self._client.close()
+        await self.pipeline.stop()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
