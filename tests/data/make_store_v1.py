@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 import nacl.pwhash
-
 from parley.app.store import keysource
 from parley.app.store.db import Database
 from parley.app.store.migrate import migrate
