@@ -146,7 +146,6 @@ class Pipeline:
     Args:
         store: the open store.
         identity: our identity key pair.
-        display_name: told to first-time recipients (inside the encryption).
         emit: called with each event after its change committed.
         confirm: called after a commit with (contact id, message ids) to send delivery receipts.
     """
@@ -155,19 +154,14 @@ class Pipeline:
         self,
         store: Store,
         identity: IdentityKeyPair,
-        display_name: str,
         emit: Callable[[Event], None],
         confirm: Callable[[str, list[bytes]], None],
     ) -> None:
-        self.store = store
         self.db = store.db
         self.identity = identity
-        self.display_name = display_name
-        self.previous_identity: bytes | None = None
         self._emit = emit
         self._confirm = confirm
         self._queue: list[_Pending] = []
-        self._wakeup = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._done = 0  # deliveries committed since the last login (CatchUpProgress)
         self._reporting = False
@@ -178,7 +172,6 @@ class Pipeline:
         """The relay client's callback: returns once the delivery is committed (or dropped)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(delivery, done))
-        self._wakeup.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain(), name="parley-catch-up")
         await done

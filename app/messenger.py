@@ -115,9 +115,10 @@ class Messenger:
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
         self._closed = False
-        self.pipeline = Pipeline(store, identity, self.display_name, self._emit, self._confirm)
+        self.pipeline = Pipeline(store, identity, self._emit, self._confirm)
         replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
-        self.pipeline.previous_identity = None if replaces is None else bytes.fromhex(replaces)
+        # Told to contacts in every message: this account replaces that identity (content.py).
+        self.previous_identity = None if replaces is None else bytes.fromhex(replaces)
         self.backoff = Backoff(base=0.2, maximum=5.0)
         self.send_timeout = 60.0
 
@@ -368,7 +369,7 @@ class Messenger:
         if len(text) > content_format.MAX_BODY_CHARS:
             raise AppError(f"A message is at most {content_format.MAX_BODY_CHARS} characters.")
         now = time.time()
-        body = content_format.Text(now, text, self.display_name, self.pipeline.previous_identity)
+        body = content_format.Text(now, text, self.display_name, self.previous_identity)
         return self._send(conversation_id, body, None)
 
     async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
@@ -385,7 +386,7 @@ class Messenger:
             checked.file_name,
         )
         body = content_format.Picture(
-            time.time(), "", ref, self.display_name, self.pipeline.previous_identity
+            time.time(), "", ref, self.display_name, self.previous_identity
         )
         meta = AttachmentMeta(
             contact_ops.new_id(),
