@@ -2,12 +2,18 @@
 
 Why the pump looks like this:
 
-- Group commit. Replies that promise durability (``after_commit``) wait in ``_held`` while the
-  store has uncommitted writes; one ``loop.call_soon`` callback commits everything that arrived in
-  that event-loop turn and then releases the replies. Many senders share one WAL append.
-- Ordered, non-blocking sends. Each connection has an outbox (a deque) drained by a writer task
-  that exists only while the outbox is non-empty, so one slow reader never stalls the commit
-  callback or other connections, and an idle connection carries no extra task.
+- No handler loop per message. ``RelayConnection`` (connection.py) hands each complete message to
+  the core from ``data_received``; the handler task only waits for the close.
+- One end-of-turn callback. Replies that promise durability (``after_commit``) wait in ``_held``
+  while the store has uncommitted writes; one ``loop.call_soon`` callback commits everything that
+  arrived in that event-loop turn, releases the replies, and then writes each connection's frames
+  of the turn with one ``transport.write``. Many senders share one WAL append, and a connection
+  that got a burst of frames (receipts, deliveries) costs one system call, not one per frame.
+- Ordered, non-blocking sends. Frames are framed into the websockets protocol's buffer at once (in
+  order) and written at the end of the turn. A connection whose transport is over its high-water
+  mark gets an outbox (a deque) drained by a writer task that exists only while the outbox is
+  non-empty, so one slow reader never stalls the commit or other connections, and an idle
+  connection carries no extra task.
 - HTTP on the same port: ``GET /health`` and ``GET /metrics`` are answered in ``process_request``
   before any WebSocket upgrade.
 """
@@ -21,11 +27,13 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
+from parley.net.relay.connection import RelayConnection
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.protocol import Action, Close, RelayCore, Transmit
 from parley.net.relay.store import SqliteStore
@@ -47,6 +55,7 @@ class _Link:
     ws: ServerConnection
     outbox: deque[bytes | Close] = field(default_factory=deque)
     writer: asyncio.Task[None] | None = None
+    unwritten: bool = False  # frames framed this turn, written by the end-of-turn callback
 
 
 class RelayServer:
@@ -72,6 +81,7 @@ class RelayServer:
         self._links: dict[int, _Link] = {}
         self._held: list[Action] = []
         self._held_conns: set[int] = set()
+        self._unwritten: list[_Link] = []
         self._rollbacks_seen = store.rollbacks
         self._flush_scheduled = False
         self._server: Server | None = None
@@ -95,8 +105,12 @@ class RelayServer:
         self._links[conn_id] = _Link(ws)
         self._apply(actions)
         try:
-            async for message in ws:
-                self._apply(self.core.receive(conn_id, message, self._clock()))
+            if isinstance(ws, RelayConnection):
+                ws.attach(partial(self._receive, conn_id))
+                await ws.wait_closed()
+            else:  # pragma: no cover - start() always creates RelayConnection
+                async for message in ws:
+                    self._receive(conn_id, message)
         except ConnectionClosed:
             pass
         finally:
@@ -104,6 +118,9 @@ class RelayServer:
             link = self._links.pop(conn_id, None)
             if link is not None and link.writer is not None:
                 link.writer.cancel()
+
+    def _receive(self, conn_id: int, message: bytes | str) -> None:
+        self._apply(self.core.receive(conn_id, message, self._clock()))
 
     def _apply(self, actions: list[Action]) -> None:
         held_conns = self._held_conns
@@ -115,9 +132,7 @@ class RelayServer:
             ):
                 self._held.append(action)
                 held_conns.add(action.conn)
-                if not self._flush_scheduled:
-                    self._flush_scheduled = True
-                    asyncio.get_running_loop().call_soon(self._flush)
+                self._schedule_flush()
             else:
                 self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
 
@@ -128,33 +143,43 @@ class RelayServer:
         if link.writer is None and type(item) is bytes:
             ws = link.ws
             # Fast path: with nothing queued ahead and the transport below its high-water mark,
-            # frame and write synchronously. This is what ``ws.send`` does inside its context
-            # manager, minus a coroutine, a task and a drain that would not wait anyway; it keeps
-            # the per-frame cost of forwarding close to a bare echo server's.
+            # frame now (order is kept by the protocol's buffer) and write at the end of the turn.
+            # This is what ``ws.send`` does, minus a coroutine and a drain that would not wait
+            # anyway, and with every frame of the turn for this connection in one write.
             if ws.protocol.state is State.OPEN and not ws.paused:
                 ws.protocol.send_binary(item)
-                ws.send_data()
+                if not link.unwritten:
+                    link.unwritten = True
+                    self._unwritten.append(link)
+                    self._schedule_flush()
                 return
         link.outbox.append(item)
         if link.writer is None:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
 
-    def _flush(self) -> None:
-        """Group commit: make every write of this loop turn durable, then release the replies.
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
-        If the commit fails, or if a store failure rolled back part of this group earlier, the
-        held durable replies become ``internal`` errors (the senders retry) and the core restarts
-        its delivery streams.
+    def _flush(self) -> None:
+        """End of turn: commit, release the held replies, write every connection's frames.
+
+        Group commit makes every store write of this loop turn durable before any reply that
+        promises it leaves. If the commit fails, or if a store failure rolled back part of this
+        group earlier, the held durable replies become ``internal`` errors (the senders retry)
+        and the core restarts its delivery streams.
         """
         self._flush_scheduled = False
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
-        try:
-            self.store.commit()
-        except StoreError as exc:
-            log.error("commit failed: %s", exc)
-            recovery = self.core.recover(self._clock())
+        if self.store.dirty:
+            try:
+                self.store.commit()
+            except StoreError as exc:
+                log.error("commit failed: %s", exc)
+                recovery = self.core.recover(self._clock())
         if self.store.rollbacks != self._rollbacks_seen:
             self._rollbacks_seen = self.store.rollbacks
             held = [
@@ -163,6 +188,10 @@ class RelayServer:
         for action in held:
             self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
         self._apply(recovery)
+        unwritten, self._unwritten = self._unwritten, []
+        for link in unwritten:
+            link.unwritten = False
+            _write_now(link.ws)
 
     async def _write(self, link: _Link) -> None:
         try:
@@ -198,6 +227,7 @@ class RelayServer:
             host,
             port,
             process_request=self.process_request,
+            create_connection=RelayConnection,
             compression=None,
             max_size=wire.MAX_FRAME,
             server_header=None,
@@ -221,6 +251,24 @@ class RelayServer:
             self._flush()
         self.store.close()
         log.info("stopped")
+
+
+def _write_now(ws: ServerConnection) -> None:
+    """Write the frames waiting in the protocol's buffer with one ``transport.write``.
+
+    ``ws.send_data`` writes them one call each; the empty chunk that asks for a half-close (only
+    after a closing handshake, which websockets flushes itself) is honoured the same way.
+    """
+    chunks = ws.protocol.data_to_send()
+    data = b"".join(chunks)
+    if data:
+        ws.transport.write(data)
+    if all(chunks):
+        return
+    if ws.transport.can_write_eof():
+        ws.transport.write_eof()
+    else:  # pragma: no cover - TLS transports; the relay listens in plain TCP behind a proxy
+        ws.transport.close()
 
 
 def _as_failure(reply: Transmit) -> Transmit:
