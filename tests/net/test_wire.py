@@ -58,6 +58,27 @@ def test_server_frames_round_trip(frame: wire.ServerFrame) -> None:
     assert wire.decode_server_frame(wire.encode(frame)) == frame
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    sender=st.binary(min_size=32, max_size=32),
+    message_id=st.binary(min_size=16, max_size=16),
+    payload=st.binary(max_size=64),
+    at=st.floats(allow_nan=False),
+    request_id=st.integers(0, 2**32 - 1),
+    duplicate=st.booleans(),
+)
+def test_the_fast_encoders_match_encode(
+    sender: bytes, message_id: bytes, payload: bytes, at: float, request_id: int, duplicate: bool
+) -> None:
+    deliver = wire.Deliver(sender, message_id, payload, at)
+    assert wire.encode_deliver(sender, message_id, payload, at) == wire.encode(deliver)
+    assert wire.decode_server_frame(wire.encode_deliver(sender, message_id, payload, at)) == deliver
+    sent = wire.Sent(request_id, message_id, at, at + 1, duplicate)
+    fast = wire.encode_sent(request_id, message_id, at, at + 1, duplicate)
+    assert fast == wire.encode(sent)
+    assert wire.decode_server_frame(fast) == sent
+
+
 def test_each_side_refuses_the_other_sides_frames() -> None:
     with pytest.raises(UnknownFrameType):
         wire.decode_client_frame(wire.encode(wire.Pong(1)))
