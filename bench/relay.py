@@ -12,14 +12,24 @@ own); this process generates the client load. Figures, all printed as one JSON l
   acknowledges it) through the relay; ``live_ratio`` = relay / echo.
 - ``durable_msgs_per_s``: every pair's B offline, A queues ``DURABLE`` messages (each stored
   durably before its receipt), then B connects and drains them; ``durable_ratio`` = that / echo.
-- ``echo_p99_ms`` and ``relay_p99_ms``: open-loop at half of echo's saturation rate.
+- ``echo_p99_ms`` and ``relay_p99_ms``: open-loop at half of echo's saturation rate. When that
+  rate is above the relay's own saturation the relay is overloaded and its p99 is mostly queueing;
+  ``relay_p99_ms_at_half_relay`` (open loop at half the relay's own saturation rate) then says what
+  a relay that is not overloaded adds.
+- ``live_frames_ratio``: WebSocket messages handled per second, relay over echo. A forward is four
+  (``send`` in, ``sent`` and ``deliver`` out, ``ack`` in) where an echo is two, so this says how
+  the relay's cost per frame compares, next to ``live_ratio``'s cost per message.
 - ``idle_conn_memory_ratio``: RSS growth per idle (authenticated) relay connection over a bare
   websockets server's, ``IDLE`` connections, compression off on both.
 
-``echo_server_cpu`` and ``relay_server_cpu`` (CPU seconds per second during the closed loops) say
-which side was the bottleneck: on a 2-core machine one Python load process cannot saturate the
-bare echo server (its share stays well under 1.0), so echo's rate, the ratios' denominator, is
-then a floor and the ratios flatter the relay; read them with that figure beside them.
+Fairness: both servers get the same load generator (one process, ``PAIRS`` pairs, ``WINDOW`` in
+flight, 256-byte payloads; the relay's frames add only its msgpack envelope, about 100 bytes), the
+same websockets settings (compression off), and the relay runs without its rate limit
+(``--rate 0``), as it measures capacity. ``echo_server_cpu`` and ``relay_server_cpu`` (CPU seconds
+per second during the closed loops) say which side was the bottleneck. On a quiet 2-core machine
+both stay near 1.0: each server saturates its core, so the ratios compare the two servers' costs.
+A share well under 1.0 for echo means the load generator (or another job) was the limit; echo's
+rate, the ratios' denominator, is then a floor and the ratios flatter the relay.
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
 """
@@ -58,6 +68,8 @@ DURABLE = 5 if QUICK else 50  # messages queued per pair for an offline recipien
 IDLE = 20 if QUICK else 2000  # idle connections for the memory comparison
 MESSAGE_SIZE = 256
 CONNECT_CONCURRENCY = 50  # below asyncio's default listen backlog of 100
+FRAMES_PER_ECHO = 2  # the message in, the same message out
+FRAMES_PER_FORWARD = 4  # send in, sent and deliver out, ack in
 STAMP = struct.Struct("<d")  # perf_counter of the send, at the start of each payload
 
 
@@ -461,6 +473,7 @@ async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
     saturation, busy = await relay_saturation(server)
     durable, queue_s, drain_s = await relay_durable(url)
     latencies = await relay_latency(url, echo_rate / 2)
+    unloaded = await relay_latency(url, saturation / 2)
     per_conn = await idle_connections(server, lambda: RelayConn.login(url), _close_relay)
     return {
         "relay_msgs_per_s": saturation,
@@ -469,6 +482,7 @@ async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
         "durable_queue_s": queue_s,
         "durable_drain_s": drain_s,
         "relay_p99_ms": p99_ms(latencies),
+        "relay_p99_ms_at_half_relay": p99_ms(unloaded),
         "relay_idle_conn_bytes": per_conn,
     }
 
@@ -490,6 +504,9 @@ async def bench(data_dir: Path) -> dict[str, float | int | str]:
     echo_rate = float(figures["echo_msgs_per_s"])
     figures.update(
         live_ratio=float(figures["relay_msgs_per_s"]) / echo_rate,
+        live_frames_ratio=float(figures["relay_msgs_per_s"])
+        * FRAMES_PER_FORWARD
+        / (echo_rate * FRAMES_PER_ECHO),
         durable_ratio=float(figures["durable_msgs_per_s"]) / echo_rate,
         idle_conn_memory_ratio=float(figures["relay_idle_conn_bytes"])
         / float(figures["echo_idle_conn_bytes"]),
