@@ -29,6 +29,7 @@ from parley.app.errors import (
 )
 from parley.app.events import (
     ConnectionChanged,
+    ConnectionState,
     ContactView,
     ConversationChanged,
     ConversationView,
@@ -78,6 +79,7 @@ from parley.variant import BUILD_VARIANT
 log = logging.getLogger("parley.app.messenger")
 
 RECEIPT_BATCH = 256
+CONNECTION_STATES: tuple[ConnectionState, ...] = ("connecting", "online", "offline")
 REQUEST_TIMEOUT_S = 15.0
 EXPLANATION = (
     "The relay keeps only this: an opaque ciphertext, who it is for, who sent it (the accounts "
@@ -191,8 +193,9 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
-        if state in ("connecting", "online", "offline"):
-            self._emit(ConnectionChanged(state, detail))  # type: ignore[arg-type]
+        for known in CONNECTION_STATES:
+            if state == known:
+                self._emit(ConnectionChanged(known, detail))
         if state == "online":
             self.pipeline.new_connection()
             self._spawn(self._after_login())

@@ -61,6 +61,11 @@ async def test_first_message_while_the_peer_is_offline_then_receipts(
     record = await alice.messenger.relay_record(sent.id)
     assert record.stored_until is not None and record.frame_hex
     assert "hello" not in bytes.fromhex(record.frame_hex).decode("latin-1")
+    seen = await bob.messenger.relay_record(got.id)
+    assert seen.deleted and (
+        "sender account",
+        alice.messenger.identity.public.to_bytes().hex(),
+    ) in (seen.metadata)
     assert not [e for e in alice.events + bob.events if type(e).__name__ == "ErrorRaised"]
 
 

@@ -42,6 +42,8 @@ async def test_restart_everything_mid_conversation_and_lose_nothing(tmp_path: Pa
         await stack.aclose()
         stranded = await alice.messenger.send_text(conversation, "written offline")
         assert stranded.status == "sending"
+        waiting = await alice.messenger.relay_record(stranded.id)
+        assert waiting.stored_until is None and "Not yet stored" in waiting.explanation
         await alice.messenger.close()
 
     async with serve_relay("127.0.0.1", port, data):
