@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from parley.app.errors import AttachmentRejected
 from parley.app.events import MessageAdded, MessageStatusChanged
+from parley.app.messaging import decode_sessions
+from parley.app.store.errors import StoreError
 from PIL import Image
 
 from .test_core_fixtures import Person, eventually, pair_fixture, relay_fixture  # noqa: F401
@@ -146,3 +148,11 @@ async def test_pictures_are_decoded_not_trusted_by_name(
     with pytest.raises(AttachmentRejected, match="10 MiB"):
         await alice.messenger.send_picture(conversation, huge)
     assert len(await alice.messenger.load_messages(conversation)) == 1
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x02\x90", b"\x01", b"\x01\xc1", b"\x01\x91\x01", b"\x01\x91\xc4\x03abc"]
+)
+def test_a_damaged_session_record_is_refused(data: bytes) -> None:
+    with pytest.raises(StoreError, match="session record"):
+        decode_sessions(data)
