@@ -20,7 +20,7 @@ own); this process generates the client load. Figures, all printed as one JSON l
   (``send`` in, ``sent`` and ``deliver`` out, ``ack`` in) where an echo is two, so this says how
   the relay's cost per frame compares, next to ``live_ratio``'s cost per message.
 - ``idle_conn_memory_ratio``: RSS growth per idle (authenticated) relay connection over a bare
-  websockets server's, ``IDLE`` connections, compression off on both.
+  websockets server's, ``IDLE`` connections, compression off on both, each in a fresh process.
 
 Fairness: both servers get the same load generator (one process, ``PAIRS`` pairs, ``WINDOW`` in
 flight, 256-byte payloads; the relay's frames add only its msgpack envelope, about 100 bytes), the
@@ -276,12 +276,10 @@ async def run_echo(server: Server) -> dict[str, float]:
     url = server.url
     saturation, busy = await echo_saturation(server)
     latencies = await echo_latency(url, saturation / 2)
-    per_conn = await idle_connections(server, lambda: _echo_idle_open(url), _close_ws)
     return {
         "echo_msgs_per_s": saturation,
         "echo_server_cpu": busy,
         "echo_p99_ms": p99_ms(latencies),
-        "echo_idle_conn_bytes": per_conn,
     }
 
 
@@ -474,7 +472,6 @@ async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
     durable, queue_s, drain_s = await relay_durable(url)
     latencies = await relay_latency(url, echo_rate / 2)
     unloaded = await relay_latency(url, saturation / 2)
-    per_conn = await idle_connections(server, lambda: RelayConn.login(url), _close_relay)
     return {
         "relay_msgs_per_s": saturation,
         "relay_server_cpu": busy,
@@ -483,8 +480,28 @@ async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
         "durable_drain_s": drain_s,
         "relay_p99_ms": p99_ms(latencies),
         "relay_p99_ms_at_half_relay": p99_ms(unloaded),
-        "relay_idle_conn_bytes": per_conn,
     }
+
+
+async def idle_memory(data_dir: Path) -> dict[str, float]:
+    """RSS per idle connection, each server in a fresh process.
+
+    Fresh, because RSS growth in a process that has already run the load phases depends on how
+    much freed memory the allocator can reuse, which varied the figure by a factor of two.
+    """
+    echo = start_echo()
+    try:
+        echo_url = echo.url
+        echo_bytes = await idle_connections(echo, lambda: _echo_idle_open(echo_url), _close_ws)
+    finally:
+        echo.stop()
+    relay = start_relay(data_dir)
+    try:
+        url = relay.url
+        relay_bytes = await idle_connections(relay, lambda: RelayConn.login(url), _close_relay)
+    finally:
+        relay.stop()
+    return {"echo_idle_conn_bytes": echo_bytes, "relay_idle_conn_bytes": relay_bytes}
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -501,6 +518,7 @@ async def bench(data_dir: Path) -> dict[str, float | int | str]:
         figures.update(await run_relay(relay, float(figures["echo_msgs_per_s"])))
     finally:
         relay.stop()
+    figures.update(await idle_memory(data_dir / "idle"))
     echo_rate = float(figures["echo_msgs_per_s"])
     figures.update(
         live_ratio=float(figures["relay_msgs_per_s"]) / echo_rate,
