@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from parley.app.errors import AttachmentRejected
 from parley.app.events import MessageAdded, MessageStatusChanged
 from parley.app.messaging import decode_sessions
 from parley.app.store.errors import StoreError
+from parley.net import wire
+from parley.net.client_types import Delivery
 from PIL import Image
 
 from .test_core_fixtures import Person, eventually, pair_fixture, relay_fixture  # noqa: F401
@@ -104,8 +107,6 @@ async def test_a_redelivered_message_is_stored_once(pair: tuple[Person, Person])
     await eventually(lambda: added(bob))
     record = await alice.messenger.relay_record(added(bob)[0].message.id)
     # The same delivery again, as the relay would redeliver after a lost acknowledgement.
-    from parley.net import wire
-    from parley.net.client_types import Delivery
 
     frame = wire.decode_client_frame(bytes.fromhex(record.frame_hex))
     assert isinstance(frame, wire.Send)
@@ -135,7 +136,7 @@ async def test_pictures_are_decoded_not_trusted_by_name(
     got = added(bob)[0].message
     assert got.attachment is not None and got.attachment.mime_type == "image/png"
     data = await bob.messenger.load_attachment(got.attachment.id)
-    with Image.open(__import__("io").BytesIO(data)) as image:
+    with Image.open(io.BytesIO(data)) as image:
         assert image.size == (64, 48) and image.getpixel((3, 3)) == (200, 30, 30)
     assert [h.message.id for h in await bob.messenger.search("holiday")] == [got.id]
 
