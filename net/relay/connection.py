@@ -9,8 +9,10 @@ message to a sink synchronously, in arrival order. Control frames (ping, pong, c
 handshake keep websockets' own handling. Websockets still enforces ``max_size`` across fragments
 and the fragment order, so the reassembly here only joins what it has already checked.
 
-Frames that arrive after the handshake but before the relay attaches its sink (a pipelining client
-can get there first) wait in a short list and are handed over, in order, when the sink attaches.
+The relay attaches its sink as the first thing its handler does, and websockets (15) starts the
+handler right after the handshake without yielding to the loop, so no frame can arrive before it.
+Should a later websockets yield there, such frames wait in a list and are handed over, in order,
+when the sink attaches: a guard, not a path the relay relies on.
 """
 
 from __future__ import annotations

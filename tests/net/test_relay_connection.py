@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from nacl.signing import SigningKey
 from parley.net import wire
+from parley.net.relay.protocol import Action
 from websockets.asyncio.client import connect
 
 from .conftest import InProcessRelay, RawConnection, message_id
@@ -88,4 +90,28 @@ async def test_a_recipient_that_does_not_read_never_stalls_another(
         message_id(n) for n in range(40)
     ]
     await a.close()
+    await b.close()
+
+
+async def test_a_bug_while_handling_a_frame_ends_only_that_connection(
+    inprocess_relay: InProcessRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core never raises on bad input; should a bug make it raise, the connection that
+    triggered it is dropped and logged, and the relay goes on serving everyone else."""
+    a = await RawConnection.open(inprocess_relay.url)
+    b = await RawConnection.open(inprocess_relay.url)
+    await a.login(alice)
+    await b.login(bob)
+    core = inprocess_relay.server.core
+    receive = core.receive
+
+    def faulty(conn_id: int, data: bytes | str, now: float) -> list[Action]:
+        if data == b"trigger":
+            raise RuntimeError("a bug")
+        return receive(conn_id, data, now)
+
+    monkeypatch.setattr(core, "receive", faulty)
+    await a.ws.send(b"trigger")
+    await a.closed_with()
+    assert await b.request(wire.Ping(5)) == wire.Pong(5)
     await b.close()
