@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 
 #: With the view at the bottom, live messages beyond this many rows push the oldest out of the
 #: model (they load again when scrolled to), so that a catch-up costs the same at any length.
-LIVE_WINDOW = 4 * PAGE
+LIVE_WINDOW = 2 * PAGE
+#: Rows laid out per event-loop turn (each asks the delegate, in Python, for its size).
+LAYOUT_BATCH = 20
 
 
 class KeyChangeBanner(QFrame):
@@ -88,7 +90,7 @@ class MessageListView(QListView):
         # Lay rows out a batch per event-loop turn: each row's size comes from Python (the
         # delegate), and the GUI must keep handling input while thousands arrive.
         self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(PAGE)
+        self.setBatchSize(LAYOUT_BATCH)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _scrolled(self, value: int) -> None:
