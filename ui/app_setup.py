@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from parley.ui.errors import StartupFailed
 from parley.ui.resources import app_icon, stylesheet
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -38,3 +40,18 @@ def make_application(argv: Sequence[str] = ()) -> QApplication:
     app.setStyleSheet(stylesheet())
     app.setQuitOnLastWindowClosed(False)
     return app
+
+
+def quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C or SIGTERM quits cleanly (accounts closed, demo folders removed).
+
+    Only the commands install this; tests and benches keep Python's own Ctrl+C.
+
+    Python runs signal handlers only between bytecodes, and Qt's loop runs none while idle; a
+    timer gives the interpreter a turn a few times a second.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda _signum, _frame: app.quit())
+    ticker = QTimer(app)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(250)

@@ -66,13 +66,14 @@ def main(argv: Sequence[str]) -> int:
     """Run the demo until either window is closed."""
     args = _parse(argv)
     from parley.app.runtime import CoreRuntime
-    from parley.ui.app_setup import make_application
+    from parley.ui.app_setup import make_application, quit_on_signals
     from parley.ui.resources import app_icon
     from parley.ui.session import AccountSession
     from PySide6.QtCore import QRect
 
     try:
         app = make_application()
+        quit_on_signals(app)
     except UiError as error:
         print(f"parley demo: {error}", file=sys.stderr)
         return 1

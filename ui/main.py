@@ -26,13 +26,14 @@ def main(argv: Sequence[str]) -> int:
     args = _parse(argv)
     from parley.app.account import default_profile_dir
     from parley.app.runtime import CoreRuntime
-    from parley.ui.app_setup import make_application
+    from parley.ui.app_setup import make_application, quit_on_signals
     from parley.ui.embedded_relay import EmbeddedRelay
     from parley.ui.resources import app_icon
     from parley.ui.session import AccountSession
 
     try:
         app = make_application()
+        quit_on_signals(app)
     except UiError as error:
         print(f"parley: {error}", file=sys.stderr)
         return 1
