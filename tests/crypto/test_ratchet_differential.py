@@ -17,7 +17,6 @@ that feed the AEAD are compared instead (through the message-key hook, which see
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,8 @@ from nacl.bindings import crypto_scalarmult, crypto_scalarmult_base
 from parley.crypto import ratchet
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetState
+
+from tests.crypto.vectors_util import counter_rng
 
 AD = bytes(64)
 CHAIN_CONSTANT = b"\x02\x01"  # next chain key first, then the message key: Parley's KDF_CK order
@@ -50,17 +51,6 @@ class ChainKdf(kdf_separate_hmacs.KDF):
     @staticmethod
     def _get_hash_function() -> HashFunction:
         return HashFunction.SHA_256
-
-
-def counter_rng(seed: bytes) -> Callable[[int], bytes]:
-    counter = 0
-
-    def rng(n: int) -> bytes:
-        nonlocal counter
-        counter += 1
-        return hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()[:n]
-
-    return rng
 
 
 def reference_ratchet_class(rng: Callable[[int], bytes]) -> type[DiffieHellmanRatchet]:

@@ -8,8 +8,6 @@ no failure changes the receiver's state (compared as serialised bytes).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -25,18 +23,9 @@ from parley.crypto.errors import (
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetMessage, RatchetState, decrypt, encrypt
 
+from tests.crypto.vectors_util import counter_rng
+
 AD = b"A" * 32 + b"B" * 32
-
-
-def counter_rng(seed: bytes) -> Callable[[int], bytes]:
-    counter = 0
-
-    def rng(n: int) -> bytes:
-        nonlocal counter
-        counter += 1
-        return hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()[:n]
-
-    return rng
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Callable
@@ -29,19 +28,10 @@ from parley.crypto.prekeys import (
 )
 from parley.crypto.session import Session, accept_session, initiate_session, peek_initial
 
+from tests.crypto.vectors_util import counter_rng
+
 VECTORS = Path(__file__).parents[1] / "vectors" / "session.json"
 NOW = 1_790_000_000
-
-
-def counter_rng(seed: bytes) -> Callable[[int], bytes]:
-    counter = 0
-
-    def rng(n: int) -> bytes:
-        nonlocal counter
-        counter += 1
-        return hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()[:n]
-
-    return rng
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable
 
 import pytest
@@ -14,18 +13,9 @@ from parley.crypto.errors import MalformedData
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetState, decrypt, encrypt
 
+from tests.crypto.vectors_util import counter_rng
+
 AD = bytes(64)
-
-
-def counter_rng(seed: bytes) -> Callable[[int], bytes]:
-    counter = 0
-
-    def rng(n: int) -> bytes:
-        nonlocal counter
-        counter += 1
-        return hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()[:n]
-
-    return rng
 
 
 def mid_conversation() -> tuple[RatchetState, RatchetState, Callable[[int], bytes]]:

@@ -44,6 +44,21 @@ def fixed_rng(seed: bytes) -> Callable[[int], bytes]:
     return rng
 
 
+def counter_rng(seed: bytes) -> Callable[[int], bytes]:
+    """A deterministic random source: each call returns SHA-256(seed || call number)[:n] (n <= 32).
+
+    The ratchet and session golden vectors were made with it, so it must not change.
+    """
+    counter = 0
+
+    def rng(n: int) -> bytes:
+        nonlocal counter
+        counter += 1
+        return hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()[:n]
+
+    return rng
+
+
 def load_vectors(name: str) -> Any:
     """Read tests/vectors/<name>."""
     return json.loads((VECTORS / name).read_text(encoding="utf-8"))
