@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from parley.app.attachments import MAX_INPUT_BYTES
 from parley.ui.errors import NotAnImage
 from parley.ui.widgets import named
 from PySide6.QtCore import QMimeData, Qt, Signal
@@ -91,7 +92,13 @@ class Composer(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.attach = named(QToolButton(self), "Attach picture", "Choose a picture to send")
+        limit_mib = MAX_INPUT_BYTES // (1024 * 1024)
+        self.attach = named(
+            QToolButton(self),
+            "Attach picture",
+            f"Send a PNG, JPEG, GIF or WebP picture up to {limit_mib} MiB "
+            "(Parley shrinks it to fit one encrypted message).",
+        )
         self.attach.setText("+")
         self.edit = named(
             ComposerEdit(self),
