@@ -555,7 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if figures["echo_load_bound"]:
         print(
             f"note: the echo server used {float(figures['echo_server_cpu']):.0%} of a core: the "
-            "load generator (or another job), not echo, set the baseline; the ratios flatter the relay"
+            "load generator (or another job), not echo, set the baseline; "
+            "the ratios flatter the relay"
         )
     emit(figures)
     return 0
