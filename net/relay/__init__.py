@@ -7,5 +7,6 @@ Modules, each with one job:
 - ``limits``: ``RelayConfig`` (operator settings) and the per-account token bucket.
 - ``metrics``: counters and their text form for ``GET /metrics``.
 - ``server``: the asyncio pump around the core; ``serve_relay`` for in-process use.
+- ``connection``: the websockets connection that hands each whole message to the core.
 - ``command``: ``parley relay``.
 """
