@@ -47,6 +47,7 @@ from parley.app.events import (
     Settings,
 )
 from parley.app.messaging import BATCH, Pipeline, save_sessions
+from parley.app.proxy import proxy_choice
 from parley.app.store import (
     attachments,
     contacts,
@@ -81,6 +82,8 @@ log = logging.getLogger("parley.app.messenger")
 RECEIPT_BATCH = 256
 CONNECTION_STATES: tuple[ConnectionState, ...] = ("connecting", "online", "offline")
 REQUEST_TIMEOUT_S = 15.0
+RECONNECT_SETTLE_S = 5.0
+"""How long a reconnection (new relay URL or proxy) waits for the old connection's tasks."""
 EXPLANATION = (
     "The relay keeps only this: an opaque ciphertext, who it is for, who sent it (the accounts "
     "are public identity keys) and when. It deletes the message once the recipient confirms it, "
@@ -177,8 +180,24 @@ class Messenger:
             delivery_concurrency=BATCH,  # one full batch can be in flight
             request_timeout=REQUEST_TIMEOUT_S,
             send_timeout=self.send_timeout,
+            proxy=proxy_choice(settings_repo.get(self.store.db, "net.proxy_url") or ""),
         )
         await self._client.start()
+
+    async def _reconnect(self) -> None:
+        """Apply a new relay URL or proxy now rather than at the next start.
+
+        The old connection is closed first and its tasks (sends, receipts, prekey uploads) are
+        allowed to settle, so a message still in flight leaves ``_in_flight`` before the new
+        login resends everything that waits: nothing is skipped, nothing is sent twice.
+        """
+        old, self._client = self._client, None
+        if old is None:
+            return
+        await old.close()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=RECONNECT_SETTLE_S)
+        await self.start()
 
     async def wait_online(self, timeout: float) -> None:
         """Wait until logged in to the relay. Raises NetworkError."""
@@ -571,13 +590,17 @@ class Messenger:
         if settings.auto_lock_minutes < 0:
             raise AppError("Auto-lock minutes cannot be negative.")
         invite_format.Invite(bytes(32), settings.relay_url, self.display_name)  # URL check
+        proxy_choice(settings.proxy_url)  # refused before anything is saved
+        before = await self.settings()
         with self.store.transaction() as db:
             settings_repo.put(db, "ui.auto_lock_minutes", str(settings.auto_lock_minutes))
             settings_repo.put_bool(db, "ui.notifications", settings.notifications)
             settings_repo.put(db, "net.proxy_url", settings.proxy_url)
             if settings.relay_url != self.relay_url:
                 identity_repo.update(db, relay_url=settings.relay_url)
-        self.relay_url = settings.relay_url  # used from the next start
+        self.relay_url = settings.relay_url
+        if (settings.relay_url, settings.proxy_url) != (before.relay_url, before.proxy_url):
+            await self._reconnect()
 
     async def change_key_storage(self, kind: str, passphrase: str | None = None) -> KeyStorageInfo:
         source: KeySource

@@ -29,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from parley.net import wire
 from parley.net.client_backoff import Backoff
@@ -111,6 +112,10 @@ class RelayClient:
             delivery order. 1 (the default) commits strictly in order.
         dedupe_window: how many committed message ids are remembered to drop duplicates.
         prekey_threshold: below this stock at login, ``on_prekeys_low`` is called.
+        proxy: the proxy to reach the relay through, as ``websockets.connect`` takes it: ``True``
+            for the system's settings (proxy environment variables), ``None`` for none, or a
+            ``socks5h://``, ``socks5://``, ``socks4a://``, ``socks4://``, ``http://`` or
+            ``https://`` URL (SOCKS needs python-socks, a dependency of Parley).
     """
 
     def __init__(
@@ -131,6 +136,7 @@ class RelayClient:
         delivery_concurrency: int = 1,
         dedupe_window: int = 10_000,
         prekey_threshold: int = 10,
+        proxy: str | Literal[True] | None = True,
     ) -> None:
         if len(account) != wire.ACCOUNT_LEN:
             raise ValueError(f"an account is a {wire.ACCOUNT_LEN}-byte identity public key")
@@ -149,6 +155,7 @@ class RelayClient:
         self._connect_timeout = connect_timeout
         self._backoff = backoff or Backoff()
         self._prekey_threshold = prekey_threshold
+        self._proxy = proxy
 
         self.state = "offline"
         self.prekey_stock: int | None = None
@@ -335,6 +342,7 @@ class RelayClient:
                 async with asyncio.timeout(self._connect_timeout):
                     ws = await connect(
                         self.url,
+                        proxy=self._proxy,
                         compression=None,
                         max_size=wire.MAX_FRAME,
                         open_timeout=None,
