@@ -43,3 +43,16 @@ def test_every_source_module_is_in_the_wheel(wheel_names: set[str]) -> None:
 def test_console_script_is_declared(wheel_names: set[str]) -> None:
     (entry_points,) = [n for n in wheel_names if n.endswith("entry_points.txt")]
     assert entry_points
+
+
+def test_desktop_entry_installs_for_the_user(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "PARLEY_BIN": "/opt/parley/bin/parley"}  # fmt: skip
+    subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop-entry.sh")], check=True, env=env
+    )
+    entry = (tmp_path / "data" / "applications" / "parley.desktop").read_text()
+    assert "Exec=/opt/parley/bin/parley %u" in entry
+    assert "x-scheme-handler/parley" in entry
+    icon = tmp_path / "data" / "icons" / "hicolor" / "scalable" / "apps" / "parley.svg"
+    assert icon.read_bytes() == (ROOT / "resources" / "parley.svg").read_bytes()
