@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Register Parley with a Linux desktop for the current user: the menu entry, the icon, and the
-# parley:// link handler (invite links open the app). Uses the parley command of .venv unless
+# Register Parley with a Linux desktop for the current user: the menu entry and the icon. (The app
+# does not open parley:// invite links yet, so the entry claims no link handler.) Uses the parley command of .venv unless
 # PARLEY_BIN names another. Run again to update; remove the three files to undo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,6 @@ apps=${XDG_DATA_HOME:-$HOME/.local/share}/applications
 icons=${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/scalable/apps
 mkdir -p "$apps" "$icons"
 cp resources/parley.svg "$icons/parley.svg"
-sed "s|^Exec=parley |Exec=$bin |" resources/parley.desktop > "$apps/parley.desktop"
+sed "s|^Exec=parley$|Exec=$bin|" resources/parley.desktop > "$apps/parley.desktop"
 command -v update-desktop-database >/dev/null && update-desktop-database "$apps" || true
-command -v xdg-mime >/dev/null && xdg-mime default parley.desktop x-scheme-handler/parley || true
 echo "installed $apps/parley.desktop and $icons/parley.svg"
