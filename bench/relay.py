@@ -16,9 +16,11 @@ own); this process generates the client load. Figures, all printed as one JSON l
   rate is above the relay's own saturation the relay is overloaded and its p99 is mostly queueing;
   ``relay_p99_ms_at_half_relay`` (open loop at half the relay's own saturation rate) then says what
   a relay that is not overloaded adds.
-- ``live_frames_ratio``: WebSocket messages handled per second, relay over echo. A forward is four
-  (``send`` in, ``sent`` and ``deliver`` out, ``ack`` in) where an echo is two, so this says how
-  the relay's cost per frame compares, next to ``live_ratio``'s cost per message.
+- ``live_frames_ratio``: WebSocket messages handled per second, relay over echo, so this says how
+  the relay's cost per frame compares, next to ``live_ratio``'s cost per message. An echo is two
+  frames; a forward is at most four (``send`` in, ``sent`` and ``deliver`` out, ``ack`` in) and
+  fewer with batching: ``relay_frames_per_msg`` is the count the load generator saw in the
+  closed loop (frames it sent and received over messages delivered).
 - ``idle_conn_memory_ratio``: RSS growth per idle (authenticated) relay connection over a bare
   websockets server's, ``IDLE`` connections, compression off on both, each in a fresh process.
 
@@ -31,6 +33,11 @@ both stay near 1.0: each server saturates its core, so the ratios compare the tw
 A share well under 1.0 for echo means the load generator (or another job) was the limit; echo's
 rate, the ratios' denominator, is then a floor and the ratios flatter the relay. Below half a core
 the bench says so: ``echo_load_bound`` is 1 and a note precedes the JSON line.
+
+The relay's load generator behaves as RelayClient does on the wire (net/client.py): it announces
+``CAP_BATCH`` at login, reads ``sent_batch`` receipts, and sends the acks that become ready within
+one event-loop turn as one Ack frame. It is hand-driven (no RelayClient) so that the client side
+costs as little as echo's does.
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
 """
@@ -72,7 +79,7 @@ CONNECT_CONCURRENCY = 50  # below asyncio's default listen backlog of 100
 # Below this share of a core, echo was not the bottleneck (``echo_load_bound`` = 1).
 LOAD_BOUND_SHARE = 0.5
 FRAMES_PER_ECHO = 2  # the message in, the same message out
-FRAMES_PER_FORWARD = 4  # send in, sent and deliver out, ack in
+FRAMES = [0]  # relay frames the load generator sent or received (the closed loop reads it)
 STAMP = struct.Struct("<d")  # perf_counter of the send, at the start of each payload
 
 
@@ -296,6 +303,8 @@ class RelayConn:
         self.ws = ws
         self.account = account
         self._next = 0
+        self._acks: list[bytes] = []
+        self._senders: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def login(cls, url: str, key: SigningKey | None = None) -> RelayConn:
@@ -306,7 +315,7 @@ class RelayConn:
             raise RuntimeError(f"expected a challenge, got {challenge!r}")
         signed = key.sign(wire.auth_message(challenge.relay, challenge.nonce)).signature
         account = bytes(key.verify_key)
-        await ws.send(wire.encode(wire.Auth(1, account, bytes(signed))))
+        await ws.send(wire.encode(wire.Auth(1, account, bytes(signed), caps=(wire.CAP_BATCH,))))
         welcome = wire.decode_server_frame(_bytes(await ws.recv()))
         if not isinstance(welcome, wire.Welcome):
             raise RuntimeError(f"login refused: {welcome!r}")
@@ -315,7 +324,29 @@ class RelayConn:
     def send_frame(self, recipient: bytes, payload: bytes) -> bytes:
         self._next += 1
         message_id = self._next.to_bytes(8, "big") + self.account[:8]
+        FRAMES[0] += 1
         return wire.encode(wire.Send(self._next & 0xFFFFFFFF, recipient, message_id, payload))
+
+    def ack_soon(self, message_id: bytes) -> None:
+        """Acknowledge at the end of this loop turn, with the turn's other acks, as RelayClient
+        does (its ``_ack_soon``); the relay's Welcome to this bench always announces batching."""
+        if not self._acks:
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+        self._acks.append(message_id)
+
+    def _flush_acks(self) -> None:
+        ready, self._acks = self._acks, []
+        for start in range(0, len(ready), wire.MAX_ACK_BATCH):
+            chunk = ready[start : start + wire.MAX_ACK_BATCH]
+            FRAMES[0] += 1
+            frame = wire.encode(wire.Ack(chunk[0], tuple(chunk[1:])))
+            task = asyncio.get_running_loop().create_task(self._send_quietly(frame))
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
+
+    async def _send_quietly(self, frame: bytes) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(frame)
 
 
 def _bytes(message: str | bytes) -> bytes:
@@ -329,10 +360,15 @@ async def _drain_receipts(conn: RelayConn, stored: list[int] | None = None) -> N
     with contextlib.suppress(ConnectionClosed):
         async for message in conn.ws:
             frame = wire.decode_server_frame(_bytes(message))
-            if not isinstance(frame, wire.Sent):
+            FRAMES[0] += 1
+            if isinstance(frame, wire.SentBatch):
+                count = len(frame.receipts)
+            elif isinstance(frame, wire.Sent):
+                count = 1
+            else:
                 raise RuntimeError(f"the relay refused a send: {frame!r}")
             if stored is not None:
-                stored[0] += 1
+                stored[0] += count
 
 
 async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool]]) -> None:
@@ -340,9 +376,10 @@ async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool
     with contextlib.suppress(ConnectionClosed):
         async for message in conn.ws:
             frame = wire.decode_server_frame(_bytes(message))
+            FRAMES[0] += 1
             if not isinstance(frame, wire.Deliver):
                 raise RuntimeError(f"unexpected frame {frame!r}")
-            await conn.ws.send(wire.encode(wire.Ack(frame.message_id)))
+            conn.ack_soon(frame.message_id)
             if not await on_message(frame.payload):
                 return
 
@@ -363,11 +400,12 @@ async def _close_all(
         await b.ws.close()
 
 
-async def relay_saturation(server: Server) -> tuple[float, float]:
+async def relay_saturation(server: Server) -> tuple[float, float, float]:
     """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges.
 
     Returns:
-        delivered messages per second, and the share of one core the relay used meanwhile.
+        delivered messages per second, the share of one core the relay used meanwhile, and the
+        WebSocket frames per delivered message (both directions, both clients).
     """
     pairs = await _pairs(server.url)
     stop = asyncio.Event()
@@ -390,10 +428,12 @@ async def relay_saturation(server: Server) -> tuple[float, float]:
         for _ in range(WINDOW):
             await a.ws.send(a.send_frame(b.account, payload))
     await asyncio.sleep(DURATION / 4)  # warm-up
+    frames, messages = FRAMES[0], sum(counts)
     rate, busy = await _measure(server, counts)
+    frames_per_msg = (FRAMES[0] - frames) / max(sum(counts) - messages, 1)
     stop.set()
     await _close_all(pairs, tasks)
-    return rate, busy
+    return rate, busy, frames_per_msg
 
 
 async def relay_durable(url: str) -> tuple[float, float, float]:
@@ -471,13 +511,14 @@ async def relay_latency(url: str, rate: float) -> list[float]:
 
 async def run_relay(server: Server, echo_rate: float) -> dict[str, float]:
     url = server.url
-    saturation, busy = await relay_saturation(server)
+    saturation, busy, frames_per_msg = await relay_saturation(server)
     durable, queue_s, drain_s = await relay_durable(url)
     latencies = await relay_latency(url, echo_rate / 2)
     unloaded = await relay_latency(url, saturation / 2)
     return {
         "relay_msgs_per_s": saturation,
         "relay_server_cpu": busy,
+        "relay_frames_per_msg": frames_per_msg,
         "durable_msgs_per_s": durable,
         "durable_queue_s": queue_s,
         "durable_drain_s": drain_s,
@@ -526,7 +567,7 @@ async def bench(data_dir: Path) -> dict[str, float | int | str]:
     figures.update(
         live_ratio=float(figures["relay_msgs_per_s"]) / echo_rate,
         live_frames_ratio=float(figures["relay_msgs_per_s"])
-        * FRAMES_PER_FORWARD
+        * float(figures["relay_frames_per_msg"])
         / (echo_rate * FRAMES_PER_ECHO),
         durable_ratio=float(figures["durable_msgs_per_s"]) / echo_rate,
         idle_conn_memory_ratio=float(figures["relay_idle_conn_bytes"])

@@ -12,6 +12,10 @@ coroutines never own the socket; they queue work that survives a reconnection:
   id the client has already committed, or is committing, is acknowledged without calling the app
   again: delivery is at-least-once and duplicates stop here (the app's store, keyed by message id,
   is the second line across restarts).
+- Acks and receipts are batched (docs/protocol.md s7): the client announces ``CAP_BATCH`` at login
+  and understands the relay's ``sent_batch`` frames; the acks of a burst of deliveries leave as
+  one Ack frame once the burst is committed (see ``_ack_soon``), if the relay's Welcome announced
+  the capability too (an older relay would read only the first id of a multi-id Ack).
 - Requests (prekeys, bundles) wait for a connection and a reply, retried across reconnections, all
   bounded by one timeout.
 
@@ -64,6 +68,9 @@ PrekeysLowCallback = Callable[[int], Awaitable[None]]
 
 # How often a request re-checks a connection that is closing (the runner will replace it soon).
 CLOSING_POLL = 0.01
+# How long ``close`` waits for the acks already committed to leave (they are not lost otherwise:
+# the relay delivers those messages again and the app's store drops them, but that costs a trip).
+ACK_FLUSH_ON_CLOSE = 1.0
 # Refusals at login that a retry cannot fix: the client stops reconnecting and reports them.
 FATAL_AUTH_CODES = frozenset({"bad_signature", "invite_required", "unsupported_version"})
 # Send refusals that a later retry can fix; every other refusal fails the send at once.
@@ -174,6 +181,10 @@ class RelayClient:
         self._inbox: asyncio.Queue[Delivery] = asyncio.Queue()
         self._ledger = DeliveryLedger(dedupe_window)
         self._unsent_acks: dict[bytes, None] = {}  # committed while offline, in order
+        self._ready_acks: dict[bytes, None] = {}  # committed this loop turn, sent at its end
+        self._acks_scheduled = False
+        self._ack_senders: set[asyncio.Task[None]] = set()
+        self._batch = False  # the relay understands multi-id Acks
         self._slots = asyncio.Semaphore(delivery_concurrency)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -211,6 +222,11 @@ class RelayClient:
         self._closing = True
         self._wake.set()
         self._online.set()  # release waiters so they see _closing
+        self._flush_acks()
+        if self._ack_senders:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACK_FLUSH_ON_CLOSE):
+                    await asyncio.wait(list(self._ack_senders))
         tasks = [t for t in (self._runner, self._consumer, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
@@ -321,13 +337,14 @@ class RelayClient:
         for message_id in message_ids:
             self._ledger.committed(message_id)
         deadline = time.monotonic() + self._request_timeout
-        pending = list(message_ids)
+        pending = list(dict.fromkeys(message_ids))
         while pending:
             ws = await self._await_online(deadline)
             try:
                 while pending:
-                    await ws.send(wire.encode(wire.Ack(pending[0])))
-                    pending.pop(0)
+                    count, frame = self._ack_frame(pending)
+                    await ws.send(frame)
+                    del pending[:count]
             except ConnectionClosed:
                 continue
 
@@ -403,7 +420,8 @@ class RelayClient:
             )
         signature = self._sign(wire.auth_message(self._relay_name, challenge.nonce))
         rid = self._request_id()
-        await ws.send(wire.encode(wire.Auth(rid, self.account, signature, invite=self._invite)))
+        auth = wire.Auth(rid, self.account, signature, invite=self._invite, caps=(wire.CAP_BATCH,))
+        await ws.send(wire.encode(auth))
         reply = wire.decode_server_frame(_binary(await ws.recv()))
         if isinstance(reply, wire.Error):
             raise RelayRefused(reply.code, reply.reason, reply.request_id)
@@ -413,6 +431,7 @@ class RelayClient:
 
     def _went_online(self, ws: ClientConnection, welcome: wire.Welcome) -> None:
         self._ws = ws
+        self._batch = wire.CAP_BATCH in welcome.caps
         self._backoff.reset()
         self.prekey_stock = welcome.prekeys
         self._online.set()
@@ -451,6 +470,9 @@ class RelayClient:
             self._received(frame)
         elif isinstance(frame, wire.Sent):
             self._stored(frame)
+        elif isinstance(frame, wire.SentBatch):
+            for receipt in frame.receipts:
+                self._stored(receipt)
         elif isinstance(frame, wire.Error):
             self._refused(frame)
         elif isinstance(frame, wire.PrekeysLow):
@@ -564,7 +586,7 @@ class RelayClient:
         verdict = self._ledger.receive(frame.message_id)
         if verdict is Verdict.DUPLICATE:
             log.debug("dropping a duplicate delivery")
-            self._spawn(self._send_acks([frame.message_id]))
+            self._ack_soon(frame.message_id)
         elif verdict is Verdict.NEW:
             delivery = Delivery(frame.message_id, frame.sender, frame.payload, frame.received_at)
             self._inbox.put_nowait(delivery)
@@ -583,23 +605,63 @@ class RelayClient:
         except Exception:  # the app's failure must not stop the client; the relay redelivers
             log.exception("on_delivery failed; the message stays on the relay")
             self._ledger.failed(delivery.message_id)
+            self._ack_soon(None)  # acks held for this burst must not wait for another commit
             return
         finally:
             self._slots.release()
         self._ledger.committed(delivery.message_id)
-        await self._send_acks([delivery.message_id])
+        self._ack_soon(delivery.message_id)
+
+    def _ack_soon(self, message_id: bytes | None) -> None:
+        """Acknowledge ``message_id`` (None: nothing new) with the other acks that are ready.
+
+        The ready acks leave as one frame at the end of the loop turn in which the inbox runs
+        empty (or a full batch is ready). Why wait for the inbox: deliveries arrive in bursts (the
+        relay writes a connection's frames of a turn at once) but the app commits them one at a
+        time, each in a turn of its own; acking per turn would still cost a frame per message.
+        Holding acks until the burst is committed delays no delivery: the relay's window (64)
+        bounds a burst, and it refills once half of the window is acknowledged.
+        """
+        if message_id is not None:
+            self._ready_acks[message_id] = None
+        burst_done = self._inbox.empty() or len(self._ready_acks) >= wire.MAX_ACK_BATCH
+        if self._ready_acks and burst_done and not self._acks_scheduled:
+            self._acks_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+
+    def _flush_acks(self) -> None:
+        self._acks_scheduled = False
+        ready, self._ready_acks = list(self._ready_acks), {}
+        if ready:
+            task = asyncio.get_running_loop().create_task(self._send_acks(ready))
+            self._ack_senders.add(task)
+            task.add_done_callback(self._ack_senders.discard)
+
+    def _ack_frame(self, message_ids: Sequence[bytes]) -> tuple[int, bytes]:
+        """The next Ack frame for the front of ``message_ids`` (distinct): (ids it covers, frame).
+
+        Several ids go in one frame only to a relay that announced ``CAP_BATCH``.
+        """
+        if not self._batch:
+            return 1, wire.encode(wire.Ack(message_ids[0]))
+        chunk = message_ids[: wire.MAX_ACK_BATCH]
+        return len(chunk), wire.encode(wire.Ack(chunk[0], tuple(chunk[1:])))
 
     async def _send_acks(self, message_ids: Iterable[bytes]) -> None:
         """Acknowledge now if online; otherwise keep the ids for the next login."""
-        for message_id in message_ids:
+        pending = list(message_ids)
+        while pending:
             ws = self._ws
-            sent = False
-            if ws is not None:
-                with contextlib.suppress(ConnectionClosed):
-                    await ws.send(wire.encode(wire.Ack(message_id)))
-                    sent = True
-            if not sent:
-                self._unsent_acks[message_id] = None
+            if ws is None:
+                break
+            count, frame = self._ack_frame(pending)
+            try:
+                await ws.send(frame)
+            except ConnectionClosed:
+                break
+            del pending[:count]
+        for message_id in pending:
+            self._unsent_acks[message_id] = None
 
     # -- helpers -----------------------------------------------------------------------------
 

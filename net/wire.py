@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -48,6 +48,14 @@ MAX_REASON: Final = 1024
 MAX_REQUEST_ID: Final = 2**32 - 1
 # The largest frame either side sends or accepts: a full payload plus generous room for the keys.
 MAX_FRAME: Final = MAX_PAYLOAD + 4096
+# Batches (docs/protocol.md s7, "Batched acks and receipts"): ids per Ack, receipts per SentBatch.
+MAX_ACK_BATCH: Final = 256
+MAX_RECEIPT_BATCH: Final = 256
+MAX_CAPS: Final = 16
+MAX_CAP_LEN: Final = 32
+# The capability a peer announces (Auth from a client, Welcome from a relay) when it understands
+# multi-id Acks and SentBatch frames; a peer that does not announce it gets neither.
+CAP_BATCH: Final = "batch"
 
 AUTH_CONTEXT: Final = b"parley relay auth v1\x00"
 
@@ -85,6 +93,7 @@ class Auth:
     signature: bytes
     version: int = PROTOCOL_VERSION
     invite: str | None = field(default=None, repr=False)
+    caps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +125,20 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """We have committed a delivered message: the relay may delete it. No reply."""
+    """We have committed delivered messages: the relay may delete them. No reply.
+
+    ``more`` carries further ids in the same frame (at most ``MAX_ACK_BATCH`` ids in all, no
+    repeats); it is sent only to a relay whose Welcome announced ``CAP_BATCH``, because an older
+    relay ignores the unknown key and would keep those messages.
+    """
 
     message_id: bytes
+    more: tuple[bytes, ...] = ()
+
+    @property
+    def message_ids(self) -> tuple[bytes, ...]:
+        """Every id this frame acknowledges, the single one first."""
+        return (self.message_id, *self.more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +171,7 @@ class Welcome:
     account: bytes
     prekeys: int
     registered: bool = False
+    caps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +201,16 @@ class Sent:
     stored_at: float
     expires_at: float
     duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SentBatch:
+    """Several :class:`Sent` receipts in one frame, in the order the sends were stored.
+
+    Sent only to a client whose Auth announced ``CAP_BATCH``.
+    """
+
+    receipts: tuple[Sent, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +248,18 @@ class Error:
     message_id: bytes | None = None
 
 
-ServerFrame = Challenge | Welcome | Published | Bundle | Sent | Deliver | PrekeysLow | Pong | Error
+ServerFrame = (
+    Challenge
+    | Welcome
+    | Published
+    | Bundle
+    | Sent
+    | SentBatch
+    | Deliver
+    | PrekeysLow
+    | Pong
+    | Error
+)
 Frame = ClientFrame | ServerFrame
 
 
@@ -236,7 +278,29 @@ def _auth_map(frame: Auth) -> dict[str, Any]:
     }
     if frame.invite is not None:
         auth["invite"] = frame.invite
+    if frame.caps:
+        auth["caps"] = list(frame.caps)
     return auth
+
+
+def _ack_map(frame: Ack) -> dict[str, Any]:
+    ack: dict[str, Any] = {"type": "ack", "message_id": frame.message_id}
+    if frame.more:
+        ack["more"] = list(frame.more)
+    return ack
+
+
+def _welcome_map(frame: Welcome) -> dict[str, Any]:
+    welcome: dict[str, Any] = {
+        "type": "welcome",
+        "id": frame.request_id,
+        "account": frame.account,
+        "prekeys": frame.prekeys,
+        "registered": frame.registered,
+    }
+    if frame.caps:
+        welcome["caps"] = list(frame.caps)
+    return welcome
 
 
 def _error_map(frame: Error) -> dict[str, Any]:
@@ -292,6 +356,19 @@ def encode_sent(
     return _pack(_sent_map(request_id, message_id, stored_at, expires_at, duplicate))
 
 
+Receipt = tuple[int, bytes, float, float, bool]
+"""One receipt's fields as the relay holds them: request id, message id, stored_at, expires_at,
+duplicate (the order of :class:`Sent`'s fields and of each entry of a ``sent_batch``)."""
+
+
+def encode_sent_batch(receipts: Sequence[Receipt]) -> bytes:
+    """A ``sent_batch`` frame of ``receipts`` (1 to ``MAX_RECEIPT_BATCH``; the caller splits).
+
+    Each receipt is a msgpack array rather than a map: the keys would triple its size.
+    """
+    return _pack({"type": "sent_batch", "receipts": receipts})
+
+
 # One small function per frame type: a dict lookup by exact type is one call on the hot path.
 _TO_MAP: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Deliver: lambda f: _deliver_map(f.sender, f.message_id, f.payload, f.received_at),
@@ -302,17 +379,17 @@ _TO_MAP: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
         "message_id": f.message_id,
         "payload": f.payload,
     },
-    Ack: lambda f: {"type": "ack", "message_id": f.message_id},
+    Ack: _ack_map,
+    SentBatch: lambda f: {
+        "type": "sent_batch",
+        "receipts": [
+            (r.request_id, r.message_id, r.stored_at, r.expires_at, r.duplicate) for r in f.receipts
+        ],
+    },
     Sent: lambda f: _sent_map(f.request_id, f.message_id, f.stored_at, f.expires_at, f.duplicate),
     Challenge: lambda f: {"type": "challenge", "v": f.version, "nonce": f.nonce, "relay": f.relay},
     Auth: _auth_map,
-    Welcome: lambda f: {
-        "type": "welcome",
-        "id": f.request_id,
-        "account": f.account,
-        "prekeys": f.prekeys,
-        "registered": f.registered,
-    },
+    Welcome: _welcome_map,
     Publish: lambda f: {
         "type": "publish",
         "id": f.request_id,
@@ -424,6 +501,18 @@ def _request(rid: int | None, kind: str) -> int:
     return rid
 
 
+def _caps(obj: Mapping[str, Any], rid: int | None) -> tuple[str, ...]:
+    """The optional ``caps`` list: short strings; names this side does not know are kept (and
+    ignored by the caller), so a newer peer's capabilities never make a frame invalid."""
+    caps = obj.get("caps", [])
+    if type(caps) is not list or len(caps) > MAX_CAPS:
+        raise MalformedFrame(f"'caps' must be an array of at most {MAX_CAPS} strings", rid)
+    for cap in caps:
+        if type(cap) is not str or len(cap) > MAX_CAP_LEN:
+            raise MalformedFrame(f"each capability must be a string of at most {MAX_CAP_LEN}", rid)
+    return tuple(caps)
+
+
 def _auth(obj: dict[str, Any], rid: int | None) -> Auth:
     invite = obj.get("invite")
     if invite is not None:
@@ -439,6 +528,7 @@ def _auth(obj: dict[str, Any], rid: int | None) -> Auth:
         _fixed(obj, "signature", SIGNATURE_LEN, rid),
         version,
         invite,
+        _caps(obj, rid),
     )
 
 
@@ -473,7 +563,21 @@ def _send(obj: dict[str, Any], rid: int | None) -> Send:
 
 
 def _ack(obj: dict[str, Any], rid: int | None) -> Ack:
-    return Ack(_fixed(obj, "message_id", MESSAGE_ID_LEN, rid))
+    first = _fixed(obj, "message_id", MESSAGE_ID_LEN, rid)
+    more = obj.get("more")
+    if more is None:
+        return Ack(first)
+    if type(more) is not list:
+        raise MalformedFrame("'more' must be an array of message ids", rid)
+    if len(more) >= MAX_ACK_BATCH:
+        raise FieldTooLarge(f"at most {MAX_ACK_BATCH} message ids per ack", rid)
+    for item in more:
+        if type(item) is not bytes or len(item) != MESSAGE_ID_LEN:
+            raise MalformedFrame(f"each id in 'more' must be {MESSAGE_ID_LEN} bytes", rid)
+    ack = Ack(first, tuple(more))
+    if len(set(ack.message_ids)) != len(more) + 1:
+        raise MalformedFrame("an ack names the same message id twice", rid)
+    return ack
 
 
 def _ping(obj: dict[str, Any], rid: int | None) -> Ping:
@@ -524,6 +628,7 @@ def _welcome(obj: dict[str, Any], rid: int | None) -> Welcome:
         _fixed(obj, "account", ACCOUNT_LEN, rid),
         _uint(obj, "prekeys", rid),
         _bool(obj, "registered"),
+        _caps(obj, rid),
     )
 
 
@@ -551,6 +656,34 @@ def _sent(obj: dict[str, Any], rid: int | None) -> Sent:
         _time(obj, "expires_at"),
         _bool(obj, "duplicate"),
     )
+
+
+def _receipt(item: Any) -> Sent:
+    """One entry of a ``sent_batch``: ``[id, message_id, stored_at, expires_at, duplicate]``."""
+    if type(item) is not list or len(item) != 5:
+        raise MalformedFrame("each receipt must be an array of 5 fields")
+    rid, message_id, stored_at, expires_at, duplicate = item
+    if type(rid) is not int or not 0 <= rid <= MAX_REQUEST_ID:
+        raise MalformedFrame("a receipt's request id must be an unsigned 32-bit integer")
+    fields = {"message_id": message_id, "stored_at": stored_at, "expires_at": expires_at}
+    if type(duplicate) is not bool:
+        raise MalformedFrame("a receipt's 'duplicate' must be a boolean")
+    return Sent(
+        rid,
+        _fixed(fields, "message_id", MESSAGE_ID_LEN, rid),
+        _time(fields, "stored_at"),
+        _time(fields, "expires_at"),
+        duplicate,
+    )
+
+
+def _sent_batch(obj: dict[str, Any], rid: int | None) -> SentBatch:
+    receipts = obj.get("receipts")
+    if type(receipts) is not list or not receipts:
+        raise MalformedFrame("'receipts' must be a non-empty array", rid)
+    if len(receipts) > MAX_RECEIPT_BATCH:
+        raise FieldTooLarge(f"at most {MAX_RECEIPT_BATCH} receipts per sent_batch", rid)
+    return SentBatch(tuple(_receipt(item) for item in receipts))
 
 
 def _deliver(obj: dict[str, Any], rid: int | None) -> Deliver:
@@ -582,6 +715,7 @@ def _error(obj: dict[str, Any], rid: int | None) -> Error:
 _SERVER_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ServerFrame]] = {
     "deliver": _deliver,
     "sent": _sent,
+    "sent_batch": _sent_batch,
     "challenge": _challenge,
     "welcome": _welcome,
     "published": _published,
@@ -608,11 +742,16 @@ def decode_server_frame(data: bytes | str) -> ServerFrame:
 __all__ = [
     "ACCOUNT_LEN",
     "AUTH_CONTEXT",
+    "CAP_BATCH",
+    "MAX_ACK_BATCH",
+    "MAX_CAPS",
+    "MAX_CAP_LEN",
     "MAX_FRAME",
     "MAX_INVITE",
     "MAX_ONE_TIME_PREKEY",
     "MAX_PAYLOAD",
     "MAX_PREKEY_BATCH",
+    "MAX_RECEIPT_BATCH",
     "MAX_RELAY_NAME",
     "MAX_SIGNED_PREKEY",
     "MESSAGE_ID_LEN",
@@ -633,8 +772,10 @@ __all__ = [
     "PrekeysLow",
     "Publish",
     "Published",
+    "Receipt",
     "Send",
     "Sent",
+    "SentBatch",
     "ServerFrame",
     "Welcome",
     "WireError",
@@ -644,4 +785,5 @@ __all__ = [
     "encode",
     "encode_deliver",
     "encode_sent",
+    "encode_sent_batch",
 ]

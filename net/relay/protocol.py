@@ -7,6 +7,11 @@ transaction is committed (an acknowledgement must never promise more than the di
 server batches those behind one commit. Deliveries go out at once: a recipient that acknowledges
 a message before the commit simply deletes it inside the same open transaction.
 
+Batching (docs/protocol.md s7): a client that announces ``CAP_BATCH`` in its Auth gets its send
+receipts as :class:`Transmit` actions carrying ``receipt`` fields instead of encoded bytes, so the
+server can pack every receipt of one loop turn for that connection into one ``sent_batch`` frame;
+an Ack may name many ids, each freeing its window slot exactly as a single Ack does.
+
 Flow control: each connection has at most ``window`` unacknowledged deliveries. A connection with
 no backlog gets new messages live; otherwise (``backlog`` set) new messages wait in the store and
 are read in order, half a window at a time, as acks come in.
@@ -36,11 +41,16 @@ CLOSE_POLICY = 1008
 
 @dataclass(frozen=True, slots=True)
 class Transmit:
-    """Send ``data`` (one binary frame) on connection ``conn``."""
+    """Send ``data`` (one binary frame) on connection ``conn``.
+
+    When ``receipt`` is set, ``data`` is empty and the frame is that send receipt, which the
+    server may pack together with the connection's other receipts of the turn.
+    """
 
     conn: int
     data: bytes = field(repr=False)
     after_commit: bool = False
+    receipt: wire.Receipt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,7 @@ class _Conn:
     backlog: bool = True  # messages may wait in the store beyond ``cursor``
     inflight: set[bytes] = field(default_factory=set)
     closing: bool = False
+    batch: bool = False  # the client understands sent_batch frames
 
 
 class RelayCore:
@@ -319,10 +330,13 @@ class RelayCore:
                 close=True,
             )
         conn.account = account
+        conn.batch = wire.CAP_BATCH in frame.caps
         peers.append(conn)
         self.counters.authenticated += 1
         log.info("login %s conn=%d%s", short(account), conn.id, " (new)" if registered else "")
-        welcome = wire.Welcome(rid, account, self.store.prekey_count(account), registered)
+        welcome = wire.Welcome(
+            rid, account, self.store.prekey_count(account), registered, (wire.CAP_BATCH,)
+        )
         actions: list[Action] = [Transmit(conn.id, wire.encode(welcome), after_commit=True)]
         return actions + self._pull(conn, now)
 
@@ -353,14 +367,19 @@ class RelayCore:
             )
         # The two frames of a forward are packed straight from their fields (no frame objects):
         # this is the relay's hottest path.
-        sent = wire.encode_sent(
+        receipt = (
             frame.request_id,
             frame.message_id,
             result.stored_at,
             result.expires_at,
             result.duplicate,
         )
-        actions: list[Action] = [Transmit(conn.id, sent, after_commit=True)]
+        sent = (
+            Transmit(conn.id, b"", True, receipt)
+            if conn.batch
+            else Transmit(conn.id, wire.encode_sent(*receipt), True)
+        )
+        actions: list[Action] = [sent]
         if result.duplicate:
             return actions
         self.counters.stored_total += 1
@@ -382,11 +401,14 @@ class RelayCore:
         account = conn.account
         if account is None:  # pragma: no cover - receive() only dispatches after login
             return []
-        if self.store.ack(account, frame.message_id):
-            self.counters.delivered_total += 1
+        peers = self._by_account.get(account, ())
+        for message_id in frame.message_ids:
+            if self.store.ack(account, message_id):
+                self.counters.delivered_total += 1
+            for peer in peers:
+                peer.inflight.discard(message_id)
         actions: list[Action] = []
-        for peer in self._by_account.get(account, ()):
-            peer.inflight.discard(frame.message_id)
+        for peer in peers:
             if peer.backlog and len(peer.inflight) <= self.config.window // 2:
                 actions += self._pull(peer, now)
         return actions

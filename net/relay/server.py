@@ -9,6 +9,9 @@ Why the pump looks like this:
   arrived in that event-loop turn, releases the replies, and then writes each connection's frames
   of the turn with one ``transport.write``. Many senders share one WAL append, and a connection
   that got a burst of frames (receipts, deliveries) costs one system call, not one per frame.
+- One receipt frame per connection and turn. For a client that announced ``CAP_BATCH``, the held
+  receipts of the turn become one ``sent_batch`` frame (at the place of the first), because a
+  relayed message's cost is mostly per frame, on both ends (docs/relay.md, "Throughput").
 - Ordered, non-blocking sends. Frames are framed into the websockets protocol's buffer at once (in
   order) and written at the end of the turn. A connection whose transport is over its high-water
   mark gets an outbox (a deque) drained by a writer task that exists only while the outbox is
@@ -134,7 +137,7 @@ class RelayServer:
                 held_conns.add(action.conn)
                 self._schedule_flush()
             else:
-                self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
+                self._enqueue(action.conn, _frame(action))
 
     def _enqueue(self, conn_id: int, item: bytes | Close) -> None:
         link = self._links.get(conn_id)
@@ -185,8 +188,8 @@ class RelayServer:
             held = [
                 _as_failure(a) if isinstance(a, Transmit) and a.after_commit else a for a in held
             ]
-        for action in held:
-            self._enqueue(action.conn, action.data if isinstance(action, Transmit) else action)
+        for conn_id, item in _batch_receipts(held):
+            self._enqueue(conn_id, item)
         self._apply(recovery)
         unwritten, self._unwritten = self._unwritten, []
         for link in unwritten:
@@ -271,14 +274,59 @@ def _write_now(ws: ServerConnection) -> None:
         ws.transport.close()
 
 
+def _frame(action: Action) -> bytes | Close:
+    """What to put on the wire for one action (a lone receipt goes as a plain ``sent``)."""
+    if isinstance(action, Close):
+        return action
+    receipt = action.receipt
+    return action.data if receipt is None else wire.encode_sent(*receipt)
+
+
+def _batch_receipts(held: list[Action]) -> list[tuple[int, bytes | Close]]:
+    """The held actions as frames in order, each connection's receipts packed into one frame.
+
+    The batch takes the place of the connection's first receipt: receipts and other frames are
+    independent streams (matched by request id or message id), so only the receipts' own order,
+    which the batch keeps, matters.
+    """
+    batches: dict[int, list[wire.Receipt]] = {}
+    out: list[tuple[int, bytes | Close | list[wire.Receipt]]] = []
+    for action in held:
+        receipt = action.receipt if isinstance(action, Transmit) else None
+        if receipt is None:
+            out.append((action.conn, _frame(action)))
+            continue
+        batch = batches.get(action.conn)
+        if batch is None or len(batch) >= wire.MAX_RECEIPT_BATCH:
+            batch = batches[action.conn] = []
+            out.append((action.conn, batch))
+        batch.append(receipt)
+    frames: list[tuple[int, bytes | Close]] = []
+    for conn, item in out:
+        if not isinstance(item, list):
+            frames.append((conn, item))
+        elif len(item) == 1:
+            frames.append((conn, wire.encode_sent(*item[0])))
+        else:
+            frames.append((conn, wire.encode_sent_batch(item)))
+    return frames
+
+
 def _as_failure(reply: Transmit) -> Transmit:
     """The ``internal`` error that replaces a durable reply whose writes may be lost."""
-    frame = wire.decode_server_frame(reply.data)
+    request_id: int | None
+    message_id: bytes | None
+    if reply.receipt is not None:
+        request_id, message_id = reply.receipt[0], reply.receipt[1]
+    else:
+        frame = wire.decode_server_frame(reply.data)
+        request_id = getattr(frame, "request_id", None)
+        message_id = frame.message_id if isinstance(frame, wire.Sent) else None
     error = wire.Error(
         "internal",
         "the relay could not store this; nothing was kept, try again",
-        getattr(frame, "request_id", None),
-        frame.message_id if isinstance(frame, wire.Sent) else None,
+        request_id,
+        message_id,
     )
     return Transmit(reply.conn, wire.encode(error))
 

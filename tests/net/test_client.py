@@ -534,3 +534,101 @@ async def test_a_lost_relay_is_reported_with_a_reason(
             await asyncio.sleep(0.01)
     offline = [detail for state, detail in alice.states if state == "offline"]
     assert offline and all(offline)  # every offline report says why
+
+
+# -- batched acks and receipts (scripted relays: they show exactly which frames the client sends) --
+
+
+async def _welcome(ws: ServerConnection, url: str, caps: tuple[str, ...]) -> wire.Auth:
+    """Log the client in, announcing ``caps``; return its Auth (which names its own caps)."""
+    await ws.send(wire.encode(wire.Challenge(bytes(range(32)), url)))
+    auth = wire.decode_client_frame(await ws.recv(decode=False))
+    assert isinstance(auth, wire.Auth)
+    await ws.send(wire.encode(wire.Welcome(auth.request_id, auth.account, 50, caps=caps)))
+    return auth
+
+
+def _write_at_once(ws: ServerConnection, frames: list[bytes]) -> None:
+    """Put ``frames`` on the socket in one write, so the client reads them as one burst."""
+    for frame in frames:
+        ws.protocol.send_binary(frame)
+    ws.transport.write(b"".join(ws.protocol.data_to_send()))
+
+
+async def _acks(ws: ServerConnection, count: int) -> list[wire.Ack]:
+    """Read Ack frames until they name ``count`` message ids."""
+    frames: list[wire.Ack] = []
+    while sum(len(f.message_ids) for f in frames) < count:
+        frame = wire.decode_client_frame(await asyncio.wait_for(ws.recv(decode=False), 10))
+        assert isinstance(frame, wire.Ack), frame
+        frames.append(frame)
+    return frames
+
+
+async def test_a_batch_of_receipts_resolves_each_pending_send(peers: PeerFactory) -> None:
+    auths: list[wire.Auth] = []
+
+    async def batching_relay(ws: ServerConnection, url: str) -> None:
+        auths.append(await _welcome(ws, url, (wire.CAP_BATCH,)))
+        sends = [wire.decode_client_frame(await ws.recv(decode=False)) for _ in range(3)]
+        receipts = [
+            wire.Sent(s.request_id, s.message_id, 10.0 + n, 20.0, duplicate=n == 1)
+            for n, s in enumerate(sends)
+            if isinstance(s, wire.Send)
+        ]
+        await ws.send(wire.encode(wire.SentBatch(tuple(reversed(receipts)))))
+        await ws.wait_closed()
+
+    async with _scripted(batching_relay) as url:
+        alice = await peers(url).start()
+        got = await asyncio.gather(
+            *(alice.client.send(bytes(32), message_id(n), b"m") for n in range(3))
+        )
+    assert wire.CAP_BATCH in auths[0].caps
+    assert [(r.message_id, r.stored_at) for r in got] == [
+        (message_id(n), 10.0 + n) for n in range(3)
+    ]
+
+
+async def test_a_burst_of_deliveries_is_acknowledged_in_fewer_frames(peers: PeerFactory) -> None:
+    seen: list[list[wire.Ack]] = []
+
+    async def batching_relay(ws: ServerConnection, url: str) -> None:
+        await _welcome(ws, url, (wire.CAP_BATCH,))
+        delivers = [wire.Deliver(bytes(32), message_id(n), b"m", 1.0) for n in range(20)]
+        _write_at_once(ws, [wire.encode(d) for d in delivers])
+        seen.append(await _acks(ws, 20))
+        await ws.wait_closed()
+
+    async with _scripted(batching_relay) as url:
+        bob = await peers(url).start()
+        await bob.wait_for(20)
+        async with asyncio.timeout(10):
+            while not seen:
+                await asyncio.sleep(0.01)
+    [frames] = seen
+    acked = [mid for frame in frames for mid in frame.message_ids]
+    assert sorted(acked) == [message_id(n) for n in range(20)]  # each once, none before commit
+    assert len(frames) < 20
+    assert max(len(frame.message_ids) for frame in frames) > 1
+
+
+async def test_a_relay_without_the_capability_gets_one_ack_per_message(
+    peers: PeerFactory,
+) -> None:
+    seen: list[list[wire.Ack]] = []
+
+    async def old_relay(ws: ServerConnection, url: str) -> None:
+        await _welcome(ws, url, ())
+        delivers = [wire.Deliver(bytes(32), message_id(n), b"m", 1.0) for n in range(5)]
+        _write_at_once(ws, [wire.encode(d) for d in delivers])
+        seen.append(await _acks(ws, 5))
+        await ws.wait_closed()
+
+    async with _scripted(old_relay) as url:
+        bob = await peers(url).start()
+        await bob.wait_for(5)
+        async with asyncio.timeout(10):
+            while not seen:
+                await asyncio.sleep(0.01)
+    assert [frame.message_ids for frame in seen[0]] == [(message_id(n),) for n in range(5)]

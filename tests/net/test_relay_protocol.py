@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgpack
 import nacl.signing
 import pytest
 from hypothesis import example, given, settings
@@ -17,6 +18,7 @@ from parley.net.relay.store import SqliteStore
 
 NAME = "ws://relay.test:1"
 T0 = 1_000_000.0
+BATCH = (wire.CAP_BATCH,)  # what every Welcome of this relay announces
 
 
 class Harness:
@@ -49,19 +51,23 @@ class Harness:
         nonce: bytes,
         relay: str = NAME,
         invite: str | None = None,
+        caps: tuple[str, ...] = (),
     ) -> bytes:
         signature = key.sign(wire.auth_message(relay, nonce)).signature
         return wire.encode(
-            wire.Auth(next(self.ids), bytes(key.verify_key), signature, invite=invite)
+            wire.Auth(next(self.ids), bytes(key.verify_key), signature, invite=invite, caps=caps)
         )
 
     def login(
-        self, key: nacl.signing.SigningKey, now: float = T0, invite: str | None = None
+        self,
+        key: nacl.signing.SigningKey,
+        now: float = T0,
+        invite: str | None = None,
+        caps: tuple[str, ...] = (),
     ) -> tuple[int, list[wire.ServerFrame]]:
         conn = self.connect(now)
-        frames = self.frames(
-            self.core.receive(conn, self.auth_frame(key, self.nonces[conn], invite=invite), now)
-        )
+        auth = self.auth_frame(key, self.nonces[conn], invite=invite, caps=caps)
+        frames = self.frames(self.core.receive(conn, auth, now))
         assert isinstance(frames[0], wire.Welcome), frames
         return conn, frames[1:]
 
@@ -87,7 +93,7 @@ class Harness:
         if self.store.dirty:
             self.store.commit()
         return [
-            wire.decode_server_frame(a.data)
+            wire.Sent(*a.receipt) if a.receipt is not None else wire.decode_server_frame(a.data)
             for a in actions
             if isinstance(a, Transmit) and (conn is None or a.conn == conn)
         ]
@@ -129,12 +135,12 @@ def test_login_registers_an_account_once(relay: Harness) -> None:
     conn = relay.connect()
     auth = relay.auth_frame(alice, relay.nonces[conn])
     first = relay.frames(relay.core.receive(conn, auth, T0))
-    assert first == [wire.Welcome(1, bytes(alice.verify_key), 0, registered=True)]
+    assert first == [wire.Welcome(1, bytes(alice.verify_key), 0, registered=True, caps=BATCH)]
     conn2 = relay.connect()
     again = relay.frames(
         relay.core.receive(conn2, relay.auth_frame(alice, relay.nonces[conn2]), T0)
     )
-    assert again[0] == wire.Welcome(2, bytes(alice.verify_key), 0, registered=False)
+    assert again[0] == wire.Welcome(2, bytes(alice.verify_key), 0, registered=False, caps=BATCH)
     assert relay.core.counters.authenticated == 2
 
 
@@ -573,3 +579,75 @@ def test_every_stored_message_is_delivered_in_order_within_the_window(
     assert acked == set(stored)
     assert relay.store.queued == 0
     relay.store.close()
+
+
+# --- batched acks and receipts ------------------------------------------------------------------
+
+
+def test_a_batched_ack_frees_each_window_slot_and_deletes_each_message(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, window=4, rate_per_second=0)
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    for n in range(10):
+        relay.send(aconn, bob, mid(n))
+    bconn, first = relay.login(bob, caps=BATCH)
+    assert [f.message_id for f in first] == [mid(n) for n in range(4)]  # type: ignore[union-attr]
+    # One frame acknowledges all four: the window is empty, so it refills with four more.
+    refill = relay.request(bconn, wire.Ack(mid(0), (mid(1), mid(2), mid(3))))
+    assert [f.message_id for f in refill] == [mid(n) for n in range(4, 8)]  # type: ignore[union-attr]
+    assert relay.core.counters.delivered_total == 4
+    relay.core.disconnect(bconn)
+    # Each acknowledged message is gone from the store: a new login starts at the fifth.
+    _, again = relay.login(bob, caps=BATCH)
+    assert [f.message_id for f in again] == [mid(n) for n in range(4, 8)]  # type: ignore[union-attr]
+    relay.store.close()
+
+
+def test_only_a_client_that_announced_batching_gets_batchable_receipts(relay: Harness) -> None:
+    relay.login(bob)
+    old, _ = relay.login(alice)
+    new, _ = relay.login(carol, caps=(wire.CAP_BATCH, "some-future-cap"))
+    for conn, n in ((old, 1), (new, 2)):
+        frame = wire.Send(next(relay.ids), bytes(bob.verify_key), mid(n), b"ct")
+        [sent, _deliver] = relay.core.receive(conn, wire.encode(frame), T0)
+        assert isinstance(sent, Transmit)
+        assert sent.after_commit
+        if conn == old:  # the encoded single frame, exactly as before batching existed
+            assert sent.receipt is None
+            assert isinstance(wire.decode_server_frame(sent.data), wire.Sent)
+        else:  # fields the server packs with the turn's other receipts
+            assert sent.data == b""
+            assert sent.receipt is not None
+            assert sent.receipt[:2] == (frame.request_id, mid(2))
+
+
+def _ack_with_more(more: object) -> bytes:
+    return bytes(msgpack.packb({"type": "ack", "message_id": mid(0), "more": more}))
+
+
+@pytest.mark.parametrize(
+    ("more", "code"),
+    [
+        ([mid(n) for n in range(1, wire.MAX_ACK_BATCH + 1)], "too_large"),
+        ([mid(1), b"short"], "bad_frame"),
+        ([mid(1), "not bytes"], "bad_frame"),
+        ([mid(1), mid(1)], "bad_frame"),
+        ([mid(0)], "bad_frame"),
+        (mid(1), "bad_frame"),
+    ],
+    ids=["257 ids", "wrong size", "not bytes", "duplicate", "repeats the first", "not a list"],
+)
+def test_a_malformed_batched_ack_gets_an_error_and_acknowledges_nothing(
+    relay: Harness, more: object, code: str
+) -> None:
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    relay.send(aconn, bob, mid(0))
+    relay.send(aconn, bob, mid(1))
+    bconn, first = relay.login(bob, caps=BATCH)
+    assert len(first) == 2
+    assert _error(relay.frames(relay.core.receive(bconn, _ack_with_more(more), T0))).code == code
+    assert relay.core.counters.delivered_total == 0
+    relay.core.disconnect(bconn)
+    _, again = relay.login(bob, caps=BATCH)
+    assert [f.message_id for f in again] == [mid(0), mid(1)]  # type: ignore[union-attr]

@@ -177,3 +177,51 @@ def test_the_command_reports_a_port_in_use(
         port = taken.getsockname()[1]
         assert main(["--data", str(tmp_path), "--port", str(port)]) == 1
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def _send_in_one_write(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Put ``frames`` on the socket in one write, so the relay handles them in one loop turn."""
+    for frame in frames:
+        ws.protocol.send_binary(frame)
+    ws.transport.write(b"".join(ws.protocol.data_to_send()))
+
+
+async def test_a_turns_receipts_are_one_frame_only_for_a_client_that_asked(
+    tmp_path: Path,
+) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path) as relay:
+        await (await login(relay.url, bob)).close()
+        old = await login(relay.url, alice)
+        new = await connect(relay.url, compression=None, max_size=wire.MAX_FRAME)
+        challenge = wire.decode_server_frame(await new.recv(decode=False))
+        assert isinstance(challenge, wire.Challenge)
+        key = nacl.signing.SigningKey(b"C" * 32)
+        signature = key.sign(wire.auth_message(relay.url, challenge.nonce)).signature
+        auth = wire.Auth(1, bytes(key.verify_key), signature, caps=(wire.CAP_BATCH,))
+        await new.send(wire.encode(auth))
+        welcome = await next_frame(new)
+        assert isinstance(welcome, wire.Welcome)
+        assert wire.CAP_BATCH in welcome.caps
+        to = bytes(bob.verify_key)
+        for ws, first in ((old, 0), (new, 100)):
+            sends = [
+                wire.encode(wire.Send(n, to, n.to_bytes(16), b"q")) for n in range(first, first + 5)
+            ]
+            _send_in_one_write(ws, sends)
+        # The old-style client: one sent frame per send, as before batching existed.
+        singles = [await next_frame(old) for _ in range(5)]
+        assert [(f.request_id, type(f)) for f in singles] == [(n, wire.Sent) for n in range(5)]  # type: ignore[union-attr]
+        # The client that announced the capability: the turn's receipts in one frame, in order.
+        batch = await next_frame(new)
+        assert isinstance(batch, wire.SentBatch)
+        assert [(r.request_id, r.message_id) for r in batch.receipts] == [
+            (n, n.to_bytes(16)) for n in range(100, 105)
+        ]
+        # Each receipt promised durability: the messages are all queued for bob.
+        b = await login(relay.url, bob)
+        delivered = [await next_frame(b) for _ in range(10)]
+        assert sorted(f.message_id for f in delivered if isinstance(f, wire.Deliver)) == sorted(
+            n.to_bytes(16) for n in [*range(5), *range(100, 105)]
+        )
+        for ws in (old, new, b):
+            await ws.close()

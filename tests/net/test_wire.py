@@ -20,6 +20,7 @@ from parley.net.errors import (
 
 ACCOUNT = bytes(range(32))
 MID = bytes(range(16))
+OTHER_MID = bytes(16)
 
 CLIENT_FRAMES: list[wire.ClientFrame] = [
     wire.Auth(1, ACCOUNT, b"s" * 64),
@@ -30,12 +31,17 @@ CLIENT_FRAMES: list[wire.ClientFrame] = [
     wire.Send(2**32 - 1, ACCOUNT, MID, b"x" * wire.MAX_PAYLOAD),
     wire.Send(0, ACCOUNT, MID, b""),
     wire.Ack(MID),
+    wire.Ack(MID, tuple(n.to_bytes(16) for n in range(wire.MAX_ACK_BATCH - 1))),
+    wire.Auth(6, ACCOUNT, b"s" * 64, caps=(wire.CAP_BATCH, "x" * wire.MAX_CAP_LEN)),
     wire.Ping(7),
 ]
 
 SERVER_FRAMES: list[wire.ServerFrame] = [
     wire.Challenge(b"n" * 32, "ws://127.0.0.1:1"),
     wire.Welcome(1, ACCOUNT, 12, registered=True),
+    wire.Welcome(1, ACCOUNT, 12, caps=(wire.CAP_BATCH,)),
+    wire.SentBatch((wire.Sent(4, MID, 1.5, 2.5), wire.Sent(5, OTHER_MID, 1.5, 2.5, True))),
+    wire.SentBatch(tuple(wire.Sent(n, MID, 1.0, 2.0) for n in range(wire.MAX_RECEIPT_BATCH))),
     wire.Published(2, 100),
     wire.Bundle(3, ACCOUNT, b"spk", b"otpk"),
     wire.Bundle(3, ACCOUNT, b"spk", None),
@@ -392,3 +398,92 @@ def test_random_maps_never_raise_anything_but_wire_errors(
     for decode in (wire.decode_client_frame, wire.decode_server_frame):
         with contextlib.suppress(WireError):
             decode(data)
+
+
+def test_the_batch_encoder_matches_encode() -> None:
+    receipts = [(n, n.to_bytes(16), 1.5, 2.5, n % 2 == 0) for n in range(3)]
+    fast = wire.encode_sent_batch(receipts)
+    assert fast == wire.encode(wire.SentBatch(tuple(wire.Sent(*r) for r in receipts)))
+
+
+def test_a_batched_ack_lists_every_id_the_single_one_first() -> None:
+    ack = wire.decode_client_frame(wire.encode(wire.Ack(MID, (OTHER_MID,))))
+    assert isinstance(ack, wire.Ack)
+    assert ack.message_ids == (MID, OTHER_MID)
+    assert wire.Ack(MID).message_ids == (MID,)
+
+
+def _ack(more: object) -> bytes:
+    return bytes(msgpack.packb({"type": "ack", "message_id": MID, "more": more}))
+
+
+def _batch(receipts: object) -> bytes:
+    return bytes(msgpack.packb({"type": "sent_batch", "receipts": receipts}))
+
+
+GOOD_RECEIPT = [1, MID, 1.0, 2.0, False]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (_ack([n.to_bytes(16) for n in range(1, wire.MAX_ACK_BATCH + 1)]), FieldTooLarge),
+        (_ack([b"x" * 15]), MalformedFrame),
+        (_ack([MID]), MalformedFrame),  # repeats the single id
+        (_ack([OTHER_MID, OTHER_MID]), MalformedFrame),
+        (_ack({"a": MID}), MalformedFrame),
+        (
+            msgpack.packb(
+                {
+                    "type": "auth",
+                    "id": 1,
+                    "v": 1,
+                    "account": ACCOUNT,
+                    "signature": b"s" * 64,
+                    "caps": "batch",
+                }
+            ),
+            MalformedFrame,
+        ),
+        (
+            msgpack.packb(
+                {
+                    "type": "auth",
+                    "id": 1,
+                    "v": 1,
+                    "account": ACCOUNT,
+                    "signature": b"s" * 64,
+                    "caps": ["x"] * (wire.MAX_CAPS + 1),
+                }
+            ),
+            MalformedFrame,
+        ),
+    ],
+    ids=["257 ids", "short id", "repeat of first", "duplicate", "not a list", "caps str", "caps"],
+)
+def test_malformed_batches_from_a_client_are_wire_errors(
+    data: bytes, error: type[WireError]
+) -> None:
+    with pytest.raises(error):
+        wire.decode_client_frame(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (_batch([]), MalformedFrame),
+        (_batch([GOOD_RECEIPT] * (wire.MAX_RECEIPT_BATCH + 1)), FieldTooLarge),
+        (_batch(GOOD_RECEIPT), MalformedFrame),
+        (_batch([GOOD_RECEIPT[:4]]), MalformedFrame),
+        (_batch([[-1, MID, 1.0, 2.0, False]]), MalformedFrame),
+        (_batch([[1, b"x", 1.0, 2.0, False]]), MalformedFrame),
+        (_batch([[1, MID, "now", 2.0, False]]), MalformedFrame),
+        (_batch([[1, MID, 1.0, math.nan, False]]), MalformedFrame),
+        (_batch([[1, MID, 1.0, 2.0, 0]]), MalformedFrame),
+        (_batch([{"id": 1}]), MalformedFrame),
+        (msgpack.packb({"type": "sent_batch"}), MalformedFrame),
+    ],
+)
+def test_malformed_receipt_batches_are_wire_errors(data: bytes, error: type[WireError]) -> None:
+    with pytest.raises(error):
+        wire.decode_server_frame(data)
