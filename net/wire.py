@@ -509,7 +509,9 @@ def _caps(obj: Mapping[str, Any], rid: int | None) -> tuple[str, ...]:
         raise MalformedFrame(f"'caps' must be an array of at most {MAX_CAPS} strings", rid)
     for cap in caps:
         if type(cap) is not str or len(cap) > MAX_CAP_LEN:
-            raise MalformedFrame(f"each capability must be a string of at most {MAX_CAP_LEN}", rid)
+            raise MalformedFrame(
+                f"each capability must be a string of at most {MAX_CAP_LEN} characters", rid
+            )
     return tuple(caps)
 
 
