@@ -674,9 +674,17 @@ class RelayClient:
             except Exception:
                 log.exception("a relay client callback failed")
 
+        def finished(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            # A task cancelled before its first step (close() right after a login) never
+            # started ``run``, so ``coro`` was never awaited: close it rather than leave it to
+            # the garbage collector's "never awaited" warning. A no-op once it has run.
+            if asyncio.iscoroutine(coro):
+                coro.close()
+
         task = asyncio.create_task(run())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(finished)
 
     def _set_state(self, state: str, detail: str) -> None:
         if state == self.state and state != "offline":
