@@ -26,6 +26,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import msgpack
 from parley.app import contacts as contact_ops
@@ -138,6 +139,12 @@ class _Pending:
 
 
 # ---- the pipeline --------------------------------------------------------------------------
+
+
+def relay_time(seconds: float) -> str:
+    """A relay timestamp as people read it (UTC), with the exact value the relay sent kept."""
+    stamp = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{stamp} UTC ({seconds:.3f})"
 
 
 class Pipeline:
@@ -379,7 +386,7 @@ class Pipeline:
                 (
                     ("sender account", delivery.sender.hex()),
                     ("payload bytes", str(len(delivery.payload))),
-                    ("relay received at", f"{delivery.relay_received_at:.3f}"),
+                    ("relay received at", relay_time(delivery.relay_received_at)),
                 ),
                 now,
                 None,
@@ -468,7 +475,7 @@ class Pipeline:
                     (
                         ("recipient account", recipient.hex()),
                         ("frame bytes", str(len(receipt.frame))),
-                        ("relay stored at", f"{receipt.stored_at:.3f}"),
+                        ("relay stored at", relay_time(receipt.stored_at)),
                     ),
                     time.time(),
                     receipt.expires_at,

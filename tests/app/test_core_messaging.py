@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,8 @@ async def test_first_message_while_the_peer_is_offline_then_receipts(
         "sender account",
         alice.messenger.identity.public.to_bytes().hex(),
     ) in (seen.metadata)
+    (received_at,) = [value for key, value in seen.metadata if key == "relay received at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+\.\d{3}\)", received_at)
     assert not [e for e in alice.events + bob.events if type(e).__name__ == "ErrorRaised"]
 
 
