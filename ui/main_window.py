@@ -240,9 +240,19 @@ class MainWindow(QMainWindow):
     # ---- navigation ----------------------------------------------------------------------------
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """The person picked a conversation in the list: open it, unless it is open already.
+
+        ``open_conversation`` itself moves the list's current row, which lands here again; opening
+        the same conversation a second time, without ``at``, would cancel a search result's jump
+        that is still waiting for its page to load.
+        """
         conversation = current.data(CONVERSATION_ROLE)
-        if isinstance(conversation, ConversationView):
-            self.open_conversation(conversation)
+        if not isinstance(conversation, ConversationView):
+            return
+        shown = self.pane.conversation
+        if shown is not None and shown.id == conversation.id:
+            return
+        self.open_conversation(conversation)
 
     def open_conversation(
         self, conversation: ConversationView, *, at: MessageView | None = None
