@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-connections", type=int, default=4, help="connections per account")
     p.add_argument("--auth-timeout", type=float, default=10.0, help="seconds to authenticate")
     p.add_argument("--window", type=int, default=64, help="unacknowledged deliveries in flight")
+    p.add_argument(
+        "--commit-delay-ms",
+        type=float,
+        default=RelayConfig.commit_delay * 1000,
+        help="write-behind window: a live message acknowledged by its recipient within this many "
+        "ms is never stored; 0 stores every message before its receipt (default %(default)g)",
+    )
     p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument(
@@ -104,6 +111,7 @@ def main(argv: list[str]) -> int:
             max_connections_per_account=args.max_connections,
             auth_timeout=args.auth_timeout,
             window=args.window,
+            commit_delay=args.commit_delay_ms / 1000,
             **({"name": args.public_url} if args.public_url else {}),
         )
         asyncio.run(_run(args, config))

@@ -12,6 +12,8 @@ from parley.net.errors import RelayConfigError
 from parley.net.wire import MAX_RELAY_NAME
 
 DAY = 86_400.0
+# A held message's receipt waits at most twice this; beyond a few seconds a sender would retry.
+MAX_COMMIT_DELAY = 5.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class RelayConfig:
         max_prekey_stock: the most one-time prekeys held for one account.
         max_bad_frames: malformed frames tolerated on one connection before it is closed.
         expire_interval: seconds between sweeps that delete expired messages.
+        commit_delay: write-behind window in seconds (0 = off): a message forwarded live is held
+            in memory this long (up to twice as long) before it is stored; if its recipient
+            acknowledges it first it is never stored (docs/protocol.md s7, "Write-behind").
     """
 
     name: str = ""
@@ -50,6 +55,7 @@ class RelayConfig:
     max_prekey_stock: int = 1_000
     max_bad_frames: int = 10
     expire_interval: float = 60.0
+    commit_delay: float = 0.1
 
     def __post_init__(self) -> None:
         positive = {
@@ -68,6 +74,11 @@ class RelayConfig:
                 raise RelayConfigError(f"{name} must be greater than zero (got {value})")
         if self.rate_per_second < 0 or self.rate_burst < 1:
             raise RelayConfigError("the rate must be >= 0 per second with a burst of at least 1")
+        if not 0 <= self.commit_delay <= MAX_COMMIT_DELAY:
+            raise RelayConfigError(
+                f"the commit delay must be between 0 and {MAX_COMMIT_DELAY:g} seconds "
+                f"(got {self.commit_delay})"
+            )
         if self.prekey_low_threshold < 0:
             raise RelayConfigError("the prekey threshold cannot be negative")
         if len(self.name.encode("utf-8")) > MAX_RELAY_NAME:

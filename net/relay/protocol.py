@@ -15,6 +15,17 @@ an Ack may name many ids, each freeing its window slot exactly as a single Ack d
 Flow control: each connection has at most ``window`` unacknowledged deliveries. A connection with
 no backlog gets new messages live; otherwise (``backlog`` set) new messages wait in the store and
 are read in order, half a window at a time, as acks come in.
+
+Write-behind (``config.commit_delay`` > 0; docs/protocol.md s7): a message whose recipient is
+online with room in every connection's window is forwarded at once and *held* in memory, not
+stored; its receipt is held too. If the recipient acknowledges it (clients ack only after their own
+commit) it is never stored and the receipt goes out at once; otherwise the server calls
+:meth:`RelayCore.commit_deferred` after the window and it is stored like any other, the receipt
+then waiting for the commit as usual. Either way a receipt means "durable at the relay or at the
+recipient", and nothing acknowledged dies with the relay. The storing and deleting of a message,
+the relay's largest cost per live message, then disappear for every message acked within the
+window. Order is kept: a recipient's held messages are stored, in arrival order, before any later
+message of theirs is (and before a new connection of theirs reads the store).
 """
 
 from __future__ import annotations
@@ -70,6 +81,26 @@ def short(account: bytes) -> str:
     return account[:4].hex()
 
 
+@dataclass(eq=False, slots=True)
+class _Deferred:
+    """A message forwarded live and held in memory (write-behind), not stored yet."""
+
+    ticket: int  # arrival order over all held messages (commit_deferred flushes up to one)
+    conn: int  # the sender's connection, where the receipt goes
+    batch: bool  # the sender reads receipts in sent_batch frames
+    sender: bytes
+    payload: bytes = field(repr=False)
+    receipt: wire.Receipt
+
+
+@dataclass(eq=False, slots=True)
+class _DeferredQueue:
+    """One recipient's held messages, in arrival order, and their payload bytes (for the quota)."""
+
+    entries: dict[bytes, _Deferred] = field(default_factory=dict)
+    size: int = 0
+
+
 @dataclass(eq=False)
 class _Conn:
     """Mutable per-connection state (one per WebSocket; kept small for idle-connection memory)."""
@@ -110,6 +141,12 @@ class RelayCore:
         self._buckets: dict[bytes, TokenBucket] = {}
         self._next_id = 1
         self._next_expiry = 0.0
+        self._deferred: dict[bytes, _DeferredQueue] = {}
+        self._deferred_count = 0
+        self._ticket = 0
+        # Held messages stored during the current entry point: if the store then fails, they are
+        # held again (their receipts died with the failed call, and the rollback drops the rows).
+        self._journal: list[tuple[bytes, bytes, _Deferred]] = []
         self._debug = log.isEnabledFor(logging.DEBUG)
         self._handlers: dict[type[wire.ClientFrame], Callable[..., list[Action]]] = {
             wire.Send: self._on_send,
@@ -146,6 +183,35 @@ class RelayCore:
                 self._by_account.pop(conn.account, None)
             log.info("disconnect %s conn=%d", short(conn.account), conn.id)
 
+    @property
+    def deferred_count(self) -> int:
+        """How many messages are held in memory (write-behind), not stored yet."""
+        return self._deferred_count
+
+    @property
+    def deferred_ticket(self) -> int:
+        """The ticket of the newest held message; ``commit_deferred(upto)`` takes such a mark."""
+        return self._ticket
+
+    def commit_deferred(self, upto: int | None, now: float) -> list[Action]:
+        """Store the held messages with a ticket up to ``upto`` (all of them for None).
+
+        The server calls this once a message has been held for the commit window, and with None
+        when it stops. Their receipts come back marked ``after_commit``: they leave after the
+        store's next commit. If the store fails, every message of this call stays held and the
+        delivery streams restart (:meth:`recover`).
+        """
+        self._journal.clear()
+        actions: list[Action] = []
+        try:
+            for recipient in list(self._deferred):
+                actions += self._store_deferred(recipient, upto)
+        except StoreError as exc:
+            log.error("store failure while storing held messages: %s", exc)
+            self._restore_journal()
+            return self.recover(now)
+        return actions
+
     def tick(self, now: float) -> list[Action]:
         """Periodic work: close connections that never authenticated, expire old messages."""
         actions: list[Action] = []
@@ -177,6 +243,7 @@ class RelayCore:
         conn = self._conns.get(conn_id)
         if conn is None or conn.closing:
             return []
+        self._journal.clear()
         try:
             frame = wire.decode_client_frame(data)
         except WireError as exc:
@@ -224,6 +291,7 @@ class RelayCore:
         self, conn: _Conn, exc: StoreError, request_id: int | None, now: float
     ) -> list[Action]:
         log.error("store failure: %s", exc)
+        self._restore_journal()
         actions = self._refuse(
             conn,
             "internal",
@@ -338,6 +406,8 @@ class RelayCore:
             rid, account, self.store.prekey_count(account), registered, (wire.CAP_BATCH,)
         )
         actions: list[Action] = [Transmit(conn.id, wire.encode(welcome), after_commit=True)]
+        if account in self._deferred:  # the new connection reads them from the store, in order
+            actions += self._store_deferred(account, None)
         return actions + self._pull(conn, now)
 
     def _on_send(self, conn: _Conn, frame: wire.Send, now: float) -> list[Action]:
@@ -345,6 +415,9 @@ class RelayCore:
         if sender is None:  # pragma: no cover - receive() only dispatches after login
             return []
         recipient = frame.recipient
+        peers = self._by_account.get(recipient)
+        if peers and self.config.commit_delay and self._can_hold(recipient, peers, frame):
+            return self._hold(conn, sender, frame, peers, now)
         if not self.store.is_registered(recipient):
             return self._refuse(
                 conn,
@@ -353,6 +426,10 @@ class RelayCore:
                 frame.request_id,
                 message_id=frame.message_id,
             )
+        # Held messages for this recipient are older: they take their sequence numbers first.
+        actions: list[Action] = (
+            self._store_deferred(recipient, None) if recipient in self._deferred else []
+        )
         result = self.store.enqueue(
             recipient,
             sender,
@@ -362,7 +439,7 @@ class RelayCore:
             expires_at=now + self.config.ttl,
         )
         if isinstance(result, Refused):
-            return self._refuse(
+            return actions + self._refuse(
                 conn, result.code, result.reason, frame.request_id, message_id=frame.message_id
             )
         # The two frames of a forward are packed straight from their fields (no frame objects):
@@ -374,12 +451,7 @@ class RelayCore:
             result.expires_at,
             result.duplicate,
         )
-        sent = (
-            Transmit(conn.id, b"", True, receipt)
-            if conn.batch
-            else Transmit(conn.id, wire.encode_sent(*receipt), True)
-        )
-        actions: list[Action] = [sent]
+        actions.append(_receipt(conn.id, conn.batch, receipt))
         if result.duplicate:
             return actions
         self.counters.stored_total += 1
@@ -397,17 +469,139 @@ class RelayCore:
             actions.append(Transmit(peer.id, deliver))
         return actions
 
+    def _can_hold(self, recipient: bytes, peers: list[_Conn], frame: wire.Send) -> bool:
+        """Whether this send may be forwarded live and held instead of stored (write-behind).
+
+        Only when every connection of the recipient takes it live (no backlog, room in the
+        window), so no connection has to read it from the store; only when the id is not in
+        flight or held already (a resend: the store's idempotency answers it); and only within
+        the recipient's quota, counting what is held.
+        """
+        window = self.config.window
+        message_id = frame.message_id
+        for peer in peers:
+            if peer.backlog or len(peer.inflight) >= window or message_id in peer.inflight:
+                return False
+        held = self._deferred.get(recipient)
+        count, size = self.store.usage(recipient)
+        size += len(frame.payload)
+        if held is not None:
+            if message_id in held.entries:
+                return False
+            count += len(held.entries)
+            size += held.size
+        return count < self.config.quota_messages and size <= self.config.quota_bytes
+
+    def _hold(
+        self, conn: _Conn, sender: bytes, frame: wire.Send, peers: list[_Conn], now: float
+    ) -> list[Action]:
+        """Forward a send live and hold it (and its receipt) in memory; see the module doc."""
+        self._ticket += 1
+        message_id, payload = frame.message_id, frame.payload
+        receipt = (frame.request_id, message_id, now, now + self.config.ttl, False)
+        queue = self._deferred.get(frame.recipient)
+        if queue is None:
+            queue = self._deferred[frame.recipient] = _DeferredQueue()
+        queue.entries[message_id] = _Deferred(
+            self._ticket, conn.id, conn.batch, sender, payload, receipt
+        )
+        queue.size += len(payload)
+        self._deferred_count += 1
+        self.counters.stored_total += 1
+        if self._debug:
+            log.debug("held %s -> %s", short(sender), short(frame.recipient))
+        deliver = wire.encode_deliver(sender, message_id, payload, now)
+        actions: list[Action] = []
+        for peer in peers:
+            peer.inflight.add(message_id)
+            actions.append(Transmit(peer.id, deliver))
+        return actions
+
+    def _store_deferred(self, recipient: bytes, upto: int | None) -> list[Action]:
+        """Store ``recipient``'s held messages (those with a ticket up to ``upto``), in order.
+
+        Each gets its sequence number now; a connection that has it in flight moves its cursor
+        past it (it must not read it again), which is exact because nothing newer for this
+        recipient is stored before the held messages are. Receipts wait for the commit.
+        """
+        queue = self._deferred.get(recipient)
+        if queue is None:
+            return []
+        actions: list[Action] = []
+        peers = self._by_account.get(recipient, ())
+        stored: list[bytes] = []
+        for message_id, held in queue.entries.items():
+            if upto is not None and held.ticket > upto:
+                break
+            _, _, stored_at, expires_at, _ = held.receipt
+            result = self.store.enqueue(
+                recipient,
+                held.sender,
+                message_id,
+                held.payload,
+                now=stored_at,
+                expires_at=expires_at,
+            )
+            stored.append(message_id)
+            if isinstance(result, Refused):  # only if the store changed under the relay's feet
+                self.counters.refused_total += 1
+                self.counters.refused_by_code[result.code] += 1
+                error = wire.Error(result.code, result.reason, held.receipt[0], message_id)
+                actions.append(Transmit(held.conn, wire.encode(error), after_commit=True))
+                continue
+            for peer in peers:
+                if not peer.backlog and message_id in peer.inflight and result.seq > peer.cursor:
+                    peer.cursor = result.seq
+            receipt = (
+                held.receipt[0],
+                message_id,
+                result.stored_at,
+                result.expires_at,
+                result.duplicate,
+            )
+            actions.append(_receipt(held.conn, held.batch, receipt))
+        for message_id in stored:
+            held = queue.entries.pop(message_id)
+            queue.size -= len(held.payload)
+            self._journal.append((recipient, message_id, held))
+        self._deferred_count -= len(stored)
+        if not queue.entries:
+            del self._deferred[recipient]
+        return actions
+
+    def _restore_journal(self) -> None:
+        """Hold again, in their order, the messages stored by a call that then failed."""
+        journal, self._journal = self._journal, []
+        restored: dict[bytes, dict[bytes, _Deferred]] = {}
+        for recipient, message_id, held in journal:
+            restored.setdefault(recipient, {})[message_id] = held
+        for recipient, entries in restored.items():
+            queue = self._deferred.get(recipient) or _DeferredQueue()
+            queue.entries = {**entries, **queue.entries}
+            queue.size += sum(len(held.payload) for held in entries.values())
+            self._deferred[recipient] = queue
+            self._deferred_count += len(entries)
+
     def _on_ack(self, conn: _Conn, frame: wire.Ack, now: float) -> list[Action]:
         account = conn.account
         if account is None:  # pragma: no cover - receive() only dispatches after login
             return []
         peers = self._by_account.get(account, ())
+        queue = self._deferred.get(account)
+        actions: list[Action] = []
         for message_id in frame.message_ids:
-            if self.store.ack(account, message_id):
+            if queue is not None and (held := queue.entries.pop(message_id, None)) is not None:
+                # Acknowledged before it was stored: it never will be; its receipt goes now.
+                queue.size -= len(held.payload)
+                self._deferred_count -= 1
+                self.counters.delivered_total += 1
+                actions.append(_receipt(held.conn, held.batch, held.receipt))
+            elif self.store.ack(account, message_id):
                 self.counters.delivered_total += 1
             for peer in peers:
                 peer.inflight.discard(message_id)
-        actions: list[Action] = []
+        if queue is not None and not queue.entries:
+            del self._deferred[account]
         for peer in peers:
             if peer.backlog and len(peer.inflight) <= self.config.window // 2:
                 actions += self._pull(peer, now)
@@ -471,3 +665,10 @@ class RelayCore:
 
     def _on_ping(self, conn: _Conn, frame: wire.Ping, now: float) -> list[Action]:
         return [Transmit(conn.id, wire.encode(wire.Pong(frame.request_id)))]
+
+
+def _receipt(conn_id: int, batch: bool, receipt: wire.Receipt) -> Transmit:
+    """A send receipt for ``conn_id``: a field to pack into ``sent_batch``, or a ``sent`` frame."""
+    if batch:
+        return Transmit(conn_id, b"", True, receipt)
+    return Transmit(conn_id, wire.encode_sent(*receipt), True)

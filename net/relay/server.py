@@ -17,6 +17,11 @@ Why the pump looks like this:
   mark gets an outbox (a deque) drained by a writer task that exists only while the outbox is
   non-empty, so one slow reader never stalls the commit or other connections, and an idle
   connection carries no extra task.
+- Write-behind timer (``config.commit_delay``): while the core holds live messages in memory, one
+  timer fires every commit delay and stores those held since the previous firing (so a message
+  waits between one and two delays unless its recipient acknowledges it first); their receipts
+  then wait for the commit like any other. Receipts are always held to the end of the turn, even
+  when nothing is to be committed (an acknowledged held message), so they still travel batched.
 - HTTP on the same port: ``GET /health`` and ``GET /metrics`` are answered in ``process_request``
   before any WebSocket upgrade.
 """
@@ -87,6 +92,8 @@ class RelayServer:
         self._unwritten: list[_Link] = []
         self._rollbacks_seen = store.rollbacks
         self._flush_scheduled = False
+        self._deferred_timer: asyncio.TimerHandle | None = None
+        self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
 
@@ -97,7 +104,8 @@ class RelayServer:
         if request.path == "/health":
             return connection.respond(HTTPStatus.OK, "ok\n")
         if request.path == "/metrics":
-            return connection.respond(HTTPStatus.OK, self.core.counters.render(self.store.queued))
+            queued = self.store.queued + self.core.deferred_count
+            return connection.respond(HTTPStatus.OK, self.core.counters.render(queued))
         return None
 
     # --- the pump ---------------------------------------------------------------------------
@@ -124,6 +132,8 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
+        if self._deferred_timer is None and self.core.deferred_count:
+            self._arm_deferred_timer()
 
     def _apply(self, actions: list[Action]) -> None:
         held_conns = self._held_conns
@@ -131,7 +141,9 @@ class RelayServer:
             # A frame for a connection that already has a held frame is held too: frames on one
             # connection keep their order (a welcome precedes the backlog it announces).
             if action.conn in held_conns or (
-                type(action) is Transmit and action.after_commit and self.store.dirty
+                type(action) is Transmit
+                and action.after_commit
+                and (self.store.dirty or action.receipt is not None)
             ):
                 self._held.append(action)
                 held_conns.add(action.conn)
@@ -196,6 +208,18 @@ class RelayServer:
             link.unwritten = False
             _write_now(link.ws)
 
+    def _arm_deferred_timer(self) -> None:
+        self._deferred_mark = self.core.deferred_ticket
+        delay = self.core.config.commit_delay
+        self._deferred_timer = asyncio.get_running_loop().call_later(delay, self._store_deferred)
+
+    def _store_deferred(self) -> None:
+        """The write-behind timer: store what has been held for a whole commit delay."""
+        self._deferred_timer = None
+        self._apply(self.core.commit_deferred(self._deferred_mark, self._clock()))
+        if self.core.deferred_count:
+            self._arm_deferred_timer()
+
     async def _write(self, link: _Link) -> None:
         try:
             while link.outbox:
@@ -250,6 +274,11 @@ class RelayServer:
         if self._server is not None:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+        # Held messages are stored (their senders are gone and will resend; the store answers the
+        # resend as a duplicate and the recipient gets each message at least once).
+        self._apply(self.core.commit_deferred(None, self._clock()))
         if self._held or self.store.dirty:
             self._flush()
         self.store.close()

@@ -175,6 +175,10 @@ class RelayStore(Protocol):
         """Queue a message unless it is a duplicate or over quota."""
         ...
 
+    def usage(self, recipient: bytes) -> tuple[int, int]:
+        """How many messages, and payload bytes, are queued for ``recipient`` (for the quota)."""
+        ...
+
     def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
         """Unexpired messages for ``recipient`` with seq > ``after_seq``, oldest first."""
         ...
@@ -392,6 +396,10 @@ class SqliteStore:
         usage[1] += len(payload)
         self._queued += 1
         return Stored(cursor.lastrowid or 0, now, expires_at, duplicate=False)
+
+    def usage(self, recipient: bytes) -> tuple[int, int]:
+        count, size = self._usage.get(recipient) or self._usage_of(recipient)
+        return count, size
 
     def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
         rows = self._exec(

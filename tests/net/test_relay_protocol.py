@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,10 +23,15 @@ BATCH = (wire.CAP_BATCH,)  # what every Welcome of this relay announces
 
 
 class Harness:
-    """A core plus helpers that speak the wire protocol to it like a client would."""
+    """A core plus helpers that speak the wire protocol to it like a client would.
+
+    Write-behind is off unless a test turns it on (``commit_delay``): most tests here check what
+    the store holds after each step; test_relay_write_behind.py covers the held path.
+    """
 
     def __init__(self, tmp_path: Path, **config: object) -> None:
-        self.config = RelayConfig(name=NAME, **config)  # type: ignore[arg-type]
+        settings = {"commit_delay": 0.0, **config}
+        self.config = RelayConfig(name=NAME, **settings)  # type: ignore[arg-type]
         self.store = SqliteStore(
             tmp_path / "relay.sqlite3",
             quota_messages=self.config.quota_messages,
@@ -511,30 +517,51 @@ def test_another_protocol_version_is_refused_and_closed(relay: Harness) -> None:
 
 # --- a model-based check of queueing and flow control ----------------------------------------
 
-# "send" is listed three times so that backlogs longer than the window are common.
+# "send" is listed three times so that backlogs longer than the window are common; "commit" is
+# the write-behind timer storing every held message (a no-op without write-behind).
 OPS = st.lists(
-    st.sampled_from(["send", "send", "send", "resend", "connect", "disconnect", "ack", "ack_all"]),
+    st.sampled_from(
+        ["send", "send", "send", "resend", "connect", "disconnect", "ack", "ack_all", "commit"]
+    ),
     max_size=40,
 )
 
 
 @settings(max_examples=100, deadline=None)
-@given(ops=OPS, window=st.integers(1, 3))
+@given(ops=OPS, window=st.integers(1, 3), commit_delay=st.sampled_from([0.0, 0.1]))
 # A live message must queue behind a backlog even when the window has room.
-@example(ops=["send"] * 4 + ["connect", "ack", "send"], window=3)
+@example(ops=["send"] * 4 + ["connect", "ack", "send"], window=3, commit_delay=0.0)
+# Held messages are stored before a newer one that must wait, and before a new login reads.
+@example(
+    ops=["connect", "send", "send", "send", "disconnect", "connect"], window=2, commit_delay=0.1
+)
+@example(ops=["connect", "send", "commit", "send", "ack", "send"], window=1, commit_delay=0.1)
+@example(ops=["connect", "send", "disconnect", "connect"], window=2, commit_delay=0.1)
 def test_every_stored_message_is_delivered_in_order_within_the_window(
-    tmp_path_factory: pytest.TempPathFactory, ops: list[str], window: int
+    tmp_path_factory: pytest.TempPathFactory, ops: list[str], window: int, commit_delay: float
 ) -> None:
-    relay = Harness(tmp_path_factory.mktemp("model"), window=window, rate_per_second=0)
+    relay = Harness(
+        tmp_path_factory.mktemp("model"),
+        window=window,
+        rate_per_second=0,
+        commit_delay=commit_delay,
+    )
     relay.core.disconnect(relay.login(bob)[0])
     aconn, _ = relay.login(alice)
     stored: list[bytes] = []
     acked: set[bytes] = set()
     bconn: int | None = None
     inflight: list[bytes] = []
+    sends: Counter[bytes] = Counter()  # each send or resend gets exactly one receipt, ever
+    receipts: Counter[bytes] = Counter()
 
-    def receive(frames: list[wire.ServerFrame]) -> None:
-        for frame in frames:
+    def route(actions: list[Action]) -> None:
+        for frame in relay.frames(actions, aconn):
+            assert isinstance(frame, wire.Sent), frame
+            receipts[frame.message_id] += 1
+        if bconn is None:
+            return
+        for frame in relay.frames(actions, bconn):
             if isinstance(frame, wire.Deliver):
                 if inflight:  # within one connection, deliveries follow the queue order
                     assert stored.index(frame.message_id) > stored.index(inflight[-1])
@@ -546,28 +573,29 @@ def test_every_stored_message_is_delivered_in_order_within_the_window(
         if op in ("send", "resend"):
             reuse = op == "resend" and stored
             message = stored[-1] if reuse else mid(len(stored))
-            actions = relay.core.receive(
-                aconn, wire.encode(wire.Send(1, bytes(bob.verify_key), message, b"m")), T0
-            )
+            sends[message] += 1
             if not reuse:
                 stored.append(message)
-            if bconn is not None:
-                receive(relay.frames(actions, bconn))
-            relay.frames(actions)
+            route(
+                relay.core.receive(
+                    aconn, wire.encode(wire.Send(1, bytes(bob.verify_key), message, b"m")), T0
+                )
+            )
         elif op == "connect" and bconn is None:
-            bconn, frames = relay.login(bob)
+            bconn = relay.connect()
             inflight = []
-            receive(frames)
+            route(relay.core.receive(bconn, relay.auth_frame(bob, relay.nonces[bconn]), T0))
         elif op == "disconnect" and bconn is not None:
             relay.core.disconnect(bconn)
             bconn = None
+        elif op == "commit":
+            route(relay.core.commit_deferred(None, T0))
         elif op in ("ack", "ack_all") and bconn is not None and inflight:
             count = len(inflight) if op == "ack_all" else 1
             for message in inflight[:count]:
                 acked.add(message)
-                pending = relay.request(bconn, wire.Ack(message))
                 inflight.remove(message)
-                receive(pending)
+                route(relay.core.receive(bconn, wire.encode(wire.Ack(message)), T0))
 
     for op in ops:
         act(op)
@@ -578,6 +606,8 @@ def test_every_stored_message_is_delivered_in_order_within_the_window(
         act("ack_all")
     assert acked == set(stored)
     assert relay.store.queued == 0
+    assert relay.core.deferred_count == 0
+    assert receipts == sends
     relay.store.close()
 
 
