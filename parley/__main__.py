@@ -22,9 +22,18 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 def _usage() -> str:
-    lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "", "subcommands:"]
+    lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "       parley parley://invite/...", ""]
+    lines += ["subcommands:"]
     lines += [f"  {name:<12} {info[2]}" for name, info in SUBCOMMANDS.items()]
+    lines += ["", "A parley:// link opens the app (or the one already open) to add that contact."]
     return "\n".join(lines)
+
+
+def _is_link(arg: str) -> bool:
+    """A parley: link goes to the app, which validates it (a desktop opens them as `parley %u`)."""
+    from parley.ui.main import is_link  # no Qt at import: the app's module only parses arguments
+
+    return is_link(arg)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage())
         return 0
     name = args.pop(0) if args and args[0] in SUBCOMMANDS else "app"
-    if args[:1] and not args[0].startswith("-") and name == "app":
+    if args[:1] and not args[0].startswith("-") and name == "app" and not _is_link(args[0]):
         print(f"parley: unknown subcommand {args[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module_name, func_name, _ = SUBCOMMANDS[name]

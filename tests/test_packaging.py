@@ -45,13 +45,48 @@ def test_console_script_is_declared(wheel_names: set[str]) -> None:
     assert entry_points
 
 
-def test_desktop_entry_installs_for_the_user(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
-           "PARLEY_BIN": "/opt/parley/bin/parley"}  # fmt: skip
+def _install(tmp_path: Path, parley_bin: str, path: str = "/usr/bin:/bin") -> str:
+    """Run the installer for a user whose home is ``tmp_path``; return the entry it wrote."""
+    env = {"PATH": path, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "PARLEY_BIN": parley_bin}  # fmt: skip
     subprocess.run(
         ["bash", str(ROOT / "packaging" / "install-desktop-entry.sh")], check=True, env=env
     )
-    entry = (tmp_path / "data" / "applications" / "parley.desktop").read_text()
-    assert "Exec=/opt/parley/bin/parley\n" in entry
+    return (tmp_path / "data" / "applications" / "parley.desktop").read_text()
+
+
+def test_desktop_entry_installs_for_the_user_as_the_link_handler(tmp_path: Path) -> None:
+    entry = _install(tmp_path, "/opt/parley/bin/parley")
+    assert "Exec=/opt/parley/bin/parley %u\n" in entry
+    assert "MimeType=x-scheme-handler/parley;\n" in entry
+    assert entry.count("Exec=") == 1
     icon = tmp_path / "data" / "icons" / "hicolor" / "scalable" / "apps" / "parley.svg"
     assert icon.read_bytes() == (ROOT / "resources" / "parley.svg").read_bytes()
+
+
+def test_desktop_entry_quotes_a_path_with_spaces_and_refuses_one_it_cannot_quote(
+    tmp_path: Path,
+) -> None:
+    entry = _install(tmp_path, "/home/ada/my apps/parley")
+    assert 'Exec="/home/ada/my apps/parley" %u\n' in entry
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PARLEY_BIN": '/opt/"odd"/parley'}
+    refused = subprocess.run(
+        ["bash", str(ROOT / "packaging" / "install-desktop-entry.sh")],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "quote" in refused.stderr
+
+
+def test_desktop_entry_makes_parley_the_default_link_handler(tmp_path: Path) -> None:
+    """xdg-utils is not installed in CI: a stand-in records how the installer calls xdg-mime."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("xdg-mime", "update-desktop-database"):
+        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\n')
+        (tools / tool).chmod(0o755)
+    _install(tmp_path, "/opt/parley/bin/parley", path=f"{tools}:/usr/bin:/bin")
+    assert calls.read_text().splitlines() == [
+        f"update-desktop-database {tmp_path / 'data' / 'applications'}",
+        "xdg-mime default parley.desktop x-scheme-handler/parley",
+    ]

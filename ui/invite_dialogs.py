@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from parley.app.errors import InvalidInvite
 from parley.app.events import ContactView, InviteView
+from parley.app.invite import parse as parse_invite
 from parley.ui.bridge import CoreBridge
 from parley.ui.widgets import ErrorLabel, named, qr_pixmap
 from PySide6.QtCore import Qt, Signal
@@ -83,6 +85,9 @@ class AddContactDialog(QDialog):
         self.invite.setMaximumHeight(90)
         self.name = named(QLineEdit(self), "Name", "Optional: how this contact is shown to you")
         self.name.setPlaceholderText("Optional")
+        self.preview = named(QLabel("", self), "Invite from")
+        self.preview.setWordWrap(True)
+        self.preview.hide()
         self.error = ErrorLabel(self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -93,13 +98,48 @@ class AddContactDialog(QDialog):
         named(self.buttons.button(QDialogButtonBox.StandardButton.Cancel), "Cancel")
         self.buttons.accepted.connect(self._submit)
         self.buttons.rejected.connect(self.reject)
+        self.invite.textChanged.connect(self._describe)
         form = QFormLayout()
         form.addRow("Invite:", self.invite)
         form.addRow("Name:", self.name)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.preview)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+
+    def prefill(self, text: str) -> None:
+        """Show an invite that came from outside (a ``parley://`` link), ready to confirm.
+
+        A link that is not a valid invite stays visible with the reason, so that the person sees
+        what was opened and can paste a good one instead.
+        """
+        self.invite.setPlainText(text)
+        try:
+            parse_invite(text)
+        except InvalidInvite as error:
+            self.error.show_message(f"This link is not a valid invite. {error}")
+            self.invite.setFocus()
+            return
+        self.name.setFocus()
+
+    def _describe(self) -> None:
+        """Say whose invite this is as soon as it parses: the person checks before adding."""
+        self.error.show_message("")
+        try:
+            parsed = parse_invite(self.invite.toPlainText())
+        except InvalidInvite:
+            self.preview.hide()
+            self.name.setPlaceholderText("Optional")
+            return
+        text = (
+            f"An invite from \u201c{parsed.display_name}\u201d, reachable through "
+            f"{parsed.relay_url}. Add it only if you expected it; then compare safety numbers."
+        )
+        self.preview.setText(text)
+        self.preview.setAccessibleDescription(text)
+        self.preview.show()
+        self.name.setPlaceholderText(parsed.display_name)
 
     def _submit(self) -> None:
         invite = self.invite.toPlainText().strip()

@@ -286,12 +286,23 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def show_add_contact(self) -> AddContactDialog:
+    def show_add_contact(self, invite: str | None = None) -> AddContactDialog:
+        """The add-contact dialog, empty or showing ``invite`` (the person still confirms)."""
         dialog = AddContactDialog(self.bridge, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.contact_added.connect(self._contact_added)
+        if invite is not None:
+            dialog.prefill(invite)
         dialog.open()
         return dialog
+
+    def offer_invite(self, link: str) -> AddContactDialog:
+        """A ``parley://`` link opened from outside: come to the front and show who it is from."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        return self.show_add_contact(link)
 
     def _contact_added(self, contact: ContactView) -> None:
         if contact.build_variant != BUILD_VARIANT:
