@@ -35,8 +35,9 @@ rate, the ratios' denominator, is then a floor and the ratios flatter the relay.
 the bench says so: ``echo_load_bound`` is 1 and a note precedes the JSON line.
 
 The relay's load generator behaves as RelayClient does on the wire (net/client.py): it announces
-``CAP_BATCH`` at login, reads ``sent_batch`` receipts, and sends the acks that become ready within
-one event-loop turn as one Ack frame. It is hand-driven (no RelayClient) so that the client side
+``CAP_BATCH`` and ``CAP_DELIVER_BATCH`` at login, reads ``sent_batch`` receipts and
+``deliver_batch`` deliveries, and sends the acks that become ready within one event-loop turn as
+one Ack frame. It is hand-driven (no RelayClient) so that the client side
 costs as little as echo's does.
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
@@ -315,7 +316,8 @@ class RelayConn:
             raise RuntimeError(f"expected a challenge, got {challenge!r}")
         signed = key.sign(wire.auth_message(challenge.relay, challenge.nonce)).signature
         account = bytes(key.verify_key)
-        await ws.send(wire.encode(wire.Auth(1, account, bytes(signed), caps=(wire.CAP_BATCH,))))
+        caps = (wire.CAP_BATCH, wire.CAP_DELIVER_BATCH)
+        await ws.send(wire.encode(wire.Auth(1, account, bytes(signed), caps=caps)))
         welcome = wire.decode_server_frame(_bytes(await ws.recv()))
         if not isinstance(welcome, wire.Welcome):
             raise RuntimeError(f"login refused: {welcome!r}")
@@ -376,11 +378,16 @@ async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool
         async for message in conn.ws:
             frame = wire.decode_server_frame(_bytes(message))
             FRAMES[0] += 1
-            if not isinstance(frame, wire.Deliver):
+            if isinstance(frame, wire.DeliverBatch):
+                deliveries: tuple[wire.Deliver, ...] = frame.deliveries
+            elif isinstance(frame, wire.Deliver):
+                deliveries = (frame,)
+            else:
                 raise RuntimeError(f"unexpected frame {frame!r}")
-            conn.ack_soon(frame.message_id)
-            if not await on_message(frame.payload):
-                return
+            for delivery in deliveries:
+                conn.ack_soon(delivery.message_id)
+                if not await on_message(delivery.payload):
+                    return
 
 
 async def _pairs(url: str) -> list[tuple[RelayConn, RelayConn]]:

@@ -15,7 +15,8 @@ coroutines never own the socket; they queue work that survives a reconnection:
 - Acks and receipts are batched (docs/protocol.md s7): the client announces ``CAP_BATCH`` at login
   and understands the relay's ``sent_batch`` frames; the acks of a burst of deliveries leave as
   one Ack frame once the burst is committed (see ``_ack_soon``), if the relay's Welcome announced
-  the capability too (an older relay would read only the first id of a multi-id Ack).
+  the capability too (an older relay would read only the first id of a multi-id Ack). It also
+  announces ``CAP_DELIVER_BATCH`` and reads ``deliver_batch`` frames, each entry one delivery.
 - Requests (prekeys, bundles) wait for a connection and a reply, retried across reconnections, all
   bounded by one timeout.
 
@@ -420,7 +421,8 @@ class RelayClient:
             )
         signature = self._sign(wire.auth_message(self._relay_name, challenge.nonce))
         rid = self._request_id()
-        auth = wire.Auth(rid, self.account, signature, invite=self._invite, caps=(wire.CAP_BATCH,))
+        caps = (wire.CAP_BATCH, wire.CAP_DELIVER_BATCH)
+        auth = wire.Auth(rid, self.account, signature, invite=self._invite, caps=caps)
         await ws.send(wire.encode(auth))
         reply = wire.decode_server_frame(_binary(await ws.recv()))
         if isinstance(reply, wire.Error):
@@ -468,6 +470,9 @@ class RelayClient:
     def _dispatch(self, frame: wire.ServerFrame) -> None:
         if isinstance(frame, wire.Deliver):
             self._received(frame)
+        elif isinstance(frame, wire.DeliverBatch):
+            for delivery in frame.deliveries:
+                self._received(delivery)
         elif isinstance(frame, wire.Sent):
             self._stored(frame)
         elif isinstance(frame, wire.SentBatch):

@@ -56,6 +56,13 @@ MAX_CAP_LEN: Final = 32
 # The capability a peer announces (Auth from a client, Welcome from a relay) when it understands
 # multi-id Acks and SentBatch frames; a peer that does not announce it gets neither.
 CAP_BATCH: Final = "batch"
+# The capability a client announces in its Auth when it reads DeliverBatch frames: the deliveries
+# of one relay turn for one connection in one frame. The relay sends them to no one else.
+CAP_DELIVER_BATCH: Final = "deliver_batch"
+MAX_DELIVER_BATCH: Final = 256
+# A relay starts a new deliver_batch beyond this many payload bytes, so that a batch (payloads plus
+# at most MAX_DELIVER_BATCH entries of about 70 bytes) always fits in MAX_FRAME.
+DELIVER_BATCH_BYTES: Final = 128 * 1024
 
 AUTH_CONTEXT: Final = b"parley relay auth v1\x00"
 
@@ -224,6 +231,16 @@ class Deliver:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliverBatch:
+    """Several :class:`Deliver` frames in one, in queue order; acknowledge each as usual.
+
+    Sent only to a client whose Auth announced ``CAP_DELIVER_BATCH``.
+    """
+
+    deliveries: tuple[Deliver, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PrekeysLow:
     """Event: our stock of one-time prekeys fell below the relay's threshold; publish more."""
 
@@ -256,6 +273,7 @@ ServerFrame = (
     | Sent
     | SentBatch
     | Deliver
+    | DeliverBatch
     | PrekeysLow
     | Pong
     | Error
@@ -356,6 +374,18 @@ def encode_sent(
     return _pack(_sent_map(request_id, message_id, stored_at, expires_at, duplicate))
 
 
+Delivery = tuple[bytes, bytes, bytes, float]
+"""One delivery's fields as the relay holds them: sender, message id, payload, received_at (the
+order of :class:`Deliver`'s fields and of each entry of a ``deliver_batch``)."""
+
+
+def encode_deliver_batch(deliveries: Sequence[Delivery]) -> bytes:
+    """A ``deliver_batch`` frame (1 to ``MAX_DELIVER_BATCH`` entries, payloads together at most
+    about ``DELIVER_BATCH_BYTES`` past the first; the caller splits). Entries are arrays, as in
+    ``sent_batch``."""
+    return _pack({"type": "deliver_batch", "messages": deliveries})
+
+
 Receipt = tuple[int, bytes, float, float, bool]
 """One receipt's fields as the relay holds them: request id, message id, stored_at, expires_at,
 duplicate (the order of :class:`Sent`'s fields and of each entry of a ``sent_batch``)."""
@@ -372,6 +402,10 @@ def encode_sent_batch(receipts: Sequence[Receipt]) -> bytes:
 # One small function per frame type: a dict lookup by exact type is one call on the hot path.
 _TO_MAP: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     Deliver: lambda f: _deliver_map(f.sender, f.message_id, f.payload, f.received_at),
+    DeliverBatch: lambda f: {
+        "type": "deliver_batch",
+        "messages": [(d.sender, d.message_id, d.payload, d.received_at) for d in f.deliveries],
+    },
     Send: lambda f: {
         "type": "send",
         "id": f.request_id,
@@ -697,6 +731,34 @@ def _deliver(obj: dict[str, Any], rid: int | None) -> Deliver:
     )
 
 
+def _batched_delivery(item: Any) -> Deliver:
+    """One entry of a ``deliver_batch``: ``[sender, message_id, payload, received_at]``."""
+    if type(item) is not list or len(item) != 4:
+        raise MalformedFrame("each delivery must be an array of 4 fields")
+    sender, message_id, payload, received_at = item
+    fields = {
+        "sender": sender,
+        "message_id": message_id,
+        "payload": payload,
+        "received_at": received_at,
+    }
+    return Deliver(
+        _fixed(fields, "sender", ACCOUNT_LEN, None),
+        _fixed(fields, "message_id", MESSAGE_ID_LEN, None),
+        _blob(fields, "payload", MAX_PAYLOAD, None),
+        _time(fields, "received_at"),
+    )
+
+
+def _deliver_batch(obj: dict[str, Any], rid: int | None) -> DeliverBatch:
+    messages = obj.get("messages")
+    if type(messages) is not list or not messages:
+        raise MalformedFrame("'messages' must be a non-empty array", rid)
+    if len(messages) > MAX_DELIVER_BATCH:
+        raise FieldTooLarge(f"at most {MAX_DELIVER_BATCH} messages per deliver_batch", rid)
+    return DeliverBatch(tuple(_batched_delivery(item) for item in messages))
+
+
 def _prekeys_low(obj: dict[str, Any], rid: int | None) -> PrekeysLow:
     return PrekeysLow(_uint(obj, "remaining", rid), _uint(obj, "threshold", rid))
 
@@ -716,6 +778,7 @@ def _error(obj: dict[str, Any], rid: int | None) -> Error:
 
 _SERVER_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ServerFrame]] = {
     "deliver": _deliver,
+    "deliver_batch": _deliver_batch,
     "sent": _sent,
     "sent_batch": _sent_batch,
     "challenge": _challenge,
@@ -745,9 +808,12 @@ __all__ = [
     "ACCOUNT_LEN",
     "AUTH_CONTEXT",
     "CAP_BATCH",
+    "CAP_DELIVER_BATCH",
+    "DELIVER_BATCH_BYTES",
     "MAX_ACK_BATCH",
     "MAX_CAPS",
     "MAX_CAP_LEN",
+    "MAX_DELIVER_BATCH",
     "MAX_FRAME",
     "MAX_INVITE",
     "MAX_ONE_TIME_PREKEY",
@@ -766,6 +832,8 @@ __all__ = [
     "Challenge",
     "ClientFrame",
     "Deliver",
+    "DeliverBatch",
+    "Delivery",
     "Error",
     "Fetch",
     "Frame",
@@ -786,6 +854,7 @@ __all__ = [
     "decode_server_frame",
     "encode",
     "encode_deliver",
+    "encode_deliver_batch",
     "encode_sent",
     "encode_sent_batch",
 ]

@@ -10,7 +10,9 @@ a message before the commit simply deletes it inside the same open transaction.
 Batching (docs/protocol.md s7): a client that announces ``CAP_BATCH`` in its Auth gets its send
 receipts as :class:`Transmit` actions carrying ``receipt`` fields instead of encoded bytes, so the
 server can pack every receipt of one loop turn for that connection into one ``sent_batch`` frame;
-an Ack may name many ids, each freeing its window slot exactly as a single Ack does.
+an Ack may name many ids, each freeing its window slot exactly as a single Ack does. A client that
+announces ``CAP_DELIVER_BATCH`` gets its deliveries the same way (``delivery`` fields), packed
+into ``deliver_batch`` frames.
 
 Flow control: each connection has at most ``window`` unacknowledged deliveries. A connection with
 no backlog gets new messages live; otherwise (``backlog`` set) new messages wait in the store and
@@ -55,13 +57,15 @@ class Transmit:
     """Send ``data`` (one binary frame) on connection ``conn``.
 
     When ``receipt`` is set, ``data`` is empty and the frame is that send receipt, which the
-    server may pack together with the connection's other receipts of the turn.
+    server may pack together with the connection's other receipts of the turn; when ``delivery``
+    is set (a client that announced ``CAP_DELIVER_BATCH``), likewise for a delivery.
     """
 
     conn: int
     data: bytes = field(repr=False)
     after_commit: bool = False
     receipt: wire.Receipt | None = None
+    delivery: wire.Delivery | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,7 @@ class _Conn:
     inflight: set[bytes] = field(default_factory=set)
     closing: bool = False
     batch: bool = False  # the client understands sent_batch frames
+    deliver_batch: bool = False  # the client understands deliver_batch frames
 
 
 class RelayCore:
@@ -399,6 +404,7 @@ class RelayCore:
             )
         conn.account = account
         conn.batch = wire.CAP_BATCH in frame.caps
+        conn.deliver_batch = wire.CAP_DELIVER_BATCH in frame.caps
         peers.append(conn)
         self.counters.authenticated += 1
         log.info("login %s conn=%d%s", short(account), conn.id, " (new)" if registered else "")
@@ -457,16 +463,14 @@ class RelayCore:
         self.counters.stored_total += 1
         if self._debug:
             log.debug("queued %s -> %s", short(sender), short(recipient))
-        deliver: bytes | None = None
+        delivery = (sender, frame.message_id, frame.payload, now)
         for peer in self._by_account.get(recipient, ()):
             if peer.backlog or len(peer.inflight) >= self.config.window:
                 peer.backlog = True
                 continue
-            if deliver is None:
-                deliver = wire.encode_deliver(sender, frame.message_id, frame.payload, now)
             peer.inflight.add(frame.message_id)
             peer.cursor = result.seq
-            actions.append(Transmit(peer.id, deliver))
+            actions.append(_deliver(peer, delivery))
         return actions
 
     def _can_hold(self, recipient: bytes, peers: list[_Conn], frame: wire.Send) -> bool:
@@ -510,11 +514,11 @@ class RelayCore:
         self.counters.stored_total += 1
         if self._debug:
             log.debug("held %s -> %s", short(sender), short(frame.recipient))
-        deliver = wire.encode_deliver(sender, message_id, payload, now)
+        delivery = (sender, message_id, payload, now)
         actions: list[Action] = []
         for peer in peers:
             peer.inflight.add(message_id)
-            actions.append(Transmit(peer.id, deliver))
+            actions.append(_deliver(peer, delivery))
         return actions
 
     def _store_deferred(self, recipient: bytes, upto: int | None) -> list[Action]:
@@ -619,8 +623,7 @@ class RelayCore:
         for row in rows:
             conn.inflight.add(row.message_id)
             conn.cursor = row.seq
-            deliver = wire.encode_deliver(row.sender, row.message_id, row.payload, row.stored_at)
-            actions.append(Transmit(conn.id, deliver))
+            actions.append(_deliver(conn, (row.sender, row.message_id, row.payload, row.stored_at)))
         if len(rows) < room:
             conn.backlog = False
         return actions
@@ -672,3 +675,10 @@ def _receipt(conn_id: int, batch: bool, receipt: wire.Receipt) -> Transmit:
     if batch:
         return Transmit(conn_id, b"", True, receipt)
     return Transmit(conn_id, wire.encode_sent(*receipt), True)
+
+
+def _deliver(conn: _Conn, delivery: wire.Delivery) -> Transmit:
+    """A delivery for ``conn``: fields to pack into ``deliver_batch``, or a ``deliver`` frame."""
+    if conn.deliver_batch:
+        return Transmit(conn.id, b"", False, None, delivery)
+    return Transmit(conn.id, wire.encode_deliver(*delivery))

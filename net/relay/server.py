@@ -11,7 +11,9 @@ Why the pump looks like this:
   that got a burst of frames (receipts, deliveries) costs one system call, not one per frame.
 - One receipt frame per connection and turn. For a client that announced ``CAP_BATCH``, the held
   receipts of the turn become one ``sent_batch`` frame (at the place of the first), because a
-  relayed message's cost is mostly per frame, on both ends (docs/relay.md, "Throughput").
+  relayed message's cost is mostly per frame, on both ends (docs/relay.md, "Throughput"); for a
+  client that announced ``CAP_DELIVER_BATCH``, its deliveries of the turn become one
+  ``deliver_batch`` frame the same way.
 - Ordered, non-blocking sends. Frames are framed into the websockets protocol's buffer at once (in
   order) and written at the end of the turn. A connection whose transport is over its high-water
   mark gets an outbox (a deque) drained by a writer task that exists only while the outbox is
@@ -142,8 +144,10 @@ class RelayServer:
             # connection keep their order (a welcome precedes the backlog it announces).
             if action.conn in held_conns or (
                 type(action) is Transmit
-                and action.after_commit
-                and (self.store.dirty or action.receipt is not None)
+                and (
+                    (action.after_commit and (self.store.dirty or action.receipt is not None))
+                    or action.delivery is not None
+                )
             ):
                 self._held.append(action)
                 held_conns.add(action.conn)
@@ -200,7 +204,7 @@ class RelayServer:
             held = [
                 _as_failure(a) if isinstance(a, Transmit) and a.after_commit else a for a in held
             ]
-        for conn_id, item in _batch_receipts(held):
+        for conn_id, item in _batch(held):
             self._enqueue(conn_id, item)
         self._apply(recovery)
         unwritten, self._unwritten = self._unwritten, []
@@ -304,41 +308,72 @@ def _write_now(ws: ServerConnection) -> None:
 
 
 def _frame(action: Action) -> bytes | Close:
-    """What to put on the wire for one action (a lone receipt goes as a plain ``sent``)."""
+    """What to put on the wire for one action (a lone receipt or delivery goes as a plain frame)."""
     if isinstance(action, Close):
         return action
-    receipt = action.receipt
-    return action.data if receipt is None else wire.encode_sent(*receipt)
+    if action.receipt is not None:
+        return wire.encode_sent(*action.receipt)
+    if action.delivery is not None:
+        return wire.encode_deliver(*action.delivery)
+    return action.data
 
 
-def _batch_receipts(held: list[Action]) -> list[tuple[int, bytes | Close]]:
-    """The held actions as frames in order, each connection's receipts packed into one frame.
+@dataclass(eq=False, slots=True)
+class _Batch:
+    """One frame's worth of a connection's receipts or deliveries, filled in order."""
 
-    The batch takes the place of the connection's first receipt: receipts and other frames are
-    independent streams (matched by request id or message id), so only the receipts' own order,
-    which the batch keeps, matters.
+    receipts: list[wire.Receipt] = field(default_factory=list)
+    deliveries: list[wire.Delivery] = field(default_factory=list)
+    size: int = 0  # payload bytes of the deliveries
+
+    def encode(self) -> bytes:
+        receipts, deliveries = self.receipts, self.deliveries
+        if receipts:
+            if len(receipts) == 1:
+                return wire.encode_sent(*receipts[0])
+            return wire.encode_sent_batch(receipts)
+        if len(deliveries) == 1:
+            return wire.encode_deliver(*deliveries[0])
+        return wire.encode_deliver_batch(deliveries)
+
+
+def _batch(held: list[Action]) -> list[tuple[int, bytes | Close]]:
+    """The held actions as frames in order, each connection's receipts packed into one frame and
+    its deliveries into another (split at the batch limits).
+
+    A batch takes the place of the first entry it packs. Receipts, deliveries and other frames are
+    independent streams (matched by request id or message id), so only each stream's own order,
+    which the batches keep, matters; ``welcome`` still precedes the backlog it announces, because
+    it comes before the first delivery.
     """
-    batches: dict[int, list[wire.Receipt]] = {}
-    out: list[tuple[int, bytes | Close | list[wire.Receipt]]] = []
+    receipt_batches: dict[int, _Batch] = {}
+    delivery_batches: dict[int, _Batch] = {}
+    out: list[tuple[int, bytes | Close | _Batch]] = []
     for action in held:
-        receipt = action.receipt if isinstance(action, Transmit) else None
-        if receipt is None:
-            out.append((action.conn, _frame(action)))
-            continue
-        batch = batches.get(action.conn)
-        if batch is None or len(batch) >= wire.MAX_RECEIPT_BATCH:
-            batch = batches[action.conn] = []
-            out.append((action.conn, batch))
-        batch.append(receipt)
-    frames: list[tuple[int, bytes | Close]] = []
-    for conn, item in out:
-        if not isinstance(item, list):
-            frames.append((conn, item))
-        elif len(item) == 1:
-            frames.append((conn, wire.encode_sent(*item[0])))
+        conn = action.conn
+        if isinstance(action, Close):
+            out.append((conn, action))
+        elif (receipt := action.receipt) is not None:
+            batch = receipt_batches.get(conn)
+            if batch is None or len(batch.receipts) >= wire.MAX_RECEIPT_BATCH:
+                batch = receipt_batches[conn] = _Batch()
+                out.append((conn, batch))
+            batch.receipts.append(receipt)
+        elif (delivery := action.delivery) is not None:
+            size = len(delivery[2])
+            batch = delivery_batches.get(conn)
+            if (
+                batch is None
+                or len(batch.deliveries) >= wire.MAX_DELIVER_BATCH
+                or batch.size + size > wire.DELIVER_BATCH_BYTES
+            ):
+                batch = delivery_batches[conn] = _Batch()
+                out.append((conn, batch))
+            batch.deliveries.append(delivery)
+            batch.size += size
         else:
-            frames.append((conn, wire.encode_sent_batch(item)))
-    return frames
+            out.append((conn, action.data))
+    return [(conn, item.encode() if isinstance(item, _Batch) else item) for conn, item in out]
 
 
 def _as_failure(reply: Transmit) -> Transmit:

@@ -613,6 +613,33 @@ async def test_a_burst_of_deliveries_is_acknowledged_in_fewer_frames(peers: Peer
     assert max(len(frame.message_ids) for frame in frames) > 1
 
 
+async def test_a_batch_of_deliveries_reaches_the_app_in_order_and_each_is_acknowledged(
+    peers: PeerFactory,
+) -> None:
+    auths: list[wire.Auth] = []
+    seen: list[list[wire.Ack]] = []
+
+    async def batching_relay(ws: ServerConnection, url: str) -> None:
+        auths.append(await _welcome(ws, url, (wire.CAP_BATCH,)))
+        batch = wire.DeliverBatch(
+            tuple(wire.Deliver(bytes(32), message_id(n), b"m%d" % n, 1.0) for n in range(6))
+        )
+        await ws.send(wire.encode(batch))
+        seen.append(await _acks(ws, 6))
+        await ws.wait_closed()
+
+    async with _scripted(batching_relay) as url:
+        bob = await peers(url).start()
+        await bob.wait_for(6)
+        async with asyncio.timeout(10):
+            while not seen:
+                await asyncio.sleep(0.01)
+    assert wire.CAP_DELIVER_BATCH in auths[0].caps
+    assert bob.payloads() == [b"m%d" % n for n in range(6)]
+    acked = [mid for frame in seen[0] for mid in frame.message_ids]
+    assert sorted(acked) == [message_id(n) for n in range(6)]
+
+
 async def test_a_relay_without_the_capability_gets_one_ack_per_message(
     peers: PeerFactory,
 ) -> None:

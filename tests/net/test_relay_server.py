@@ -225,3 +225,44 @@ async def test_a_turns_receipts_are_one_frame_only_for_a_client_that_asked(
         )
         for ws in (old, new, b):
             await ws.close()
+
+
+async def _login_with(
+    url: str, key: nacl.signing.SigningKey, caps: tuple[str, ...]
+) -> ClientConnection:
+    ws = await connect(url, compression=None, max_size=wire.MAX_FRAME)
+    challenge = wire.decode_server_frame(await ws.recv(decode=False))
+    assert isinstance(challenge, wire.Challenge)
+    signature = key.sign(wire.auth_message(url, challenge.nonce)).signature
+    await ws.send(wire.encode(wire.Auth(1, bytes(key.verify_key), signature, caps=caps)))
+    assert isinstance(await next_frame(ws), wire.Welcome)
+    return ws
+
+
+async def test_a_turns_deliveries_are_one_frame_only_for_a_client_that_asked(
+    tmp_path: Path,
+) -> None:
+    big = wire.DELIVER_BATCH_BYTES // 2 - 100  # two fit in one batch, a third starts the next
+    payloads = [b"a", b"b", b"c" * big, b"d" * big, b"e" * big]
+    async with serve_relay("127.0.0.1", 0, tmp_path, RelayConfig(rate_per_second=0)) as relay:
+        await (await login(relay.url, bob)).close()
+        sender = await login(relay.url, alice)
+        to = bytes(bob.verify_key)
+        for n, payload in enumerate(payloads):
+            await sender.send(wire.encode(wire.Send(n, to, n.to_bytes(16), payload)))
+            assert isinstance(await next_frame(sender), wire.Sent)  # stored: bob is offline
+        # Logging in reads the backlog in one turn: batched for the new client only.
+        new = await _login_with(relay.url, bob, (wire.CAP_DELIVER_BATCH,))
+        first, second = await next_frame(new), await next_frame(new)
+        assert isinstance(first, wire.DeliverBatch)
+        assert [d.payload for d in first.deliveries] == payloads[:4]  # split by payload bytes
+        assert isinstance(second, wire.Deliver)  # a batch of one goes as a plain deliver
+        assert second.payload == payloads[4]
+        assert all(d.sender == bytes(alice.verify_key) for d in first.deliveries)
+        await new.close()
+        old = await _login_with(relay.url, bob, (wire.CAP_BATCH,))
+        singles = [await next_frame(old) for _ in payloads]
+        assert [type(f) for f in singles] == [wire.Deliver] * len(payloads)
+        assert [f.payload for f in singles] == payloads  # type: ignore[union-attr]
+        for ws in (sender, old):
+            await ws.close()

@@ -47,6 +47,12 @@ SERVER_FRAMES: list[wire.ServerFrame] = [
     wire.Bundle(3, ACCOUNT, b"spk", None),
     wire.Sent(4, MID, 1.5, 2.5, duplicate=True),
     wire.Deliver(ACCOUNT, MID, b"payload", 3.25),
+    wire.DeliverBatch(
+        (wire.Deliver(ACCOUNT, MID, b"p", 3.25), wire.Deliver(ACCOUNT, OTHER_MID, b"", 4))
+    ),
+    wire.DeliverBatch(
+        tuple(wire.Deliver(ACCOUNT, MID, b"", 1.0) for _ in range(wire.MAX_DELIVER_BATCH))
+    ),
     wire.PrekeysLow(3, 10),
     wire.Pong(9),
     wire.Error("rate_limited", "slow down", 4, MID),
@@ -404,6 +410,40 @@ def test_the_batch_encoder_matches_encode() -> None:
     receipts = [(n, n.to_bytes(16), 1.5, 2.5, n % 2 == 0) for n in range(3)]
     fast = wire.encode_sent_batch(receipts)
     assert fast == wire.encode(wire.SentBatch(tuple(wire.Sent(*r) for r in receipts)))
+
+
+def test_the_delivery_batch_encoder_matches_encode() -> None:
+    deliveries = [(ACCOUNT, n.to_bytes(16), bytes([n]), 1.5 + n) for n in range(3)]
+    fast = wire.encode_deliver_batch(deliveries)
+    assert fast == wire.encode(wire.DeliverBatch(tuple(wire.Deliver(*d) for d in deliveries)))
+
+
+def _deliveries(messages: object) -> bytes:
+    return bytes(msgpack.packb({"type": "deliver_batch", "messages": messages}))
+
+
+GOOD_DELIVERY = [ACCOUNT, MID, b"ct", 1.0]
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (_deliveries([]), MalformedFrame),
+        (_deliveries([GOOD_DELIVERY] * (wire.MAX_DELIVER_BATCH + 1)), FieldTooLarge),
+        (_deliveries(GOOD_DELIVERY), MalformedFrame),
+        (_deliveries([GOOD_DELIVERY[:3]]), MalformedFrame),
+        (_deliveries([[ACCOUNT[:31], MID, b"ct", 1.0]]), MalformedFrame),
+        (_deliveries([[ACCOUNT, b"x", b"ct", 1.0]]), MalformedFrame),
+        (_deliveries([[ACCOUNT, MID, "ct", 1.0]]), MalformedFrame),
+        (_deliveries([[ACCOUNT, MID, b"x" * (wire.MAX_PAYLOAD + 1), 1.0]]), FieldTooLarge),
+        (_deliveries([[ACCOUNT, MID, b"ct", math.nan]]), MalformedFrame),
+        (_deliveries([{"sender": ACCOUNT}]), MalformedFrame),
+        (msgpack.packb({"type": "deliver_batch"}), MalformedFrame),
+    ],
+)
+def test_malformed_delivery_batches_are_wire_errors(data: bytes, error: type[WireError]) -> None:
+    with pytest.raises(error):
+        wire.decode_server_frame(data)
 
 
 def test_a_batched_ack_lists_every_id_the_single_one_first() -> None:
