@@ -15,11 +15,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.ui.bridge import Submitter
 from parley.ui.embedded_relay import EmbeddedRelay
 from parley.ui.errors import UiError
+
+if TYPE_CHECKING:
+    from parley.ui.session import AccountSession
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QIcon
 
 SETUP_TIMEOUT_S = 60.0
 
@@ -53,6 +58,34 @@ def create_world(runtime: Submitter, base_dir: Path) -> DemoWorld:
     return DemoWorld(base_dir, relay, url, (Path(first), Path(second)))
 
 
+def open_sessions(
+    runtime: Submitter,
+    world: DemoWorld,
+    area: QRect | None = None,
+    icon: QIcon | None = None,
+) -> list[AccountSession]:
+    """Open both demo profiles side by side in ``area``, each at the Alice-Bob conversation.
+
+    The windows open on the conversation with the keyboard in the composer, so that a newcomer
+    types at once and watches the message arrive in the other window.
+    """
+    from parley.ui.session import AccountSession
+    from PySide6.QtCore import QRect
+
+    sessions = []
+    for number, profile in enumerate(world.profiles):
+        geometry = None
+        if area is not None:
+            half = max(480, area.width() // 2 - 12)
+            height = min(720, area.height() - 60)
+            geometry = QRect(area.left() + 8 + number * (half + 8), area.top() + 30, half, height)
+        session = AccountSession(runtime, profile, icon=icon, geometry=geometry)
+        session.window_ready.connect(lambda window: window.open_first_conversation())
+        session.start()
+        sessions.append(session)
+    return sessions
+
+
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="parley demo",
@@ -68,8 +101,6 @@ def main(argv: Sequence[str]) -> int:
     from parley.app.runtime import CoreRuntime
     from parley.ui.app_setup import make_application, quit_on_signals
     from parley.ui.resources import app_icon
-    from parley.ui.session import AccountSession
-    from PySide6.QtCore import QRect
 
     try:
         app = make_application()
@@ -85,17 +116,10 @@ def main(argv: Sequence[str]) -> int:
     try:
         world = create_world(runtime, base_dir)
         print(f"parley demo: relay on {world.relay_url}, profiles in {base_dir}", flush=True)
-        screen = app.primaryScreen().availableGeometry()
-        half = max(480, screen.width() // 2 - 12)
-        height = min(720, screen.height() - 60)
-        for number, profile in enumerate(world.profiles):
-            geometry = QRect(
-                screen.left() + 8 + number * (half + 8), screen.top() + 30, half, height
-            )
-            session = AccountSession(runtime, profile, icon=app_icon(), geometry=geometry)
+        area = app.primaryScreen().availableGeometry()
+        sessions = open_sessions(runtime, world, area, app_icon())
+        for session in sessions:
             session.finished.connect(app.quit)
-            session.start()
-            sessions.append(session)
         return app.exec()
     except Exception as error:  # the demo must explain itself, not dump a trace on a newcomer
         print(f"parley demo: could not start: {error}", file=sys.stderr)

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self.notifier = Notifier(self, icon)
+        self._open_first_when_listed = False
         self.setTabOrder(self.invite_button, self.add_button)
         self.setTabOrder(self.add_button, self.list)
         self.setTabOrder(self.list, self.pane.view)
@@ -189,6 +190,7 @@ class MainWindow(QMainWindow):
         if current is not None:
             self._select(current)
         self._update_unread_title()
+        self._open_first_if_asked()
 
     def _conversations_changed(self, conversations: list[ConversationView]) -> None:
         self.conversations.upsert(conversations)
@@ -196,6 +198,24 @@ class MainWindow(QMainWindow):
             if self.pane.conversation is not None and conversation.id == self.pane.conversation.id:
                 self.pane.update_conversation(conversation)
         self._update_unread_title()
+        self._open_first_if_asked()
+
+    def open_first_conversation(self) -> None:
+        """Open the top conversation with the keyboard in its composer, now or once listed.
+
+        For `parley demo`: the newcomer's first act is typing, so nothing must need a click.
+        """
+        self._open_first_when_listed = True
+        self._open_first_if_asked()
+
+    def _open_first_if_asked(self) -> None:
+        first = self.conversations.conversation_at(0)
+        if not self._open_first_when_listed or first is None:
+            return
+        self._open_first_when_listed = False
+        if self.pane.conversation is None:
+            self.open_conversation(first)
+            self.pane.composer.edit.setFocus()
 
     def _update_unread_title(self) -> None:
         unread = self.conversations.total_unread()

@@ -58,13 +58,17 @@ class Request:
         keeps the request itself well formed, so that even a mangled link reaches the person.
         """
         line = "".join(" " if ch in "\r\n\x00" else ch for ch in text).strip()
+        if not line:
+            raise UiError("The link is empty.")
         return cls(line.encode("utf-8")[:MAX_LINK_BYTES].decode("utf-8", "ignore"))
 
     def encode(self) -> bytes:
         """The request line; raises UiError when the link cannot be sent as one line."""
         if self.link is None:
             return b"show\n"
-        if not self.link.strip() or any(ch in self.link for ch in "\r\n\x00"):
+        if not self.link.strip():
+            raise UiError("The link is empty.")
+        if any(ch in self.link for ch in "\r\n\x00"):
             raise UiError("A link must be one line of text.")
         line = b"link " + self.link.encode("utf-8") + b"\n"
         if len(line) > MAX_REQUEST_BYTES:
