@@ -37,8 +37,15 @@ the bench says so: ``echo_load_bound`` is 1 and a note precedes the JSON line.
 The relay's load generator behaves as RelayClient does on the wire (net/client.py): it announces
 ``CAP_BATCH`` and ``CAP_DELIVER_BATCH`` at login, reads ``sent_batch`` receipts and
 ``deliver_batch`` deliveries, and sends the acks that become ready within one event-loop turn as
-one Ack frame. It is hand-driven (no RelayClient) so that the client side
-costs as little as echo's does.
+one Ack frame. It is hand-driven (no RelayClient) so that the client side costs as little as
+echo's does.
+
+In both closed loops the client connections are ``SinkConnection``s: each complete message goes
+from websockets' parser straight to a callback, which answers at once with a direct write (what
+the relay's own connections do, net/relay/connection.py), instead of a queue and a task wake-up per
+message. Echo's loop and the relay's get exactly the same machinery, so neither is favoured; it
+keeps the one load-generating process from being the bottleneck for either server (check
+``*_server_cpu``: near 1.0 means the server, not the load, set the rate).
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
 """
@@ -59,7 +66,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from _common import emit
 from nacl.signing import SigningKey
@@ -67,7 +74,8 @@ from parley.net import wire
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
 
 T = TypeVar("T")
 QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
@@ -150,6 +158,49 @@ def start_relay(data_dir: Path) -> Server:
 # -- load helpers ---------------------------------------------------------------------------------
 
 
+class SinkConnection(ClientConnection):
+    """A client connection that hands each whole binary message to ``sink`` once one is set.
+
+    Until then (logins) messages queue as usual for ``recv``. Both closed loops use it, so the
+    load costs the generator the same per frame whichever server it drives. A sink that raises
+    records the error in ``errors``; the phase re-raises it (an exception must not vanish inside
+    the transport's callback).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.sink: Callable[[bytes], object] | None = None
+        self.errors: list[BaseException] = []
+
+    def process_event(self, event: Event) -> None:
+        sink = self.sink
+        if (
+            sink is None
+            or type(event) is not Frame
+            or event.opcode is not Opcode.BINARY
+            or not event.fin
+        ):
+            super().process_event(event)  # control frames, and nothing else is ever sent here
+            return
+        try:
+            sink(bytes(event.data))
+        except Exception as exc:  # kept, and re-raised by the phase
+            self.errors.append(exc)
+            self.sink = None
+
+    def send_now(self, data: bytes) -> None:
+        """Frame ``data`` and write it at once: ``send`` minus its coroutine and drain (the
+        window bounds what is in flight)."""
+        self.protocol.send_binary(data)
+        self.transport.write(b"".join(self.protocol.data_to_send()))
+
+
+def _raise_sink_errors(conns: Sequence[SinkConnection]) -> None:
+    for ws in conns:
+        if ws.errors:
+            raise ws.errors[0]
+
+
 def _payload() -> bytes:
     return STAMP.pack(time.perf_counter()).ljust(MESSAGE_SIZE, b"\x00")
 
@@ -194,8 +245,9 @@ def p99_ms(samples: list[float]) -> float:
 # -- the echo baseline ----------------------------------------------------------------------------
 
 
-async def _echo_connect(url: str) -> ClientConnection:
-    return await connect(url, compression=None, max_size=2**20)
+async def _echo_connect(url: str) -> SinkConnection:
+    ws = await connect(url, compression=None, max_size=2**20, create_connection=SinkConnection)
+    return cast(SinkConnection, ws)  # what create_connection builds
 
 
 async def echo_saturation(server: Server) -> tuple[float, float]:
@@ -205,24 +257,25 @@ async def echo_saturation(server: Server) -> tuple[float, float]:
         echoed messages per second, and the share of one core the server used meanwhile.
     """
     conns = [await _echo_connect(server.url) for _ in range(PAIRS)]
-    stop = asyncio.Event()
+    stopped = [False]
     counts = [0] * PAIRS
 
-    async def pump(index: int, ws: ClientConnection) -> None:
-        for _ in range(WINDOW):
-            await ws.send(_payload())
-        while True:
-            await ws.recv()
+    def pump(index: int, ws: SinkConnection) -> Callable[[bytes], object]:
+        def echoed(_: bytes) -> None:
             counts[index] += 1
-            if stop.is_set():
-                return
-            await ws.send(_payload())
+            if not stopped[0]:
+                ws.send_now(_payload())
 
-    tasks = [asyncio.create_task(pump(i, ws)) for i, ws in enumerate(conns)]
+        return echoed
+
+    for index, ws in enumerate(conns):
+        ws.sink = pump(index, ws)
+        for _ in range(WINDOW):
+            ws.send_now(_payload())
     await asyncio.sleep(DURATION / 4)  # warm-up
     rate, busy = await _measure(server, counts)
-    stop.set()
-    await asyncio.wait(tasks, timeout=5)
+    stopped[0] = True
+    _raise_sink_errors(conns)
     for ws in conns:
         await ws.close()
     return rate, busy
@@ -301,7 +354,7 @@ async def run_echo(server: Server) -> dict[str, float]:
 class RelayConn:
     """A lean, hand-driven relay connection: the load must cost the client as little as echo's."""
 
-    def __init__(self, ws: ClientConnection, account: bytes) -> None:
+    def __init__(self, ws: SinkConnection, account: bytes) -> None:
         self.ws = ws
         self.account = account
         self._next = 0
@@ -310,7 +363,12 @@ class RelayConn:
     @classmethod
     async def login(cls, url: str, key: SigningKey | None = None) -> RelayConn:
         key = key or SigningKey.generate()
-        ws = await connect(url, compression=None, max_size=wire.MAX_FRAME)
+        ws = cast(
+            SinkConnection,
+            await connect(
+                url, compression=None, max_size=wire.MAX_FRAME, create_connection=SinkConnection
+            ),
+        )
         challenge = wire.decode_server_frame(_bytes(await ws.recv()))
         if not isinstance(challenge, wire.Challenge):
             raise RuntimeError(f"expected a challenge, got {challenge!r}")
@@ -356,18 +414,37 @@ def _bytes(message: str | bytes) -> bytes:
     return message
 
 
+def _receipts(message: bytes) -> int:
+    """How many sends one receipt frame confirms (a refusal is a bench failure)."""
+    frame = wire.decode_server_frame(message)
+    FRAMES[0] += 1
+    if isinstance(frame, wire.SentBatch):
+        return len(frame.receipts)
+    if isinstance(frame, wire.Sent):
+        return 1
+    raise RuntimeError(f"the relay refused a send: {frame!r}")
+
+
+def _deliveries(conn: RelayConn, message: bytes) -> tuple[wire.Deliver, ...]:
+    """The deliveries in one frame, each acknowledged (at the end of this loop turn)."""
+    frame = wire.decode_server_frame(message)
+    FRAMES[0] += 1
+    if isinstance(frame, wire.DeliverBatch):
+        deliveries = frame.deliveries
+    elif isinstance(frame, wire.Deliver):
+        deliveries = (frame,)
+    else:
+        raise RuntimeError(f"unexpected frame {frame!r}")
+    for delivery in deliveries:
+        conn.ack_soon(delivery.message_id)
+    return deliveries
+
+
 async def _drain_receipts(conn: RelayConn, stored: list[int] | None = None) -> None:
     """Read the sender's ``sent`` receipts (counting them) so its socket never backs up."""
     with contextlib.suppress(ConnectionClosed):
         async for message in conn.ws:
-            frame = wire.decode_server_frame(_bytes(message))
-            FRAMES[0] += 1
-            if isinstance(frame, wire.SentBatch):
-                count = len(frame.receipts)
-            elif isinstance(frame, wire.Sent):
-                count = 1
-            else:
-                raise RuntimeError(f"the relay refused a send: {frame!r}")
+            count = _receipts(_bytes(message))
             if stored is not None:
                 stored[0] += count
 
@@ -376,16 +453,7 @@ async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool
     """Acknowledge each delivery, then hand its payload over; stop when told to."""
     with contextlib.suppress(ConnectionClosed):
         async for message in conn.ws:
-            frame = wire.decode_server_frame(_bytes(message))
-            FRAMES[0] += 1
-            if isinstance(frame, wire.DeliverBatch):
-                deliveries: tuple[wire.Deliver, ...] = frame.deliveries
-            elif isinstance(frame, wire.Deliver):
-                deliveries = (frame,)
-            else:
-                raise RuntimeError(f"unexpected frame {frame!r}")
-            for delivery in deliveries:
-                conn.ack_soon(delivery.message_id)
+            for delivery in _deliveries(conn, _bytes(message)):
                 if not await on_message(delivery.payload):
                     return
 
@@ -414,31 +482,32 @@ async def relay_saturation(server: Server) -> tuple[float, float, float]:
         WebSocket frames per delivered message (both directions, both clients).
     """
     pairs = await _pairs(server.url)
-    stop = asyncio.Event()
+    stopped = [False]
     counts = [0] * PAIRS
     payload = bytes(MESSAGE_SIZE)
 
-    def pump(index: int, a: RelayConn, b: RelayConn) -> Callable[[bytes], Awaitable[bool]]:
-        async def delivered(_: bytes) -> bool:
-            counts[index] += 1
-            if stop.is_set():
-                return False
-            await a.ws.send(a.send_frame(b.account, payload))
-            return True
+    def pump(index: int, a: RelayConn, b: RelayConn) -> Callable[[bytes], object]:
+        def delivered(message: bytes) -> None:
+            for _ in _deliveries(b, message):
+                counts[index] += 1
+                if not stopped[0]:
+                    a.ws.send_now(a.send_frame(b.account, payload))
 
         return delivered
 
-    tasks = [asyncio.create_task(_drain_receipts(a)) for a, _ in pairs]
-    tasks += [asyncio.create_task(_receive(b, pump(i, a, b))) for i, (a, b) in enumerate(pairs)]
+    for index, (a, b) in enumerate(pairs):
+        a.ws.sink = _receipts
+        b.ws.sink = pump(index, a, b)
     for a, b in pairs:
         for _ in range(WINDOW):
-            await a.ws.send(a.send_frame(b.account, payload))
+            a.ws.send_now(a.send_frame(b.account, payload))
     await asyncio.sleep(DURATION / 4)  # warm-up
     frames, messages = FRAMES[0], sum(counts)
     rate, busy = await _measure(server, counts)
     frames_per_msg = (FRAMES[0] - frames) / max(sum(counts) - messages, 1)
-    stop.set()
-    await _close_all(pairs, tasks)
+    stopped[0] = True
+    _raise_sink_errors([conn.ws for pair in pairs for conn in pair])
+    await _close_all(pairs, [])
     return rate, busy, frames_per_msg
 
 
