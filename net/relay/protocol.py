@@ -37,6 +37,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import nacl.exceptions
 import nacl.signing
@@ -52,20 +53,26 @@ log = logging.getLogger("parley.relay")
 CLOSE_POLICY = 1008
 
 
-@dataclass(frozen=True, slots=True)
-class Transmit:
+class Transmit(NamedTuple):
     """Send ``data`` (one binary frame) on connection ``conn``.
 
     When ``receipt`` is set, ``data`` is empty and the frame is that send receipt, which the
     server may pack together with the connection's other receipts of the turn; when ``delivery``
     is set (a client that announced ``CAP_DELIVER_BATCH``), likewise for a delivery.
+
+    A named tuple rather than a frozen dataclass: equally immutable, and built about three times
+    faster, which counts on the hot path (two per forwarded message).
     """
 
     conn: int
-    data: bytes = field(repr=False)
+    data: bytes
     after_commit: bool = False
     receipt: wire.Receipt | None = None
-    delivery: wire.Delivery | None = field(default=None, repr=False)
+    delivery: wire.Delivery | None = None
+
+    def __repr__(self) -> str:  # no frame bytes or payloads in logs
+        kind = "receipt" if self.receipt else "delivery" if self.delivery else f"{len(self.data)} B"
+        return f"Transmit(conn={self.conn}, {kind}, after_commit={self.after_commit})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
@@ -318,23 +319,7 @@ def _frame(action: Action) -> bytes | Close:
     return action.data
 
 
-@dataclass(eq=False, slots=True)
-class _Batch:
-    """One frame's worth of a connection's receipts or deliveries, filled in order."""
-
-    receipts: list[wire.Receipt] = field(default_factory=list)
-    deliveries: list[wire.Delivery] = field(default_factory=list)
-    size: int = 0  # payload bytes of the deliveries
-
-    def encode(self) -> bytes:
-        receipts, deliveries = self.receipts, self.deliveries
-        if receipts:
-            if len(receipts) == 1:
-                return wire.encode_sent(*receipts[0])
-            return wire.encode_sent_batch(receipts)
-        if len(deliveries) == 1:
-            return wire.encode_deliver(*deliveries[0])
-        return wire.encode_deliver_batch(deliveries)
+_READY, _RECEIPTS, _DELIVERIES = 0, 1, 2  # what an entry of _batch's plan holds
 
 
 def _batch(held: list[Action]) -> list[tuple[int, bytes | Close]]:
@@ -344,36 +329,53 @@ def _batch(held: list[Action]) -> list[tuple[int, bytes | Close]]:
     A batch takes the place of the first entry it packs. Receipts, deliveries and other frames are
     independent streams (matched by request id or message id), so only each stream's own order,
     which the batches keep, matters; ``welcome`` still precedes the backlog it announces, because
-    it comes before the first delivery.
+    it comes before the first delivery. (Plain lists and dicts: this runs once per turn over every
+    held action.)
     """
-    receipt_batches: dict[int, _Batch] = {}
-    delivery_batches: dict[int, _Batch] = {}
-    out: list[tuple[int, bytes | Close | _Batch]] = []
+    receipts: dict[int, list[wire.Receipt]] = {}
+    deliveries: dict[int, list[wire.Delivery]] = {}
+    sizes: dict[int, int] = {}
+    plan: list[tuple[int, int, Any]] = []
     for action in held:
         conn = action.conn
         if isinstance(action, Close):
-            out.append((conn, action))
+            plan.append((conn, _READY, action))
         elif (receipt := action.receipt) is not None:
-            batch = receipt_batches.get(conn)
-            if batch is None or len(batch.receipts) >= wire.MAX_RECEIPT_BATCH:
-                batch = receipt_batches[conn] = _Batch()
-                out.append((conn, batch))
-            batch.receipts.append(receipt)
+            batch = receipts.get(conn)
+            if batch is None or len(batch) >= wire.MAX_RECEIPT_BATCH:
+                batch = receipts[conn] = []
+                plan.append((conn, _RECEIPTS, batch))
+            batch.append(receipt)
         elif (delivery := action.delivery) is not None:
             size = len(delivery[2])
-            batch = delivery_batches.get(conn)
+            entries = deliveries.get(conn)
             if (
-                batch is None
-                or len(batch.deliveries) >= wire.MAX_DELIVER_BATCH
-                or batch.size + size > wire.DELIVER_BATCH_BYTES
+                entries is None
+                or len(entries) >= wire.MAX_DELIVER_BATCH
+                or sizes[conn] + size > wire.DELIVER_BATCH_BYTES
             ):
-                batch = delivery_batches[conn] = _Batch()
-                out.append((conn, batch))
-            batch.deliveries.append(delivery)
-            batch.size += size
+                entries = deliveries[conn] = []
+                sizes[conn] = 0
+                plan.append((conn, _DELIVERIES, entries))
+            entries.append(delivery)
+            sizes[conn] += size
         else:
-            out.append((conn, action.data))
-    return [(conn, item.encode() if isinstance(item, _Batch) else item) for conn, item in out]
+            plan.append((conn, _READY, action.data))
+    frames: list[tuple[int, bytes | Close]] = []
+    for conn, kind, item in plan:
+        if kind == _READY:
+            frames.append((conn, item))
+        elif kind == _RECEIPTS:
+            one = len(item) == 1
+            frames.append(
+                (conn, wire.encode_sent(*item[0]) if one else wire.encode_sent_batch(item))
+            )
+        else:
+            one = len(item) == 1
+            frames.append(
+                (conn, wire.encode_deliver(*item[0]) if one else wire.encode_deliver_batch(item))
+            )
+    return frames
 
 
 def _as_failure(reply: Transmit) -> Transmit:
