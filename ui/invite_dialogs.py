@@ -86,6 +86,7 @@ class AddContactDialog(QDialog):
         self.name = named(QLineEdit(self), "Name", "Optional: how this contact is shown to you")
         self.name.setPlaceholderText("Optional")
         self.preview = named(QLabel("", self), "Invite from")
+        self.preview.setTextFormat(Qt.TextFormat.PlainText)  # the name is the sender's choice
         self.preview.setWordWrap(True)
         self.preview.hide()
         self.error = ErrorLabel(self)

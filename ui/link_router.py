@@ -27,7 +27,9 @@ class LinkRouter(QObject):
 
     def handle(self, request: Request) -> None:
         """A second start: bring Parley to the front and offer its link, if any."""
-        front = self.session.window or self.session.dialog
+        front: QWidget | None = self.session.window
+        if front is None:
+            front = self.session.dialog  # onboarding or unlock: the link waits behind it
         if front is not None:
             _to_front(front)
         if request.link is not None:

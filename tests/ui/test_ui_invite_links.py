@@ -20,6 +20,7 @@ import nacl.pwhash
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parley.app.invite import Invite
 from parley.ui import main as ui_main
 from parley.ui import single_instance
 from parley.ui.demo import DemoWorld
@@ -27,6 +28,7 @@ from parley.ui.errors import StartupFailed, UiError
 from parley.ui.invite_dialogs import AddContactDialog
 from parley.ui.link_router import LinkRouter
 from parley.ui.main_window import MainWindow
+from parley.ui.onboarding import UnlockDialog
 from parley.ui.single_instance import (
     InstanceServer,
     Request,
@@ -43,6 +45,7 @@ import parley.__main__ as dispatcher
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
+CAROL_PASSPHRASE = "carol's passphrase for tests"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -87,7 +90,7 @@ async def _carol_invite(base: Path, relay_url: str) -> str:
         "Carol",
         relay_url,
         key_storage="passphrase",
-        passphrase="carol's passphrase for tests",
+        passphrase=CAROL_PASSPHRASE,
         argon2_limits=(nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN),
     )
     try:
@@ -309,6 +312,31 @@ def test_a_link_given_at_start_is_offered_once_the_window_opens_and_added_on_con
     qtbot.waitUntil(lambda: window.conversations.rowCount() == 2, timeout=WAIT_MS)
     titles = {window.conversations.conversation_at(r).title for r in range(2)}  # type: ignore[union-attr]
     assert "Carol" in titles
+    close(session)
+
+
+def test_a_link_waits_behind_the_unlock_screen(
+    qtbot: QtBot, runtime: Any, world: DemoWorld
+) -> None:
+    runtime.submit(_carol_invite(world.base_dir, world.relay_url)).result(WAIT_MS / 1000)
+    session, router = open_with_router(qtbot, runtime, world.base_dir / "carol")
+    session.start()
+    qtbot.waitUntil(lambda: isinstance(session.dialog, UnlockDialog), timeout=WAIT_MS)
+    unlock = session.dialog
+    assert isinstance(unlock, UnlockDialog)
+    link = Invite(bytes(range(32)), world.relay_url, "<b>Dave</b>").link
+    router.handle(Request(link))  # as if clicked while Parley is locked
+    assert router.pending == [link]
+    QTest.keyClicks(unlock.passphrase, CAROL_PASSPHRASE)
+    QTest.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
+    window = session.window
+    assert isinstance(window, MainWindow)
+    qtbot.waitUntil(lambda: len(add_contact_dialogs(window)) == 1, timeout=WAIT_MS)
+    dialog = add_contact_dialogs(window)[0]
+    assert dialog.invite.toPlainText() == link
+    assert "\u201c<b>Dave</b>\u201d" in dialog.preview.text()  # shown as typed, never as markup
+    assert dialog.preview.textFormat() == Qt.TextFormat.PlainText
     close(session)
 
 
