@@ -28,6 +28,8 @@ async def test_first_message_while_the_peer_is_offline_then_receipts(
     pair: tuple[Person, Person],
 ) -> None:
     alice, bob = pair
+    # Bob's account was registered online; close it so that the relay really has to queue.
+    await bob.messenger.close()
     await alice.messenger.start()
     await alice.messenger.wait_online(WAIT_S)
     conversation = (await alice.messenger.conversations())[0]
@@ -38,7 +40,7 @@ async def test_first_message_while_the_peer_is_offline_then_receipts(
             isinstance(e, MessageStatusChanged) and e.status == "sent" for e in alice.events
         )
     )
-    await bob.messenger.start()
+    await bob.reopen()
     await eventually(lambda: added(bob))
     got = added(bob)[0].message
     assert (got.body, got.sender_name, got.id) == ("hello bob, café at 5?", "alice", sent.id)
