@@ -10,11 +10,17 @@ Figures, printed as one JSON line last (goals from the quality bar in brackets):
   while the window caught up on ``BACKLOG`` queued messages with the conversation open [<= 50 ms].
 - ``catch_up_msgs_per_s``: how fast that backlog arrived in the window [>= 1000].
 
-Everything is the real core and a real relay on 127.0.0.1 (ui/embedded_relay.py); Qt runs offscreen.
-The backlog is sent message by message through the core and the relay; the big conversation is
-written straight into the encrypted store in one transaction (``messages.add_many``), because
-sending 100k messages would measure the sender, not the window. Accounts use a passphrase with
-Argon2id at its minimum cost (the key derivation is the store's figure, not the window's).
+Everything is the real core and a real relay on 127.0.0.1; Qt runs offscreen. The relay and the
+backlog's sender (Alice) run in a child process, "the other side of the network": a real user's
+app holds neither a relay nor the sender's core, and inside the measured process their heaps made
+every garbage collection of the window's process longer (and their CPU took the window's GIL).
+The relay's rate limit and quota are lifted for the bench's pair, as bench/catchup.py does: the
+defaults (100 sends/s, 5,000 queued messages) are for strangers, and a sender throttled by them
+retries out of order. The backlog is sent message by message through Alice's core and the relay;
+the big conversation is written straight into the encrypted store in one transaction
+(``messages.add_many``), because sending 100k messages would measure the sender, not the window.
+Accounts use a passphrase with Argon2id at its minimum cost (the key derivation is the store's
+figure, not the window's).
 PARLEY_BENCH_QUICK=1 shrinks the counts so that tests/test_bench_ui.py can check the output's shape.
 """
 
@@ -38,9 +44,10 @@ from _common import emit
 QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
 BIG = 2_000 if QUICK else 100_000
 BACKLOG = 200 if QUICK else 10_000
-SEND_CONCURRENCY = 64
+SEND_CHUNK = 256
 WAIT_S = 600.0
 READY = "PARLEY-WINDOW-READY"
+RELAY_READY = "PARLEY-BACKLOG-QUEUED"
 PASSPHRASE = "bench passphrase, not a secret"
 
 
@@ -55,18 +62,15 @@ def pump_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT_S
         time.sleep(0.001)
 
 
-async def send_many(messenger: Any, conversation_id: str, count: int, prefix: str) -> None:
-    """Send ``count`` texts with bounded concurrency (the core keeps their order by seq)."""
-    semaphore = asyncio.Semaphore(SEND_CONCURRENCY)
-
-    async def one(number: int) -> None:
-        async with semaphore:
+async def send_backlog(messenger: Any, conversation_id: str, count: int, prefix: str) -> None:
+    """Send ``count`` texts in order, waiting in chunks until the relay has stored them."""
+    for first in range(0, count, SEND_CHUNK):
+        for number in range(first, min(count, first + SEND_CHUNK)):
             await messenger.send_text(conversation_id, f"{prefix} {number}")
+        await messenger.flush(WAIT_S)
 
-    await asyncio.gather(*(one(n) for n in range(count)))
 
-
-async def introduce(base: Path, relay_url: str) -> tuple[Path, Path]:
+async def introduce(base: Path, relay_url: str) -> None:
     """Alice and Bob; Alice adds Bob's invite and greets him; both closed again."""
     import nacl.pwhash
     from parley.app.account import create_account
@@ -89,7 +93,58 @@ async def introduce(base: Path, relay_url: str) -> tuple[Path, Path]:
         await asyncio.sleep(0.01)
     await alice.close()
     await bob.close()
-    return base / "alice", base / "bob"
+
+
+async def other_side(base: Path) -> None:
+    """The child process: the relay, Alice and Bob introduced, BACKLOG messages queued for Bob.
+
+    Prints ``RELAY_READY`` once the relay holds the whole backlog (Bob's profile is closed), then
+    keeps the relay up until the parent closes this process's stdin.
+    """
+    from parley.app.account import open_account
+    from parley.net.relay.limits import RelayConfig
+    from parley.net.relay.server import serve_relay
+
+    config = RelayConfig(
+        rate_per_second=0, quota_messages=BACKLOG + 100, quota_bytes=BACKLOG * 4096 + (1 << 20)
+    )
+    async with serve_relay("127.0.0.1", 0, base / "relay", config) as relay:
+        await introduce(base, relay.url)
+        alice = await open_account(base / "alice", passphrase=PASSPHRASE)
+        await alice.start()
+        conversation_id = str((await alice.conversations())[0].id)
+        await send_backlog(alice, conversation_id, BACKLOG, "backlog")
+        await alice.close()
+        print(RELAY_READY, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
+def start_other_side(base: Path) -> subprocess.Popen[str]:
+    """Start the child of ``other_side`` and wait until the backlog is queued on its relay."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--other-side", str(base)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if child.stdout is None:
+        raise SystemExit("bench/ui.py: no pipe to the relay's process")
+    for line in child.stdout:
+        if line.strip() == RELAY_READY:
+            return child
+    child.wait()
+    raise SystemExit(f"bench/ui.py: the relay's process failed ({child.returncode})")
+
+
+def stop_other_side(child: subprocess.Popen[str]) -> None:
+    """Close the child's stdin (its signal to stop the relay) and wait for it."""
+    if child.stdin is not None:
+        child.stdin.close()
+    try:
+        child.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def seed_conversation(profile: Path, conversation_id: str, count: int) -> None:
@@ -130,18 +185,13 @@ def first_conversation(runtime: Any, messenger: Any) -> str:
     return str(conversations[0].id)
 
 
-def measure_catch_up(runtime: Any, profiles: tuple[Path, Path]) -> tuple[float, float]:
-    """Bob offline, Alice queues BACKLOG messages; Bob's window opens and catches up."""
+def measure_catch_up(runtime: Any, bob_profile: Path) -> tuple[float, float]:
+    """Bob's window opens while the relay holds BACKLOG messages for him, and catches up."""
     from parley.ui.session import AccountSession
     from PySide6.QtCore import QTimer
 
-    alice = open_messenger(runtime, profiles[0])
-    runtime.submit(alice.start()).result(timeout=WAIT_S)
-    conversation_id = first_conversation(runtime, alice)
-    runtime.submit(send_many(alice, conversation_id, BACKLOG, "backlog")).result(timeout=WAIT_S)
-
-    session = AccountSession(runtime, profiles[1])
-    bob = open_messenger(runtime, profiles[1])
+    session = AccountSession(runtime, bob_profile)
+    bob = open_messenger(runtime, bob_profile)
     gaps: list[float] = []
     last = [time.perf_counter()]
 
@@ -173,7 +223,6 @@ def measure_catch_up(runtime: Any, profiles: tuple[Path, Path]) -> tuple[float, 
     window.closed.disconnect()
     window.close()
     session.close()
-    runtime.submit(alice.close()).result(timeout=WAIT_S)
     stall_ms = max(gaps, default=0.0) * 1000
     return stall_ms, BACKLOG / elapsed
 
@@ -267,22 +316,24 @@ def cold_start_child(profile: Path) -> int:
 def main() -> int:
     if sys.argv[1:2] == ["--cold-start-child"]:
         return cold_start_child(Path(sys.argv[2]))
+    if sys.argv[1:2] == ["--other-side"]:
+        asyncio.run(other_side(Path(sys.argv[2])))
+        return 0
     from parley.app.runtime import CoreRuntime
     from parley.ui.app_setup import make_application
-    from parley.ui.embedded_relay import EmbeddedRelay
 
     make_application()
     base = Path(tempfile.mkdtemp(prefix="parley-bench-ui-"))
     runtime = CoreRuntime()
     runtime.start()
     try:
-        relay = EmbeddedRelay(runtime, base / "relay")
-        relay_url = relay.start_ephemeral()
-        profiles = runtime.submit(introduce(base, relay_url)).result(timeout=WAIT_S)
-        stall_ms, rate = measure_catch_up(runtime, profiles)
-        open_ms = measure_open_big(runtime, profiles[0])
-        relay.stop()
-        cold_s = measure_cold_start(profiles[1])
+        other = start_other_side(base)
+        try:
+            stall_ms, rate = measure_catch_up(runtime, base / "bob")
+        finally:
+            stop_other_side(other)
+        open_ms = measure_open_big(runtime, base / "alice")
+        cold_s = measure_cold_start(base / "bob")
     finally:
         runtime.stop()
         shutil.rmtree(base, ignore_errors=True)
