@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from parley.app import account
+from parley.app import account, gc_policy
 from parley.app.api import MessengerApi
 from parley.app.events import ConnectionChanged, Settings
 from parley.ui.bridge import CoreBridge, CoreCalls, Submitter
@@ -157,6 +157,10 @@ class AccountSession(QObject):
             window.show_connection(ConnectionChanged("online", "connected to the relay"))
         window.closed.connect(self._window_closed)
         self.window = window
+        # The startup heap is complete: freeze it before the catch-up starts allocating, so that
+        # no later garbage collection stalls the GUI by walking it (app/gc_policy.py).
+        settled = gc_policy.settle()
+        log.info("froze %d startup objects (%.0f ms)", settled.frozen, settled.pause_ms)
         window.show()
         # The relay must be up before the messenger connects when the account uses the embedded one.
         self.bridge.call(messenger.settings(), self._settings_then_start, self._fatal)
