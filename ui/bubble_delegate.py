@@ -2,9 +2,15 @@
 
 Sizes are computed from the text and the picture's declared dimensions only, so that laying out a
 page never waits for a picture to load; computed sizes are cached per message and width.
+
+The cache holds plain integers, least recently used out first beyond ``SIZE_CACHE``: a catch-up
+lays out thousands of rows, and Qt value objects (QSize, QRect) kept for each would be objects
+every garbage collection has to walk (tuples of ints are not tracked by the collector at all).
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
@@ -18,6 +24,8 @@ MARGIN = 6
 PADDING = 9
 GAP = 4
 MAX_BUBBLE_FRACTION = 0.72
+#: Layouts kept (message, status, width): a few screens of rows at a few widths.
+SIZE_CACHE = 2000
 
 OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
@@ -27,6 +35,8 @@ READ_TICKS = QColor("#b8f0ff")
 FAILED = QColor("#ffd0d0")
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+#: (bubble width, bubble height, text x, text y, text width, text height)
+Layout = tuple[int, int, int, int, int, int]
 
 
 class BubbleDelegate(QStyledItemDelegate):
@@ -35,7 +45,12 @@ class BubbleDelegate(QStyledItemDelegate):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._thumbnails = thumbnails
-        self._sizes: dict[tuple[str, str, int], tuple[QSize, QRect]] = {}
+        self._sizes: OrderedDict[tuple[str, str, int], Layout] = OrderedDict()
+
+    @property
+    def cached_layouts(self) -> int:
+        """How many layouts the cache holds (bounded by ``SIZE_CACHE``)."""
+        return len(self._sizes)
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
         body = QFont(option.font)
@@ -48,8 +63,18 @@ class BubbleDelegate(QStyledItemDelegate):
         width = option.rect.width() or 600
         key = (message.id, message.status, width)  # the ticks' width can change the size
         cached = self._sizes.get(key)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._measure(message, option, width)
+            self._sizes[key] = cached
+            if len(self._sizes) > SIZE_CACHE:
+                self._sizes.popitem(last=False)
+        else:
+            self._sizes.move_to_end(key)
+        bubble_w, bubble_h, text_x, text_y, text_w, text_h = cached
+        return QSize(bubble_w, bubble_h), QRect(text_x, text_y, text_w, text_h)
+
+    def _measure(self, message: MessageView, option: QStyleOptionViewItem, width: int) -> Layout:
+        """Lay the bubble out for ``width`` from the text and the picture's declared size."""
         body_font, small_font = self._fonts(option)
         max_inner = max(80, int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING)
         inner_w = 0
@@ -57,7 +82,7 @@ class BubbleDelegate(QStyledItemDelegate):
         if message.attachment is not None:
             picture = thumbnail_size(message.attachment)
             inner_w, inner_h = picture.width(), picture.height() + GAP
-        text_rect = QRect()
+        text = (0, 0, 0, 0)
         if message.body:
             metrics = QFontMetrics(body_font)
             bounds = metrics.boundingRect(
@@ -65,18 +90,14 @@ class BubbleDelegate(QStyledItemDelegate):
                 int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere),
                 message.body,
             )
-            text_rect = QRect(PADDING, PADDING + inner_h, bounds.width(), bounds.height())
+            text = (PADDING, PADDING + inner_h, bounds.width(), bounds.height())
             inner_w = max(inner_w, bounds.width())
             inner_h += bounds.height()
         footer = QFontMetrics(small_font)
         footer_w = footer.horizontalAdvance(self._footer_text(message)) + 4
         inner_w = max(inner_w, footer_w)
         inner_h += GAP + footer.height()
-        size = QSize(inner_w + 2 * PADDING, inner_h + 2 * PADDING)
-        if len(self._sizes) > 5000:
-            self._sizes.clear()
-        self._sizes[key] = (size, text_rect)
-        return size, text_rect
+        return (inner_w + 2 * PADDING, inner_h + 2 * PADDING, *text)
 
     @staticmethod
     def _footer_text(message: MessageView) -> str:
