@@ -17,7 +17,8 @@ class Counters:
     Attributes:
         connections: open WebSocket connections (gauge).
         authenticated: connections that have logged in (gauge).
-        stored_total: messages accepted into the store (duplicates not counted).
+        stored_total: messages accepted, stored or held by write-behind (duplicates not
+            counted).
         delivered_total: messages the recipient acknowledged (then deleted).
         expired_total: messages dropped by the time-to-live.
         refused_total: error frames sent, whatever the reason.

@@ -15,7 +15,8 @@ from nacl.signing import SigningKey
 from parley.net import wire
 from parley.net.relay.limits import MAX_COMMIT_DELAY, RelayConfig
 from parley.net.relay.protocol import Transmit
-from parley.net.relay.server import serve_relay
+from parley.net.relay.server import DB_NAME, serve_relay
+from parley.net.relay.store import SqliteStore
 
 from .conftest import PeerFactory, RawConnection, RelayFactory, message_id
 from .test_relay_protocol import BATCH, T0, Harness, alice, bob, mid
@@ -181,3 +182,25 @@ async def test_a_message_not_acked_in_the_window_survives_sigkill_and_is_redeliv
     assert (redelivered.message_id, redelivered.payload) == (message_id(1), b"kept")
     await bob_again.close()
     await asyncio.gather(silent_bob.close(), return_exceptions=True)
+
+
+async def test_held_messages_are_stored_when_the_relay_stops(tmp_path: Path) -> None:
+    config = RelayConfig(rate_per_second=0, commit_delay=MAX_COMMIT_DELAY)
+    bob_key = SigningKey.generate()
+    async with serve_relay("127.0.0.1", 0, tmp_path, config) as server:
+        silent_bob = await RawConnection.open(server.url)  # takes the delivery, never acks
+        await silent_bob.login(bob_key)
+        sender = await RawConnection.open(server.url)
+        await sender.login(SigningKey.generate())
+        send = wire.Send(7, bytes(bob_key.verify_key), message_id(1), b"held at shutdown")
+        await sender.ws.send(wire.encode(send))
+        assert isinstance(await silent_bob.frame(), wire.Deliver)
+        assert server.core.deferred_count == 1  # delivered, held, not stored
+    store = SqliteStore(
+        tmp_path / DB_NAME, quota_messages=10, quota_bytes=10_000, max_prekey_stock=1
+    )
+    try:
+        queued = store.pending(bytes(bob_key.verify_key), 0, 10, now=0.0)
+        assert [(m.message_id, m.payload) for m in queued] == [(message_id(1), b"held at shutdown")]
+    finally:
+        store.close()
