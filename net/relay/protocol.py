@@ -600,6 +600,7 @@ class RelayCore:
         peers = self._by_account.get(account, ())
         queue = self._deferred.get(account)
         actions: list[Action] = []
+        stored: list[bytes] = []
         for message_id in frame.message_ids:
             if queue is not None and (held := queue.entries.pop(message_id, None)) is not None:
                 # Acknowledged before it was stored: it never will be; its receipt goes now.
@@ -607,12 +608,14 @@ class RelayCore:
                 self._deferred_count -= 1
                 self.counters.delivered_total += 1
                 actions.append(_receipt(held.conn, held.batch, held.receipt))
-            elif self.store.ack(account, message_id):
-                self.counters.delivered_total += 1
+            else:
+                stored.append(message_id)
             for peer in peers:
                 peer.inflight.discard(message_id)
         if queue is not None and not queue.entries:
             del self._deferred[account]
+        if stored:
+            self.counters.delivered_total += self.store.ack_many(account, stored)
         for peer in peers:
             if peer.backlog and len(peer.inflight) <= self.config.window // 2:
                 actions += self._pull(peer, now)

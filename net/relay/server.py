@@ -216,9 +216,9 @@ class RelayServer:
     def _arm_deferred_timer(self) -> None:
         self._deferred_mark = self.core.deferred_ticket
         delay = self.core.config.commit_delay
-        self._deferred_timer = asyncio.get_running_loop().call_later(delay, self._store_deferred)
+        self._deferred_timer = asyncio.get_running_loop().call_later(delay, self._on_commit_delay)
 
-    def _store_deferred(self) -> None:
+    def _on_commit_delay(self) -> None:
         """The write-behind timer: store what has been held for a whole commit delay."""
         self._deferred_timer = None
         self._apply(self.core.commit_deferred(self._deferred_mark, self._clock()))

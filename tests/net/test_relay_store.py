@@ -93,6 +93,24 @@ def test_ack_deletes_once(store: SqliteStore) -> None:
     assert store.queued == 0
 
 
+def test_a_batched_ack_deletes_only_the_recipients_listed_messages(tmp_path: Path) -> None:
+    store = open_store(tmp_path, quota_messages=3)
+    for n in range(3):
+        store.enqueue(BOB, ALICE, mid(n), b"x" * 10, now=1.0, expires_at=9.0)
+    store.enqueue(ALICE, BOB, mid(9), b"ct", now=1.0, expires_at=9.0)
+    assert store.ack_many(BOB, [mid(0), mid(2), mid(7), mid(9)]) == 2  # 7 unknown, 9 is alice's
+    assert store.ack_many(BOB, []) == 0
+    assert store.queued == 2
+    assert store.usage(BOB) == (1, 10)
+    assert [q.message_id for q in store.pending(BOB, 0, 10, now=1.0)] == [mid(1)]
+    # The freed quota is usable at once: two more fit beside the one left.
+    assert all(
+        isinstance(store.enqueue(BOB, ALICE, mid(n), b"y", now=1.0, expires_at=9.0), Stored)
+        for n in (3, 4)
+    )
+    store.close()
+
+
 def test_pending_is_ordered_paged_and_skips_expired(store: SqliteStore) -> None:
     for n in range(5):
         store.enqueue(BOB, ALICE, mid(n), bytes([n]), now=float(n), expires_at=10.0 + n)
