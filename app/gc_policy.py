@@ -17,6 +17,10 @@ The policy, applied once the main window is built (``settle``):
 - raise the young generation's threshold (``GcPolicy``): collections of generation 0 become
   fewer, and generations 1 and 2 follow from it, so full collections are rarer as well.
 
+Measured in bench/ui.py: ``settle`` freezes ~50,000 objects in one collection of 15-22 ms, before
+the window shows; during the catch-up that follows no full collection runs, and the two or three
+young ones take under 5 ms.
+
 Calling ``settle`` again (after a lock and unlock, a new window) unfreezes first, so that the
 previous window's cycles can be collected, then freezes the new startup heap.
 """
