@@ -141,8 +141,11 @@ class RelayServer:
     def _apply(self, actions: list[Action]) -> None:
         held_conns = self._held_conns
         for action in actions:
-            # A frame for a connection that already has a held frame is held too: frames on one
-            # connection keep their order (a welcome precedes the backlog it announces).
+            # Held to the end of the turn: replies that promise durability while the store has
+            # uncommitted writes, and every receipt and batchable delivery (so that the turn's
+            # receipts, and its deliveries, leave as one frame per connection). A frame for a
+            # connection that already has a held frame is held too: frames on one connection
+            # keep their order (a welcome precedes the backlog it announces).
             if action.conn in held_conns or (
                 type(action) is Transmit
                 and (
@@ -214,6 +217,8 @@ class RelayServer:
             _write_now(link.ws)
 
     def _arm_deferred_timer(self) -> None:
+        """Store, one commit delay from now, what the core holds now (so each held message
+        waits between one and two delays, and one timer serves them all)."""
         self._deferred_mark = self.core.deferred_ticket
         delay = self.core.config.commit_delay
         self._deferred_timer = asyncio.get_running_loop().call_later(delay, self._on_commit_delay)
