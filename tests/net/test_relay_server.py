@@ -162,6 +162,9 @@ def test_the_command_explains_options_that_cannot_work(
     assert "ttl must be greater than zero" in capsys.readouterr().err
     assert main(["--data", str(tmp_path), "--port", "0", "--invite-token", ""]) == 1
     assert "empty invite token" in capsys.readouterr().err
+    for delay in ("-1", "5001", "nan"):
+        assert main(["--data", str(tmp_path), "--port", "0", "--commit-delay-ms", delay]) == 1
+        assert "commit delay must be between 0 and 5 seconds" in capsys.readouterr().err
 
 
 def test_the_command_reports_a_port_in_use(
