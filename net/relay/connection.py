@@ -9,6 +9,14 @@ message to a sink synchronously, in arrival order. Control frames (ping, pong, c
 handshake keep websockets' own handling. Websockets still enforces ``max_size`` across fragments
 and the fragment order, so the reassembly here only joins what it has already checked.
 
+Reads go into one preallocated buffer per thread (``asyncio.BufferedProtocol``: the transport calls
+``recv_into``), and only the bytes received are copied out. The default ``Protocol`` path calls
+``recv(262144)`` instead, which allocates a 256 KiB object per read and shrinks it to the few
+hundred bytes a relay frame has; on our CI machine that cost about 12 us more per read than
+``recv_into`` plus the copy, more than the relay's own work on a forwarded message. One buffer
+serves every connection of the thread because the transport hands it back (``buffer_updated``)
+before it reads any other socket, and the data is copied before websockets sees it.
+
 The relay attaches its sink as the first thing its handler does, and websockets (15) starts the
 handler right after the handshake without yielding to the loop, so no frame can arrive before it.
 Should a later websockets yield there, such frames wait in a list and are handed over, in order,
@@ -17,7 +25,9 @@ when the sink attaches: a guard, not a path the relay relies on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +41,22 @@ Sink = Callable[[bytes | str], None]
 
 _TEXT, _BINARY, _CONT = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
 
+# As much as asyncio's own transports read at once.
+READ_BUFFER_SIZE = 256 * 1024
+_local = threading.local()
 
-class RelayConnection(ServerConnection):
-    """A ``ServerConnection`` that delivers whole data messages to a sink instead of a queue."""
+
+def _read_buffer() -> memoryview:
+    """This thread's read buffer (created on first use; event loops never share a thread)."""
+    buffer: memoryview | None = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = memoryview(bytearray(READ_BUFFER_SIZE))
+    return buffer
+
+
+class RelayConnection(ServerConnection, asyncio.BufferedProtocol):
+    """A ``ServerConnection`` that delivers whole data messages to a sink instead of a queue,
+    and reads its socket into a shared buffer instead of a fresh 256 KiB object per read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,6 +64,14 @@ class RelayConnection(ServerConnection):
         self._early: list[bytes | str] = []
         self._fragments: list[bytes] = []
         self._fragmented_text = False
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the transport's next ``recv_into`` goes (see the module doc)."""
+        return _read_buffer()
+
+    def buffer_updated(self, nbytes: int) -> None:
+        """Copy out what was received and hand it to websockets as ``data_received`` would."""
+        self.data_received(bytes(_read_buffer()[:nbytes]))
 
     def attach(self, sink: Sink) -> None:
         """Send every message from now on (and those that arrived before) to ``sink``."""
