@@ -8,6 +8,7 @@ from pathlib import Path
 import nacl.signing
 import pytest
 from parley.net import wire
+from parley.net.relay.connection import READ_BUFFER_SIZE
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import serve_relay
 from websockets.asyncio.client import ClientConnection, connect
@@ -268,4 +269,26 @@ async def test_a_turns_deliveries_are_one_frame_only_for_a_client_that_asked(
         assert [type(f) for f in singles] == [wire.Deliver] * len(payloads)
         assert [f.payload for f in singles] == payloads  # type: ignore[union-attr]
         for ws in (sender, old):
+            await ws.close()
+
+
+async def test_a_largest_payload_spanning_many_socket_reads_arrives_whole(tmp_path: Path) -> None:
+    # The relay reads into one buffer per thread (connection.py): a frame bigger than that buffer
+    # comes in several reads, interleaved with another connection's, and must still be exact.
+    payload = bytes(range(256)) * (wire.MAX_PAYLOAD // 256)
+    assert len(wire.encode(wire.Send(1, bytes(32), bytes(16), payload))) > READ_BUFFER_SIZE
+    async with serve_relay("127.0.0.1", 0, tmp_path, RelayConfig(rate_per_second=0)) as relay:
+        receiver = await login(relay.url, bob)
+        sender = await login(relay.url, alice)
+        pinger = await login(relay.url, nacl.signing.SigningKey(b"P" * 32))
+        to = bytes(bob.verify_key)
+        await asyncio.gather(
+            sender.send(wire.encode(wire.Send(1, to, (1).to_bytes(16), payload))),
+            pinger.send(wire.encode(wire.Ping(5))),
+        )
+        assert await next_frame(pinger) == wire.Pong(5)
+        delivered = await next_frame(receiver)
+        assert isinstance(delivered, wire.Deliver)
+        assert delivered.payload == payload
+        for ws in (receiver, sender, pinger):
             await ws.close()
