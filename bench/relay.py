@@ -29,12 +29,13 @@ flight, 256-byte payloads; the relay's frames add only its msgpack envelope, abo
 same websockets settings (compression off), and the relay runs without its rate limit
 (``--rate 0``), as it measures capacity, and otherwise with its defaults: write-behind on (100 ms),
 so in the live phases a message its recipient acks in time never reaches SQLite, while the
-durable phase (recipients offline) measures the store. ``echo_server_cpu`` and ``relay_server_cpu`` (CPU seconds
-per second during the closed loops) say which side was the bottleneck. On a quiet 2-core machine
-both stay near 1.0: each server saturates its core, so the ratios compare the two servers' costs. A
-share well under 1.0 for echo means the load generator (or another job) was the limit; echo's rate,
-the ratios' denominator, is then a floor and the ratios flatter the relay. Below half a core the
-bench says so: ``echo_load_bound`` is 1 and a note precedes the JSON line.
+durable phase (recipients offline) measures the store. ``echo_server_cpu`` and
+``relay_server_cpu`` (CPU seconds per second during the closed loops) say which side was the
+bottleneck. On a quiet 2-core machine both stay near 1.0: each server saturates its core, so the
+ratios compare the two servers' costs. A share well under 1.0 for echo means the load generator
+(or another job) was the limit; echo's rate, the ratios' denominator, is then a floor and the
+ratios flatter the relay. Below half a core the bench says so: ``echo_load_bound`` is 1 and a
+note precedes the JSON line.
 
 One difference is the relay's own engineering and is kept on purpose: the relay's connections read
 their sockets with ``recv_into`` into a shared buffer, while the bare echo server reads with
