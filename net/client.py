@@ -76,6 +76,10 @@ ACK_FLUSH_ON_CLOSE = 1.0
 FATAL_AUTH_CODES = frozenset({"bad_signature", "invite_required", "unsupported_version"})
 # Send refusals that a later retry can fix; every other refusal fails the send at once.
 RETRYABLE_SEND_CODES = frozenset({"rate_limited", "internal"})
+# While throttled, resent messages go out this many at a time, each group answered before the
+# next: a token that refills in the middle of a group lets a later message overtake at most this
+# many (far below the ratchet's skipped-key bound), instead of anything queued meanwhile.
+RESEND_GROUP = 16
 
 
 class _Dropped(Exception):
@@ -92,6 +96,7 @@ class _Outgoing:
     done: asyncio.Future[SendReceipt]
     frame: bytes = field(default=b"", repr=False)
     waiters: int = 0  # send() calls awaiting it: the last one to give up retires it
+    order: int = 0  # the order in which the app sent it: retries keep it
 
 
 class RelayClient:
@@ -179,6 +184,13 @@ class RelayClient:
         self._requests: dict[int, asyncio.Future[wire.ServerFrame]] = {}
         self._outbox: dict[bytes, _Outgoing] = {}
         self._send_ids: dict[int, bytes] = {}  # request id -> message id, for refusals
+        self._sent_count = 0  # numbers each new outbox entry (``_Outgoing.order``)
+        # While the relay throttles us (a retryable refusal), refused and new sends wait here in
+        # the order the app sent them, and go out together after the backoff (``_drain_held``).
+        self._throttled = False
+        self._held_back: dict[bytes, _Outgoing] = {}  # by message id; sorted when drained
+        self._awaiting: set[bytes] = set()  # the drained batch's ids without an answer yet
+        self._settled = asyncio.Event()  # the whole drained batch was answered (or went offline)
         self._inbox: asyncio.Queue[Delivery] = asyncio.Queue()
         self._ledger = DeliveryLedger(dedupe_window)
         self._unsent_acks: dict[bytes, None] = {}  # committed while offline, in order
@@ -305,9 +317,12 @@ class RelayClient:
         entry = self._outbox.get(message_id)
         if entry is None:
             done = asyncio.get_running_loop().create_future()
-            entry = _Outgoing(recipient, message_id, payload, done)
+            self._sent_count += 1
+            entry = _Outgoing(recipient, message_id, payload, done, order=self._sent_count)
             self._outbox[message_id] = entry
-            if self._ws is not None:
+            if self._throttled:
+                self._hold_back(entry)
+            elif self._ws is not None:
                 await self._transmit(entry)
         entry.waiters += 1
         try:
@@ -448,6 +463,7 @@ class RelayClient:
 
     def _went_offline(self) -> None:
         self._ws = None
+        self._settled.set()  # a drain waiting for receipts stops: the reconnection resends
         if not self._closing:
             self._online.clear()
         for fut in self._requests.values():
@@ -511,6 +527,7 @@ class RelayClient:
             await self._transmit(entry)
 
     def _stored(self, frame: wire.Sent) -> None:
+        self._answered(frame.message_id)
         self._send_ids.pop(frame.request_id, None)
         entry = self._outbox.get(frame.message_id)
         if entry is not None and not entry.done.done():
@@ -524,8 +541,12 @@ class RelayClient:
         message_id = self._send_ids.pop(frame.request_id, None) or frame.message_id
         entry = self._outbox.get(message_id) if message_id is not None else None
         if entry is not None:
+            self._answered(entry.message_id)
             if frame.code in RETRYABLE_SEND_CODES:
-                self._spawn(self._retry_later(entry))
+                self._hold_back(entry)
+                if not self._throttled:
+                    self._throttled = True
+                    self._spawn(self._drain_held())
             elif not entry.done.done():
                 entry.done.set_exception(RelayRefused(frame.code, frame.reason, frame.request_id))
             return
@@ -533,9 +554,57 @@ class RelayClient:
         if fut is not None and not fut.done():
             fut.set_exception(RelayRefused(frame.code, frame.reason, frame.request_id))
 
-    async def _retry_later(self, entry: _Outgoing) -> None:
-        await asyncio.sleep(self._backoff.base)
-        await self._transmit(entry)
+    def _hold_back(self, entry: _Outgoing) -> None:
+        """Queue ``entry`` for the next drain (which sends in the order the app sent)."""
+        self._held_back[entry.message_id] = entry
+
+    async def _resend_group(self, group: list[_Outgoing]) -> bool:
+        """Send ``group`` and wait until each is answered; False if the connection went away."""
+        self._awaiting = {e.message_id for e in group if not e.done.done()}
+        self._settled.clear()
+        for entry in group:
+            await self._transmit(entry)
+        if self._awaiting and self._ws is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._request_timeout):
+                    await self._settled.wait()
+        return self._ws is not None
+
+    def _answered(self, message_id: bytes) -> None:
+        awaiting = self._awaiting
+        if awaiting:
+            awaiting.discard(message_id)
+            if not awaiting:
+                self._settled.set()
+
+    async def _drain_held(self) -> None:
+        """Resend what the relay refused for now, and what was sent since, in the app's order.
+
+        Why not retry each refused send on its own timer: newer sends would keep going out
+        meanwhile, so the relay would queue messages out of order, and a recipient whose ratchet
+        is more than its skipped-key bound ahead drops the older ones as undecryptable. So while
+        throttled, new sends wait behind the refused ones; after the backoff they go out in
+        order, ``RESEND_GROUP`` at a time, each group answered (receipt or refusal) before the
+        next. Once one is refused again, the rest wait another backoff; the gate opens when
+        nothing is left. A lost connection ends the drain: the reconnection resends the whole
+        outbox in order anyway.
+        """
+        try:
+            while self._held_back and not self._closing:
+                await asyncio.sleep(self._backoff.base)
+                batch = sorted(self._held_back.values(), key=lambda e: e.order)
+                self._held_back = {}
+                for start in range(0, len(batch), RESEND_GROUP):
+                    if self._held_back:  # refused again: the rest waits for the next round
+                        for entry in batch[start:]:
+                            self._hold_back(entry)
+                        break
+                    if not await self._resend_group(batch[start : start + RESEND_GROUP]):
+                        return
+        finally:
+            self._held_back.clear()
+            self._awaiting.clear()
+            self._throttled = False
 
     # -- requests ----------------------------------------------------------------------------
 
