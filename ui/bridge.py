@@ -30,7 +30,7 @@ from parley.app.events import (
     MessageStatusChanged,
     MessageView,
 )
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,10 @@ class CoreCalls(QObject):
         super().__init__(parent)
         self.runtime = runtime
         self._closed = False
-        self._completed.connect(self._deliver)
+        # Always queued, even when the core finishes before ``add_done_callback`` is attached
+        # (then ``done`` runs on the GUI thread): a result never arrives inside ``call()``, so a
+        # caller's state after ``call()`` returns is the state the result sees.
+        self._completed.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     # ---- calls into the core ----------------------------------------------------------------
 

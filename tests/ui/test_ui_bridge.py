@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from parley.app.events import ConnectionChanged, ConversationChanged, MessageAdded, MessageView
-from parley.ui.bridge import MAX_EVENTS_PER_DRAIN, describe_error
+from parley.ui.bridge import MAX_EVENTS_PER_DRAIN, CoreCalls, describe_error
 from parley.ui.conversation_pane import LIVE_WINDOW
 from parley.ui.main_window import MainWindow
 from PySide6.QtCore import QThread
@@ -44,6 +44,33 @@ def test_results_come_back_on_the_gui_thread(
     qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
     result, on_gui_thread = seen[0]
     assert on_gui_thread and isinstance(result, list) and len(result) == 1
+
+
+class _FinishesFirst:
+    """The real runtime, but ``submit`` returns only once the coroutine has finished: the race in
+    which the core is done before ``call`` attaches its callback, made certain."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+
+    def submit(self, coro: Any) -> Any:
+        future = self.runtime.submit(coro)
+        future.result(timeout=WAIT_MS / 1000)
+        return future
+
+
+async def _answer() -> int:
+    return 42
+
+
+def test_a_result_never_arrives_inside_call_even_when_the_core_was_first(
+    qtbot: QtBot, runtime: Any
+) -> None:
+    calls = CoreCalls(_FinishesFirst(runtime))
+    seen: list[int] = []
+    future = calls.call(_answer(), seen.append)
+    assert future.done() and seen == []  # delivered later, from the GUI thread's event loop
+    qtbot.waitUntil(lambda: seen == [42], timeout=WAIT_MS)
 
 
 def test_errors_become_messages_for_a_person(
