@@ -742,12 +742,7 @@ def _batched_delivery(item: Any) -> Deliver:
         "payload": payload,
         "received_at": received_at,
     }
-    return Deliver(
-        _fixed(fields, "sender", ACCOUNT_LEN, None),
-        _fixed(fields, "message_id", MESSAGE_ID_LEN, None),
-        _blob(fields, "payload", MAX_PAYLOAD, None),
-        _time(fields, "received_at"),
-    )
+    return _deliver(fields, None)  # each field checked exactly as in a lone ``deliver``
 
 
 def _deliver_batch(obj: dict[str, Any], rid: int | None) -> DeliverBatch:
