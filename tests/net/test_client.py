@@ -596,6 +596,23 @@ async def test_a_batch_of_receipts_resolves_each_pending_send(peers: PeerFactory
     ]
 
 
+async def _receive_all(
+    peers: PeerFactory,
+    script: Callable[[ServerConnection, str], Awaitable[None]],
+    count: int,
+    seen: list[list[wire.Ack]],
+) -> Peer:
+    """Bob against a scripted relay: wait until he committed ``count`` messages and the script
+    has read the acks it expects (into ``seen``)."""
+    async with _scripted(script) as url:
+        bob = await peers(url).start()
+        await bob.wait_for(count)
+        async with asyncio.timeout(10):
+            while not seen:
+                await asyncio.sleep(0.01)
+    return bob
+
+
 async def test_a_burst_of_deliveries_is_acknowledged_in_fewer_frames(peers: PeerFactory) -> None:
     seen: list[list[wire.Ack]] = []
 
@@ -606,12 +623,7 @@ async def test_a_burst_of_deliveries_is_acknowledged_in_fewer_frames(peers: Peer
         seen.append(await _acks(ws, 20))
         await ws.wait_closed()
 
-    async with _scripted(batching_relay) as url:
-        bob = await peers(url).start()
-        await bob.wait_for(20)
-        async with asyncio.timeout(10):
-            while not seen:
-                await asyncio.sleep(0.01)
+    await _receive_all(peers, batching_relay, 20, seen)
     [frames] = seen
     acked = [mid for frame in frames for mid in frame.message_ids]
     assert sorted(acked) == [message_id(n) for n in range(20)]  # each once, none before commit
@@ -634,12 +646,7 @@ async def test_a_batch_of_deliveries_reaches_the_app_in_order_and_each_is_acknow
         seen.append(await _acks(ws, 6))
         await ws.wait_closed()
 
-    async with _scripted(batching_relay) as url:
-        bob = await peers(url).start()
-        await bob.wait_for(6)
-        async with asyncio.timeout(10):
-            while not seen:
-                await asyncio.sleep(0.01)
+    bob = await _receive_all(peers, batching_relay, 6, seen)
     assert wire.CAP_DELIVER_BATCH in auths[0].caps
     assert bob.payloads() == [b"m%d" % n for n in range(6)]
     acked = [mid for frame in seen[0] for mid in frame.message_ids]
@@ -658,12 +665,7 @@ async def test_a_relay_without_the_capability_gets_one_ack_per_message(
         seen.append(await _acks(ws, 5))
         await ws.wait_closed()
 
-    async with _scripted(old_relay) as url:
-        bob = await peers(url).start()
-        await bob.wait_for(5)
-        async with asyncio.timeout(10):
-            while not seen:
-                await asyncio.sleep(0.01)
+    await _receive_all(peers, old_relay, 5, seen)
     assert [frame.message_ids for frame in seen[0]] == [(message_id(n),) for n in range(5)]
 
 
