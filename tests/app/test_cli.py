@@ -90,12 +90,21 @@ def test_two_people_talk_through_the_cli(relay_url: str, tmp_path: Path) -> None
 
     lines = ok(run(ben, "recv", "--count", "2", "--timeout", "30", "--json"))
     first, second = (json.loads(line) for line in lines)
-    assert (first["id"], first["sender"], first["body"]) == (
+    # Ben never added Ann: her messages are a message request, her name only a claim.
+    claim = "\u201cAnn\u201d (unverified name) \u00b7 "
+    assert (first["id"], first["body"], first["request"]) == (
         message_id,
-        "Ann",
         "the parcel is at the pharmacy",
+        True,
     )
+    assert first["sender"].startswith(claim)
     assert second["picture"]["width"] == 20 and second["picture"]["mime_type"] == "image/png"
+    assert ok(run(ben, "list")) == []
+    [request] = ok(run(ben, "requests"))
+    request_id, label, count, _ = request.split("\t")
+    assert label.startswith(claim) and count == "2 messages"
+    assert ok(run(ben, "requests", "accept", request_id[:8])) == [f"{request_id}\tAnn"]
+    assert ok(run(ben, "requests")) == []
 
     [hit] = ok(run(ben, "search", "pharmacy"))
     assert hit.split("\t")[0] == "Ann" and hit.endswith("the parcel is at the pharmacy")

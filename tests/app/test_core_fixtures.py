@@ -66,6 +66,12 @@ async def eventually(check: Callable[[], object], timeout: float = WAIT_S) -> No
         await asyncio.sleep(0.02)
 
 
+async def accept_requests(person: Person) -> None:
+    """Accept every message request (a first message from someone the person never added)."""
+    for request in await person.messenger.requests():
+        await person.messenger.accept_request(request.contact_id)
+
+
 @pytest.fixture(name="relay")
 async def relay_fixture(tmp_path: Path) -> AsyncIterator[RelayServer]:
     async with serve_relay("127.0.0.1", 0, tmp_path / "relay") as server:
