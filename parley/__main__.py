@@ -7,6 +7,7 @@ window.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
@@ -19,6 +20,9 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "cli": ("parley.app.cli", "main", "headless client for scripts and tests"),
     "crypto-demo": ("parley.app.crypto_demo", "main", "two parties exchange messages in-process"),
 }
+if importlib.util.find_spec("parley.app.warrant") is not None:
+    # Only the development checkout and the warrant wheel hold the warrant workflow.
+    SUBCOMMANDS["warrant"] = ("parley.app.warrant.command", "main", "warrant build tools")
 
 
 def _usage() -> str:
