@@ -29,6 +29,7 @@ def _usage() -> str:
     lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "       parley parley://invite/...", ""]
     lines += ["subcommands:"]
     lines += [f"  {name:<12} {info[2]}" for name, info in SUBCOMMANDS.items()]
+    lines += ["", "  --self-test  check this installation end to end (prints the build variant)"]
     lines += ["", "A parley:// link opens the app (or the one already open) to add that contact."]
     return "\n".join(lines)
 
@@ -46,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(_usage())
         return 0
+    if args and args[0] == "--self-test":
+        from parley.ui.self_test import main as self_test
+
+        return self_test(args[1:])
     name = args.pop(0) if args and args[0] in SUBCOMMANDS else "app"
     if args[:1] and not args[0].startswith("-") and name == "app" and not _is_link(args[0]):
         print(f"parley: unknown subcommand {args[0]!r}\n\n{_usage()}", file=sys.stderr)
