@@ -116,13 +116,13 @@ def config() -> BuildConfig:
 
 def install(new: BuildConfig) -> BuildConfig:
     """Replace the configuration in this process; returns the old one (tests' fixture only)."""
-    global _CONFIG  # noqa: PLW0603 - the one place the process-wide configuration changes
+    global _CONFIG  # the one place the process-wide configuration changes
     old, _CONFIG = _CONFIG, new
     return old
 
 
 def version_line(version: str) -> str:
-    """``parley VERSION (standard build)`` or ``parley VERSION (warrant build, authority KEYID)``."""
+    """``parley VERSION (standard build)`` or ``(warrant build, authority KEYID)``."""
     return f"parley {version} ({config().describe()})"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from parley.app.warrant import authority
 from parley.app.warrant.errors import WarrantError
+
 from parley.variant import DEFAULT_POLICY, POLICIES, VARIANTS, BuildConfig, Policy, render
 
 
