@@ -1,5 +1,2 @@
-"""The warrant workflow: authority, audit log, HI1 administration, capture export, opening.
-
-Only the warrant build and the development checkout contain this package (the standard wheel
-leaves it out). Roles and commands: docs/warrant.md.
-"""
+"""The warrant build's workflow: authority keys, the envelope policy, and the ``parley warrant``
+commands. Only the warrant wheel and the development checkout contain this package."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import nacl.signing
+from parley.app.warrant.authority import Authority
 from parley.app.warrant.errors import LogError
 from parley.app.warrant.log import (
     AUTHORITY_DOMAIN,
@@ -30,7 +31,6 @@ from parley.app.warrant.log import (
     decode_entry,
     write_secret,
 )
-from parley.app.warrant.params import Authority
 from parley.crypto import merkle
 from parley.net.relay import lawful_intercept as li
 
@@ -70,7 +70,10 @@ def _check_entry(index: int, entry: dict[str, Any], authority: Authority) -> Non
     if kind == "authority":
         body = {k: v for k, v in entry.items() if k != "signature"}
         if entry.get("key_id") != authority.key_id or not _verify_signed(
-            AUTHORITY_DOMAIN, li.canonical(body), str(entry.get("signature")), authority.signing_key
+            AUTHORITY_DOMAIN,
+            li.canonical(body),
+            str(entry.get("signature")),
+            authority.signing_public_key,
         ):
             raise LogError("The log's first entry is not signed by this authority.")
     elif kind == "warrant":
@@ -79,7 +82,7 @@ def _check_entry(index: int, entry: dict[str, Any], authority: Authority) -> Non
             WARRANT_COMMIT_DOMAIN,
             commitment.encode(),
             str(entry.get("signature")),
-            authority.signing_key,
+            authority.signing_public_key,
         ):
             raise LogError(
                 f"Log entry {index}, a warrant commitment, is not signed by the authority."
@@ -167,7 +170,7 @@ def init_log(
     Raises:
         LogError: the directory already holds a log, or cannot be written.
     """
-    if bytes(authority_key.verify_key) != authority.signing_key:
+    if bytes(authority_key.verify_key) != authority.signing_public_key:
         raise LogError("The signing key is not the one the authority parameters name.")
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +183,6 @@ def init_log(
     body = {
         "kind": "authority",
         "key_id": authority.key_id,
-        "params_sha256": authority.digest,
         "threshold": authority.threshold,
         "trustees": authority.trustees,
         "epochs": [
@@ -228,7 +230,7 @@ def issue_warrant(
         "issued_at": int(time.time() if now is None else now),
     }
     warrant = li.sign(li.WARRANT_DOMAIN, body, authority_key)
-    li.check_warrant(warrant, authority.signing_key)
+    li.check_warrant(warrant, authority.signing_public_key)
     return warrant, commitment_entry(warrant, authority_key)
 
 

@@ -1,16 +1,20 @@
-"""Exceptions raised by parley.app.warrant. Each message is one sentence naming what is missing.
+"""Errors of the warrant workflow, each with a message written for the person who reads it.
 
 Exception tree::
 
-    WarrantError             base of everything raised here (the command prints it and exits 1)
-    +-- LogError             the audit log cannot be read, appended to, or does not verify
-    +-- ParamsError          authority, trustee or warrant files that cannot be used
-    +-- Refused              a role refuses a request (trustee, agency, CSP); says what was missing
+    WarrantError (an AppError)  an authority file, share file or warrant operation was refused
+    +-- LogError                the audit log cannot be read, appended to, or does not verify
+    +-- ParamsError             warrant, trustee, request or capture files that cannot be used
+    +-- Refused                 a role refuses (trustee, agency, CSP); says what was missing
 """
 
+from __future__ import annotations
 
-class WarrantError(Exception):
-    """Base class of every error raised by parley.app.warrant."""
+from parley.app.errors import AppError
+
+
+class WarrantError(AppError):
+    """An authority file, share file or warrant operation was refused."""
 
 
 class LogError(WarrantError):
@@ -18,7 +22,7 @@ class LogError(WarrantError):
 
 
 class ParamsError(WarrantError):
-    """An authority, trustee, warrant or capture file that cannot be used."""
+    """A warrant, trustee, request or capture file that cannot be used."""
 
 
 class Refused(WarrantError):

@@ -16,9 +16,9 @@ from typing import Any
 
 import nacl.signing
 from parley.app.warrant.audit import check_included, find_commitment
+from parley.app.warrant.authority import Authority
 from parley.app.warrant.errors import LogError, Refused
 from parley.app.warrant.log import AuditLog
-from parley.app.warrant.params import Authority
 from parley.net.errors import InterceptError
 from parley.net.relay import capture
 from parley.net.relay import lawful_intercept as li
@@ -64,7 +64,7 @@ def activate(
         LogError: the activation could not be logged (then the relay gets nothing).
     """
     try:
-        body = li.check_warrant(warrant, authority.signing_key)
+        body = li.check_warrant(warrant, authority.signing_public_key)
     except InterceptError as exc:
         raise Refused(f"{exc} The relay accepts only warrants the authority signed.") from exc
     now = time.time() if now is None else now
@@ -105,7 +105,7 @@ def deactivate(
         LogError: it could not be logged.
     """
     try:
-        body = li.check_revocation(revocation, authority.signing_key)
+        body = li.check_revocation(revocation, authority.signing_public_key)
     except InterceptError as exc:
         raise Refused(f"{exc} The relay accepts only revocations the authority signed.") from exc
     log.append(
@@ -133,7 +133,7 @@ def revoke(warrant: Any, authority: Authority, authority_key: nacl.signing.Signi
         Refused: the warrant is not this authority's.
     """
     try:
-        body = li.check_warrant(warrant, authority.signing_key)
+        body = li.check_warrant(warrant, authority.signing_public_key)
     except InterceptError as exc:
         raise Refused(str(exc)) from exc
     return li.sign(

@@ -10,10 +10,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from nacl.signing import SigningKey
 
 from tests.net.conftest import RelayFactory, RelayProcess, peers, relay_factory  # noqa: F401
 
@@ -51,33 +51,29 @@ def ok(*args: str | Path) -> str:
 def refused(*args: str | Path) -> str:
     """Run a warrant command that must refuse with one sentence; return that sentence."""
     result = warrant(*args)
-    assert result.code == 1, f"expected a refusal, got {result.code}: {result.out}{result.err}"
+    assert result.code == 6, f"expected a refusal, got {result.code}: {result.out}{result.err}"
     assert "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("parley warrant: "), result.err
     return lines[0]
 
 
-def minimal_authority(folder: Path) -> Path:
-    """An authority with a signing key and no epoch keys: enough for the log, HI1 and capture
-    tests (the opening tests use the real `parley warrant authority init`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = SigningKey.generate()
-    (folder / "authority-signing.key").write_text(bytes(key).hex() + "\n")
-    params = {
-        "key_id": "00112233aabbccdd",
-        "threshold": 1,
-        "trustees": 1,
-        "signing_public_key": bytes(key.verify_key).hex(),
-        "epochs": [],
-    }
-    (folder / "authority.json").write_text(json.dumps(params))
+def make_authority(
+    folder: Path, *, epochs: int = 4, epoch_days: float = 1.0, start: float | None = None
+) -> Path:
+    """A real authority, 3 of 5 trustees, made by `parley warrant authority init` (issue 9)."""
+    begin = time.time() - 86_400 if start is None else start
+    iso = datetime.fromtimestamp(int(begin), UTC).isoformat()
+    ok(
+        "authority", "init", "--trustees", "5", "--threshold", "3", "--out", folder,
+        "--epochs", str(epochs), "--epoch-days", str(epoch_days), "--start", iso,
+    )  # fmt: skip
     return folder
 
 
 @pytest.fixture
 def authority_dir(tmp_path: Path) -> Path:
-    return minimal_authority(tmp_path / "authority")
+    return make_authority(tmp_path / "authority")
 
 
 @pytest.fixture

@@ -98,9 +98,9 @@ def test_history_rewritten_by_the_log_operator_fails_against_a_saved_head(
 def test_log_from_another_authority_fails(
     authority_dir: Path, log_dir: Path, tmp_path: Path
 ) -> None:
-    from tests.warrant.conftest import minimal_authority
+    from tests.warrant.conftest import make_authority
 
-    other = minimal_authority(tmp_path / "other")
+    other = make_authority(tmp_path / "other")
     line = refused("log", "verify", "--log", log_dir, "--authority", other)
     assert "not signed by this authority" in line
 

@@ -91,13 +91,13 @@ async def test_forged_or_unlogged_orders_start_nothing(
     log_dir: Path,
     tmp_path: Path,
 ) -> None:
-    from tests.warrant.conftest import minimal_authority
+    from tests.warrant.conftest import make_authority
 
     relay = li_relay(relay_factory, authority_dir)
     target, friend = [await peers(relay.url).start() for _ in range(2)]
     now = time.time()
     # A warrant signed by someone else: the CSP's tool refuses it...
-    rogue = minimal_authority(tmp_path / "rogue")
+    rogue = make_authority(tmp_path / "rogue")
     rogue_log = tmp_path / "rogue-log"
     ok("log", "init", "--log", rogue_log, "--authority", rogue)
     forged = issue(
@@ -115,7 +115,8 @@ async def test_forged_or_unlogged_orders_start_nothing(
     assert relay_state(relay, "ROGUE") is None
     # A genuine warrant that was never logged: refused by the CSP's tool.
     from parley.app.warrant import audit
-    from parley.app.warrant.params import load_authority, load_signing_key
+    from parley.app.warrant.authority import load_authority
+    from parley.app.warrant.params import load_signing_key
 
     unlogged, _ = audit.issue_warrant(
         load_authority(authority_dir), load_signing_key(authority_dir),
