@@ -94,7 +94,7 @@ class RelayServer:
         self._held_conns: set[int] = set()
         self._unwritten: list[_Link] = []
         self._rollbacks_seen = store.rollbacks
-        self._flush_scheduled = False
+        self._flush_handle: asyncio.Handle | None = None  # the end-of-turn flush, once scheduled
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
@@ -181,9 +181,8 @@ class RelayServer:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
 
     def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """End of turn: commit, release the held replies, write every connection's frames.
@@ -193,7 +192,9 @@ class RelayServer:
         group earlier, the held durable replies become ``internal`` errors (the senders retry)
         and the core restarts its delivery streams.
         """
-        self._flush_scheduled = False
+        if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
+            self._flush_handle.cancel()
+            self._flush_handle = None
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
@@ -289,7 +290,9 @@ class RelayServer:
         # Held messages are stored (their senders are gone and will resend; the store answers the
         # resend as a duplicate and the recipient gets each message at least once).
         self._apply(self.core.commit_deferred(None, self._clock()))
-        if self._held or self.store.dirty:
+        # A flush still scheduled (the closing connections' last actions) runs now: after
+        # store.close() it would fail on the closed database.
+        if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
         self.store.close()
         log.info("stopped")
