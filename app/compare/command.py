@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 from parley.app.compare import report
@@ -100,6 +101,12 @@ def main(argv: list[str]) -> int:
     except StepFailed as failure:
         progress.end(ok=False)
         return _failed(failure, partial, out)
+    except Exception as exc:  # a bug here must not leave half a report either
+        progress.end(ok=False)
+        log = partial / "logs" / "compare.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        return _failed(StepFailed("compare", log, f"internal error ({exc!r})"), partial, out)
     except KeyboardInterrupt:
         progress.end(ok=False)
         shutil.rmtree(partial, ignore_errors=True)

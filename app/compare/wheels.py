@@ -25,6 +25,7 @@ import re
 import sys
 import venv
 import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -57,7 +58,7 @@ def inspect_wheel(path: Path, variant: str, step: str, log: Path) -> WheelInfo:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
             names = zf.namelist()
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, zlib.error) as exc:
         raise StepFailed(step, log, f"{path} is not a readable wheel ({exc})") from None
     if bad is not None:
         raise StepFailed(step, log, f"{path} is damaged: {bad} fails its checksum")
