@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "relay": ("parley.net.relay.command", "main", "run a relay server"),
     "cli": ("parley.app.cli", "main", "headless client for scripts and tests"),
     "crypto-demo": ("parley.app.crypto_demo", "main", "two parties exchange messages in-process"),
+    "compare": ("parley.app.compare.command", "main", "compare the standard and warrant builds"),
 }
 if importlib.util.find_spec("parley.app.warrant") is not None:
     # Only the development checkout and the warrant wheel hold the warrant workflow.
