@@ -1,250 +1,192 @@
-"""The warrant build's costs, each against a baseline in the same run; one JSON line last.
+"""The warrant build's cost, measured against the standard build in the same run.
 
-Lawful interception (issue 10):
+* ``pipeline_ratio``: messages per second through the whole pipeline (encrypt + store, a real
+  relay on 127.0.0.1, decrypt + store, delivery receipts back), standard build divided by warrant
+  build, on the same two accounts and the same conversation; rounds alternate between the builds
+  (the pipelines' hooks are switched) and each build's best round counts. Goal <= 1.25.
+* ``seal_us`` / ``check_us``: one envelope sealed by the sender / rebuilt and compared by the
+  recipient (crypto/warrant_envelope.py), best mean over many calls.
+* ``extra_bytes``: wire bytes of the same message from the same session state, warrant minus
+  standard. Goal <= 100.
+* ``open_ms``: one captured message opened with K = 3 of N = 5 trustees' shares (each trustee's
+  D_i = w_i·R, Lagrange combination, opening), without the workflow of issue 10. Goal <= 20.
 
-- ``capture_overhead_ratio``: relay throughput (delivered messages per second, bench/relay.py's
-  closed loop and load generator) with ``--lawful-intercept`` and one active warrant for one
-  target among ``li_users`` (100) users, over the same relay without the option. The runs
-  alternate off, on, off, on (two rounds; one in quick mode) and the best of each counts, so a
-  noisy neighbour on the shared machine hurts both alike. ``captured_records`` is what the
-  capture store held afterwards (the target's share of the traffic, signed record by record).
-- ``request_to_open_ms``: one captured message, K = 3 of N = 5: the LEA's logged request, three
-  trustees' checks, answers with DLEQ proofs and log entries, and the LEA's verification,
-  combination and decryption, all in this process (no process start-up counted); best of 5.
-- ``log_append_us``: one audit-log append (entry, Merkle frontier, signed tree head, SQLite
-  commit), mean over ``log_appends`` appends.
-- ``log_verify_ms_10k``: ``parley warrant log verify``'s work on a log of ``log_entries`` entries
-  (10,000; one in five a warrant commitment whose authority signature is checked), best of 3.
+The lawful-interception figures (``capture_overhead_ratio``, ``request_to_open_ms``,
+``log_append_us``, ``log_verify_ms_10k`` and their context) come from bench/warrant_intercept.py,
+whose docstring says how each is measured.
 
-PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
+One JSON line last. PARLEY_BENCH_QUICK=1 runs a small version (tests/test_bench_warrant.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
+from typing import Any
 
-import relay as relay_bench
-from _common import emit
-from nacl.signing import SigningKey
-from parley.app.warrant import audit, hi1, opening
+import nacl.pwhash
+import nacl.utils
+import warrant_intercept
+from _common import best_of, emit
+from parley.app import build_hooks
+from parley.app.account import create_account
+from parley.app.events import Event, MessageAdded
 from parley.app.warrant import authority as authority_files
-from parley.app.warrant.authority import Authority, load_trustee
-from parley.app.warrant.log import AuditLog, load_log_key
-from parley.app.warrant.params import load_signing_key
+from parley.app.warrant import direct_open
+from parley.app.warrant.buildconfig import make_config
+from parley.crypto.hooks import Parties
 from parley.crypto.keys import IdentityKeyPair
 from parley.crypto.prekeys import PreKeyBundle, SignedPreKey
 from parley.crypto.session import initiate_session
 from parley.crypto.warrant_envelope import EnvelopeHook
-from parley.net.relay import capture
-from parley.net.relay import lawful_intercept as li
+from parley.net.relay.limits import RelayConfig
+from parley.net.relay.server import serve_relay
+
+from parley.variant import STANDARD, BuildConfig
 
 QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
-LI_USERS = 8 if QUICK else 100
-ROUNDS = 1 if QUICK else 2
-LOG_ENTRIES = 500 if QUICK else 10_000
-LOG_APPENDS = 100 if QUICK else 2_000
+MESSAGES = 20 if QUICK else 300
+ROUNDS = 1 if QUICK else 4
+CALLS = 50 if QUICK else 2000
+OPENS = 5 if QUICK else 200
+FAST_KDF = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+PASSPHRASE = "bench passphrase"
+TIMEOUT_S = 600.0
 
 
-def _setup_authority(folder: Path) -> tuple[Authority, Path]:
-    auth = authority_files.init(
-        folder / "authority", trustees=5, threshold_k=3, epochs=2, start=int(time.time()) - 60
-    )
-    log_dir = folder / "log"
-    audit.init_log(log_dir, auth, load_signing_key(folder / "authority"))
-    return auth, log_dir
+def log(message: str) -> None:
+    print(f"bench/warrant.py: {message}", file=sys.stderr, flush=True)
 
 
-def _issue(auth: Authority, folder: Path, log_dir: Path, liid: str, target: bytes) -> li.Json:
-    warrant, entry = audit.issue_warrant(
-        auth,
-        load_signing_key(folder / "authority"),
-        liid=liid,
-        target=target.hex(),
-        start=int(time.time()) - 60,
-        end=int(time.time()) + 3600,
-    )
-    with AuditLog(log_dir) as log:
-        log.append(entry, load_log_key(log_dir))
-    return warrant
+async def _round(alice: Any, bob: Any, conversation: str, built: BuildConfig, n: int) -> float:
+    for person in (alice, bob):
+        person.pipeline.hooks = build_hooks.provider(built)
+    received = 0
+    done = asyncio.Event()
+
+    def on_event(event: Event) -> None:
+        nonlocal received
+        if isinstance(event, MessageAdded) and event.message.direction == "in":
+            received += 1
+            if received == n:
+                done.set()
+
+    bob.subscribe(on_event)
+    began = time.perf_counter()
+    for i in range(n):
+        await alice.send_text(conversation, f"message {i} of a round of the warrant bench")
+    async with asyncio.timeout(TIMEOUT_S):
+        await done.wait()
+    elapsed = time.perf_counter() - began
+    bob._subscribers.remove(on_event)
+    await alice.flush(TIMEOUT_S)
+    await bob.flush(TIMEOUT_S)  # the receipts, so that they do not spill into the next round
+    return n / elapsed
 
 
-# -- capture overhead -----------------------------------------------------------------------------
-
-
-def _wait(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def _active(data_dir: Path) -> bool:
-    try:
-        status = json.loads((data_dir / capture.LI_DIR / capture.STATUS).read_text())
-    except (OSError, ValueError):
-        return False
-    return any(w["state"] == "active" for w in status["warrants"])
-
-
-def _records(data_dir: Path) -> int:
-    return len(capture.export(data_dir, "BENCH")[1])
-
-
-async def capture_overhead(folder: Path) -> dict[str, float | int]:
-    auth, log_dir = _setup_authority(folder)
-    relay_bench.PAIRS = LI_USERS // 2
-    keys = [SigningKey.generate() for _ in range(LI_USERS)]
-    warrant = _issue(auth, folder, log_dir, "BENCH", bytes(keys[0].verify_key))
-    best = {"off": 0.0, "on": 0.0}
-    records = 0
-    for round_ in range(ROUNDS):
-        for mode in ("off", "on"):
-            data_dir = folder / f"relay-{mode}-{round_}"
-            extra = ["--lawful-intercept", str(folder / "authority" / "authority.json")]
-            server = relay_bench.start_relay(data_dir, extra if mode == "on" else ())
-            try:
-                if mode == "on":
-                    with AuditLog(log_dir) as log:
-                        hi1.activate(data_dir, log, load_log_key(log_dir), auth, warrant)
-                    _wait(partial(_active, data_dir), "the warrant's activation")
-                rate, _, _ = await relay_bench.relay_saturation(server, keys)
-            finally:
-                server.stop()
-            best[mode] = max(best[mode], rate)
-            if mode == "on":
-                records = _records(data_dir)
-    return {
-        "capture_overhead_ratio": best["on"] / best["off"],
-        "capture_off_msgs_per_s": best["off"],
-        "capture_on_msgs_per_s": best["on"],
-        "captured_records": records,
-        "li_users": LI_USERS,
-    }
-
-
-# -- request to open ------------------------------------------------------------------------------
-
-
-def _captured_message(auth: Authority, relay_key: SigningKey) -> tuple[li.Json, bytes]:
-    """One warrant-build session message from a target to a friend, as the relay records it."""
-    target, friend = IdentityKeyPair.generate(), IdentityKeyPair.generate()
-    key = auth.envelope_key()
-    hook = EnvelopeHook(
-        key, key.epoch_at(time.time()), frozenset(e.number for e in key.epochs), require=True
-    )
-    spk = SignedPreKey.generate(friend, 1, int(time.time()))
-    session = initiate_session(target, PreKeyBundle(friend.public, spk.public(), None))
-    _, wire = session.encrypt(b"bench message", hook)
-    body = li.record_body(
-        "OPEN",
-        sender=target.public.to_bytes(),
-        recipient=friend.public.to_bytes(),
-        message_id=os.urandom(16),
-        arrival_us=int(time.time() * 1e6),
-        payload=wire,
-        relay_key=bytes(relay_key.verify_key),
-    )
-    record: li.Json = {"attestation": li.sign(li.RECORD_DOMAIN, body, relay_key), "cc": wire.hex()}
-    return record, target.public.to_bytes()
-
-
-def request_to_open(folder: Path) -> dict[str, float]:
-    auth, log_dir = _setup_authority(folder)
-    relay_key = SigningKey.generate()
-    record, target = _captured_message(auth, relay_key)
-    warrant = _issue(auth, folder, log_dir, "OPEN", target)
-    log_key = load_log_key(log_dir)
-    with AuditLog(log_dir) as log:
-        log.append(
-            {
-                "kind": "hi1",
-                "action": "activate",
-                "warrant": li.digest(warrant),
-                "liid": "OPEN",
-                "relay": bytes(relay_key.verify_key).hex(),
-                "at": int(time.time()),
-            },
-            log_key,
-        )
-    export = {"kind": "capture-export", "liid": "OPEN", "relay": "", "records": [record]}
-    trustees = [load_trustee(folder / "authority" / f"trustee-{i}.json") for i in (1, 3, 5)]
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        with AuditLog(log_dir) as log:
-            request = opening.make_request(log, log_key, auth, warrant, export, record_numbers=None)
-            answers = [opening.answer(log, log_key, auth, t, request) for t in trustees]
-            opened = opening.combine_and_open(log, auth, request, answers)
-        best = min(best, time.perf_counter() - start)
-        if opened.plaintexts[0][1] != b"bench message":
-            raise RuntimeError("the opening did not recover the message")
-    return {"request_to_open_ms": best * 1000}
-
-
-# -- the audit log --------------------------------------------------------------------------------
-
-
-def audit_log(folder: Path) -> dict[str, float | int]:
-    auth, log_dir = _setup_authority(folder)
-    key = load_signing_key(folder / "authority")
-    log_key = load_log_key(log_dir)
-    with AuditLog(log_dir) as log:
-        start = time.perf_counter()
-        for i in range(LOG_APPENDS):
-            log.append(
-                {
-                    "kind": "answer",
-                    "request_id": f"{i:064x}",
-                    "trustee": 1 + i % 5,
-                    "answer_sha256": "cc" * 32,
-                    "answered_at": i,
-                },
-                log_key,
+async def _pipeline(base: Path, warrant: BuildConfig) -> tuple[float, float]:
+    config = RelayConfig(rate_per_second=0, quota_messages=1 << 20, quota_bytes=1 << 30)
+    async with serve_relay("127.0.0.1", 0, base / "relay", config) as relay:
+        people = [
+            await create_account(
+                base / name,
+                name,
+                relay.url,
+                key_storage="passphrase",
+                passphrase=PASSPHRASE,
+                argon2_limits=FAST_KDF,
             )
-        append_us = (time.perf_counter() - start) / LOG_APPENDS * 1e6
-        i = 0
-        while log.size < LOG_ENTRIES:
-            i += 1
-            if i % 5 == 0:
-                _, entry = audit.issue_warrant(
-                    auth, key, liid=f"L{i}", target="ab" * 32, start=0, end=10
-                )
-            else:
-                entry = {"kind": "request", "request_id": f"{i:064x}", "warrant": "aa" * 32,
-                         "records": ["bb" * 32], "filed_at": i}  # fmt: skip
-            log.append(entry, log_key)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        report = audit.verify_log(log_dir, auth)
-        best = min(best, time.perf_counter() - start)
-    return {
-        "log_append_us": append_us,
-        "log_verify_ms_10k": best * 1000,
-        "log_entries": report.size,
-        "log_appends": LOG_APPENDS,
-    }
+            for name in ("alice", "bob")
+        ]
+        alice, bob = people
+        try:
+            for person in people:
+                person.pipeline.hooks = build_hooks.provider(warrant)
+            await alice.add_contact((await bob.my_invite()).code)
+            for person in people:
+                await person.start()
+                await person.wait_online(TIMEOUT_S)
+            conversation = (await alice.conversations())[0].id
+            await _round(alice, bob, conversation, warrant, 3)  # warm up: session, prekeys
+            rates: dict[str, float] = {"standard": 0.0, "warrant": 0.0}
+            for _ in range(ROUNDS):
+                for built in (STANDARD, warrant):
+                    rate = await _round(alice, bob, conversation, built, MESSAGES)
+                    rates[built.variant] = max(rates[built.variant], rate)
+                    log(f"{built.variant}: {rate:.0f} messages/s")
+        finally:
+            for person in people:
+                await person.close()
+    return rates["standard"], rates["warrant"]
 
 
-def main() -> int:
-    figures: dict[str, float | int | str | None] = {"quick": int(QUICK)}
-    with tempfile.TemporaryDirectory(prefix="parley-bench-warrant-") as tmp:
-        folder = Path(tmp)
-        figures.update(audit_log(folder / "log"))
-        figures.update(request_to_open(folder / "open"))
-        figures.update(asyncio.run(capture_overhead(folder / "capture")))
-    emit(figures)
-    return 0
+def _envelope_costs(hooks: Any) -> tuple[float, float, int]:
+    now = time.time()
+    sealer: EnvelopeHook = hooks.for_sending(now)
+    checker = hooks.for_receiving(now)
+    key, header = nacl.utils.random(32), nacl.utils.random(40)
+    parties = Parties(nacl.utils.random(32), nacl.utils.random(32))
+    envelope = sealer.seal(key, header, parties)
+    seal_s = best_of(lambda: sealer.seal(key, header, parties), repeat=3, number=CALLS)
+    check_s = best_of(lambda: checker.check(key, header, parties, envelope), repeat=3, number=CALLS)
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    spk = SignedPreKey.generate(bob, 1, int(now))
+    session = initiate_session(alice, PreKeyBundle(bob.public, spk.public(), None))
+    _, plain = session.encrypt(b"the same message")
+    _, sealed = session.encrypt(b"the same message", sealer)
+    return seal_s * 1e6, check_s * 1e6, len(sealed) - len(plain)
+
+
+def _open_cost(folder: Path, warrant: BuildConfig, hooks: Any) -> float:
+    auth = authority_files.load_authority(folder)
+    trustees = [authority_files.load_trustee(folder / f"trustee-{i}.json") for i in (1, 3, 5)]
+    alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    spk = SignedPreKey.generate(bob, 1, int(time.time()))
+    session = initiate_session(alice, PreKeyBundle(bob.public, spk.public(), None))
+    _, frame = session.encrypt(b"captured", hooks.for_sending(time.time()))
+    sender, recipient = alice.public.to_bytes(), bob.public.to_bytes()
+    seconds = best_of(
+        lambda: direct_open.open_message(auth, trustees, frame, sender, recipient),
+        repeat=3,
+        number=OPENS,
+    )
+    return seconds * 1000
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="parley-bench-warrant-") as name:
+        base = Path(name)
+        authority_files.init(
+            base / "authority", trustees=5, threshold_k=3, epochs=2, start=int(time.time()) - 60
+        )
+        warrant = make_config("warrant", base / "authority", "strict")
+        hooks = build_hooks.provider(warrant)
+        seal_us, check_us, extra = _envelope_costs(hooks)
+        open_ms = _open_cost(base / "authority", warrant, hooks)
+        standard_rate, warrant_rate = asyncio.run(_pipeline(base, warrant))
+    interception = warrant_intercept.figures()
+    emit(
+        {
+            **interception,
+            "pipeline_ratio": round(standard_rate / warrant_rate, 3),
+            "pipeline_standard_msgs_per_s": round(standard_rate, 1),
+            "pipeline_warrant_msgs_per_s": round(warrant_rate, 1),
+            "pipeline_messages": MESSAGES,
+            "pipeline_rounds": ROUNDS,
+            "seal_us": round(seal_us, 1),
+            "check_us": round(check_us, 1),
+            "extra_bytes": extra,
+            "open_ms": round(open_ms, 3),
+            "open_k": 3,
+            "open_n": 5,
+            "quick": int(QUICK),
+        }
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
