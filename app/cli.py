@@ -65,6 +65,7 @@ from parley.app.errors import (
     StorageError,
 )
 from parley.app.events import (
+    ContactBuildChanged,
     ContactView,
     Event,
     MessageAdded,
@@ -440,6 +441,8 @@ class Cli:
                     arrived.set()
             elif isinstance(event, MessageRefused):
                 print(f"parley cli: {event.text[0].lower()}{event.text[1:]}", file=self.err)
+            elif isinstance(event, ContactBuildChanged):  # no silent escrow: said at once
+                print(f"parley cli: {event.explanation}", file=self.err)
 
         messenger.subscribe(on_event)
         await messenger.start()

@@ -42,6 +42,7 @@ from parley.crypto.keys import IdentityPublicKey
 from parley.crypto.safety import qr_payload, safety_number
 
 _BLOCKED_PREFIX = "contact.send_blocked."
+_AUTHORITY_PREFIX = "contact.authority."
 PREVIEW_CHARS = 80
 
 
@@ -174,6 +175,20 @@ def merge(db: Database, source: ContactRow, into: ContactRow, now: float) -> Mes
     return system_line(db, target_conversation.id, text, now)
 
 
+def set_build(db: Database, contact_id: str, build_variant: str, authority_key_id: str) -> None:
+    """Record the build a contact runs (from its invite or, reliably, from its messages)."""
+    contacts.set_build_variant(db, contact_id, build_variant)
+    if authority_key_id:
+        settings.put(db, _AUTHORITY_PREFIX + contact_id, authority_key_id)
+    else:
+        settings.delete(db, _AUTHORITY_PREFIX + contact_id)
+
+
+def authority_of(db: Database, contact_id: str) -> str:
+    """The authority key id a warrant-build contact's envelopes name ("" if none is known)."""
+    return settings.get(db, _AUTHORITY_PREFIX + contact_id) or ""
+
+
 def send_blocked(db: Database, contact: ContactRow) -> bool:
     """Whether sending to ``contact`` waits for the user to accept its changed key."""
     return contact.key_changed and settings.get(db, _BLOCKED_PREFIX + contact.id) == "1"
@@ -237,6 +252,8 @@ def conversation_view(db: Database, row: ConversationRow) -> ConversationView:
         row.last_activity,
         contact.verified,
         contact.key_changed,
+        contact.build_variant,
+        authority_of(db, contact.id) if contact.build_variant == "warrant" else "",
     )
 
 

@@ -32,7 +32,9 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
+from parley.app import peer_build
 from parley.app.attachments import check_received
+from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
 from parley.app.events import (
     CatchUpProgress,
@@ -62,13 +64,15 @@ from parley.app.store.profile import Store
 from parley.app.store.relay_records import RelayRecordRow
 from parley.crypto import succession
 from parley.crypto.attachment import decrypt_attachment
-from parley.crypto.errors import CryptoError, DuplicateMessage
+from parley.crypto.errors import CryptoError, DuplicateMessage, EnvelopeRejected
 from parley.crypto.keys import DHKeyPair, IdentityKeyPair
 from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
 from parley.crypto.session import Session, accept_session, peek_initial
 from parley.crypto.succession import Succession, SuccessionRefused
 from parley.crypto.x3dh import X3DHHeader
 from parley.net.client_types import Delivery, SendReceipt
+
+from parley.variant import config as variant_config
 
 log = logging.getLogger("parley.app.messaging")
 
@@ -138,6 +142,14 @@ class _Duplicate(Exception):
     """Internal: the ratchet has already decrypted this message."""
 
 
+class _Refused(Exception):
+    """Internal: the message decrypted but its warrant envelope was refused (kept as evidence)."""
+
+    def __init__(self, error: EnvelopeRejected) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Pending:
     delivery: Delivery
@@ -169,8 +181,11 @@ class Pipeline:
         identity: IdentityKeyPair,
         emit: Callable[[Event], None],
         confirm: Callable[[str, list[bytes]], None],
+        hooks: HookProvider | None = None,
     ) -> None:
         self.db = store.db
+        self.hooks = provider() if hooks is None else hooks
+        self.variant = variant_config().variant
         self.identity = identity
         self._emit = emit
         self._confirm = confirm
@@ -256,12 +271,11 @@ class Pipeline:
         if contact is not None and contact.state == "blocked":
             contacts.count_dropped(self.db, contact.id)  # acknowledged, counted, never stored
             return out
-        try:
-            known, plaintext, first = self._decrypt(delivery, contact)
-        except _Duplicate:
+        hook = self.hooks.for_receiving(delivery.relay_received_at)
+        opened = self._open_delivery(out, delivery, contact, hook)
+        if opened is None:
             return out
-        except _Drop as drop:
-            return self._refused(out, contact, delivery.sender, str(drop))
+        known, plaintext, first = opened
         try:
             body: content_format.Content | None = content_format.decode(plaintext)
             reason = ""
@@ -270,6 +284,9 @@ class Pipeline:
         if body is None or isinstance(body, content_format.Receipt):
             if contact is not None:  # the ratchet moved on; a stranger gets nothing stored
                 self._keep_session(contact, known, first)
+                out.events += peer_build.note_sender_build(
+                    self.db, contact, hook.sender_variant(), self.variant
+                )
             if body is None:
                 self._refused(out, contact, delivery.sender, reason)
             elif contact is not None:
@@ -278,7 +295,10 @@ class Pipeline:
         if contact is None:
             contact = self._new_sender(out, delivery.sender, body)
         self._keep_session(contact, known, first)
-        self._store_incoming(out, contact, delivery, body)
+        out.events += peer_build.note_sender_build(
+            self.db, contact, hook.sender_variant(), self.variant
+        )
+        self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
 
     def _keep_session(
@@ -298,8 +318,25 @@ class Pipeline:
                 time.time(),
             )
 
+    def _open_delivery(
+        self, out: Received, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
+    ) -> tuple[list[Session], bytes, X3DHHeader | None] | None:
+        """Decrypt, or say why not (a duplicate, a drop, a refused envelope kept as evidence)."""
+        try:
+            with self.db.transaction():  # nothing a failed attempt wrote survives it
+                return self._decrypt(delivery, contact, hook)
+        except _Duplicate:
+            return None
+        except _Drop as drop:
+            self._refused(out, contact, delivery.sender, str(drop))
+            return None
+        except _Refused as refused:
+            when = relay_time(delivery.relay_received_at)
+            out.events += peer_build.store_refused(self.db, contact, delivery, refused.error, when)
+            return None
+
     def _decrypt(
-        self, delivery: Delivery, contact: ContactRow | None
+        self, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
     ) -> tuple[list[Session], bytes, X3DHHeader | None]:
         """Decrypt with a known session (promoting it) or start the responder's session.
 
@@ -310,6 +347,7 @@ class Pipeline:
             _Duplicate: the ratchet already decrypted this message, or it replays a first
                 message that already started a session.
             _Drop: the message cannot be decrypted and never will be.
+            _Refused: it decrypted, and the hook refused its envelope.
         """
         try:
             header = peek_initial(delivery.payload)
@@ -318,9 +356,11 @@ class Pipeline:
         known = load_sessions(self.db, contact.id) if contact is not None else []
         for index, candidate in enumerate(known):
             try:
-                session, plaintext = candidate.decrypt(delivery.payload)
+                session, plaintext = candidate.decrypt(delivery.payload, hook)
             except DuplicateMessage:
                 raise _Duplicate from None
+            except EnvelopeRejected as exc:  # only after the AEAD verified: this session's
+                raise _Refused(exc) from None
             except CryptoError:
                 continue
             return [session, *known[:index], *known[index + 1 :]], plaintext, None
@@ -350,7 +390,11 @@ class Pipeline:
             int(signed.created_at),
         )
         try:
-            session, plaintext = accept_session(self.identity, spk, one_time, delivery.payload)
+            session, plaintext = accept_session(
+                self.identity, spk, one_time, delivery.payload, hook
+            )
+        except EnvelopeRejected as exc:
+            raise _Refused(exc) from None
         except CryptoError:
             raise _Drop("it could not be decrypted (damaged or forged).") from None
         return [session, *known], plaintext, header
@@ -456,6 +500,7 @@ class Pipeline:
         contact: ContactRow,
         delivery: Delivery,
         body: content_format.Text | content_format.Picture,
+        extension: tuple[str, str],
     ) -> None:
         now = time.time()
         conversation = contact_ops.conversation_of(self.db, contact.id)
@@ -493,6 +538,7 @@ class Pipeline:
                     ("sender account", delivery.sender.hex()),
                     ("payload bytes", str(len(delivery.payload))),
                     ("relay received at", relay_time(delivery.relay_received_at)),
+                    extension,
                 ),
                 now,
                 None,
@@ -554,7 +600,10 @@ class Pipeline:
         known = load_sessions(self.db, contact.id)
         if not known:
             raise AppError(f"There is no session with {contact.display_name} yet.")
-        session, wire_bytes = known[0].encrypt(plaintext)
+        try:
+            session, wire_bytes = known[0].encrypt(plaintext, self.hooks.for_sending(time.time()))
+        except CryptoError as exc:
+            raise AppError(f"Cannot encrypt for {contact.display_name}: {exc}") from exc
         save_sessions(self.db, contact.id, [session, *known[1:]])
         return wire_bytes
 

@@ -8,7 +8,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parley.app import content
+from parley.app import content, padding
 from parley.app.errors import ContentError
 
 PIC = content.PictureRef(b"k" * 32, b"d" * 32, b"ciphertext", "image/png", 4, 3, 10, "cat.png")
@@ -73,7 +73,7 @@ def test_malformed_messages_are_refused_with_a_reason(obj: object, reason: str) 
 
 
 def test_picture_fields_are_checked() -> None:
-    good = msgpack.unpackb(content.encode(SAMPLES[2]), raw=False)
+    good = msgpack.unpackb(padding.unpad(content.encode(SAMPLES[2])), raw=False)
     for field, value in [
         ("mime", "text/html"),
         ("w", 0),
@@ -108,3 +108,20 @@ def test_messages_of_earlier_versions_still_read() -> None:
     """Before schema 4 a key change was a bare ``was``: it still parses (as an unproven claim)."""
     old = pack({"v": 1, "t": "text", "at": 1.0, "body": "hi", "name": "A", "was": b"w" * 32})
     assert content.decode(old) == content.Text(1.0, "hi", "A", b"w" * 32, None, None)
+
+
+def test_padding_hides_the_size_of_short_messages_and_is_checked() -> None:
+    receipt = content.encode(content.Receipt("delivered", (bytes(16),)))
+    text = content.encode(content.Text(1.0, "see you at five, by the station", "alice"))
+    assert len(receipt) == len(text) == padding.BLOCK
+    assert content.decode(padding.unpad(text)) == content.decode(text)  # unpadded still reads
+    for damaged in (
+        text[:-1] + b"\x01",
+        b"\x00",
+        b"\x00\x80",
+        text.replace(b"\x80\x00", b"\x81\x00"),
+    ):
+        with pytest.raises(ContentError):
+            content.decode(damaged)
+    lengths = [padding.padded_length(n) for n in (0, 158, 159, 300, 5000)]
+    assert lengths == [160, 160, 176, 304, 5120]
