@@ -6,6 +6,7 @@ documented exit codes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -139,3 +140,56 @@ def test_exit_codes_are_the_documented_ones(relay_url: str, tmp_path: Path) -> N
     )
     assert unreachable.returncode == cli.EXIT_NETWORK
     assert not dead.exists()
+
+
+async def _forge_to(target: bytes, relay_url: str, folder: Path) -> None:
+    """Mallory, a real account on the relay, sends ``target`` a tampered first message."""
+    from parley.app.account import create_account
+    from parley.crypto.prekeys import PreKeyBundle
+    from parley.crypto.session import initiate_session
+
+    from .test_core_fixtures import FAST
+
+    mallory = await create_account(
+        folder, "mallory", relay_url, key_storage="passphrase", passphrase=PASSPHRASE,
+        argon2_limits=FAST,
+    )  # fmt: skip
+    try:
+        client = mallory._require_client()
+        fetched = await client.fetch_bundle(target)
+        bundle = PreKeyBundle.from_parts(
+            fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+        )
+        _, payload = initiate_session(mallory.identity, bundle).encrypt(b"\x80")
+        await client.send(target, os.urandom(16), payload[:-1] + bytes([payload[-1] ^ 1]))
+    finally:
+        await mallory.close()
+
+
+def test_requests_and_refused_messages_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
+    from parley.app import invite
+
+    ann, ben = tmp_path / "ann", tmp_path / "ben"
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    [ben_code] = ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ben_code))
+    ok(run(ann, "send", "Ben", "hello from a stranger"))
+    asyncio.run(_forge_to(invite.parse(ben_code).identity_key, relay_url, tmp_path / "mallory"))
+
+    got = run(ben, "recv", "--count", "1", "--timeout", "30")
+    [line] = ok(got)
+    assert "\trequest \u201cAnn\u201d (unverified name) \u00b7 " in line
+    assert line.endswith("\thello from a stranger")
+    assert "parley cli: a message from an unknown sender (" in got.stderr
+    assert "could not be shown: it could not be decrypted" in got.stderr
+    [request] = ok(run(ben, "requests", "--json"))
+    data = json.loads(request)
+    assert data["claimed_name"] == "Ann" and data["messages"] == 1
+    assert run(ben, "requests", "accept").returncode == cli.EXIT_USAGE
+    assert run(ben, "requests", "block", "nope").returncode == cli.EXIT_NOT_FOUND
+    assert run(ben, "send", "Ann", "hi").returncode == cli.EXIT_NOT_FOUND  # not a contact yet
+    ok(run(ben, "requests", "block", data["request_id"][:8]))
+    assert ok(run(ben, "requests")) == []
+    ok(run(ann, "send", "Ben", "are you there?"))
+    assert ok(run(ben, "recv", "--timeout", "3")) == []
+    assert ok(run(ben, "list")) == []
