@@ -70,7 +70,14 @@ from parley.app.errors import (
     StorageError,
     from_store,
 )
-from parley.app.events import ContactView, ErrorRaised, Event, MessageAdded, MessageView
+from parley.app.events import (
+    ContactBuildChanged,
+    ContactView,
+    ErrorRaised,
+    Event,
+    MessageAdded,
+    MessageView,
+)
 from parley.app.messenger import Messenger
 from parley.app.runtime import CoreRuntime
 from parley.app.store import messages as message_repo
@@ -394,10 +401,12 @@ class Cli:
                 received.append(event.message)
                 arrived.set()
             elif isinstance(event, ErrorRaised):
-                print(f"parley cli: {printable(event.message)}", file=self.err, flush=True)
+                _say(self.err, event.message)
                 if isinstance(event.error, StorageError):
                     failures.append(event.error)  # a damaged store or a full disk: stop
                     arrived.set()
+            elif isinstance(event, ContactBuildChanged):  # no silent escrow: said at once
+                _say(self.err, event.explanation)
 
         messenger.subscribe(on_event)
         await messenger.start()
