@@ -19,6 +19,7 @@ from parley.app import account as prekey_ops
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
+from parley.app import peer_build
 from parley.app.attachments import prepare_picture
 from parley.app.errors import (
     AppError,
@@ -68,7 +69,7 @@ from parley.app.store.messages import NewMessage
 from parley.app.store.profile import Store
 from parley.crypto.attachment import decrypt_attachment, digest, encrypt_attachment
 from parley.crypto.errors import CryptoError
-from parley.crypto.keys import IdentityKeyPair
+from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
 from parley.crypto.session import initiate_session
 from parley.net.client import ClientError, RelayClient
@@ -269,6 +270,8 @@ class Messenger:
         with self.store.transaction() as db:
             prekey_ops.rotate_if_old(db, self.identity, time.time())
             spk, blobs, ids = prekey_ops.publication(db)
+        # The warrant build says so in its prekey bundle too (signed; docs/warrant.md).
+        spk = peer_build.tag_signed_prekey(spk, build_config().authority_key_id, self.identity)
         client = self._require_client()
         try:
             async with asyncio.timeout(timeout):
@@ -324,18 +327,22 @@ class Messenger:
         if fetched.identity_key != parsed.identity_key:
             raise NetworkError("The relay returned keys of someone else; nothing was added.")
         try:
-            bundle = PreKeyBundle.from_parts(
-                fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+            record, bundle_authority = peer_build.split_signed_prekey(
+                fetched.signed_prekey, IdentityPublicKey.from_bytes(fetched.identity_key)
             )
+            bundle = PreKeyBundle.from_parts(fetched.identity_key, record, fetched.one_time_prekey)
             session = initiate_session(self.identity, bundle)
         except CryptoError as exc:
             raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
+        # The invite or the bundle may say "warrant build"; either is enough to say so.
+        authority = parsed.authority_key_id or bundle_authority
         with self.store.transaction() as db:
             row, conversation = contact_ops.create(
-                db, parsed.identity_key, name, build_variant=parsed.build_variant
+                db, parsed.identity_key, name, build_variant="warrant" if authority else "standard"
             )
-            if parsed.authority_key_id:
-                contact_ops.set_build(db, row.id, "warrant", parsed.authority_key_id)
+            if authority:
+                contact_ops.set_build(db, row.id, "warrant", authority)
+                row = contacts.get(db, row.id)
             save_sessions(db, row.id, [session])
             view = contact_ops.conversation_view(db, conversation)
         self._emit(ConversationChanged(view))
