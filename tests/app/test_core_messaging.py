@@ -110,6 +110,13 @@ async def test_a_redelivered_message_is_stored_once(pair: tuple[Person, Person])
     conversation = (await alice.messenger.conversations())[0].id
     await alice.messenger.send_text(conversation, "only once")
     await eventually(lambda: added(bob))
+    # The relay's receipt may reach Alice after Bob has the message: until then her record holds
+    # the payload waiting to be sent, not the frame the relay saw.
+    await eventually(
+        lambda: any(
+            isinstance(e, MessageStatusChanged) and e.status != "sending" for e in alice.events
+        )
+    )
     record = await alice.messenger.relay_record(added(bob)[0].message.id)
     # The same delivery again, as the relay would redeliver after a lost acknowledgement.
 
