@@ -573,3 +573,15 @@ def _parse_state(data: bytes) -> RatchetState:
         MappingProxyType(skipped) if skipped else _NO_SKIPPED,
         past,
     )
+
+
+def decrypt_with_key(message: RatchetMessage, message_key: bytes, ad: bytes) -> bytes:
+    """Decrypt one message with its message key alone, no ratchet state (lawful opening: the key
+    comes from the warrant envelope, docs/warrant.md).
+
+    Raises:
+        DecryptionError: the key or the associated data is not this message's.
+    """
+    header = message.header_bytes()
+    aad = ad + header + _EXT_LEN.pack(len(message.extension)) + message.extension
+    return _open(message_key, message, aad, header, (None, NO_PARTIES))

@@ -2,7 +2,8 @@
 
 Present only where the warrant modules are (the development checkout and the warrant wheel).
 Commands are ``parley warrant GROUP ACTION [ARGS]``; each registers a parser in ``COMMANDS``
-(issue 10 adds the relay, capture, request, share, open and log groups the same way).
+(issue 10's groups: log, issue, revoke, relay, capture, request, share, open, epoch; in
+app/warrant/li_command.py).
 
 Exit codes: 0 success, 2 usage, 6 refused input (a bad file, impossible parameters).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from parley.app.warrant import authority
 from parley.app.warrant.errors import WarrantError
+from parley.app.warrant.li_command import INTERCEPT_COMMANDS
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -83,7 +85,10 @@ def _add_authority(sub: argparse._SubParsersAction[_Parser]) -> None:
     check.set_defaults(handler=_authority_verify_share)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [_add_authority]
+COMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _add_authority,
+    *INTERCEPT_COMMANDS,
+]
 """Each adds one group of ``parley warrant`` commands."""
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
@@ -52,6 +52,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+
+if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
+    from parley.net.relay.capture import Capture
 
 log = logging.getLogger("parley.relay")
 
@@ -99,6 +102,8 @@ class RelayServer:
         self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # Lawful interception's HI1 scan and store (only with --lawful-intercept).
+        self.capture: Capture | None = None
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -250,6 +255,8 @@ class RelayServer:
         while True:
             await asyncio.sleep(TICK_INTERVAL)
             try:
+                if self.capture is not None:
+                    self.capture.scan(self._clock())
                 self._apply(self.core.tick(self._clock()))
                 if self.store.dirty:
                     self.store.commit()
@@ -295,6 +302,8 @@ class RelayServer:
         if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
         self.store.close()
+        if self.capture is not None:
+            self.capture.close()
         log.info("stopped")
 
 
@@ -414,6 +423,7 @@ async def serve_relay(
     *,
     clock: Callable[[], float] = time.time,
     fsync: bool = False,
+    lawful_intercept: Path | None = None,
 ) -> AsyncIterator[RelayServer]:
     """Run a relay inside the current event loop (the demo and tests use this).
 
@@ -424,6 +434,8 @@ async def serve_relay(
         config: limits; an empty ``config.name`` becomes the listening URL.
         clock: the relay's time source; tests inject one to exercise the time-to-live.
         fsync: fsync every group commit (survive power loss, not just a crash).
+        lawful_intercept: the authority's public parameters (authority.json); only then does a
+            capture path exist (docs/warrant.md). None: the capture code is not even imported.
 
     Yields:
         The running server; ``relay.url`` is the address clients dial and sign.
@@ -441,10 +453,26 @@ async def serve_relay(
         fsync=fsync,
     )
     server = RelayServer(RelayCore(config, store), store, clock)
+    if lawful_intercept is not None:
+        try:
+            from parley.net.relay.capture import Capture, load_authority_key
+        except ImportError as exc:  # the standard wheel leaves the capture code out
+            store.close()
+            raise RelayConfigError("this build has no lawful-interception support") from exc
+        try:
+            server.capture = Capture(data_dir, load_authority_key(lawful_intercept))
+        except RelayConfigError:
+            store.close()
+            raise
+        server.core.tap = server.capture.observe
+        server.capture.scan(clock())
+        log.warning("lawful interception is ON: HI1 orders are read from %s", server.capture.dir)
     try:
         await server.start(host, port)
     except OSError:
         store.close()
+        if server.capture is not None:
+            server.capture.close()
         raise
     if not config.name:
         server.core.config = replace(config, name=server.url)
