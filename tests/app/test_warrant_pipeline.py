@@ -204,8 +204,9 @@ async def test_the_standard_build_reads_warrant_messages_and_says_so_at_once(
     assert any(k == "extension" and warrant_build.key_id in v for k, v in record.metadata)
     # Bob answers; his message carries no envelope, and Alice (strict) refuses it.
     await bob.messenger.send_text(view.id, "from a standard build")
-    await eventually(lambda: len(incoming(alice)) == 1)
-    assert incoming(alice)[0].message.status == "rejected"
+    # Bob's delivery receipt is refused as well (it too is a message without an envelope).
+    await eventually(lambda: len(incoming(alice)) == 2)
+    assert {m.message.status for m in incoming(alice)} == {"rejected"}
 
 
 async def test_the_transitional_policy_accepts_standard_messages_with_a_mark(
@@ -229,3 +230,30 @@ async def test_the_transitional_policy_accepts_standard_messages_with_a_mark(
     assert ("warrant envelope", "none: accepted under the transitional policy") in record.metadata
     [contact] = await bob.messenger.contacts()
     assert contact.build_variant == "standard"
+
+
+async def test_the_invite_tells_the_build_and_safety_numbers_do_not_change(
+    warrant_build: WarrantBuild, pair: tuple[Person, Person]
+) -> None:
+    alice, bob = pair  # Alice added Bob's invite, made by a warrant build
+    invite = await bob.messenger.my_invite()
+    [contact] = await alice.messenger.contacts()
+    assert contact.build_variant == "warrant"
+    [view] = await alice.messenger.conversations()
+    assert view.authority_key_id == warrant_build.key_id
+    assert warrant_build.key_id not in invite.code  # base32, but the bytes carry it:
+    from parley.app import invite as invite_format
+
+    assert invite_format.parse(invite.code).authority_key_id == warrant_build.key_id
+    await started(alice, bob)
+    await alice.messenger.send_text(view.id, "hello")
+    await eventually(lambda: len(incoming(bob)) == 1)
+    [bob_contact] = await bob.messenger.contacts()
+    ours = await alice.messenger.safety_number(contact.id)
+    theirs = await bob.messenger.safety_number(bob_contact.id)
+    from parley.crypto.keys import IdentityPublicKey
+    from parley.crypto.safety import safety_number
+
+    plain = safety_number(alice.messenger.identity.public, IdentityPublicKey.from_bytes(
+        bob.messenger.identity.public.to_bytes()))  # fmt: skip
+    assert ours.digits == theirs.digits == plain  # the variant takes no part in it
