@@ -300,3 +300,22 @@ def test_a_bundle_build_tag_must_be_signed_by_the_bundle_identity() -> None:
         peer_build.split_signed_prekey(forged, owner.public)
     with pytest.raises(CryptoError):
         peer_build.split_signed_prekey(tagged[:-1], owner.public)
+
+
+async def test_session_recovery_works_between_warrant_builds(
+    warrant_build: WarrantBuild, pair: tuple[Person, Person]
+) -> None:
+    """The fresh session of a recovery is built from a bundle carrying the build tag, and the
+    messages sent again carry envelopes that the recipient checks."""
+    from parley.crypto import ratchet
+
+    from .test_core_recovery import _lose, _started, _talk, bodies
+
+    alice, bob = pair
+    await _started(alice, bob)
+    conversation = await _talk(alice, bob)
+    _lose(alice, ratchet.MAX_SKIP + 1)
+    await alice.messenger.send_text(conversation, "after the gap")
+    await eventually(lambda: len(bodies(bob)) == 2, 30.0)
+    assert bodies(bob) == ["hello bob", "after the gap"]
+    assert all(m.message.status != "rejected" for m in incoming(bob))
