@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian (12 or newer) machine for Parley: the system libraries Qt needs, the tools
 # the tests use (Xvfb, gnome-keyring under D-Bus), and a virtual environment at .venv in the
-# repository root with Parley installed in editable mode. Safe to run again: it only installs what
-# is missing.
+# repository root with Parley installed in editable mode. Safe to run again: when neither
+# pyproject.toml nor this script changed since the last run (a stamp of both hashes in .venv), it
+# does nothing and prints nothing; otherwise it prints only what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+# The stamp names what was installed: a dev install also satisfies a plain one, not the reverse.
+stamp_file=.venv/.parley-setup-stamp
+stamp="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ -x .venv/bin/python ] && [ -f "$stamp_file" ]; then
+  read -r done_hash done_extras <"$stamp_file" || true
+  if [ "$done_hash" = "$stamp" ] && { [ -z "$extras" ] || [ "${done_extras:-}" = "dev" ]; }; then
+    exit 0
+  fi
+fi
 
 APT_PACKAGES=(
   python3 python3-venv python3-dev
@@ -16,6 +29,12 @@ APT_PACKAGES=(
   xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
   # the relay's Redis store is tested against a real server (standalone and a 3-node cluster)
   redis-server
+  # headless Chromium opens `parley compare`'s report.html in the tests
+  chromium
+  # a small window manager for the slow real-display test; zbar decodes QR codes from grabs
+  twm libzbar0
+  # emoji in messages (Qt falls back to it for colour glyphs)
+  fonts-noto-color-emoji
 )
 
 missing=()
@@ -33,9 +52,11 @@ fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
   "$PYTHON" -m venv .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+echo "setup: installing Parley${extras} into .venv (editable)"
+# PYTHONWARNINGS: setuptools' editable-install notice is advice for library authors, not the user.
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+echo "$stamp ${extras:+dev}" >"$stamp_file"

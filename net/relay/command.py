@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         "ms is never stored; 0 stores every message before its receipt (default %(default)g)",
     )
     p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
+    p.add_argument(
+        "--lawful-intercept",
+        type=Path,
+        metavar="FILE",
+        help="the warrant authority's public parameters (authority.json): enables HI1 orders and "
+        "capture of warranted targets (docs/warrant.md); without it there is no capture path",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument(
         "--test-clock-offset-file",
@@ -102,6 +109,7 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
         fsync=args.fsync,
         store_url=args.store,
         reuse_port=args.reuse_port,
+        lawful_intercept=args.lawful_intercept,
     ) as relay:
         sys.stdout.write(relay.url + "\n")
         sys.stdout.flush()
@@ -112,8 +120,11 @@ def main(argv: list[str]) -> int:
     """Parse the options, run the relay until a signal, return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.store is None and args.data is None:
-        parser.error("give --data DIR (SQLite) or --store URL (Redis)")
+    if args.data is None and (args.store is None or args.lawful_intercept is not None):
+        parser.error(
+            "give --data DIR (SQLite, and the capture store of --lawful-intercept) "
+            "or --store URL (Redis)"
+        )
     if args.workers < 1 or (args.workers > 1 and args.store is None):
         parser.error("--workers N needs N >= 1, and a shared --store for N > 1")
     logging.basicConfig(

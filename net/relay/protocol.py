@@ -164,6 +164,10 @@ class RelayCore:
         # Told when an account gets its first connection here, and when its last one closes: a
         # server over a shared store subscribes to the account's wake-ups (net/relay/wakeups.py).
         self.presence: Callable[[bytes, bool], None] | None = None
+        # Lawful interception (net/relay/capture.py) sets this; the standard relay leaves it None
+        # and the capture code is never imported. Called with (sender, recipient, message id,
+        # payload, now) for every send an authenticated account makes.
+        self.tap: Callable[[bytes, bytes, bytes, bytes, float], None] | None = None
         self._handlers: dict[type[wire.ClientFrame], Callable[..., list[Action]]] = {
             wire.Send: self._on_send,
             wire.Ack: self._on_ack,
@@ -449,6 +453,8 @@ class RelayCore:
         if sender is None:  # pragma: no cover - receive() only dispatches after login
             return []
         recipient = frame.recipient
+        if self.tap is not None:
+            self.tap(sender, recipient, frame.message_id, frame.payload, now)
         peers = self._by_account.get(recipient)
         if peers and self.config.commit_delay and self._can_hold(recipient, peers, frame):
             return self._hold(conn, sender, frame, peers, now)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
@@ -54,6 +54,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+
+if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
+    from parley.net.relay.capture import Capture
 
 log = logging.getLogger("parley.relay")
 
@@ -96,12 +99,14 @@ class RelayServer:
         self._held_conns: set[int] = set()
         self._unwritten: list[_Link] = []
         self._rollbacks_seen = store.rollbacks
-        self._flush_scheduled = False
+        self._flush_handle: asyncio.Handle | None = None  # the end-of-turn flush, once scheduled
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wakeups: Any = None  # Wakeups, over a shared store only
+        # Lawful interception's HI1 scan and store (only with --lawful-intercept).
+        self.capture: Capture | None = None
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -184,9 +189,8 @@ class RelayServer:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
 
     def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """End of turn: commit, release the held replies, write every connection's frames.
@@ -196,7 +200,9 @@ class RelayServer:
         group earlier, the held durable replies become ``internal`` errors (the senders retry)
         and the core restarts its delivery streams.
         """
-        self._flush_scheduled = False
+        if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
+            self._flush_handle.cancel()
+            self._flush_handle = None
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
@@ -252,6 +258,8 @@ class RelayServer:
         while True:
             await asyncio.sleep(TICK_INTERVAL)
             try:
+                if self.capture is not None:
+                    self.capture.scan(self._clock())
                 self._apply(self.core.tick(self._clock()))
                 if self.store.dirty:
                     self.store.commit()
@@ -311,9 +319,13 @@ class RelayServer:
         # Held messages are stored (their senders are gone and will resend; the store answers the
         # resend as a duplicate and the recipient gets each message at least once).
         self._apply(self.core.commit_deferred(None, self._clock()))
-        if self._held or self.store.dirty:
+        # A flush still scheduled (the closing connections' last actions) runs now: after
+        # store.close() it would fail on the closed database.
+        if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
         self.store.close()
+        if self.capture is not None:
+            self.capture.close()
         log.info("stopped")
 
 
@@ -436,6 +448,7 @@ async def serve_relay(
     store_url: str | None = None,
     reuse_port: bool = False,
     publisher: str = "",
+    lawful_intercept: Path | None = None,
 ) -> AsyncIterator[RelayServer]:
     """Run a relay inside the current event loop (the demo and tests use this).
 
@@ -449,6 +462,8 @@ async def serve_relay(
         store_url: a Redis/Valkey store (``redis://...``) instead of SQLite in ``data_dir``.
         reuse_port: share the port with other relay processes (SO_REUSEPORT).
         publisher: this process's id on a shared store (default: host name and process id).
+        lawful_intercept: the authority's public parameters (authority.json); only then does a
+            capture path exist (docs/warrant.md). None: the capture code is not even imported.
 
     Yields:
         The running server; ``relay.url`` is the address clients dial and sign.
@@ -456,6 +471,20 @@ async def serve_relay(
     config = config or RelayConfig()
     store = open_store(data_dir, config, fsync=fsync, url=store_url, publisher=publisher)
     server = RelayServer(RelayCore(config, store), store, clock)
+    if lawful_intercept is not None:
+        try:
+            from parley.net.relay.capture import Capture, load_authority_key
+        except ImportError as exc:  # the standard wheel leaves the capture code out
+            store.close()
+            raise RelayConfigError("this build has no lawful-interception support") from exc
+        try:
+            server.capture = Capture(data_dir, load_authority_key(lawful_intercept))
+        except RelayConfigError:
+            store.close()
+            raise
+        server.core.tap = server.capture.observe
+        server.capture.scan(clock())
+        log.warning("lawful interception is ON: HI1 orders are read from %s", server.capture.dir)
     try:
         await server.start(host, port, reuse_port=reuse_port)
     except (OSError, StoreError):
