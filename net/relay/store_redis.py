@@ -18,10 +18,11 @@ Why this shape:
   between what it delivered and what it is about to deliver (``RelayCore`` relies on it when
   ``shared`` is true).
 - **Nothing to commit.** Each script is durable as Redis's persistence setting makes it (see
-  docs/relay.md, "Redis durability"): with AOF ``everysec`` an acknowledged write is in the
-  kernel's page cache before the reply, so a crash of the relay or of redis-server loses nothing,
-  and a power cut loses at most about a second; with ``appendfsync always`` nothing. ``dirty`` is
-  therefore always false, and the relay's ``sent`` receipt keeps its documented meaning.
+  docs/relay.md, "Redis durability"): a crash of a relay process never loses a receipted
+  message; with AOF ``appendfsync always`` neither does a crash of redis-server or a power cut;
+  with ``everysec`` a crash of redis-server or of the machine can lose up to about two seconds
+  of receipted messages (Redis postpones its AOF write while a slow fsync runs, and replies
+  meanwhile: tests/net/test_relay_redis.py saw it on a busy disk). ``dirty`` is always false.
 
 Keys of one account (``A`` = the account in hex, tag ``{A}``):
 
