@@ -16,6 +16,10 @@ Figures (one JSON line, last):
   directly.
 - ``x3dh_ratio``: ``x3dh.initiate`` plus ``x3dh.respond`` over their raw calls (Ed25519 signature
   check, key conversions, key generation, eight X25519, two HKDF).
+- ``jump_max_ms``, ``jump_ratio``: decrypting a message that arrives after ``ratchet.MAX_SKIP``
+  (25,000) lost messages of its chain, the longest jump accepted; the ratio is over the raw calls
+  the same work needs (one one-shot HMAC per key stepped over, two HMACs per key kept, one AEAD).
+  ``jump_1000_ms``: the same after 1,000 lost messages (the old bound).
 - absolute ``*_us``: microseconds per call.
 
 PARLEY_BENCH_QUICK=1 shrinks the iteration counts so the test suite can check the output's shape.
@@ -24,6 +28,7 @@ PARLEY_BENCH_QUICK=1 shrinks the iteration counts so the test suite can check th
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import platform
 from collections.abc import Callable
@@ -141,6 +146,36 @@ def dh_step() -> tuple[float, float]:
     return _pair_us(lambda: ratchet.decrypt(alice, reply, AD), raw, SLOW_NUMBER)
 
 
+def jump(lost: int) -> tuple[float, float]:
+    """(Parley, raw) milliseconds of decrypting a message sent after ``lost`` lost ones."""
+    alice, bob = _conversation()
+    alice, first = ratchet.encrypt(alice, b"x" * 256, AD)
+    bob, _ = ratchet.decrypt(bob, first, AD)
+    chain = alice.send_chain
+    assert chain is not None
+    for _ in range(lost):
+        chain, _ = ratchet.kdf_chain(chain)
+    _, message = ratchet.encrypt(alice._replace(send_chain=chain, send_n=1 + lost), b"y" * 256, AD)
+    kept = min(lost, ratchet.MAX_SKIPPED_TOTAL)
+    start = bob.recv_chain
+    assert start is not None
+    key, nonce = os.urandom(32), os.urandom(24)
+    ciphertext = crypto_aead_xchacha20poly1305_ietf_encrypt(b"y" * 256, AD, nonce, key)
+
+    def raw() -> None:
+        chain = start
+        for _ in range(lost - kept):
+            chain = hmac.digest(chain, b"\x02", "sha256")
+        for _ in range(kept + 1):
+            hmac.digest(chain, b"\x01", "sha256")
+            chain = hmac.digest(chain, b"\x02", "sha256")
+        crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, AD, nonce, key)
+
+    number = 1 if QUICK else 3
+    ours_us, raw_us = _pair_us(lambda: ratchet.decrypt(bob, message, AD), raw, number)
+    return ours_us / 1000, raw_us / 1000
+
+
 def handshake() -> tuple[float, float]:
     """(Parley, raw) microseconds of X3DH initiate plus respond, with a one-time prekey."""
     alice, bob = IdentityKeyPair.generate(), IdentityKeyPair.generate()
@@ -198,6 +233,8 @@ def main() -> None:
     encrypt_1k, decrypt_1k, raw_1k = steady(1024)
     step_us, step_raw_us = dh_step()
     x3dh_us, x3dh_raw_us = handshake()
+    jump_max_ms, jump_raw_ms = jump(ratchet.MAX_SKIP)
+    jump_1000_ms, _ = jump(1000)
     print(f"raw XChaCha20-Poly1305, 256 B   {raw_256:8.2f} us")
     print(f"ratchet encrypt 256 B           {encrypt_256:8.2f} us  ({encrypt_256 / raw_256:.2f}x)")
     print(f"ratchet decrypt 256 B           {decrypt_256:8.2f} us  ({decrypt_256 / raw_256:.2f}x)")
@@ -205,6 +242,10 @@ def main() -> None:
     print(f"ratchet encrypt / decrypt 1 KiB {encrypt_1k:8.2f} / {decrypt_1k:.2f} us")
     print(f"DH ratchet step                 {step_us:8.2f} us  (raw calls {step_raw_us:.2f} us)")
     print(f"X3DH initiate + respond         {x3dh_us:8.2f} us  (raw calls {x3dh_raw_us:.2f} us)")
+    print(
+        f"decrypt after {ratchet.MAX_SKIP} lost        {jump_max_ms:8.2f} ms  "
+        f"(raw calls {jump_raw_ms:.2f} ms); after 1000 lost {jump_1000_ms:.2f} ms"
+    )
     print(f"hashlib backend: {hashlib.sha256().name}; quick mode: {QUICK}")
     emit(
         {
@@ -219,6 +260,9 @@ def main() -> None:
             "dh_step_us": round(step_us, 3),
             "x3dh_us": round(x3dh_us, 3),
             "raw_aead_256_us": round(raw_256, 3),
+            "jump_max_ms": round(jump_max_ms, 3),
+            "jump_ratio": round(jump_max_ms / jump_raw_ms, 3),
+            "jump_1000_ms": round(jump_1000_ms, 3),
             "quick": int(QUICK),
         }
     )

@@ -15,10 +15,13 @@ Derivations (byte-exact in docs/protocol.md section 4):
   uniformly random 32-byte PRK (RFC 5869 section 3.3), which saves one HMAC per message.
 * Associated data: ``ad || header (40 bytes) || len(extension) (2 bytes) || extension``.
 
-Bounds: at most ``MAX_SKIP`` keys are skipped in one chain (beyond that the message is refused with
-TooManySkippedMessages, state unchanged); at most ``MAX_SKIPPED_TOTAL`` skipped keys are kept in
-all, the oldest evicted first (a message that arrives after its key was evicted is refused as a
-duplicate: it can no longer be read, and a sender cannot force the receiver to refuse new traffic).
+Bounds: one message may move a chain at most ``MAX_SKIP`` (25,000, libsignal's MAX_FORWARD_JUMPS)
+keys forward (beyond that it is refused with TooManySkippedMessages, state unchanged, and the app's
+session recovery takes over); at most ``MAX_SKIPPED_TOTAL`` (2,000, libsignal's MAX_MESSAGE_KEYS)
+skipped keys are kept, the newest: a long jump stores only its last 2,000 keys (the older ones are
+stepped over with one HMAC each, never stored), and older keys are evicted first. A message whose
+key is gone is refused as a duplicate: it can no longer be read, and a sender cannot force the
+receiver to refuse new traffic.
 
 Why NamedTuples and not frozen dataclasses: the state and the message are rebuilt on every message;
 a frozen dataclass's ``__init__`` costs about 1.5 us for ten fields (one ``object.__setattr__`` per
@@ -31,6 +34,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from hashlib import sha256 as _sha256
+from hmac import digest as _hmac_digest
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, NamedTuple
 
@@ -50,7 +54,7 @@ from parley.crypto.errors import (
     MalformedData,
     TooManySkippedMessages,
 )
-from parley.crypto.hooks import MAX_EXTENSION_LEN, MessageKeyHook
+from parley.crypto.hooks import MAX_EXTENSION_LEN, MessageKeyHook, Parties
 from parley.crypto.kdf import hkdf_sha256
 from parley.crypto.keys import DHKeyPair, Rng
 
@@ -62,10 +66,20 @@ KEY_LEN: Final = 32
 TAG_LEN: Final = 16
 NONCE_LEN: Final = 24
 HEADER_LEN: Final = 40
-MAX_SKIP: Final = 1000
-"""Most message keys skipped (stored) in one receiving chain by a single message."""
+MAX_SKIP: Final = 25_000
+"""Most message keys one message may skip in one receiving chain (libsignal: MAX_FORWARD_JUMPS).
+
+Why 25,000: a direction wedges for good when more messages than this are lost in a row (relay
+expiry or quota, a malicious relay); the app then recovers with a fresh session (docs/protocol.md
+s5), but a jump this long needs no recovery. Its cost is bounded: stepping over a key is one HMAC
+(about 1 us), so the longest jump costs tens of milliseconds (bench/crypto.py ``jump_max_ms``),
+and only the newest ``MAX_SKIPPED_TOTAL`` of the skipped keys are stored."""
 MAX_SKIPPED_TOTAL: Final = 2000
-"""Most skipped message keys kept across all chains; the oldest are evicted beyond it."""
+"""Most skipped message keys kept across all chains, the newest (libsignal: MAX_MESSAGE_KEYS).
+
+Why 2,000: it bounds a stored ratchet state to 2,000 * 68 bytes = 136 KB whatever the peer or the
+relay does, and a message delivered more than 2,000 places late is rare enough (the reference
+client lets a message be overtaken by at most 16, net/client.py) to be lost instead."""
 MAX_PAST_RATCHET_KEYS: Final = 64
 """Remote ratchet keys remembered after the ratchet moved on, to recognise late duplicates."""
 MAX_COUNTER: Final = 0xFFFFFFFF
@@ -88,11 +102,14 @@ _ZERO_KEY: Final = bytes(KEY_LEN)
 _EXPAND_1: Final = MESSAGE_INFO + b"\x01"
 _EXPAND_2: Final = MESSAGE_INFO + b"\x02"
 _SHA256_BLOCK: Final = 64
+_STEP_ONLY: Final = "sha256"
 _IPAD: Final = bytes(i ^ 0x36 for i in range(256))
 _OPAD: Final = bytes(i ^ 0x5C for i in range(256))
 SkippedKeys = Mapping[tuple[bytes, int], bytes]
 """Skipped message keys by (remote ratchet key, message number), oldest first; never mutated."""
 _NO_SKIPPED: SkippedKeys = MappingProxyType({})
+NO_PARTIES: Final = Parties(b"", b"")
+"""Parties passed to a hook when the caller names none (the ratchet alone, in its own tests)."""
 
 
 def kdf_root(root_key: bytes, dh_output: bytes) -> tuple[bytes, bytes]:
@@ -282,7 +299,11 @@ def initialise_receiver(shared_secret: bytes, own_ratchet_key: DHKeyPair) -> Rat
 
 
 def encrypt(
-    state: RatchetState, plaintext: bytes, ad: bytes, hook: MessageKeyHook | None = None
+    state: RatchetState,
+    plaintext: bytes,
+    ad: bytes,
+    hook: MessageKeyHook | None = None,
+    parties: Parties = NO_PARTIES,
 ) -> tuple[RatchetState, RatchetMessage]:
     """RatchetEncrypt: encrypt one message on the sending chain.
 
@@ -291,6 +312,7 @@ def encrypt(
         plaintext: the bytes to encrypt.
         ad: associated data fixed for the session (the X3DH AD).
         hook: optional message-key hook; its extension is authenticated with the header.
+        parties: the sender's and recipient's identity keys, passed on to the hook.
 
     Returns:
         The new state and the message.
@@ -308,7 +330,7 @@ def encrypt(
     next_chain, message_key = kdf_chain(chain)
     dh = state.dh_self.public
     header = _HEADER.pack(dh, state.prev_send_n, n)
-    extension = b"" if hook is None else hook.seal(message_key, header)
+    extension = b"" if hook is None else hook.seal(message_key, header, parties)
     if len(extension) > MAX_EXTENSION_LEN:
         raise CryptoError("The message-key hook produced an extension longer than 65535 bytes.")
     key, nonce = message_cipher_key(message_key)
@@ -336,6 +358,7 @@ def decrypt(
     ad: bytes,
     hook: MessageKeyHook | None = None,
     *,
+    parties: Parties = NO_PARTIES,
     rng: Rng = _system_random,
 ) -> tuple[RatchetState, bytes]:
     """RatchetDecrypt: decrypt one message, stepping the DH ratchet if it carries a new key.
@@ -345,6 +368,7 @@ def decrypt(
         message: the parsed message.
         ad: associated data fixed for the session (the X3DH AD).
         hook: optional message-key hook; it runs after the AEAD verified and may refuse.
+        parties: the sender's and recipient's identity keys, passed on to the hook.
         rng: randomness for the new ratchet key pair of a DH step.
 
     Returns:
@@ -364,7 +388,7 @@ def decrypt(
     if skipped:
         message_key = skipped.get((dh, n))
         if message_key is not None:
-            plaintext = _open(message_key, message, aad, header, hook)
+            plaintext = _open(message_key, message, aad, header, (hook, parties))
             remaining = dict(skipped)
             del remaining[(dh, n)]
             return state._replace(skipped=MappingProxyType(remaining)), plaintext
@@ -376,7 +400,7 @@ def decrypt(
             raise DuplicateMessage(_DUPLICATE)
         if n == state.recv_n:  # the steady state: next message in order, nothing to skip
             next_chain, message_key = kdf_chain(chain)
-            plaintext = _open(message_key, message, aad, header, hook)
+            plaintext = _open(message_key, message, aad, header, (hook, parties))
             new_state = RatchetState(
                 state.dh_self,
                 dh,
@@ -393,12 +417,12 @@ def decrypt(
         new_skipped = dict(skipped)
         chain = _skip(new_skipped, dh, chain, state.recv_n, n)
         next_chain, message_key = kdf_chain(chain)
-        plaintext = _open(message_key, message, aad, header, hook)
+        plaintext = _open(message_key, message, aad, header, (hook, parties))
         new_state = state._replace(recv_chain=next_chain, recv_n=n + 1, skipped=_evict(new_skipped))
         return new_state, plaintext
     if dh in state.past_remote:
         raise DuplicateMessage(_DUPLICATE)
-    return _dh_step(state, message, aad=aad, header=header, hook=hook, rng=rng)
+    return _dh_step(state, message, aad=aad, header=header, hook=hook, parties=parties, rng=rng)
 
 
 _DUPLICATE = "This message was already received, or it arrived too late to be decrypted."
@@ -411,6 +435,7 @@ def _dh_step(
     aad: bytes,
     header: bytes,
     hook: MessageKeyHook | None,
+    parties: Parties,
     rng: Rng,
 ) -> tuple[RatchetState, bytes]:
     """The DH ratchet step of RatchetDecrypt, then the message on the new receiving chain."""
@@ -431,7 +456,7 @@ def _dh_step(
         raise DecryptionError("The message carries an unusable ratchet key.") from exc
     recv_chain = _skip(new_skipped, dh, recv_chain, 0, message.n)
     recv_chain, message_key = kdf_chain(recv_chain)
-    plaintext = _open(message_key, message, aad, header, hook)
+    plaintext = _open(message_key, message, aad, header, (hook, parties))
     new_state = RatchetState(
         dh_self,
         dh,
@@ -452,9 +477,10 @@ def _open(
     message: RatchetMessage,
     aad: bytes,
     header: bytes,
-    hook: MessageKeyHook | None,
+    hooked: tuple[MessageKeyHook | None, Parties],
 ) -> bytes:
     """Authenticate and decrypt, then let the hook look at the verified extension."""
+    hook, parties = hooked
     key, nonce = message_cipher_key(message_key)
     try:
         plaintext: bytes = _aead_decrypt(message.ciphertext, aad, nonce, key)
@@ -464,20 +490,26 @@ def _open(
             "conversation."
         ) from exc
     if hook is not None:
-        hook.check(message_key, header, message.extension)
+        hook.check(message_key, header, parties, message.extension)
     return plaintext
 
 
 def _skip(
     skipped: dict[tuple[bytes, int], bytes], dh: bytes, chain: bytes, start: int, until: int
 ) -> bytes:
-    """Store the keys of messages ``start`` to ``until - 1``; return the chain key at ``until``.
+    """Step over messages ``start`` to ``until - 1``; return the chain key at ``until``.
 
-    Mutates only ``skipped``, a fresh copy owned by the caller.
+    Only the keys of the newest ``MAX_SKIPPED_TOTAL`` of them are stored: the older ones would be
+    evicted by ``_evict`` anyway, so for them only the next chain key (``HMAC(ck, 0x02)``, one
+    one-shot HMAC) is computed, which halves the cost of a long jump. Mutates only ``skipped``, a
+    fresh copy owned by the caller.
     """
     if until - start > MAX_SKIP:
         raise TooManySkippedMessages(_too_many(until - start))
-    for i in range(start, until):
+    kept_from = max(start, until - MAX_SKIPPED_TOTAL)
+    for _ in range(start, kept_from):
+        chain = _hmac_digest(chain, _CK_NEXT, _STEP_ONLY)
+    for i in range(kept_from, until):
         chain, skipped[(dh, i)] = kdf_chain(chain)
     return chain
 
@@ -541,3 +573,15 @@ def _parse_state(data: bytes) -> RatchetState:
         MappingProxyType(skipped) if skipped else _NO_SKIPPED,
         past,
     )
+
+
+def decrypt_with_key(message: RatchetMessage, message_key: bytes, ad: bytes) -> bytes:
+    """Decrypt one message with its message key alone, no ratchet state (lawful opening: the key
+    comes from the warrant envelope, docs/warrant.md).
+
+    Raises:
+        DecryptionError: the key or the associated data is not this message's.
+    """
+    header = message.header_bytes()
+    aad = ad + header + _EXT_LEN.pack(len(message.extension)) + message.extension
+    return _open(message_key, message, aad, header, (None, NO_PARTIES))

@@ -7,6 +7,7 @@ window.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,13 +19,19 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "relay": ("parley.net.relay.command", "main", "run a relay server"),
     "cli": ("parley.app.cli", "main", "headless client for scripts and tests"),
     "crypto-demo": ("parley.app.crypto_demo", "main", "two parties exchange messages in-process"),
+    "compare": ("parley.app.compare.command", "main", "compare the standard and warrant builds"),
 }
+if importlib.util.find_spec("parley.app.warrant") is not None:
+    # Only the development checkout and the warrant wheel hold the warrant workflow.
+    SUBCOMMANDS["warrant"] = ("parley.app.warrant.command", "main", "warrant build tools")
 
 
 def _usage() -> str:
     lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "       parley parley://invite/...", ""]
     lines += ["subcommands:"]
     lines += [f"  {name:<12} {info[2]}" for name, info in SUBCOMMANDS.items()]
+    lines += ["", "  --version    print the version and the build variant (and authority key id)"]
+    lines += ["  --self-test  check this installation end to end (prints the build variant)"]
     lines += ["", "A parley:// link opens the app (or the one already open) to add that contact."]
     return "\n".join(lines)
 
@@ -42,6 +49,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(_usage())
         return 0
+    if args[:1] in (["--version"], ["-V"]):
+        from parley import __version__
+        from parley.variant import version_line
+
+        print(version_line(__version__))
+        return 0
+    if args and args[0] == "--self-test":
+        from parley.ui.self_test import main as self_test
+
+        return self_test(args[1:])
     name = args.pop(0) if args and args[0] in SUBCOMMANDS else "app"
     if args[:1] and not args[0].startswith("-") and name == "app" and not _is_link(args[0]):
         print(f"parley: unknown subcommand {args[0]!r}\n\n{_usage()}", file=sys.stderr)

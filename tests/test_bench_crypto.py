@@ -21,6 +21,9 @@ KEYS = (
     "dh_step_us",
     "x3dh_us",
     "raw_aead_256_us",
+    "jump_max_ms",
+    "jump_ratio",
+    "jump_1000_ms",
 )
 
 

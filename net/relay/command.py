@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         "ms is never stored; 0 stores every message before its receipt (default %(default)g)",
     )
     p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
+    p.add_argument(
+        "--lawful-intercept",
+        type=Path,
+        metavar="FILE",
+        help="the warrant authority's public parameters (authority.json): enables HI1 orders and "
+        "capture of warranted targets (docs/warrant.md); without it there is no capture path",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument(
         "--test-clock-offset-file",
@@ -81,7 +88,13 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with serve_relay(
-        args.host, args.port, args.data, config, clock=clock, fsync=args.fsync
+        args.host,
+        args.port,
+        args.data,
+        config,
+        clock=clock,
+        fsync=args.fsync,
+        lawful_intercept=args.lawful_intercept,
     ) as relay:
         sys.stdout.write(relay.url + "\n")
         sys.stdout.flush()

@@ -160,6 +160,10 @@ class RelayCore:
         # held again (their receipts died with the failed call, and the rollback drops the rows).
         self._journal: list[tuple[bytes, bytes, _Deferred]] = []
         self._debug = log.isEnabledFor(logging.DEBUG)
+        # Lawful interception (net/relay/capture.py) sets this; the standard relay leaves it None
+        # and the capture code is never imported. Called with (sender, recipient, message id,
+        # payload, now) for every send an authenticated account makes.
+        self.tap: Callable[[bytes, bytes, bytes, bytes, float], None] | None = None
         self._handlers: dict[type[wire.ClientFrame], Callable[..., list[Action]]] = {
             wire.Send: self._on_send,
             wire.Ack: self._on_ack,
@@ -428,6 +432,8 @@ class RelayCore:
         if sender is None:  # pragma: no cover - receive() only dispatches after login
             return []
         recipient = frame.recipient
+        if self.tap is not None:
+            self.tap(sender, recipient, frame.message_id, frame.payload, now)
         peers = self._by_account.get(recipient)
         if peers and self.config.commit_delay and self._can_hold(recipient, peers, frame):
             return self._hold(conn, sender, frame, peers, now)

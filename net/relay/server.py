@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
@@ -52,6 +52,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+
+if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
+    from parley.net.relay.capture import Capture
 
 log = logging.getLogger("parley.relay")
 
@@ -94,11 +97,13 @@ class RelayServer:
         self._held_conns: set[int] = set()
         self._unwritten: list[_Link] = []
         self._rollbacks_seen = store.rollbacks
-        self._flush_scheduled = False
+        self._flush_handle: asyncio.Handle | None = None  # the end-of-turn flush, once scheduled
         self._deferred_timer: asyncio.TimerHandle | None = None
         self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # Lawful interception's HI1 scan and store (only with --lawful-intercept).
+        self.capture: Capture | None = None
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -135,6 +140,8 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
+        if self.capture is not None and self.capture.dirty:
+            self._schedule_flush()  # the capture's records of this turn commit at its end
         if self._deferred_timer is None and self.core.deferred_count:
             self._arm_deferred_timer()
 
@@ -181,9 +188,8 @@ class RelayServer:
             link.writer = asyncio.get_running_loop().create_task(self._write(link))
 
     def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """End of turn: commit, release the held replies, write every connection's frames.
@@ -193,7 +199,11 @@ class RelayServer:
         group earlier, the held durable replies become ``internal`` errors (the senders retry)
         and the core restarts its delivery streams.
         """
-        self._flush_scheduled = False
+        if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self.capture is not None:
+            self.capture.commit()
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
@@ -249,6 +259,8 @@ class RelayServer:
         while True:
             await asyncio.sleep(TICK_INTERVAL)
             try:
+                if self.capture is not None:
+                    self.capture.scan(self._clock())
                 self._apply(self.core.tick(self._clock()))
                 if self.store.dirty:
                     self.store.commit()
@@ -289,9 +301,13 @@ class RelayServer:
         # Held messages are stored (their senders are gone and will resend; the store answers the
         # resend as a duplicate and the recipient gets each message at least once).
         self._apply(self.core.commit_deferred(None, self._clock()))
-        if self._held or self.store.dirty:
+        # A flush still scheduled (the closing connections' last actions) runs now: after
+        # store.close() it would fail on the closed database.
+        if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
         self.store.close()
+        if self.capture is not None:
+            self.capture.close()
         log.info("stopped")
 
 
@@ -411,6 +427,7 @@ async def serve_relay(
     *,
     clock: Callable[[], float] = time.time,
     fsync: bool = False,
+    lawful_intercept: Path | None = None,
 ) -> AsyncIterator[RelayServer]:
     """Run a relay inside the current event loop (the demo and tests use this).
 
@@ -421,6 +438,8 @@ async def serve_relay(
         config: limits; an empty ``config.name`` becomes the listening URL.
         clock: the relay's time source; tests inject one to exercise the time-to-live.
         fsync: fsync every group commit (survive power loss, not just a crash).
+        lawful_intercept: the authority's public parameters (authority.json); only then does a
+            capture path exist (docs/warrant.md). None: the capture code is not even imported.
 
     Yields:
         The running server; ``relay.url`` is the address clients dial and sign.
@@ -438,10 +457,26 @@ async def serve_relay(
         fsync=fsync,
     )
     server = RelayServer(RelayCore(config, store), store, clock)
+    if lawful_intercept is not None:
+        try:
+            from parley.net.relay.capture import Capture, load_authority_key
+        except ImportError as exc:  # the standard wheel leaves the capture code out
+            store.close()
+            raise RelayConfigError("this build has no lawful-interception support") from exc
+        try:
+            server.capture = Capture(data_dir, load_authority_key(lawful_intercept))
+        except RelayConfigError:
+            store.close()
+            raise
+        server.core.tap = server.capture.observe
+        server.capture.scan(clock())
+        log.warning("lawful interception is ON: HI1 orders are read from %s", server.capture.dir)
     try:
         await server.start(host, port)
     except OSError:
         store.close()
+        if server.capture is not None:
+            server.capture.close()
         raise
     if not config.name:
         server.core.config = replace(config, name=server.url)

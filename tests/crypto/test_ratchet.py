@@ -18,6 +18,7 @@ from parley.crypto.errors import (
     MalformedData,
     TooManySkippedMessages,
 )
+from parley.crypto.hooks import Parties
 from parley.crypto.kdf import constant_time_equal, hkdf_expand, hmac_sha256
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetMessage, RatchetState, decrypt, encrypt
@@ -58,11 +59,13 @@ class MacHook:
         self.sealed: list[bytes] = []
         self.checked: list[bytes] = []
 
-    def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+    def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
         self.sealed.append(message_key)
         return hmac_sha256(message_key, b"envelope" + header_bytes)
 
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         expected = hmac_sha256(message_key, b"envelope" + header_bytes)
         if not constant_time_equal(expected, extension):
             raise EnvelopeRejected("The message's envelope does not match its key.")
@@ -70,7 +73,9 @@ class MacHook:
 
 
 class RefusingHook(MacHook):
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         raise EnvelopeRejected("refused by policy")
 
 
@@ -160,23 +165,47 @@ def test_duplicates_are_rejected_and_leave_the_state_alone(when: str) -> None:
     assert bob.to_bytes() == before
 
 
+def _lost(state: RatchetState, count: int) -> RatchetState:
+    """The sender after ``count`` messages that never arrived (its chain stepped, nothing kept)."""
+    chain = state.send_chain
+    assert chain is not None
+    for _ in range(count):
+        chain, _ = ratchet.kdf_chain(chain)
+    return state._replace(send_chain=chain, send_n=state.send_n + count)
+
+
 def test_per_chain_bound_refuses_and_leaves_the_state_alone() -> None:
     alice, bob, rng = make_pair()
-    ahead = alice
-    for _ in range(ratchet.MAX_SKIP + 1):
-        ahead, _ = encrypt(ahead, b"x", AD)
-    _, too_far = encrypt(ahead, b"too far", AD)
-    assert too_far.n == ratchet.MAX_SKIP + 1
+    _, too_far = encrypt(_lost(alice, ratchet.MAX_SKIP + 1), b"too far", AD)
+    assert too_far.n == ratchet.MAX_SKIP + 1 == 25_001
     before = bob.to_bytes()
-    with pytest.raises(TooManySkippedMessages, match="at most 1000"):
+    with pytest.raises(TooManySkippedMessages, match="at most 25000"):
         decrypt(bob, too_far, AD, rng=rng)
     assert bob.to_bytes() == before
-    ahead_by_max = alice
-    for _ in range(ratchet.MAX_SKIP):
-        ahead_by_max, _ = encrypt(ahead_by_max, b"x", AD)
-    _, at_bound = encrypt(ahead_by_max, b"at bound", AD)
+    _, at_bound = encrypt(_lost(alice, ratchet.MAX_SKIP), b"at bound", AD)
     bob_at_bound, text = decrypt(bob, at_bound, AD, rng=rng)
-    assert text == b"at bound" and len(bob_at_bound.skipped) == ratchet.MAX_SKIP
+    assert text == b"at bound" and bob_at_bound.recv_n == ratchet.MAX_SKIP + 1
+    # Only the newest MAX_SKIPPED_TOTAL keys of the jump are kept (bounded storage).
+    assert len(bob_at_bound.skipped) == ratchet.MAX_SKIPPED_TOTAL
+    assert min(n for _, n in bob_at_bound.skipped) == ratchet.MAX_SKIP - ratchet.MAX_SKIPPED_TOTAL
+
+
+def test_a_long_jump_keeps_the_newest_keys_and_refuses_the_older_ones_as_too_late() -> None:
+    alice, bob, rng = make_pair()
+    sent = []
+    for n in range(3000):
+        alice, message = encrypt(alice, n.to_bytes(2, "big"), AD)
+        sent.append(message)
+    alice, last = encrypt(alice, b"last", AD)
+    bob, text = decrypt(bob, last, AD, rng=rng)
+    assert text == b"last" and len(bob.skipped) == ratchet.MAX_SKIPPED_TOTAL
+    # The 2,000 newest lost messages still decrypt when they turn up; older ones are gone.
+    _, text = decrypt(bob, sent[1000], AD, rng=rng)
+    assert text == (1000).to_bytes(2, "big")
+    _, text = decrypt(bob, sent[-1], AD, rng=rng)
+    assert text == (2999).to_bytes(2, "big")
+    with pytest.raises(DuplicateMessage, match="too late"):
+        decrypt(bob, sent[999], AD, rng=rng)
 
 
 def test_previous_chain_bound_uses_pn() -> None:
@@ -185,7 +214,7 @@ def test_previous_chain_bound_uses_pn() -> None:
     bob, _ = decrypt(bob, m0, AD, rng=rng)
     bob, reply = encrypt(bob, b"r", AD)
     alice, _ = decrypt(alice, reply, AD, rng=rng)
-    forged_pn = alice._replace(prev_send_n=ratchet.MAX_SKIP + 2)
+    forged_pn = alice._replace(prev_send_n=ratchet.MAX_SKIP + 2)  # lost 25,001 of the last chain
     _, msg = encrypt(forged_pn, b"claims a long previous chain", AD)
     before = bob.to_bytes()
     with pytest.raises(TooManySkippedMessages):
@@ -199,12 +228,12 @@ def test_total_bound_evicts_the_oldest_skipped_keys() -> None:
     total = 0
     while total <= ratchet.MAX_SKIPPED_TOTAL:
         chain = []
-        for _ in range(ratchet.MAX_SKIP):
+        for _ in range(1000):  # chains of 1,000 lost messages, over several DH steps
             alice, msg = encrypt(alice, b"skipped", AD)
             chain.append(msg)
         alice, last = encrypt(alice, b"last", AD)
         bob, _ = decrypt(bob, last, AD, rng=rng)
-        total += ratchet.MAX_SKIP
+        total += 1000
         first_chain = first_chain or chain
         bob, reply = encrypt(bob, b"r", AD)
         alice, _ = decrypt(alice, reply, AD, rng=rng)
@@ -282,7 +311,7 @@ def test_hook_without_extension_is_rejected_by_a_checking_receiver() -> None:
 
 def test_overlong_extension_is_refused_by_the_sender() -> None:
     class Greedy(MacHook):
-        def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+        def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
             return bytes(0x10000)
 
     alice, _, _ = make_pair()

@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
-from ui_driver import (
+
+from parley import BUILD_VARIANT
+from tests.ui.ui_driver import (
     WAIT_MS,
     click,
     close_window,
@@ -20,8 +22,6 @@ from ui_driver import (
     type_into,
     wait_for_window,
 )
-
-from parley import BUILD_VARIANT
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 

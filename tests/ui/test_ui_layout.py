@@ -17,8 +17,9 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
-from ui_driver import WAIT_MS, click, close_window, menu_item, type_into, wait_for_window
-from ui_layout import problems
+
+from tests.ui.ui_driver import WAIT_MS, click, close_window, menu_item, type_into, wait_for_window
+from tests.ui.ui_layout import problems
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
