@@ -143,6 +143,8 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
+        if self.capture is not None and self.capture.dirty:
+            self._schedule_flush()  # the capture's records of this turn commit at its end
         if self._deferred_timer is None and self.core.deferred_count:
             self._arm_deferred_timer()
 
@@ -203,6 +205,8 @@ class RelayServer:
         if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
             self._flush_handle.cancel()
             self._flush_handle = None
+        if self.capture is not None:
+            self.capture.commit()
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
