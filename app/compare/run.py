@@ -21,6 +21,7 @@ from typing import Any
 
 from parley.app.compare import relay_view, scenario, warrant, wheels
 from parley.app.compare.evidence import Cell, Evidence, Outcome, not_run
+from parley.app.compare.lawful import Lawful
 from parley.app.compare.procs import AgentProc, Relay
 from parley.app.compare.progress import Progress
 from parley.app.compare.scenario import Side
@@ -67,7 +68,7 @@ class Facts:
     interop: dict[str, Cell] = field(default_factory=dict)
     bypass: dict[str, Cell] = field(default_factory=dict)
     audit: Cell = field(default_factory=lambda: not_run("not reached"))
-    capture: dict[str, Any] = field(default_factory=dict)
+    capture: dict[str, Any] = field(default_factory=dict)  # variant -> volume Cell, and data
     opening_ms: list[float] = field(default_factory=list)
     blast: dict[str, Cell] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -110,6 +111,9 @@ class Runner:
         self.evidence = Evidence(options.out)
         self.relay: Relay | None = None
         self.agents: list[AgentProc] = []
+        self.lawful: Lawful | None = None
+        self.lawful_missing = "not reached"
+        self.authority: Path | None = options.authority
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -142,10 +146,12 @@ class Runner:
         self._timed("install", self.phase_install)
         self._timed("relay", self.phase_relay)
         self._timed("accounts", self.phase_accounts)
+        self._timed("warrant", self.phase_activate)
         self._timed("conversation", self.phase_conversation)
         self._timed("mixed", self.phase_mixed)
         self._timed("theft", self.phase_theft)
-        self._timed("warrant", self.phase_warrant)
+        self._timed("opening", self.phase_opening)
+        self.phase_warrant()
         self.phase_readers()
         self.progress.end()
 
@@ -154,7 +160,15 @@ class Runner:
         step = "wheels"
         tools_python = [sys.executable, "-m", "parley"]
         cwd = self.o.repo or self.o.work
-        self.facts.tools = warrant.probe(tools_python, tools_python, cwd)
+        tools = self.facts.tools = warrant.probe(tools_python, cwd)
+        if self.authority is None and self.o.warrant is not None:
+            self.lawful_missing = "a --warrant wheel was given without its --authority folder"
+        elif self.authority is None and tools.missing is not None:
+            self.lawful_missing = tools.missing.reason
+        elif self.authority is None:
+            self.authority = warrant.init_authority(
+                tools, self.o.work / "authority", step, self.log("authority"), cwd
+            )
         for variant, given in (("standard", self.o.standard), ("warrant", self.o.warrant)):
             log = self.log(f"build-{variant}")
             if given is not None:
@@ -171,6 +185,7 @@ class Runner:
             self.facts.wheels[variant] = info
             self.facts.build_settings[variant] = {
                 "how": how,
+                **({"policy": "strict (build.sh default)"} if variant == "warrant" else {}),
                 "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "(build script default)"),
             }
             phase.advance(detail=variant)
@@ -183,9 +198,10 @@ class Runner:
         supports_variant = "--variant" in script.read_text(encoding="utf-8")
         out = self.o.work / f"dist-{variant}"
         if supports_variant:
-            if variant == "warrant" and self.o.authority is None:
-                return NotRun("no warrant authority: `parley warrant authority init` is missing")
-            path = wheels.build_wheel(repo, variant, out, step, log, authority=self.o.authority)
+            if variant == "warrant" and self.authority is None:
+                return NotRun(f"no warrant authority to build with: {self.lawful_missing}")
+            authority = self.authority if variant == "warrant" else None
+            path = wheels.build_wheel(repo, variant, out, step, log, authority=authority)
             return path, f"packaging/build.sh --variant {variant}"
         if variant == "warrant":
             return NotRun("packaging/build.sh has no --variant yet (issue 9 not landed)")
@@ -227,6 +243,26 @@ class Runner:
         if side is None:
             raise StepFailed("relay", self.log("relay"), "no build could be installed")
         extra: list[str] = ["--commit-delay-ms", "0"]  # every message stored: the capture sees all
+        war = self._side("warrant")
+        if war is None:
+            missing = self.facts.sides.get("warrant")
+            self.lawful_missing = missing.reason if isinstance(missing, NotRun) else "no build"
+        elif self.authority is None:
+            pass  # lawful_missing says why
+        elif not warrant.relay_has_capture(war.program, self.o.work):
+            self.lawful_missing = "the relay has no --lawful-intercept option (issue 10)"
+        else:
+            extra += ["--lawful-intercept", str(self.authority / "authority.json")]
+            flow = warrant.Flow(
+                tool=[str(war.program), "warrant"],
+                authority=self.authority,
+                audit=self.o.work / "audit-log",
+                work=self.o.work / "lawful",
+                log=self.log("warrant-tools"),
+                cwd=self.o.work,
+            )
+            flow.work.mkdir(parents=True, exist_ok=True)
+            self.lawful = Lawful(self, flow, war.python)
         self.relay = Relay(side.program, self.o.work / "relay", self.log("relay"), extra)
         self.facts.relay_url = self.relay.url
         self.facts.environment["relay run from"] = f"the {side.variant} install"
@@ -391,27 +427,35 @@ class Runner:
             self.facts.matrix.setdefault("whoever steals a device later", {})[side.variant] = cell
             phase.advance(detail=side.variant)
 
-    def phase_warrant(self) -> None:
+    def _lawful_sides(self) -> list[Side]:
+        return [s for v in VARIANTS if (s := self._side(v)) is not None]
+
+    def phase_activate(self) -> None:
         phase = self.progress.phase("warrant", 1)
-        tools = self.facts.tools
-        reason = (
-            tools.missing.reason
-            if tools is not None and tools.missing is not None
-            else "the warrant build is not installed"
-        )
-        war = self.facts.sides.get("warrant")
-        if isinstance(war, NotRun):
-            reason = war.reason
+        if self.lawful is not None:
+            self.lawful.start(self._lawful_sides())
+        phase.advance()
+
+    def phase_opening(self) -> None:
+        phase = self.progress.phase("opening", 1)
+        if self.lawful is not None:
+            self.lawful.finish(self._lawful_sides())
+        phase.advance()
+
+    def phase_warrant(self) -> None:
+        """Every cell the warrant phases could not fill says why."""
+        reason = self.lawful_missing if self.lawful is None else "not reached in this run"
         for party in PARTIES[3:8]:
             for variant in VARIANTS:
-                self.facts.matrix.setdefault(party, {})[variant] = not_run(reason)
+                self.facts.matrix.setdefault(party, {}).setdefault(variant, not_run(reason))
         for key in BYPASSES:
-            self.facts.bypass[key] = not_run(reason)
-        self.facts.audit = not_run(reason)
-        self.facts.capture = {"volume": not_run(reason)}
-        for key in ("one stolen epoch key", "one stolen master key"):
-            self.facts.blast[key] = not_run(reason)
-        phase.advance()
+            self.facts.bypass.setdefault(key, not_run(reason))
+        if self.lawful is None:
+            self.facts.audit = not_run(reason)
+        for variant in VARIANTS:
+            self.facts.capture.setdefault(variant, not_run(reason))
+        for key in ("one stolen epoch key", "one stolen master key", "opening"):
+            self.facts.blast.setdefault(key, not_run(reason))
 
     def phase_readers(self) -> None:
         """Sender, recipient and relay operator rows, from what the conversation left."""
