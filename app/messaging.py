@@ -32,7 +32,9 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
+from parley.app import peer_build
 from parley.app.attachments import check_received
+from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
 from parley.app.events import (
     CatchUpProgress,
@@ -60,11 +62,13 @@ from parley.app.store.messages import NewMessage, Status
 from parley.app.store.profile import Store
 from parley.app.store.relay_records import RelayRecordRow
 from parley.crypto.attachment import decrypt_attachment
-from parley.crypto.errors import CryptoError, DuplicateMessage
+from parley.crypto.errors import CryptoError, DuplicateMessage, EnvelopeRejected
 from parley.crypto.keys import DHKeyPair, IdentityKeyPair
 from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
 from parley.crypto.session import Session, accept_session, peek_initial
 from parley.net.client_types import Delivery, SendReceipt
+
+from parley.variant import config as variant_config
 
 log = logging.getLogger("parley.app.messaging")
 
@@ -133,6 +137,14 @@ class _Duplicate(Exception):
     """Internal: the ratchet has already decrypted this message."""
 
 
+class _Refused(Exception):
+    """Internal: the message decrypted but its warrant envelope was refused (kept as evidence)."""
+
+    def __init__(self, error: EnvelopeRejected) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 @dataclass
 class _Pending:
     delivery: Delivery
@@ -164,8 +176,11 @@ class Pipeline:
         identity: IdentityKeyPair,
         emit: Callable[[Event], None],
         confirm: Callable[[str, list[bytes]], None],
+        hooks: HookProvider | None = None,
     ) -> None:
         self.db = store.db
+        self.hooks = provider() if hooks is None else hooks
+        self.variant = variant_config().variant
         self.identity = identity
         self._emit = emit
         self._confirm = confirm
@@ -248,12 +263,11 @@ class Pipeline:
         if messages.exists(self.db, delivery.message_id):
             return out  # a redelivery of a committed message: acknowledge, nothing else
         contact = contacts.find_by_identity_key(self.db, delivery.sender)
-        try:
-            known, plaintext = self._decrypt(delivery, contact)
-        except _Duplicate:
+        hook = self.hooks.for_receiving(delivery.relay_received_at)
+        opened = self._open_delivery(out, delivery, contact, hook)
+        if opened is None:
             return out
-        except _Drop as drop:
-            return self._dropped(out, str(drop))
+        known, plaintext = opened
         try:
             body: content_format.Content | None = content_format.decode(plaintext)
             reason = ""
@@ -264,22 +278,43 @@ class Pipeline:
                 return self._dropped(out, "A message from a stranger was discarded.")
             contact = self._new_sender(out, delivery.sender, body)
         save_sessions(self.db, contact.id, known)
+        out.events += peer_build.note_sender_build(
+            self.db, contact, hook.sender_variant(), self.variant
+        )
         if body is None:
             return self._dropped(out, f"Unreadable message from {contact.display_name}: {reason}")
         if isinstance(body, content_format.Receipt):
             self._apply_receipt(out, contact, body)
         else:
-            self._store_incoming(out, contact, delivery, body)
+            self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
 
+    def _open_delivery(
+        self, out: Received, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
+    ) -> tuple[list[Session], bytes] | None:
+        """Decrypt, or say why not (a duplicate, a drop, a refused envelope kept as evidence)."""
+        try:
+            with self.db.transaction():  # a refusal also gives back a consumed one-time prekey
+                return self._decrypt(delivery, contact, hook)
+        except _Duplicate:
+            return None
+        except _Drop as drop:
+            self._dropped(out, str(drop))
+            return None
+        except _Refused as refused:
+            when = relay_time(delivery.relay_received_at)
+            out.events += peer_build.store_refused(self.db, contact, delivery, refused.error, when)
+            return None
+
     def _decrypt(
-        self, delivery: Delivery, contact: ContactRow | None
+        self, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
     ) -> tuple[list[Session], bytes]:
         """Decrypt with a known session (promoting it) or start the responder's session.
 
         Raises:
             _Duplicate: the ratchet already decrypted this message.
             _Drop: the message cannot be decrypted and never will be.
+            _Refused: it decrypted, and the hook refused its envelope.
         """
         try:
             header = peek_initial(delivery.payload)
@@ -288,9 +323,11 @@ class Pipeline:
         known = load_sessions(self.db, contact.id) if contact is not None else []
         for index, candidate in enumerate(known):
             try:
-                session, plaintext = candidate.decrypt(delivery.payload)
+                session, plaintext = candidate.decrypt(delivery.payload, hook)
             except DuplicateMessage:
                 raise _Duplicate from None
+            except EnvelopeRejected as exc:  # only after the AEAD verified: this session's
+                raise _Refused(exc) from None
             except CryptoError:
                 continue
             return [session, *known[:index], *known[index + 1 :]], plaintext
@@ -308,7 +345,11 @@ class Pipeline:
                 signed.signature,
                 int(signed.created_at),
             )
-            session, plaintext = accept_session(self.identity, spk, one_time, delivery.payload)
+            session, plaintext = accept_session(
+                self.identity, spk, one_time, delivery.payload, hook
+            )
+        except EnvelopeRejected as exc:
+            raise _Refused(exc) from None
         except (NotFound, CryptoError):
             raise _Drop("A first message for unknown or used prekeys was discarded.") from None
         return [session, *known], plaintext
@@ -356,6 +397,7 @@ class Pipeline:
         contact: ContactRow,
         delivery: Delivery,
         body: content_format.Text | content_format.Picture,
+        extension: tuple[str, str],
     ) -> None:
         now = time.time()
         conversation = contact_ops.conversation_of(self.db, contact.id)
@@ -392,6 +434,7 @@ class Pipeline:
                     ("sender account", delivery.sender.hex()),
                     ("payload bytes", str(len(delivery.payload))),
                     ("relay received at", relay_time(delivery.relay_received_at)),
+                    extension,
                 ),
                 now,
                 None,
@@ -445,7 +488,10 @@ class Pipeline:
         known = load_sessions(self.db, contact.id)
         if not known:
             raise AppError(f"There is no session with {contact.display_name} yet.")
-        session, wire_bytes = known[0].encrypt(plaintext)
+        try:
+            session, wire_bytes = known[0].encrypt(plaintext, self.hooks.for_sending(time.time()))
+        except CryptoError as exc:
+            raise AppError(f"Cannot encrypt for {contact.display_name}: {exc}") from exc
         save_sessions(self.db, contact.id, [session, *known[1:]])
         return wire_bytes
 

@@ -76,6 +76,7 @@ from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
 
 from parley.variant import BUILD_VARIANT
+from parley.variant import config as build_config
 
 log = logging.getLogger("parley.app.messenger")
 
@@ -297,7 +298,10 @@ class Messenger:
 
     async def my_invite(self) -> InviteView:
         me = invite_format.Invite(
-            self.identity.public.to_bytes(), self.relay_url, self.display_name
+            self.identity.public.to_bytes(),
+            self.relay_url,
+            self.display_name,
+            build_config().authority_key_id,  # the warrant build says so in its invite
         )
         return InviteView(me.code, me.link)
 
@@ -327,7 +331,11 @@ class Messenger:
         except CryptoError as exc:
             raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
         with self.store.transaction() as db:
-            row, conversation = contact_ops.create(db, parsed.identity_key, name)
+            row, conversation = contact_ops.create(
+                db, parsed.identity_key, name, build_variant=parsed.build_variant
+            )
+            if parsed.authority_key_id:
+                contact_ops.set_build(db, row.id, "warrant", parsed.authority_key_id)
             save_sessions(db, row.id, [session])
             view = contact_ops.conversation_view(db, conversation)
         self._emit(ConversationChanged(view))

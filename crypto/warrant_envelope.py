@@ -6,9 +6,9 @@ wheel). Byte layouts and the reasoning are in docs/warrant.md; in short, for a m
 authority key id ``kid`` (8 bytes) and epoch ``e`` with public key ``W_e``::
 
     binding  = 0x01 || kid || e (u32 BE) || IKs || IKr || hdr                       (117 bytes)
-    r        = reduce(BLAKE2b-512(key=mk, person="parley-warrant-r", binding || W_e))
-    R        = r·B            S = r·W_e
-    k        = BLAKE2b-256(person="parley-warrant-k", S || R || binding)
+    r        = clamp(BLAKE2b-256(key=mk, person="parley-warrant-r", binding || W_e))
+    R        = r·B            S = r·W_e, used as its X25519 u-coordinate u(S)
+    k        = BLAKE2b-256(person="parley-warrant-k", u(S) || R || binding)
     nonce    = BLAKE2b-192(person="parley-warrant-n", R)
     envelope = 0x01 || kid || e || R || XChaCha20-Poly1305(k, nonce, mk, ad=binding)  (93 bytes)
 
@@ -24,19 +24,27 @@ from __future__ import annotations
 import hmac
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from hashlib import blake2b
 from typing import Final
 
 from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
     crypto_aead_xchacha20poly1305_ietf_encrypt,
-    crypto_core_ed25519_scalar_reduce,
+    crypto_scalarmult,
+    crypto_sign_ed25519_pk_to_curve25519,
 )
 from nacl.exceptions import CryptoError as _NaclError
 from parley.crypto import session as session_format
-from parley.crypto.errors import CryptoError, DecryptionError, EnvelopeRejected, MalformedData
+from parley.crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    EnvelopeRejected,
+    InvalidKey,
+    MalformedData,
+)
 from parley.crypto.hooks import KEY_ID_LEN, KIND_WARRANT_ENVELOPE_V1, Parties
-from parley.crypto.threshold import POINT_LEN, base_mul, check_point, point_mul
+from parley.crypto.threshold import POINT_LEN, base_mul, check_point
 
 KIND: Final = KIND_WARRANT_ENVELOPE_V1
 MESSAGE_KEY_LEN: Final = 32
@@ -128,14 +136,34 @@ def seal(message_key: bytes, bound: bytes, public_key: bytes) -> bytes:
     """The envelope of ``message_key`` under ``bound`` (see :func:`binding`) and ``W_e``."""
     if len(message_key) != MESSAGE_KEY_LEN:
         raise MalformedData("A message key is 32 bytes.")
-    r = crypto_core_ed25519_scalar_reduce(
-        blake2b(bound + public_key, digest_size=64, key=message_key, person=_PERSON_R).digest()
+    r = _clamp(
+        blake2b(bound + public_key, digest_size=32, key=message_key, person=_PERSON_R).digest()
     )
     point = base_mul(r)
-    shared = point_mul(r, public_key)
-    key, nonce = _cipher(shared, point, bound)
+    # S = r·W_e is needed only through its Montgomery u-coordinate, which X25519 computes about
+    # three times faster than an Edwards scalar multiplication (r is clamped, so X25519 uses it
+    # as it is; W_e is in the prime-order subgroup, checked when the authority was loaded).
+    try:
+        shared_u = crypto_scalarmult(r, montgomery(public_key))
+    except _NaclError as exc:
+        raise CryptoError("The envelope's shared point is the identity.") from exc
+    key, nonce = _cipher(shared_u, point, bound)
     sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(message_key, bound, nonce, key)
     return bound[:LABEL_LEN] + point + sealed
+
+
+def _clamp(digest: bytes) -> bytes:
+    """X25519's clamping: a multiple of the cofactor 8, bit 254 set, bit 255 clear."""
+    return bytes((digest[0] & 248,)) + digest[1:31] + bytes(((digest[31] & 127) | 64,))
+
+
+@lru_cache(maxsize=64)
+def montgomery(edwards_point: bytes) -> bytes:
+    """The X25519 u-coordinate of an edwards25519 point (the birational map)."""
+    try:
+        return crypto_sign_ed25519_pk_to_curve25519(edwards_point)
+    except _NaclError as exc:
+        raise InvalidKey("This point has no Montgomery form.") from exc
 
 
 def parse(envelope: bytes) -> Envelope:
@@ -162,7 +190,7 @@ def open_with_shared_point(shared: bytes, envelope: bytes, bound: bytes) -> byte
         MalformedData: the envelope does not parse.
     """
     parsed = parse(envelope)
-    key, nonce = _cipher(shared, parsed.point, bound)
+    key, nonce = _cipher(montgomery(shared), parsed.point, bound)
     try:
         return crypto_aead_xchacha20poly1305_ietf_decrypt(parsed.sealed, bound, nonce, key)
     except _NaclError as exc:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from parley.app.events import (
     CatchUpProgress,
     ConnectionChanged,
+    ContactBuildChanged,
     ContactKeyChanged,
     ContactView,
     ConversationView,
@@ -40,14 +41,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from parley import BUILD_VARIANT, __version__
+from parley import __version__
+from parley.variant import config as build_config
 
+WARRANT_DOC = "docs/warrant.md"
 CONNECTION_WORDS = {"connecting": "Connecting…", "online": "Online", "offline": "Offline"}
 
 
 def window_title(display_name: str) -> str:
     """The title names the build variant, so the warrant build can never pass for the other."""
-    return f"Parley ({BUILD_VARIANT} build) — {display_name}"
+    return f"Parley ({build_config().describe()}) — {display_name}"
 
 
 class MainWindow(QMainWindow):
@@ -60,6 +63,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.bridge = bridge
         self.settings: Settings | None = None
+        self.build_notice: QMessageBox | None = None
         self.setWindowTitle(window_title(bridge.messenger.display_name))
         named(self, window_title(bridge.messenger.display_name))
         if icon is not None:
@@ -94,6 +98,7 @@ class MainWindow(QMainWindow):
         bridge.conversations_changed.connect(self._conversations_changed)
         bridge.messages_added.connect(self._messages_added)
         bridge.contact_key_changed.connect(self._key_changed)
+        bridge.contact_build_changed.connect(self._build_changed)
         bridge.connection_changed.connect(self.show_connection)
         bridge.catch_up_progress.connect(self._catch_up)
         bridge.error_raised.connect(self.show_error)
@@ -325,7 +330,7 @@ class MainWindow(QMainWindow):
         return self.show_add_contact(link)
 
     def _contact_added(self, contact: ContactView) -> None:
-        if contact.build_variant != BUILD_VARIANT:
+        if contact.build_variant != build_config().variant:
             QMessageBox.warning(
                 self,
                 "A different build",
@@ -373,20 +378,43 @@ class MainWindow(QMainWindow):
             self.pane.open_picture(message)
 
     def show_about(self) -> None:
+        built = build_config()
         QMessageBox.about(
             self,
             "About Parley",
-            f"<b>Parley {__version__}</b>, {BUILD_VARIANT} build.<br><br>"
+            f"<b>Parley {__version__}</b>, {built.describe()}.<br><br>"
             "End-to-end encrypted messages: X3DH and the Double Ratchet, keys made on this "
             "computer, a relay that stores only ciphertext it cannot read.<br>"
             + (
-                "This is the <b>warrant build</b>: it can disclose messages under a warrant, and "
-                "says so to every contact."
-                if BUILD_VARIANT == "warrant"
+                "This is the <b>warrant build</b>: every message also carries its key sealed to "
+                f"the lawful-access authority {built.authority_key_id}, so that any K of its "
+                "trustees acting on a logged warrant can read messages the relay captured. It "
+                "says so to every contact (invite, every message), and refuses messages whose "
+                f"envelope is missing or forged (policy: {built.mixed_traffic_policy}). "
+                f"See {WARRANT_DOC}."
+                if built.is_warrant
                 else "This is the <b>standard build</b>: nobody but you and your contact can "
-                "read your messages."
+                "read your messages. A contact who runs the warrant build is marked, and you "
+                f"are told before you write to them ({WARRANT_DOC})."
             ),
         )
+
+    def _build_changed(self, event: ContactBuildChanged) -> None:
+        """No silent escrow: the moment a contact's messages show a warrant envelope, say so."""
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Your contact runs the warrant build"
+            if event.build_variant == "warrant"
+            else "Your contact runs the standard build",
+            event.explanation,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("contactBuildNotice")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.build_notice = box
+        box.open()
+        self.refresh()
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)

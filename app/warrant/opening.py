@@ -36,16 +36,16 @@ def _proof_context(request_id: str, record: str, trustee: int) -> bytes:
     return b"parley-opening-v1\x00" + f"{request_id}/{record}/{trustee}".encode()
 
 
-def relay_key_for(log: AuditLog, commitment: str) -> bytes:
-    """The capture key of the relay that a logged HI1 activation of this warrant names.
+def relay_keys_for(log: AuditLog, liid: str) -> set[str]:
+    """The capture keys of the relays that a logged HI1 activation under this LIID names.
 
     Raises:
-        Refused: no activation of this warrant is in the log.
+        Refused: no activation under this LIID is in the log.
     """
-    found = log.find(kind="hi1", action="activate", warrant=commitment)
+    found = log.find(kind="hi1", action="activate", liid=liid)
     if not found:
-        raise Refused("No HI1 activation of this warrant is in the audit log.")
-    return bytes.fromhex(found[-1][1]["relay"])
+        raise Refused(f"No HI1 activation under LIID {liid} is in the audit log.")
+    return {str(entry["relay"]) for _, entry in found}
 
 
 # --- the agency's request ---------------------------------------------------------------------
@@ -127,7 +127,7 @@ def check_request(log: AuditLog, authority: Authority, request: Any) -> list[Che
     Raises:
         Refused: naming the first thing missing or out of scope.
     """
-    warrant, relay_key = _check_logged(log, authority, request)
+    warrant, relay_keys = _check_logged(log, authority, request)
     records = request.get("records")
     entry = request["entry"]
     if not isinstance(records, list) or not records:
@@ -135,13 +135,14 @@ def check_request(log: AuditLog, authority: Authority, request: Any) -> list[Che
     if [li.digest(r.get("attestation", {})) for r in records] != entry.get("records"):
         raise Refused("The request's records are not the ones its log entry names.")
     return [
-        _check_record(n, record, warrant, relay_key, authority)
+        _check_record(n, record, warrant, relay_keys, authority)
         for n, record in enumerate(records, start=1)
     ]
 
 
-def _check_logged(log: AuditLog, authority: Authority, request: Any) -> tuple[li.Json, bytes]:
-    """(warrant body, relay key) once the warrant, the request and an HI1 activation are logged."""
+def _check_logged(log: AuditLog, authority: Authority, request: Any) -> tuple[li.Json, set[str]]:
+    """(warrant body, relay keys) once the warrant, the request and an HI1 activation under its
+    LIID are logged."""
     if not isinstance(request, dict) or request.get("kind") != "opening-request":
         raise Refused("The file is not an opening request.")
     try:
@@ -159,15 +160,18 @@ def _check_logged(log: AuditLog, authority: Authority, request: Any) -> tuple[li
     if not found or found[0][1] != entry or not isinstance(entry, dict):
         raise Refused("The request is not in the audit log: it must be logged before any answer.")
     check_included(log, found[0][0])
-    return warrant, relay_key_for(log, li.digest(request["warrant"]))
+    return warrant, relay_keys_for(log, warrant["liid"])
 
 
 def _check_record(
-    n: int, record: Any, warrant: li.Json, relay_key: bytes, authority: Authority
+    n: int, record: Any, warrant: li.Json, relay_keys: set[str], authority: Authority
 ) -> Checked:
-    """One record: signed by the logged relay, of this LIID and target, inside the window."""
+    """One record: signed by a logged relay, of this LIID and target, inside the window."""
+    relay = record.get("attestation", {}).get("relay") if isinstance(record, dict) else None
+    if relay not in relay_keys:
+        raise Refused(f"Record {n} is not signed by a relay that a logged HI1 activation names.")
     try:
-        iri, cc = li.check_record(record, relay_key)
+        iri, cc = li.check_record(record, bytes.fromhex(relay))
     except InterceptError as exc:
         raise Refused(f"Record {n}: {exc}") from exc
     if iri.get("liid") != warrant["liid"]:
