@@ -154,7 +154,7 @@ class Lawful:
         matrix = self.r.facts.matrix
         warrant_file = flow.warrants[liid_of(v)]
         request = self.work / f"request-{v}.json"
-        asked = flow.request(step, warrant_file, self.capture_files[v], request)
+        asked = flow.request(step, warrant_file, self.capture_files[v], request, self._chosen(side))
         base = {"build": v, "warrant": str(warrant_file.name)}
         if not asked.ok:
             for row in TRUSTEE_ROWS[:4]:
@@ -164,6 +164,24 @@ class Lawful:
             self.requests[v] = request
             self._trustees(side, request, base)
         self._stolen_shares(side)
+
+    def _chosen(self, side: Side) -> list[int] | None:
+        """The records the agency asks to open: the target's conversation within its own build.
+
+        The capture also holds the mixed pair's traffic (a standard sender's messages carry no
+        envelope, and one unopenable record makes trustees refuse a whole request); the agency
+        sees from the IRI which accounts a record is between, so it asks for those it can expect
+        to open. For the standard build it asks for everything: that none opens is the result.
+        """
+        if side.variant == "standard":
+            return None
+        pair = {side.status["Alice"]["identity"], side.status["Bob"]["identity"]}
+        records = self.captures[side.variant]["records"]
+        return [
+            i + 1
+            for i, r in enumerate(records)
+            if {r["attestation"]["sender"], r["attestation"]["recipient"]} == pair
+        ] or None
 
     def _trustees(self, side: Side, request: Path, base: dict[str, Any]) -> None:
         step = "opening"

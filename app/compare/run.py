@@ -151,6 +151,7 @@ class Runner:
         self._timed("mixed", self.phase_mixed)
         self._timed("theft", self.phase_theft)
         self._timed("opening", self.phase_opening)
+        self._timed("bypass", self.phase_envelopes)
         self.phase_warrant()
         self.phase_readers()
         self.progress.end()
@@ -350,36 +351,87 @@ class Runner:
         a, b = std.users["Alice"], war.users["Bob"]
         a.call(step, "add", invite=war.status["Bob"]["invite"], name="Bob-w")
         b.call(step, "add", invite=std.status["Alice"]["invite"], name="Alice-s")
-        for sender, recipient, sside, rside, to, key in (
-            (a, b, std, war, "Bob-w", "standard -> warrant"),
-            (b, a, war, std, "Alice-s", "warrant -> standard"),
+        for sender, rside, rname, to, key in (
+            (a, war, "Bob", "Bob-w", "standard -> warrant"),
+            (b, std, "Alice", "Alice-s", "warrant -> standard"),
         ):
             text = f"Mixed {key}: {scenario.token('mixed', len(key))}"
-            sent = sender.call(step, "send", to=to, text=text)
-            rname = "Bob" if rside is war else "Alice"
-            answer = recipient.call(
-                step,
-                "recv",
-                count=1,
-                timeout=15,
-                since=rside.seen.get(rname, 0),
-                errors_since=rside.errors_seen.get(rname, 0),
-            )
-            rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
-            rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
-            got = [m for m in answer["messages"] if m["id"] == sent["id"]]
-            data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
-            if got and got[0]["body"] == text:
-                cell = self.evidence.cell(
-                    "delivered", "read by the recipient", f"mixed-{key}", data
-                )
-            else:
-                reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
-                cell = self.evidence.cell("rejected", reason, f"mixed-{key}", data)
+            cell = self.exchange(step, sender, rside, rname, to=to, text=text, slug=f"mixed-{key}")
             policy = self.facts.build_settings.get("warrant", {}).get("policy", "as built")
             self.facts.interop[f"{key} (policy: {policy})"] = cell
-            del sside
             phase.advance()
+
+    def exchange(
+        self,
+        step: str,
+        sender: AgentProc,
+        rside: Side,
+        rname: str,
+        *,
+        to: str,
+        text: str,
+        slug: str,
+    ) -> Cell:
+        """One message, and whether the recipient's program accepted it ("delivered") or not."""
+        sent = sender.call(step, "send", to=to, text=text)
+        answer = rside.users[rname].call(
+            step,
+            "recv",
+            count=1,
+            timeout=15,
+            since=rside.seen.get(rname, 0),
+            errors_since=rside.errors_seen.get(rname, 0),
+        )
+        rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
+        rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
+        got = [m for m in answer["messages"] if m["id"] == sent["id"]]
+        data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
+        if got and got[0]["body"] == text:
+            return self.evidence.cell("delivered", "read by the recipient", slug, data)
+        reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
+        return self.evidence.cell("rejected", reason, slug, data)
+
+    def phase_envelopes(self) -> None:
+        """Modified warrant-build clients against an honest warrant-build recipient."""
+        war = self._side("warrant")
+        phase = self.progress.phase("bypass", len(ENVELOPE_ATTACKS) + 2)
+        if war is None:
+            return
+        step = "bypass"
+        alice, bob = war.users["Alice"], war.users["Bob"]
+        try:
+            alice.call(step, "modify", mode="none")
+        except StepFailed as exc:
+            for key in ENVELOPE_ATTACKS:
+                self.facts.bypass[f"{key} envelope"] = not_run(exc.reason)
+            return
+        text = "Control: an honest envelope"
+        control = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-control")
+        self.facts.bypass["(control) honest envelope"] = control
+        phase.advance()
+        for mode, text in ENVELOPE_ATTACKS.items():
+            alice.call(step, "modify", mode=mode)
+            message, slug = f"Modified sender: {text}", f"bypass-{mode}"
+            cell = self.exchange(step, alice, war, "Bob", to="Bob", text=message, slug=slug)
+            if cell.outcome == "delivered":
+                cell = Cell("delivered", f"ACCEPTED by the honest recipient: {text}", cell.evidence)
+            self.facts.bypass[f"{mode} envelope"] = cell
+            phase.advance()
+        # Two colluding modified clients: no envelope sent, none checked. Nothing can stop it.
+        alice.call(step, "modify", mode="stripped")
+        bob.call(step, "modify", mode="none", permissive=True)
+        text = "Colluding clients, no envelope"
+        cell = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-colluding")
+        if cell.outcome == "delivered":
+            text = (
+                "delivered with no envelope: undetectable, as stated in the design (Blaze); "
+                "no envelope was sent, so no warrant can open that message"
+            )
+            cell = Cell("delivered", text, cell.evidence)
+        self.facts.bypass["two colluding modified clients"] = cell
+        alice.call(step, "modify", mode="none")
+        bob.call(step, "modify", mode="none", permissive=False)
+        phase.advance()
 
     def phase_theft(self) -> None:
         sides = [s for v in VARIANTS if (s := self._side(v)) is not None]
@@ -527,6 +579,13 @@ class Runner:
             self.relay = None
 
 
+ENVELOPE_ATTACKS = {
+    "stripped": "the envelope removed",
+    "random": "random bytes of an envelope's length",
+    "copied": "the envelope of the sender's previous message",
+    "relabelled": "an envelope sealed for the parties swapped",
+    "wrong-epoch": "the envelope's epoch label raised by one",
+}
 BYPASSES = (
     "stripped envelope",
     "random envelope",
