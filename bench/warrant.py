@@ -11,6 +11,10 @@
 * ``open_ms``: one captured message opened with K = 3 of N = 5 trustees' shares (each trustee's
   D_i = w_i·R, Lagrange combination, opening), without the workflow of issue 10. Goal <= 20.
 
+The lawful-interception figures (``capture_overhead_ratio``, ``request_to_open_ms``,
+``log_append_us``, ``log_verify_ms_10k`` and their context) come from bench/warrant_intercept.py,
+whose docstring says how each is measured.
+
 One JSON line last. PARLEY_BENCH_QUICK=1 runs a small version (tests/test_bench_warrant.py).
 """
 
@@ -26,6 +30,7 @@ from typing import Any
 
 import nacl.pwhash
 import nacl.utils
+import warrant_intercept
 from _common import best_of, emit
 from parley.app import build_hooks
 from parley.app.account import create_account
@@ -163,8 +168,10 @@ def main() -> None:
         seal_us, check_us, extra = _envelope_costs(hooks)
         open_ms = _open_cost(base / "authority", warrant, hooks)
         standard_rate, warrant_rate = asyncio.run(_pipeline(base, warrant))
+    interception = warrant_intercept.figures()
     emit(
         {
+            **interception,
             "pipeline_ratio": round(standard_rate / warrant_rate, 3),
             "pipeline_standard_msgs_per_s": round(standard_rate, 1),
             "pipeline_warrant_msgs_per_s": round(warrant_rate, 1),
