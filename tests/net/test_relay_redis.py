@@ -26,7 +26,7 @@ from tests.net.conftest import (
     _readline_with_timeout,
     message_id,
 )
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer
 
 
 @pytest.fixture
@@ -191,3 +191,20 @@ async def test_workers_share_one_port_and_survive_a_killed_worker(
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+@pytest.mark.slow
+async def test_two_relays_over_a_redis_cluster_deliver_across_processes(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_cluster: RedisClusterServers
+) -> None:
+    for node in redis_cluster.nodes:
+        node.cli("flushall")
+    relay_a, relay_b = _two_relays(relay_factory, redis_cluster.url)
+    everyone = [await peers(relay_b.url).start() for _ in range(4)]  # keys land on every node
+    alice = await peers(relay_a.url).start()
+    for n, peer in enumerate(everyone):
+        await alice.client.send(peer.account, message_id(n), b"to %d" % n)
+    for n, peer in enumerate(everyone):
+        assert [d.payload for d in await peer.wait_for(1)] == [b"to %d" % n]
+    slots = {node.cli("cluster", "countkeysinslot", "0") for node in redis_cluster.nodes}
+    assert slots  # the cluster answered on every node
