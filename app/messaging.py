@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
-from parley.app import peer_build
+from parley.app import peer_build, recovery
 from parley.app.attachments import check_received
 from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
@@ -66,6 +66,7 @@ from parley.crypto import succession
 from parley.crypto.attachment import decrypt_attachment
 from parley.crypto.errors import CryptoError, DuplicateMessage, EnvelopeRejected
 from parley.crypto.keys import DHKeyPair, IdentityKeyPair
+from parley.crypto.notice import is_notice
 from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
 from parley.crypto.session import Session, accept_session, peek_initial
 from parley.crypto.succession import Succession, SuccessionRefused
@@ -131,11 +132,21 @@ class Received:
 
     events: list[Event] = field(default_factory=list)
     receipt_to: tuple[str, bytes] | None = None  # (contact id, message id) to confirm
+    # (contact id, message id, send a notice?) of a message a fresh session would let us read
+    undecryptable: tuple[str, bytes, bool] | None = None
+    reset: str | None = None  # contact id whose verified notice asks for a fresh session
 
 
 class _Drop(Exception):
     """Internal: a delivery that will never decrypt; it is acknowledged and reported (the
-    message completes "A message from X could not be shown: ...")."""
+    message completes "A message from X could not be shown: ...").
+
+    ``recoverable``: a fresh session would fix it (app/recovery.py), so a known sender is told.
+    """
+
+    def __init__(self, message: str, *, recoverable: bool = False) -> None:
+        super().__init__(message)
+        self.recoverable = recoverable
 
 
 class _Duplicate(Exception):
@@ -173,6 +184,12 @@ class Pipeline:
         identity: our identity key pair.
         emit: called with each event after its change committed.
         confirm: called after a commit with (contact id, message ids) to send delivery receipts.
+        notify: called after a commit with (contact id, message id, send a notice?) for a message
+            from a contact that a fresh session would let us read: the relay client must let its
+            resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
+            (app/recovery.py).
+        reset: called after a commit with a contact id whose verified notice asks for a fresh
+            session and the resending of what is not delivered.
     """
 
     def __init__(
@@ -182,6 +199,9 @@ class Pipeline:
         emit: Callable[[Event], None],
         confirm: Callable[[str, list[bytes]], None],
         hooks: HookProvider | None = None,
+        *,
+        notify: Callable[[str, bytes, bool], None] | None = None,
+        reset: Callable[[str], None] | None = None,
     ) -> None:
         self.db = store.db
         self.hooks = provider() if hooks is None else hooks
@@ -189,6 +209,9 @@ class Pipeline:
         self.identity = identity
         self._emit = emit
         self._confirm = confirm
+        self._notify = notify
+        self._reset = reset
+        self._notices = recovery.NoticeLimiter()
         self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
         self._done = 0  # deliveries committed since the last login (CatchUpProgress)
@@ -227,7 +250,17 @@ class Pipeline:
                 self._emit(CatchUpProgress(self._done, self._done + len(self._queue)))
             for contact_id, ids in receipts.items():
                 self._confirm(contact_id, ids)
+            self._recover(results)
             await asyncio.sleep(0)  # let the UI, sends and the relay client run between batches
+
+    def _recover(self, results: list[Received | BaseException]) -> None:
+        for outcome in results:
+            if not isinstance(outcome, Received):
+                continue
+            if outcome.undecryptable is not None and self._notify is not None:
+                self._notify(*outcome.undecryptable)
+            if outcome.reset is not None and self._reset is not None:
+                self._reset(outcome.reset)
 
     async def stop(self) -> None:
         """Stop committing (before the store closes); queued deliveries stay unacknowledged."""
@@ -256,7 +289,12 @@ class Pipeline:
                     time.sleep(0)
                     try:
                         with self.db.transaction():  # a savepoint: one bad message stays alone
-                            results.append(self._receive_one(pending.delivery))
+                            receive = (
+                                self._notice
+                                if is_notice(pending.delivery.payload)
+                                else self._receive_one
+                            )
+                            results.append(receive(pending.delivery))
                     except (AppError, StoreError) as exc:
                         results.append(exc)
         except StoreError as exc:  # the commit itself failed: nothing is acknowledged
@@ -328,6 +366,9 @@ class Pipeline:
         except _Duplicate:
             return None
         except _Drop as drop:
+            if drop.recoverable and contact is not None and contact.state == "accepted":
+                notify = self._notices.allow(delivery.sender, time.time())
+                out.undecryptable = (contact.id, delivery.message_id, notify)
             self._refused(out, contact, delivery.sender, str(drop))
             return None
         except _Refused as refused:
@@ -365,7 +406,10 @@ class Pipeline:
                 continue
             return [session, *known[:index], *known[index + 1 :]], plaintext, None
         if header is None or header.identity_key.to_bytes() != delivery.sender:
-            raise _Drop("it could not be decrypted (no session with this sender can open it).")
+            raise _Drop(
+                "it could not be decrypted (no session with this sender can open it).",
+                recoverable=header is None,
+            )
         if prekeys.first_message_seen(
             self.db, delivery.sender, header.ephemeral_key, header.signed_prekey_id
         ):
@@ -381,7 +425,8 @@ class Pipeline:
                 one_time = OneTimePreKey(row.key_id, DHKeyPair.from_private(row.private_key))
         except NotFound:
             raise _Drop(
-                "it was made for keys this device does not have (used, expired or never issued)."
+                "it was made for keys this device does not have (used, expired or never issued).",
+                recoverable=True,
             ) from None
         spk = SignedPreKey(
             signed.key_id,
@@ -396,8 +441,30 @@ class Pipeline:
         except EnvelopeRejected as exc:
             raise _Refused(exc) from None
         except CryptoError:
-            raise _Drop("it could not be decrypted (damaged or forged).") from None
+            raise _Drop(
+                "it could not be decrypted (damaged or forged).", recoverable=True
+            ) from None
         return [session, *known], plaintext, header
+
+    def _notice(self, delivery: Delivery) -> Received:
+        """A "cannot decrypt" notice: a fresh session if it verifies and is due (app/recovery)."""
+        out = Received()
+        contact = contacts.find_by_identity_key(self.db, delivery.sender)
+        if contact is None or contact.state != "accepted":
+            log.info("ignored a cannot-decrypt notice from someone who is not a contact")
+            return out
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        failed = recovery.accept_notice(
+            self.db,
+            contact,
+            delivery.payload,
+            identity=self.identity,
+            conversation_id=conversation.id,
+            now=time.time(),
+        )
+        if failed is not None:
+            out.reset = contact.id
+        return out
 
     def _refused(
         self, out: Received, contact: ContactRow | None, sender: bytes, reason: str
@@ -609,10 +676,18 @@ class Pipeline:
 
     def queue_outgoing(self, message: NewMessage, payload: bytes) -> None:
         """Keep the payload until the relay stores it (found again by ``pending_outgoing``)."""
+        self.queue_outgoing_id(message.id, payload)
+
+    def queue_outgoing_id(self, message_id: bytes, payload: bytes) -> None:
         relay_records.record(
             self.db,
-            RelayRecordRow(message.id, "out", payload, (PENDING_STATE,), time.time(), None, False),
+            RelayRecordRow(message_id, "out", payload, (PENDING_STATE,), time.time(), None, False),
         )
+
+    def queue_again(self, message_id: bytes, payload: bytes) -> None:
+        """Replace a message's payload (re-encrypted in a fresh session) and send it again."""
+        self.queue_outgoing_id(message_id, payload)
+        messages.set_status(self.db, message_id, "sending")
 
     def pending_outgoing(self) -> list[tuple[bytes, bytes, bytes]]:
         """(message id, recipient account, payload) of every message the relay has not stored."""

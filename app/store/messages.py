@@ -207,3 +207,12 @@ def move(db: Database, from_conversation: str, to_conversation: str) -> None:
         "UPDATE messages SET conversation_id = ? WHERE conversation_id = ?",
         (to_conversation, from_conversation),
     )
+
+
+def incoming_after(db: Database, after_seq: int, *, limit: int = MAX_PAGE) -> list[MessageRow]:
+    """Received messages stored after ``after_seq`` (every conversation), oldest first."""
+    rows = db.all(
+        _SELECT + "WHERE direction = 'in' AND kind = 'message' AND seq > ? ORDER BY seq LIMIT ?",
+        (after_seq, limit),
+    )
+    return [parse(r) for r in rows]

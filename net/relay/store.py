@@ -10,10 +10,8 @@ Durability: WAL mode with ``synchronous=NORMAL`` by default. A commit then reach
 or kernel crash can lose the last commits before the next checkpoint. ``fsync=True`` selects
 ``synchronous=FULL`` (an fsync per group commit) for operators who need power-loss durability.
 
-A Redis/Valkey store would implement the same interface: a list or stream per recipient, a hash
-per (recipient, message_id) for idempotency (SET NX), a set of accounts, a list of one-time prekeys
-per account (LPOP hands each out once), and pub/sub wake-ups so that many relay processes share
-the queues; ``commit`` would become a pipeline flush. It is not built yet.
+``RedisStore`` (store_redis.py) implements the same interface over Redis or Valkey, so that many
+relay processes on many machines share the queues.
 """
 
 from __future__ import annotations
@@ -110,7 +108,15 @@ class PrekeyBundle:
 
 
 class RelayStore(Protocol):
-    """What the protocol core needs from storage; every write joins the open transaction."""
+    """What the protocol core needs from storage; every write joins the open transaction.
+
+    ``shared`` says whether other relay processes write to the same queues (Redis); the core then
+    delivers a stored message live only when no other process's message can lie between it and
+    what the connection already has (``seq == cursor + 1``; such a store numbers each
+    recipient's messages contiguously), and the server listens for other processes' wake-ups.
+    """
+
+    shared: bool
 
     @property
     def dirty(self) -> bool:
@@ -198,6 +204,22 @@ class RelayStore(Protocol):
         """Delete every message whose expiry has passed; return how many."""
         ...
 
+    # Limits that must hold over every relay process sharing the store (used when ``shared``).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        """Count a new connection against the account's cap; False if the cap is reached."""
+        ...
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        """Stop counting a closed connection."""
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        """Extend the leases of live connections (a dead process's leases run out)."""
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        """Take up to ``want`` tokens from the account's rate-limit bucket; return how many."""
+        ...
+
 
 class SqliteStore:
     """The embedded store: one SQLite file in WAL mode, used from one thread only.
@@ -209,6 +231,8 @@ class SqliteStore:
         max_prekey_stock: the most one-time prekeys per account.
         fsync: ``synchronous=FULL`` (survives power loss) instead of NORMAL (survives SIGKILL).
     """
+
+    shared = False
 
     def __init__(
         self,
@@ -437,6 +461,21 @@ class SqliteStore:
             usage[1] -= sum(int(row[0]) for row in rows)
         self._queued -= len(rows)
         return len(rows)
+
+    # One process owns an SQLite store, so the core's own per-process limits are the whole truth:
+    # these never refuse (the core does not call them for an unshared store).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        return True
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        return None
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        return None
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        return want
 
     def expire(self, now: float) -> int:
         deleted = self._exec("DELETE FROM queue WHERE expires_at <= ?", (now,)).rowcount

@@ -53,8 +53,8 @@ def strangers(
         sessions.append(session)
     alice, bob = (s.window for s in sessions)
     assert alice is not None and bob is not None
-    for window in (alice, bob):
-        qtbot.waitUntil(lambda w=window: w.connection.text() == "Online", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: alice.connection.text() == "Online", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bob.connection.text() == "Online", timeout=WAIT_MS)
     yield alice, bob
     for session in sessions:
         if session.window is not None:
