@@ -1,18 +1,18 @@
 """Contacts and conversations: adding from an invite, trust state, and the views the UI shows.
 
-Trust rules (docs/protocol.md, sections "app", "Message requests", "Succession statements"):
+Trust rules (docs/protocol.md, sections 8, 8.1 "Succession statements", 8.2 "Message requests"):
 
 - A first message from an identity that is not a contact makes a message REQUEST (state
   "request"): its claimed name is kept as a claim, nothing is sent back (no receipt) until the
   user accepts it; deleting forgets it; blocking keeps only the identity key, and every later
-  delivery from it is acknowledged to the relay, counted and dropped, never stored.
+  delivery from it is acknowledged to the relay, counted and dropped, never stored (its earlier
+  history stays, hidden with it).
 - A contact's identity key changes only with a succession statement signed by the old key
   (crypto/succession.py) or when the user merges a request into the contact after comparing
   safety numbers. Every rebinding writes a system line into the conversation.
-
 - A contact is keyed by a random id, not by its identity key, so that a key change keeps the
   conversation and its history.
-- A key change (a new identity claiming, end-to-end, to replace a known one) stores the new key,
+- A key change (a new identity proven by a succession statement) stores the new key,
   flags ``key_changed`` and, if the contact was verified, records that sending is BLOCKED until
   the user accepts the new key (``accept_key_change``). An unverified contact is flagged but not
   blocked, as in Signal: the warning is shown, the user was never relying on a verified key.

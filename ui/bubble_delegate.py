@@ -30,6 +30,7 @@ SIZE_CACHE = 2000
 OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
 IN_BUBBLE = QColor("#e9e9eb")
+SYSTEM_BUBBLE = QColor("#fff1c2")
 IN_TEXT = QColor("#1b1b1b")
 READ_TICKS = QColor("#b8f0ff")
 FAILED = QColor("#ffd0d0")
@@ -122,11 +123,14 @@ class BubbleDelegate(QStyledItemDelegate):
         outgoing = message.direction == "out"
         row = option.rect
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
+        system = message.kind == "system"  # the app's own line (a key change): centred, amber
+        if system:
+            left = row.left() + max(MARGIN, (row.width() - size.width()) // 2)
         bubble = QRect(left, row.top() + MARGIN, size.width(), size.height())
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(OUT_BUBBLE if outgoing else IN_BUBBLE)
+        painter.setBrush(SYSTEM_BUBBLE if system else OUT_BUBBLE if outgoing else IN_BUBBLE)
         painter.drawRoundedRect(bubble, 12, 12)
         if option.state & QStyle.StateFlag.State_HasFocus or (
             option.state & QStyle.StateFlag.State_Selected

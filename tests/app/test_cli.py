@@ -155,3 +155,43 @@ def test_requests_and_refused_messages_on_the_command_line(relay_url: str, tmp_p
     ok(run(ann, "send", "Ben", "are you there?"))
     assert ok(run(ben, "recv", "--timeout", "3")) == []
     assert ok(run(ben, "list")) == []
+
+
+def test_succession_and_merge_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
+    ann, ben, phone, tablet = (tmp_path / n for n in ("ann", "ben", "phone", "tablet"))
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    [ben_code] = ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ben_code))
+    ok(run(ann, "send", "Ben", "hi"))
+    ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    ok(run(ben, "requests", "accept", request.split("\t")[0]))
+    # Ann moves to a new phone: the old profile signs for the new identity.
+    [phone_code] = ok(run(phone, "init", "--name", "Ann", "--relay", relay_url))
+    [statement] = ok(run(ann, "succession", "sign", phone_code))
+    assert statement.startswith("parley-succession:") and len(statement) == 18 + 272
+    bad = run(tablet, "succession", "adopt", statement)  # no account there yet
+    assert bad.returncode == cli.EXIT_NOT_FOUND
+    ok(run(phone, "succession", "adopt", statement))
+    ok(run(phone, "add", ben_code))
+    ok(run(phone, "send", "Ben", "new phone, same Ann"))
+    [line] = ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    assert line.split("\t")[1:] == ["Ann", "new phone, same Ann"]  # the contact, not a request
+    [listed] = ok(run(ben, "list"))
+    assert "\tAnn\tunverified,key-changed\t" in listed
+    assert ok(run(ben, "requests")) == []
+    # A tablet with no statement (the phone is lost): a request, merged after comparing numbers.
+    ok(run(tablet, "init", "--name", "Ann", "--relay", relay_url))
+    ok(run(tablet, "add", ben_code))
+    ok(run(tablet, "send", "Ben", "it's Ann, trust me"))
+    ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    request_id = request.split("\t")[0]
+    refused = run(ben, "merge", request_id, "--into", "Ann")
+    assert refused.returncode == cli.EXIT_REJECTED and "Compare safety numbers" in refused.stderr
+    assert ok(run(ben, "verify", request_id)) == ok(run(tablet, "safety-number", "Ben"))
+    [merged] = ok(run(ben, "merge", request_id, "--into", "Ann"))
+    assert merged.endswith("\tAnn")
+    assert ok(run(ben, "requests")) == []
+    [listed] = ok(run(ben, "list"))
+    assert "\tAnn\tverified\t" in listed
