@@ -369,7 +369,12 @@ class Pipeline:
             if drop.recoverable and contact is not None and contact.state == "accepted":
                 notify = self._notices.allow(delivery.sender, time.time())
                 out.undecryptable = (contact.id, delivery.message_id, notify)
-            self._refused(out, contact, delivery.sender, str(drop))
+                # Said, but not as a line in the conversation: the sender is asked for a fresh
+                # session and sends it again, so the message itself will be shown.
+                reason = f"{drop} It is being asked for again in a fresh session."
+                self._refused(out, contact, delivery.sender, reason, line=False)
+            else:
+                self._refused(out, contact, delivery.sender, str(drop))
             return None
         except _Refused as refused:
             when = relay_time(delivery.relay_received_at)
@@ -467,20 +472,29 @@ class Pipeline:
         return out
 
     def _refused(
-        self, out: Received, contact: ContactRow | None, sender: bytes, reason: str
+        self,
+        out: Received,
+        contact: ContactRow | None,
+        sender: bytes,
+        reason: str,
+        *,
+        line: bool = True,
     ) -> Received:
-        """Tell the user a delivery could not be shown: an event, and a system line in the
-        contact's (or request's) conversation when the sender is known."""
+        """Tell the user a delivery could not be shown: an event, and (``line``) a system line in
+        the contact's (or request's) conversation when the sender is known."""
         conversation_id = None
         if contact is None:
             label = f"an unknown sender ({contact_ops.fingerprint(sender)})"
+        elif not line:
+            label = contact_ops.display_label(contact)
+            conversation_id = contact_ops.conversation_of(self.db, contact.id).id
         else:
             label = contact_ops.display_label(contact)
             conversation = contact_ops.conversation_of(self.db, contact.id)
             conversation_id = conversation.id
             text = MessageRefused(conversation_id, label, reason).text
-            line = contact_ops.system_line(self.db, conversation.id, text, time.time())
-            out.events.append(MessageAdded(contact_ops.message_view(self.db, line)))
+            row = contact_ops.system_line(self.db, conversation.id, text, time.time())
+            out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
             self._changed(out, contact)
         log.info("refused a delivery: %s", reason)
         out.events.append(MessageRefused(conversation_id, label, reason))
