@@ -105,7 +105,7 @@ def test_no_secure_keychain_is_said_up_front_and_the_passphrase_preselected(
     from parley.ui.session import AccountSession
 
     before = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
     try:
         session = AccountSession(runtime, tmp_path / "profile")  # type: ignore[arg-type]
         session.start()
