@@ -325,7 +325,7 @@ def bypass_section(facts: Facts) -> Section:
 def builds_section(facts: Facts) -> Section:
     s = Section("Builds and run")
     rows: list[list[Item]] = []
-    for v in VARIANTS:
+    for v in facts.wheels:
         info = facts.wheels.get(v)
         if isinstance(info, WheelInfo):
             settings = "; ".join(f"{k}={val}" for k, val in facts.build_settings.get(v, {}).items())
