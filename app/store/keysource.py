@@ -205,8 +205,9 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _hex_field(obj: dict[str, Any], name: str, size: int) -> bytes:
     value = obj.get(name)
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]*", value):
-        raise CorruptDatabase(f"The key header field {name!r} must be lowercase hex.")
+    # Whole bytes only: bytes.fromhex would raise ValueError on an odd number of digits.
+    if not isinstance(value, str) or not re.fullmatch(r"(?:[0-9a-f]{2})*", value):
+        raise CorruptDatabase(f"The key header field {name!r} must be lowercase hex bytes.")
     raw = bytes.fromhex(value)
     if len(raw) != size:
         raise CorruptDatabase(f"The key header field {name!r} must hold {size} bytes.")
@@ -297,6 +298,10 @@ def read_header(path: Path) -> Header:
             data = fh.read(MAX_HEADER_BYTES + 1)
     except FileNotFoundError as exc:
         raise CorruptDatabase(f"The key header file {path} is missing.") from exc
+    except OSError as exc:
+        raise CorruptDatabase(
+            f"The key header file {path} cannot be read: {exc.strerror}."
+        ) from exc
     return parse_header(data)
 
 
