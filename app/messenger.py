@@ -19,7 +19,7 @@ from parley.app import account as prekey_ops
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
-from parley.app import recovery
+from parley.app import peer_build, recovery
 from parley.app.attachments import prepare_picture
 from parley.app.errors import (
     AppError,
@@ -69,7 +69,7 @@ from parley.app.store.messages import NewMessage
 from parley.app.store.profile import Store
 from parley.crypto.attachment import decrypt_attachment, digest, encrypt_attachment
 from parley.crypto.errors import CryptoError
-from parley.crypto.keys import IdentityKeyPair
+from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
 from parley.crypto.session import Session, initiate_session
 from parley.net.client import ClientError, RelayClient
@@ -277,6 +277,8 @@ class Messenger:
         with self.store.transaction() as db:
             prekey_ops.rotate_if_old(db, self.identity, time.time())
             spk, blobs, ids = prekey_ops.publication(db)
+        # The warrant build says so in its prekey bundle too (signed; docs/warrant.md).
+        spk = peer_build.tag_signed_prekey(spk, build_config().authority_key_id, self.identity)
         client = self._require_client()
         try:
             async with asyncio.timeout(timeout):
@@ -321,20 +323,24 @@ class Messenger:
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")
         name = (display_name or parsed.display_name).strip() or parsed.display_name
-        session = await self._fresh_session(parsed.identity_key, name)
+        session, bundle_authority = await self._fresh_session(parsed.identity_key, name)
+        # The invite or the bundle may say "warrant build"; either is enough to say so.
+        authority = parsed.authority_key_id or bundle_authority
         with self.store.transaction() as db:
             row, conversation = contact_ops.create(
-                db, parsed.identity_key, name, build_variant=parsed.build_variant
+                db, parsed.identity_key, name, build_variant="warrant" if authority else "standard"
             )
-            if parsed.authority_key_id:
-                contact_ops.set_build(db, row.id, "warrant", parsed.authority_key_id)
+            if authority:
+                contact_ops.set_build(db, row.id, "warrant", authority)
+                row = contacts.get(db, row.id)
             save_sessions(db, row.id, [session])
             view = contact_ops.conversation_view(db, conversation)
         self._emit(ConversationChanged(view))
         return contact_ops.contact_view(row)
 
-    async def _fresh_session(self, identity_key: bytes, name: str) -> Session:
-        """X3DH from a freshly fetched prekey bundle. Raises NetworkError."""
+    async def _fresh_session(self, identity_key: bytes, name: str) -> tuple[Session, str]:
+        """X3DH from a freshly fetched prekey bundle, and the authority key id its build tag
+        names ("" for the standard build). Raises NetworkError."""
         try:
             fetched = await self._require_client().fetch_bundle(identity_key)
         except RelayRefused as exc:
@@ -346,10 +352,11 @@ class Messenger:
         if fetched.identity_key != identity_key:
             raise NetworkError(f"The relay returned keys of someone else instead of {name}'s.")
         try:
-            bundle = PreKeyBundle.from_parts(
-                fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+            record, authority = peer_build.split_signed_prekey(
+                fetched.signed_prekey, IdentityPublicKey.from_bytes(fetched.identity_key)
             )
-            return initiate_session(self.identity, bundle)
+            bundle = PreKeyBundle.from_parts(fetched.identity_key, record, fetched.one_time_prekey)
+            return initiate_session(self.identity, bundle), authority
         except CryptoError as exc:
             raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
 
@@ -529,7 +536,7 @@ class Messenger:
     async def _start_over(self, contact_id: str) -> None:
         """A fresh session with the contact, then every undelivered message sent again in it."""
         contact = contacts.get(self.store.db, contact_id)
-        session = await self._fresh_session(contact.identity_key, contact.display_name)
+        session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
         resent: list[tuple[bytes, bytes]] = []
         with self.store.transaction() as db:
             contact = contacts.get(db, contact_id)

@@ -28,7 +28,9 @@ from parley.app.store.contacts import ContactRow
 from parley.app.store.db import Database
 from parley.app.store.messages import NewMessage
 from parley.app.store.relay_records import RelayRecordRow
-from parley.crypto.errors import EnvelopeRejected
+from parley.crypto.errors import EnvelopeRejected, MalformedData
+from parley.crypto.keys import SIGNATURE_LEN, IdentityKeyPair, IdentityPublicKey
+from parley.crypto.prekeys import SIGNED_PREKEY_PUBLIC_LEN
 from parley.net.client_types import Delivery
 
 WARRANT_DOC = "docs/warrant.md"
@@ -145,3 +147,38 @@ def store_refused(
         )
     )
     return events
+
+
+# ---- the build in the prekey bundle ------------------------------------------------------------
+
+BUNDLE_TAG_DOMAIN = b"parley-build-tag-v1"
+BUNDLE_TAG_KIND = 1
+_TAG_LEN = 1 + 8 + SIGNATURE_LEN
+
+
+def tag_signed_prekey(record: bytes, authority_key_id: str, identity: IdentityKeyPair) -> bytes:
+    """The signed prekey record as published: a warrant build appends its authority key id,
+    signed by the identity key (so the relay can drop the tag but never forge one).
+
+    Layout: ``record (109) || 0x01 || key id (8) || Ed25519 signature over domain || record ||
+    0x01 || key id``. The standard build publishes the record alone, as before.
+    """
+    if not authority_key_id:
+        return record
+    tag = bytes((BUNDLE_TAG_KIND,)) + bytes.fromhex(authority_key_id)
+    return record + tag + identity.sign(BUNDLE_TAG_DOMAIN + record + tag)
+
+
+def split_signed_prekey(blob: bytes, identity: IdentityPublicKey) -> tuple[bytes, str]:
+    """(signed prekey record, authority key id or "") from a fetched bundle's record.
+
+    Raises:
+        CryptoError: a tag that is malformed or not signed by the bundle's identity key.
+    """
+    if len(blob) == SIGNED_PREKEY_PUBLIC_LEN:
+        return blob, ""
+    record, tag = blob[:SIGNED_PREKEY_PUBLIC_LEN], blob[SIGNED_PREKEY_PUBLIC_LEN:]
+    if len(tag) != _TAG_LEN or tag[0] != BUNDLE_TAG_KIND:
+        raise MalformedData("The prekey bundle carries a build tag that does not parse.")
+    identity.verify(BUNDLE_TAG_DOMAIN + record + tag[:9], tag[9:])
+    return record, tag[1:9].hex()

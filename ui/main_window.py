@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from parley.app.events import (
@@ -49,8 +50,12 @@ CONNECTION_WORDS = {"connecting": "Connecting…", "online": "Online", "offline"
 
 
 def window_title(display_name: str) -> str:
-    """The title names the build variant, so the warrant build can never pass for the other."""
-    return f"Parley ({build_config().describe()}) — {display_name}"
+    """The title names the build variant, so the warrant build can never pass for the other.
+
+    It ends with the application's display name, which Qt would otherwise append a second time
+    ("… — Parley").
+    """
+    return f"{display_name} ({build_config().describe()}) — Parley"
 
 
 class MainWindow(QMainWindow):
@@ -90,10 +95,20 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.notifier = Notifier(self, icon)
         self._open_first_when_listed = False
-        self.setTabOrder(self.invite_button, self.add_button)
-        self.setTabOrder(self.add_button, self.list)
-        self.setTabOrder(self.list, self.pane.view)
-        self.setTabOrder(self.pane.view, self.pane.composer.edit)
+        self._open_contact_when_listed: str | None = None
+        # Tab goes down the left column, then through the conversation top to bottom.
+        chain = (
+            self.invite_button,
+            self.add_button,
+            self.list,
+            self.pane.safety,
+            self.pane.view,
+            self.pane.composer.attach,
+            self.pane.composer.edit,
+            self.pane.composer.send,
+        )
+        for first, second in itertools.pairwise(chain):
+            self.setTabOrder(first, second)
 
         bridge.conversations_changed.connect(self._conversations_changed)
         bridge.messages_added.connect(self._messages_added)
@@ -128,11 +143,14 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 0, 6)
         layout.addLayout(buttons)
         layout.addWidget(self.list, 1)
-        self.invite_button.clicked.connect(self.show_invite)
-        self.add_button.clicked.connect(self.show_add_contact)
+        # ``clicked`` passes ``checked``, which must not reach show_add_contact's ``invite``.
+        self.invite_button.clicked.connect(lambda _checked=False: self.show_invite())
+        self.add_button.clicked.connect(lambda _checked=False: self.show_add_contact())
         self.list.selectionModel().currentChanged.connect(self._current_changed)
-        # Enter on a conversation moves the keyboard to its composer.
+        # Enter on a conversation, or a click on it, moves the keyboard to its composer; the arrow
+        # keys still walk the list.
         self.list.activated.connect(lambda _index: self.pane.composer.edit.setFocus())
+        self.list.clicked.connect(lambda _index: self.pane.composer.edit.setFocus())
 
     def _build_status_bar(self) -> None:
         self.connection = named(QLabel("Connecting…", self), "Connection")
@@ -151,7 +169,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        # ``triggered`` passes ``checked``: never let it reach a slot's own optional argument.
+        action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
 
@@ -196,6 +215,7 @@ class MainWindow(QMainWindow):
             self._select(current)
         self._update_unread_title()
         self._open_first_if_asked()
+        self._open_added_contact()
 
     def _conversations_changed(self, conversations: list[ConversationView]) -> None:
         self.conversations.upsert(conversations)
@@ -204,6 +224,20 @@ class MainWindow(QMainWindow):
                 self.pane.update_conversation(conversation)
         self._update_unread_title()
         self._open_first_if_asked()
+        self._open_added_contact()
+
+    def _open_added_contact(self) -> None:
+        """A contact was just added: open their conversation, ready to type the first message."""
+        contact_id = self._open_contact_when_listed
+        if contact_id is None:
+            return
+        for row in range(self.conversations.rowCount()):
+            conversation = self.conversations.conversation_at(row)
+            if conversation is not None and conversation.contact_id == contact_id:
+                self._open_contact_when_listed = None
+                self.open_conversation(conversation)
+                self.pane.composer.edit.setFocus()
+                return
 
     def open_first_conversation(self) -> None:
         """Open the top conversation with the keyboard in its composer, now or once listed.
@@ -331,12 +365,17 @@ class MainWindow(QMainWindow):
 
     def _contact_added(self, contact: ContactView) -> None:
         if contact.build_variant != build_config().variant:
-            QMessageBox.warning(
-                self,
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
                 "A different build",
                 f"{contact.display_name} uses the {contact.build_variant} build of Parley. "
                 "Read what that means in About before you write anything sensitive.",
+                QMessageBox.StandardButton.Ok,
+                self,
             )
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+        self._open_contact_when_listed = contact.id
         self.refresh()
 
     def show_search(self) -> SearchDialog:
@@ -377,11 +416,14 @@ class MainWindow(QMainWindow):
         if message is not None:
             self.pane.open_picture(message)
 
-    def show_about(self) -> None:
+    def show_about(self) -> QMessageBox:
+        """Window-modal but not blocking (``open``, not ``exec``): the app keeps receiving."""
         built = build_config()
-        QMessageBox.about(
-            self,
-            "About Parley",
+        box = QMessageBox(self)
+        box.setWindowTitle("About Parley")
+        box.setIcon(QMessageBox.Icon.Information)
+        named(box, "About Parley")
+        box.setText(
             f"<b>Parley {__version__}</b>, {built.describe()}.<br><br>"
             "End-to-end encrypted messages: X3DH and the Double Ratchet, keys made on this "
             "computer, a relay that stores only ciphertext it cannot read.<br>"
@@ -396,8 +438,11 @@ class MainWindow(QMainWindow):
                 else "This is the <b>standard build</b>: nobody but you and your contact can "
                 "read your messages. A contact who runs the warrant build is marked, and you "
                 f"are told before you write to them ({WARRANT_DOC})."
-            ),
+            )
         )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def _build_changed(self, event: ContactBuildChanged) -> None:
         """No silent escrow: the moment a contact's messages show a warrant envelope, say so."""

@@ -22,12 +22,19 @@ from parley.app.warrant import authority as authority_files
 from parley.app.warrant.policy import WarrantHooks
 from parley.crypto.hooks import MessageKeyHook, Parties
 from parley.crypto.warrant_envelope import EnvelopeHook, EpochKey
+from parley.net.relay.server import RelayServer
 
 from parley import variant
 from parley.variant import BuildConfig
 from tests.warrant_build import WarrantBuild, install_build
 
-from .test_core_fixtures import Person, eventually, pair_fixture, relay_fixture  # noqa: F401
+from .test_core_fixtures import (  # noqa: F401
+    Person,
+    eventually,
+    make_person,
+    pair_fixture,
+    relay_fixture,
+)
 
 WAIT_S = 20.0
 
@@ -257,3 +264,58 @@ async def test_the_invite_tells_the_build_and_safety_numbers_do_not_change(
     plain = safety_number(alice.messenger.identity.public, IdentityPublicKey.from_bytes(
         bob.messenger.identity.public.to_bytes()))  # fmt: skip
     assert ours.digits == theirs.digits == plain  # the variant takes no part in it
+
+
+async def test_the_prekey_bundle_tells_the_build_even_when_the_invite_does_not(
+    warrant_build: WarrantBuild, pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
+) -> None:
+    _, bob = pair  # Bob (a warrant build) published his bundle with a signed build tag
+    from parley.app import invite as invite_format
+
+    plain = invite_format.Invite(bob.messenger.identity.public.to_bytes(), relay.url, "bob")
+    assert plain.build_variant == "standard"  # an invite that says nothing about the build
+    carol = await make_person(tmp_path, "carol", relay.url)
+    try:
+        use_build(carol, variant.STANDARD)
+        contact = await carol.messenger.add_contact(plain.code)
+        assert contact.build_variant == "warrant"
+        [view] = await carol.messenger.conversations()
+        assert view.authority_key_id == warrant_build.key_id
+    finally:
+        await carol.messenger.close()
+
+
+def test_a_bundle_build_tag_must_be_signed_by_the_bundle_identity() -> None:
+    from parley.app import peer_build
+    from parley.crypto.errors import CryptoError
+    from parley.crypto.keys import IdentityKeyPair
+
+    owner, other = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+    record = bytes(109)
+    tagged = peer_build.tag_signed_prekey(record, "0011223344556677", owner)
+    assert peer_build.split_signed_prekey(tagged, owner.public) == (record, "0011223344556677")
+    assert peer_build.split_signed_prekey(record, owner.public) == (record, "")
+    forged = peer_build.tag_signed_prekey(record, "0011223344556677", other)
+    with pytest.raises(CryptoError):
+        peer_build.split_signed_prekey(forged, owner.public)
+    with pytest.raises(CryptoError):
+        peer_build.split_signed_prekey(tagged[:-1], owner.public)
+
+
+async def test_session_recovery_works_between_warrant_builds(
+    warrant_build: WarrantBuild, pair: tuple[Person, Person]
+) -> None:
+    """The fresh session of a recovery is built from a bundle carrying the build tag, and the
+    messages sent again carry envelopes that the recipient checks."""
+    from parley.crypto import ratchet
+
+    from .test_core_recovery import _lose, _started, _talk, bodies
+
+    alice, bob = pair
+    await _started(alice, bob)
+    conversation = await _talk(alice, bob)
+    _lose(alice, ratchet.MAX_SKIP + 1)
+    await alice.messenger.send_text(conversation, "after the gap")
+    await eventually(lambda: len(bodies(bob)) == 2, 30.0)
+    assert bodies(bob) == ["hello bob", "after the gap"]
+    assert all(m.message.status != "rejected" for m in incoming(bob))

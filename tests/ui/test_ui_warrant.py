@@ -15,11 +15,12 @@ from parley.app.warrant.buildconfig import make_config
 from parley.ui.bridge import Submitter
 from parley.ui.embedded_relay import EmbeddedRelay
 from parley.ui.main_window import MainWindow
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.ui.ui_driver import close_window, menu_item, wait_for_window
 from tests.warrant_build import WarrantBuild
 
 pytest_plugins = ["ui_fixtures"]
@@ -28,44 +29,30 @@ WAIT_MS = 30_000
 PASSPHRASE = "a passphrase for tests"
 
 
-def about_text(window: MainWindow) -> str:
-    """Open Help > About Parley from the menu bar by keyboard; return the box's text."""
-    seen: list[str] = []
-
-    def read_and_close() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, read_and_close)
-            return
-        seen.append(box.text())
-        QTest.keyClick(box, Qt.Key.Key_Escape)
-
-    [help_action] = [a for a in window.menuBar().actions() if a.text() == "&Help"]
-    menu = help_action.menu()
-    assert isinstance(menu, QMenu)
-    [about] = [a for a in menu.actions() if a.text() == "&About Parley"]
-    menu.popup(window.mapToGlobal(window.rect().center()))
-    menu.setActiveAction(about)
-    QTimer.singleShot(0, read_and_close)
-    QTest.keyClick(menu, Qt.Key.Key_Return)
-    return seen[0]
+def about_text(qtbot: QtBot, window: MainWindow) -> str:
+    """Open Help > About Parley from the menu bar with the mouse; return the box's text."""
+    menu_item(qtbot, window, "Help", "About Parley")
+    box = wait_for_window(qtbot, QMessageBox, window)
+    text = box.text()
+    close_window(qtbot, box)
+    return text
 
 
 def test_a_warrant_build_names_itself_in_the_title_and_about_box(
     warrant_build: WarrantBuild, qtbot: QtBot, pair: tuple[Any, Any]
 ) -> None:
     alice, _ = pair
-    expected = f"Parley (warrant build, authority {warrant_build.key_id}) — Alice"
+    expected = f"Alice (warrant build, authority {warrant_build.key_id}) — Parley"
     assert alice.windowTitle().endswith(expected)
-    text = about_text(alice)
+    text = about_text(qtbot, alice)
     assert f"warrant build, authority {warrant_build.key_id}" in text
     assert "policy: strict" in text and "docs/warrant.md" in text
 
 
 def test_a_standard_build_says_so_in_its_about_box(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
     alice, _ = pair
-    assert alice.windowTitle().endswith("Parley (standard build) — Alice")
-    assert "<b>standard build</b>" in about_text(alice)
+    assert alice.windowTitle().endswith("Alice (standard build) — Parley")
+    assert "<b>standard build</b>" in about_text(qtbot, alice)
 
 
 @pytest.fixture

@@ -71,9 +71,10 @@ def make_authority(
     return folder
 
 
-@pytest.fixture
-def authority_dir(tmp_path: Path) -> Path:
-    return make_authority(tmp_path / "authority")
+@pytest.fixture(scope="session")
+def authority_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One authority for the log, HI1 and capture tests (each makes its own log)."""
+    return make_authority(tmp_path_factory.mktemp("li") / "authority")
 
 
 @pytest.fixture

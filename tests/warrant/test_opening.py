@@ -334,7 +334,7 @@ def test_standard_build_capture_opens_nothing(world: World, tmp_path: Path) -> N
 def test_deleted_epoch_cannot_be_opened(tmp_path: Path) -> None:
     """Epochs of 4 seconds: traffic of one epoch opens; after its end every trustee deletes its
     share (logged), and the same capture can no longer be opened by anyone."""
-    authority = make_authority(tmp_path / "authority", epochs=900, epoch_days=4 / 86_400,
+    authority = make_authority(tmp_path / "authority", epochs=60, epoch_days=4 / 86_400,
                                start=time.time() - 8)  # fmt: skip
     log = tmp_path / "log"
     ok("log", "init", "--log", log, "--authority", authority)
