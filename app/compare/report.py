@@ -231,10 +231,8 @@ def cost_section(facts: Facts) -> Section:
         s.blocks.append(Chart(charts.distribution(series, unit, label), f"{label}, per message"))
     s.blocks.append(Table(["measure", "standard build", "warrant build"], rows))
     extra: list[list[Item]] = []
-    volume = facts.capture.get("volume")
-    extra.append(
-        ["capture volume", Cell("n/a", "no envelope to capture"), volume or Cell("not run", "")]
-    )
+    volumes: list[Item] = [facts.capture.get(v, Cell("not run", "not reached")) for v in VARIANTS]
+    extra.append(["capture volume", *volumes])
     latency: Item = facts.blast.get("opening", Cell("not run", _warrant_reason(facts)))
     extra.append(["opening latency", Cell("n/a", "nothing to open"), latency])
     for key in ("one stolen epoch key", "one stolen master key"):

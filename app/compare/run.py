@@ -21,6 +21,7 @@ from typing import Any
 
 from parley.app.compare import relay_view, scenario, warrant, wheels
 from parley.app.compare.evidence import Cell, Evidence, Outcome, not_run
+from parley.app.compare.lawful import Lawful
 from parley.app.compare.procs import AgentProc, Relay
 from parley.app.compare.progress import Progress
 from parley.app.compare.scenario import Side
@@ -67,7 +68,7 @@ class Facts:
     interop: dict[str, Cell] = field(default_factory=dict)
     bypass: dict[str, Cell] = field(default_factory=dict)
     audit: Cell = field(default_factory=lambda: not_run("not reached"))
-    capture: dict[str, Any] = field(default_factory=dict)
+    capture: dict[str, Any] = field(default_factory=dict)  # variant -> volume Cell, and data
     opening_ms: list[float] = field(default_factory=list)
     blast: dict[str, Cell] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -110,6 +111,9 @@ class Runner:
         self.evidence = Evidence(options.out)
         self.relay: Relay | None = None
         self.agents: list[AgentProc] = []
+        self.lawful: Lawful | None = None
+        self.lawful_missing = "not reached"
+        self.authority: Path | None = options.authority
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -142,10 +146,13 @@ class Runner:
         self._timed("install", self.phase_install)
         self._timed("relay", self.phase_relay)
         self._timed("accounts", self.phase_accounts)
+        self._timed("warrant", self.phase_activate)
         self._timed("conversation", self.phase_conversation)
         self._timed("mixed", self.phase_mixed)
         self._timed("theft", self.phase_theft)
-        self._timed("warrant", self.phase_warrant)
+        self._timed("opening", self.phase_opening)
+        self._timed("bypass", self.phase_envelopes)
+        self.phase_warrant()
         self.phase_readers()
         self.progress.end()
 
@@ -154,7 +161,15 @@ class Runner:
         step = "wheels"
         tools_python = [sys.executable, "-m", "parley"]
         cwd = self.o.repo or self.o.work
-        self.facts.tools = warrant.probe(tools_python, tools_python, cwd)
+        tools = self.facts.tools = warrant.probe(tools_python, cwd)
+        if self.authority is None and self.o.warrant is not None:
+            self.lawful_missing = "a --warrant wheel was given without its --authority folder"
+        elif self.authority is None and tools.missing is not None:
+            self.lawful_missing = tools.missing.reason
+        elif self.authority is None:
+            self.authority = warrant.init_authority(
+                tools, self.o.work / "authority", step, self.log("authority"), cwd
+            )
         for variant, given in (("standard", self.o.standard), ("warrant", self.o.warrant)):
             log = self.log(f"build-{variant}")
             if given is not None:
@@ -171,6 +186,7 @@ class Runner:
             self.facts.wheels[variant] = info
             self.facts.build_settings[variant] = {
                 "how": how,
+                **({"policy": "strict (build.sh default)"} if variant == "warrant" else {}),
                 "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "(build script default)"),
             }
             phase.advance(detail=variant)
@@ -183,9 +199,10 @@ class Runner:
         supports_variant = "--variant" in script.read_text(encoding="utf-8")
         out = self.o.work / f"dist-{variant}"
         if supports_variant:
-            if variant == "warrant" and self.o.authority is None:
-                return NotRun("no warrant authority: `parley warrant authority init` is missing")
-            path = wheels.build_wheel(repo, variant, out, step, log, authority=self.o.authority)
+            if variant == "warrant" and self.authority is None:
+                return NotRun(f"no warrant authority to build with: {self.lawful_missing}")
+            authority = self.authority if variant == "warrant" else None
+            path = wheels.build_wheel(repo, variant, out, step, log, authority=authority)
             return path, f"packaging/build.sh --variant {variant}"
         if variant == "warrant":
             return NotRun("packaging/build.sh has no --variant yet (issue 9 not landed)")
@@ -227,6 +244,26 @@ class Runner:
         if side is None:
             raise StepFailed("relay", self.log("relay"), "no build could be installed")
         extra: list[str] = ["--commit-delay-ms", "0"]  # every message stored: the capture sees all
+        war = self._side("warrant")
+        if war is None:
+            missing = self.facts.sides.get("warrant")
+            self.lawful_missing = missing.reason if isinstance(missing, NotRun) else "no build"
+        elif self.authority is None:
+            pass  # lawful_missing says why
+        elif not warrant.relay_has_capture(war.program, self.o.work):
+            self.lawful_missing = "the relay has no --lawful-intercept option (issue 10)"
+        else:
+            extra += ["--lawful-intercept", str(self.authority / "authority.json")]
+            flow = warrant.Flow(
+                tool=[str(war.program), "warrant"],
+                authority=self.authority,
+                audit=self.o.work / "audit-log",
+                work=self.o.work / "lawful",
+                log=self.log("warrant-tools"),
+                cwd=self.o.work,
+            )
+            flow.work.mkdir(parents=True, exist_ok=True)
+            self.lawful = Lawful(self, flow, war.python)
         self.relay = Relay(side.program, self.o.work / "relay", self.log("relay"), extra)
         self.facts.relay_url = self.relay.url
         self.facts.environment["relay run from"] = f"the {side.variant} install"
@@ -314,36 +351,87 @@ class Runner:
         a, b = std.users["Alice"], war.users["Bob"]
         a.call(step, "add", invite=war.status["Bob"]["invite"], name="Bob-w")
         b.call(step, "add", invite=std.status["Alice"]["invite"], name="Alice-s")
-        for sender, recipient, sside, rside, to, key in (
-            (a, b, std, war, "Bob-w", "standard -> warrant"),
-            (b, a, war, std, "Alice-s", "warrant -> standard"),
+        for sender, rside, rname, to, key in (
+            (a, war, "Bob", "Bob-w", "standard -> warrant"),
+            (b, std, "Alice", "Alice-s", "warrant -> standard"),
         ):
             text = f"Mixed {key}: {scenario.token('mixed', len(key))}"
-            sent = sender.call(step, "send", to=to, text=text)
-            rname = "Bob" if rside is war else "Alice"
-            answer = recipient.call(
-                step,
-                "recv",
-                count=1,
-                timeout=15,
-                since=rside.seen.get(rname, 0),
-                errors_since=rside.errors_seen.get(rname, 0),
-            )
-            rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
-            rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
-            got = [m for m in answer["messages"] if m["id"] == sent["id"]]
-            data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
-            if got and got[0]["body"] == text:
-                cell = self.evidence.cell(
-                    "delivered", "read by the recipient", f"mixed-{key}", data
-                )
-            else:
-                reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
-                cell = self.evidence.cell("rejected", reason, f"mixed-{key}", data)
+            cell = self.exchange(step, sender, rside, rname, to=to, text=text, slug=f"mixed-{key}")
             policy = self.facts.build_settings.get("warrant", {}).get("policy", "as built")
             self.facts.interop[f"{key} (policy: {policy})"] = cell
-            del sside
             phase.advance()
+
+    def exchange(
+        self,
+        step: str,
+        sender: AgentProc,
+        rside: Side,
+        rname: str,
+        *,
+        to: str,
+        text: str,
+        slug: str,
+    ) -> Cell:
+        """One message, and whether the recipient's program accepted it ("delivered") or not."""
+        sent = sender.call(step, "send", to=to, text=text)
+        answer = rside.users[rname].call(
+            step,
+            "recv",
+            count=1,
+            timeout=15,
+            since=rside.seen.get(rname, 0),
+            errors_since=rside.errors_seen.get(rname, 0),
+        )
+        rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
+        rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
+        got = [m for m in answer["messages"] if m["id"] == sent["id"]]
+        data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
+        if got and got[0]["body"] == text:
+            return self.evidence.cell("delivered", "read by the recipient", slug, data)
+        reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
+        return self.evidence.cell("rejected", reason, slug, data)
+
+    def phase_envelopes(self) -> None:
+        """Modified warrant-build clients against an honest warrant-build recipient."""
+        war = self._side("warrant")
+        phase = self.progress.phase("bypass", len(ENVELOPE_ATTACKS) + 2)
+        if war is None:
+            return
+        step = "bypass"
+        alice, bob = war.users["Alice"], war.users["Bob"]
+        try:
+            alice.call(step, "modify", mode="none")
+        except StepFailed as exc:
+            for key in ENVELOPE_ATTACKS:
+                self.facts.bypass[f"{key} envelope"] = not_run(exc.reason)
+            return
+        text = "Control: an honest envelope"
+        control = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-control")
+        self.facts.bypass["(control) honest envelope"] = control
+        phase.advance()
+        for mode, text in ENVELOPE_ATTACKS.items():
+            alice.call(step, "modify", mode=mode)
+            message, slug = f"Modified sender: {text}", f"bypass-{mode}"
+            cell = self.exchange(step, alice, war, "Bob", to="Bob", text=message, slug=slug)
+            if cell.outcome == "delivered":
+                cell = Cell("delivered", f"ACCEPTED by the honest recipient: {text}", cell.evidence)
+            self.facts.bypass[f"{mode} envelope"] = cell
+            phase.advance()
+        # Two colluding modified clients: no envelope sent, none checked. Nothing can stop it.
+        alice.call(step, "modify", mode="stripped")
+        bob.call(step, "modify", mode="none", permissive=True)
+        text = "Colluding clients, no envelope"
+        cell = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-colluding")
+        if cell.outcome == "delivered":
+            text = (
+                "delivered with no envelope: undetectable, as stated in the design (Blaze); "
+                "no envelope was sent, so no warrant can open that message"
+            )
+            cell = Cell("delivered", text, cell.evidence)
+        self.facts.bypass["two colluding modified clients"] = cell
+        alice.call(step, "modify", mode="none")
+        bob.call(step, "modify", mode="none", permissive=False)
+        phase.advance()
 
     def phase_theft(self) -> None:
         sides = [s for v in VARIANTS if (s := self._side(v)) is not None]
@@ -391,27 +479,35 @@ class Runner:
             self.facts.matrix.setdefault("whoever steals a device later", {})[side.variant] = cell
             phase.advance(detail=side.variant)
 
-    def phase_warrant(self) -> None:
+    def _lawful_sides(self) -> list[Side]:
+        return [s for v in VARIANTS if (s := self._side(v)) is not None]
+
+    def phase_activate(self) -> None:
         phase = self.progress.phase("warrant", 1)
-        tools = self.facts.tools
-        reason = (
-            tools.missing.reason
-            if tools is not None and tools.missing is not None
-            else "the warrant build is not installed"
-        )
-        war = self.facts.sides.get("warrant")
-        if isinstance(war, NotRun):
-            reason = war.reason
+        if self.lawful is not None:
+            self.lawful.start(self._lawful_sides())
+        phase.advance()
+
+    def phase_opening(self) -> None:
+        phase = self.progress.phase("opening", 1)
+        if self.lawful is not None:
+            self.lawful.finish(self._lawful_sides())
+        phase.advance()
+
+    def phase_warrant(self) -> None:
+        """Every cell the warrant phases could not fill says why."""
+        reason = self.lawful_missing if self.lawful is None else "not reached in this run"
         for party in PARTIES[3:8]:
             for variant in VARIANTS:
-                self.facts.matrix.setdefault(party, {})[variant] = not_run(reason)
+                self.facts.matrix.setdefault(party, {}).setdefault(variant, not_run(reason))
         for key in BYPASSES:
-            self.facts.bypass[key] = not_run(reason)
-        self.facts.audit = not_run(reason)
-        self.facts.capture = {"volume": not_run(reason)}
-        for key in ("one stolen epoch key", "one stolen master key"):
-            self.facts.blast[key] = not_run(reason)
-        phase.advance()
+            self.facts.bypass.setdefault(key, not_run(reason))
+        if self.lawful is None:
+            self.facts.audit = not_run(reason)
+        for variant in VARIANTS:
+            self.facts.capture.setdefault(variant, not_run(reason))
+        for key in ("one stolen epoch key", "one stolen master key", "opening"):
+            self.facts.blast.setdefault(key, not_run(reason))
 
     def phase_readers(self) -> None:
         """Sender, recipient and relay operator rows, from what the conversation left."""
@@ -483,6 +579,13 @@ class Runner:
             self.relay = None
 
 
+ENVELOPE_ATTACKS = {
+    "stripped": "the envelope removed",
+    "random": "random bytes of an envelope's length",
+    "copied": "the envelope of the sender's previous message",
+    "relabelled": "an envelope sealed for the parties swapped",
+    "wrong-epoch": "the envelope's epoch label raised by one",
+}
 BYPASSES = (
     "stripped envelope",
     "random envelope",
