@@ -72,7 +72,7 @@ from parley.crypto.errors import CryptoError
 from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
 from parley.crypto.session import Session, initiate_session
-from parley.net.client import ClientError, RelayClient
+from parley.net.client import ClientError, Delivery, RelayClient
 from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
 
@@ -158,8 +158,11 @@ class Messenger:
                 await coro
             except asyncio.CancelledError:
                 raise
-            except AppError as exc:
-                self._emit_error(str(exc))
+            except (AppError, StoreError) as exc:
+                if self._closed:
+                    return  # work cut short by close() (its connection went away): no error
+                error = from_store(exc) if isinstance(exc, StoreError) else exc
+                self._emit(ErrorRaised(str(error), error))
             except Exception as exc:
                 log.exception("background work failed")
                 self._emit_error(f"Something went wrong in the background ({exc}).")
@@ -183,7 +186,7 @@ class Messenger:
             self.relay_url,
             self.identity.public.to_bytes(),
             self.identity.sign,
-            on_delivery=self.pipeline.on_delivery,
+            on_delivery=self._on_delivery,
             on_state=self._on_state,
             on_prekeys_low=self._on_prekeys_low,
             backoff=self.backoff,
@@ -193,6 +196,18 @@ class Messenger:
             proxy=proxy_choice(settings_repo.get(self.store.db, "net.proxy_url") or ""),
         )
         await self._client.start()
+
+    async def _on_delivery(self, delivery: Delivery) -> None:
+        """Commit one delivery; a store that cannot commit (damaged, disk full) is reported.
+
+        The delivery stays unacknowledged, so the relay keeps it and nothing is lost.
+        """
+        try:
+            await self.pipeline.on_delivery(delivery)
+        except StoreError as exc:
+            error = from_store(exc)
+            self._emit(ErrorRaised(f"A message could not be saved: {error}", error))
+            raise
 
     async def _reconnect(self) -> None:
         """Apply a new relay URL or proxy now rather than at the next start.
@@ -213,8 +228,10 @@ class Messenger:
         """Wait until logged in to the relay. Raises NetworkError."""
         try:
             await self._require_client().wait_connected(timeout)
-        except (ClientError, RelayRefused) as exc:
-            raise NetworkError(f"Cannot reach the relay at {self.relay_url}: {exc}") from exc
+        except RelayRefused as exc:
+            raise NetworkError(f"The relay at {self.relay_url} refused us: {exc.reason}.") from exc
+        except ClientError as exc:
+            raise NetworkError(f"Cannot reach the relay at {self.relay_url}: {exc}.") from exc
 
     def _require_client(self) -> RelayClient:
         if self._client is None:
@@ -285,8 +302,10 @@ class Messenger:
             async with asyncio.timeout(timeout):
                 await client.publish_prekeys(spk, blobs)
         except (TimeoutError, ClientError, RelayRefused) as exc:
+            # asyncio's own TimeoutError says nothing: the client knows why it is not online.
+            reason = str(exc) or client.last_error or f"no answer within {timeout:g} s"
             raise NetworkError(
-                f"Cannot publish keys to the relay at {self.relay_url}: {exc}"
+                f"Cannot publish keys to the relay at {self.relay_url}: {reason}."
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
@@ -580,15 +599,24 @@ class Messenger:
             self._launch(message_id, contact.identity_key, payload)
 
     def _confirm(self, contact_id: str, ids: list[bytes]) -> None:
-        self._spawn(self._send_receipt(contact_id, "delivered", ids))
+        self._receipt_soon(contact_id, "delivered", ids)
 
-    async def _send_receipt(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
-        """Receipts are best effort: encrypted like messages, never stored as messages."""
-        client = self._client
-        if client is None:
+    def _receipt_soon(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
+        """Send a receipt in the background, counted from now: ``flush`` waits for it even
+        before its task first runs (``recv --count 1`` used to exit in that gap)."""
+        if self._client is None:
             return
         self._receipts += 1
+        self._spawn(self._send_receipt(contact_id, kind, ids))
+
+    async def _send_receipt(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
+        """Receipts are best effort: encrypted like messages, never stored as messages.
+
+        Spawned by ``_receipt_soon`` only, which counted it in ``_receipts``."""
+        client = self._client
         try:
+            if client is None:
+                return
             for start in range(0, len(ids), RECEIPT_BATCH):
                 chunk = tuple(ids[start : start + RECEIPT_BATCH])
                 with self.store.transaction() as db:
@@ -619,7 +647,7 @@ class Messenger:
             self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "read"))
         self._emit(ConversationChanged(view))
         if ids:
-            self._spawn(self._send_receipt(contact.id, "read", ids))
+            self._receipt_soon(contact.id, "read", ids)
 
     async def load_attachment(self, attachment_id: str) -> bytes:
         try:

@@ -330,16 +330,19 @@ async def echo_latency(url: str, rate: float) -> list[float]:
 
 
 async def idle_connections(
-    server: Server, opener: Callable[[], Awaitable[T]], close: Callable[[T], Awaitable[None]]
+    server: Server,
+    opener: Callable[[], Awaitable[T]],
+    close: Callable[[T], Awaitable[None]],
+    count: int = IDLE,
 ) -> float:
-    """RSS growth of ``server`` per idle connection, after opening IDLE of them with ``opener``."""
+    """RSS growth of ``server`` per idle connection, after opening ``count`` with ``opener``."""
     await asyncio.sleep(0.2)
     before = server.rss_bytes()
-    conns = await _gather_bounded([opener] * IDLE)
+    conns = await _gather_bounded([opener] * count)
     await asyncio.sleep(0.5)  # let the server settle (handshake buffers released)
     after = server.rss_bytes()
     await asyncio.gather(*(close(conn) for conn in conns))
-    return max(after - before, 1) / IDLE
+    return max(after - before, 1) / count
 
 
 async def _close_ws(ws: ClientConnection) -> None:
@@ -499,16 +502,19 @@ async def _close_all(
 
 
 async def relay_saturation(
-    server: Server, keys: Sequence[SigningKey] | None = None
+    server: Server,
+    keys: Sequence[SigningKey] | None = None,
+    pairs: list[tuple[RelayConn, RelayConn]] | None = None,
 ) -> tuple[float, float, float]:
     """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges.
-    ``keys``: the accounts of the pairs (bench/warrant.py names a target among them).
+    ``keys``: the accounts of the pairs (bench/warrant.py names a target among them); ``pairs``:
+    logged-in pairs to use instead (bench/relay_scale.py puts A and B on different relays).
 
     Returns:
         delivered messages per second, the share of one core the relay used meanwhile, and the
         WebSocket frames per delivered message (both directions, both clients).
     """
-    pairs = await _pairs(server.url, keys)
+    pairs = pairs or await _pairs(server.url, keys)
     stopped = [False]
     counts = [0] * PAIRS
     payload = bytes(MESSAGE_SIZE)
@@ -584,9 +590,11 @@ async def relay_durable(url: str) -> tuple[float, float, float]:
     return total / elapsed, queued_at - start, elapsed - (queued_at - start)
 
 
-async def relay_latency(url: str, rate: float) -> list[float]:
+async def relay_latency(
+    url: str, rate: float, pairs: list[tuple[RelayConn, RelayConn]] | None = None
+) -> list[float]:
     """Open loop at ``rate`` messages per second through the relay; latencies in seconds."""
-    pairs = await _pairs(url)
+    pairs = pairs or await _pairs(url)
     samples: list[float] = []
     interval = PAIRS / rate
 

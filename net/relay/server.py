@@ -35,6 +35,7 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -61,6 +62,8 @@ if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
 log = logging.getLogger("parley.relay")
 
 DB_NAME = "relay.sqlite3"
+DATA_DIR_MODE = 0o700
+DB_FILE_MODE = 0o600
 TICK_INTERVAL = 1.0
 
 
@@ -440,6 +443,20 @@ def _as_failure(reply: Transmit) -> Transmit:
     return Transmit(reply.conn, wire.encode(error))
 
 
+def _private_files(data_dir: Path) -> None:
+    """The data folder 0700 and the database 0600 (its -wal and -shm files inherit the mode):
+    the relay's database holds every account's queued messages and social graph."""
+    data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(data_dir.stat().st_mode) != DATA_DIR_MODE:
+        data_dir.chmod(DATA_DIR_MODE)
+    db = data_dir / DB_NAME
+    os.close(os.open(db, os.O_CREAT | os.O_WRONLY, DB_FILE_MODE))
+    for path in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(path.stat().st_mode) != DB_FILE_MODE:
+                path.chmod(DB_FILE_MODE)
+
+
 @contextlib.asynccontextmanager
 async def serve_relay(
     host: str,
@@ -494,8 +511,8 @@ async def serve_relay(
     except (OSError, StoreError):
         await server.stop()
         raise
-    if not config.name:
-        server.core.config = replace(config, name=server.url)
+    # The name clients sign, normalised as they normalise it (wire.relay_name).
+    server.core.config = replace(config, name=wire.relay_name(config.name or server.url))
     try:
         yield server
     finally:
@@ -527,7 +544,7 @@ def open_store(
             publisher=publisher or f"{socket.gethostname()}:{os.getpid()}",
         )
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        _private_files(data_dir)
     except OSError as exc:
         raise RelayConfigError(f"cannot create the data directory {data_dir}: {exc}") from exc
     return SqliteStore(

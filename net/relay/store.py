@@ -204,6 +204,22 @@ class RelayStore(Protocol):
         """Delete every message whose expiry has passed; return how many."""
         ...
 
+    # Limits that must hold over every relay process sharing the store (used when ``shared``).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        """Count a new connection against the account's cap; False if the cap is reached."""
+        ...
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        """Stop counting a closed connection."""
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        """Extend the leases of live connections (a dead process's leases run out)."""
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        """Take up to ``want`` tokens from the account's rate-limit bucket; return how many."""
+        ...
+
 
 class SqliteStore:
     """The embedded store: one SQLite file in WAL mode, used from one thread only.
@@ -445,6 +461,21 @@ class SqliteStore:
             usage[1] -= sum(int(row[0]) for row in rows)
         self._queued -= len(rows)
         return len(rows)
+
+    # One process owns an SQLite store, so the core's own per-process limits are the whole truth:
+    # these never refuse (the core does not call them for an unshared store).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        return True
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        return None
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        return None
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        return want
 
     def expire(self, now: float) -> int:
         deleted = self._exec("DELETE FROM queue WHERE expires_at <= ?", (now,)).rowcount

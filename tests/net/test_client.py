@@ -285,12 +285,12 @@ async def test_wait_connected_times_out_when_no_relay_listens(
     relay.kill()  # a port that nothing listens on any more
     alice = peers(url, request_timeout=0.3)
     await alice.client.start()
-    with pytest.raises(RequestTimeout, match="could not reach"):
+    with pytest.raises(RequestTimeout, match="connection refused"):
         await alice.client.wait_connected(0.3)
     with pytest.raises(RequestTimeout):
         await alice.client.fetch_bundle(bytes(32))
     assert ("offline", "") not in alice.states
-    assert any(state == "offline" and "cannot reach" in detail for state, detail in alice.states)
+    assert any(state == "offline" and "refused" in detail for state, detail in alice.states)
 
 
 # -- against a misbehaving relay (scripted) ---------------------------------------------------
