@@ -407,6 +407,12 @@ class Messenger:
             contact_ops.accept_key_change(db, contact_id)
         self._conversation_changed(contact_id)
 
+    async def acknowledge_build(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.acknowledge_build(db, contact_id)
+        self._conversation_changed(contact_id)
+
     def _conversation_changed(self, contact_id: str) -> None:
         db = self.store.db
         self._emit(
