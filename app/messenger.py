@@ -309,6 +309,10 @@ class Messenger:
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
+        if client.prekey_stock is not None:
+            warning = prekey_ops.drain_warning(self.store.db, client.prekey_stock)
+            if warning:
+                self._emit(ErrorRaised(warning))
 
     async def _on_prekeys_low(self, stock: int) -> None:
         async with self._publishing:
