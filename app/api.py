@@ -77,6 +77,9 @@ class MessengerApi(Protocol):
     async def accept_key_change(self, contact_id: str) -> None:
         """Acknowledge a contact's new identity key, which unblocks sending to it."""
 
+    async def acknowledge_build(self, contact_id: str) -> None:
+        """The user read what writing to this warrant-build contact means (asked only once)."""
+
     async def relay_record(self, message_id: str) -> RelayRecordView: ...
 
     async def key_storage(self) -> KeyStorageInfo: ...

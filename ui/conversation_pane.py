@@ -126,7 +126,7 @@ class ConversationPane(QWidget):
         )
         self.badge = self._make_badge()
         self.notice: QMessageBox | None = None
-        self._told: set[str] = set()  # contacts whose warrant build the user was told of
+        self._told: set[str] = set()  # told in this window, before the core has stored it
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.badge)
@@ -283,6 +283,7 @@ class ConversationPane(QWidget):
             conversation is None
             or conversation.build_variant != "warrant"
             or build_config().is_warrant
+            or conversation.build_acknowledged
             or conversation.contact_id in self._told
         ):
             then()
@@ -303,6 +304,7 @@ class ConversationPane(QWidget):
         def answered(_result: int) -> None:
             if box.clickedButton() is send:
                 self._told.add(contact_id)
+                self._bridge.call(self._bridge.messenger.acknowledge_build(contact_id))
                 then()
 
         box.finished.connect(answered)
