@@ -66,9 +66,17 @@ class MessengerApi(Protocol):
         """The decrypted bytes of a picture (kept encrypted in the store)."""
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
-        """Full-text search across all conversations, newest first."""
+        """Full-text search across all conversations, newest first.
+
+        ``marks`` surround each match in the snippet (the desktop app highlights between them).
+        """
 
     async def safety_number(self, contact_id: str) -> SafetyNumberView: ...
 

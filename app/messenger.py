@@ -670,12 +670,20 @@ class Messenger:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
         db = self.store.db
         titles: dict[str, str] = {}
         hits = []
-        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+        found = search_repo.search(
+            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+        )
+        for result in found:
             conversation_id = result.message.conversation_id
             if conversation_id not in titles:
                 contact_id = conversations.get(db, conversation_id).contact_id
