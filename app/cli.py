@@ -53,7 +53,7 @@ from parley.app.errors import (
     SendBlocked,
     StorageError,
 )
-from parley.app.events import ContactView, Event, MessageAdded, MessageView
+from parley.app.events import ContactBuildChanged, ContactView, Event, MessageAdded, MessageView
 from parley.app.messenger import Messenger
 from parley.app.runtime import CoreRuntime
 
@@ -315,6 +315,8 @@ class Cli:
             if isinstance(event, MessageAdded) and event.message.direction == "in":
                 received.append(event.message)
                 arrived.set()
+            elif isinstance(event, ContactBuildChanged):  # no silent escrow: said at once
+                print(f"parley cli: {event.explanation}", file=self.err)
 
         messenger.subscribe(on_event)
         await messenger.start()

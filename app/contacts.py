@@ -33,6 +33,7 @@ from parley.crypto.keys import IdentityPublicKey
 from parley.crypto.safety import qr_payload, safety_number
 
 _BLOCKED_PREFIX = "contact.send_blocked."
+_AUTHORITY_PREFIX = "contact.authority."
 PREVIEW_CHARS = 80
 
 
@@ -68,6 +69,20 @@ def record_key_change(db: Database, contact: ContactRow, new_identity_key: bytes
     if contact.verified:
         settings.put(db, _BLOCKED_PREFIX + contact.id, "1")
     contacts.record_key_change(db, contact.id, new_identity_key)
+
+
+def set_build(db: Database, contact_id: str, build_variant: str, authority_key_id: str) -> None:
+    """Record the build a contact runs (from its invite or, reliably, from its messages)."""
+    contacts.set_build_variant(db, contact_id, build_variant)
+    if authority_key_id:
+        settings.put(db, _AUTHORITY_PREFIX + contact_id, authority_key_id)
+    else:
+        settings.delete(db, _AUTHORITY_PREFIX + contact_id)
+
+
+def authority_of(db: Database, contact_id: str) -> str:
+    """The authority key id a warrant-build contact's envelopes name ("" if none is known)."""
+    return settings.get(db, _AUTHORITY_PREFIX + contact_id) or ""
 
 
 def send_blocked(db: Database, contact: ContactRow) -> bool:
@@ -132,6 +147,8 @@ def conversation_view(db: Database, row: ConversationRow) -> ConversationView:
         row.last_activity,
         contact.verified,
         contact.key_changed,
+        contact.build_variant,
+        authority_of(db, contact.id) if contact.build_variant == "warrant" else "",
     )
 
 

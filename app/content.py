@@ -14,6 +14,9 @@ identity key of the sender (an account re-created on a new device): the recipien
 key change of that contact, which must be accepted before sending to a verified contact again.
 Parsing is strict: unknown keys, wrong types and oversize fields are refused, because a peer's
 bytes are untrusted even after they decrypt.
+
+On the wire the map is padded (app/padding.py: ``0x00 || map || 0x80 || zeros`` to a multiple of
+160 bytes) so that sizes tell little; ``decode`` also reads the unpadded maps older versions sent.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+from parley.app import padding
 from parley.app.errors import ContentError
 
 VERSION = 1
@@ -81,7 +85,7 @@ Content = Text | Picture | Receipt
 
 
 def encode(content: Content) -> bytes:
-    """The msgpack bytes of ``content`` (validated the same way ``decode`` validates)."""
+    """The padded msgpack bytes of ``content`` (validated the same way ``decode`` validates)."""
     obj: dict[str, Any] = {"v": VERSION}
     if isinstance(content, Receipt):
         obj |= {"t": content.kind, "ids": list(content.message_ids)}
@@ -111,12 +115,15 @@ def encode(content: Content) -> bytes:
             obj["was"] = content.was
     data: bytes = msgpack.packb(obj, use_bin_type=True)
     decode(data)  # one definition of valid: never send what a peer would refuse
-    return data
+    return padding.pad(data)
 
 
 def decode(data: bytes) -> Content:
-    """Parse and validate application message bytes. Raises ContentError."""
-    if not isinstance(data, bytes) or len(data) > MAX_CONTENT_BYTES:
+    """Parse and validate application message bytes, padded or not. Raises ContentError."""
+    if not isinstance(data, bytes) or len(data) > padding.padded_length(MAX_CONTENT_BYTES):
+        raise ContentError("The message is larger than any Parley message can be.")
+    data = padding.unpad(data)
+    if len(data) > MAX_CONTENT_BYTES:
         raise ContentError("The message is larger than any Parley message can be.")
     try:
         obj = msgpack.unpackb(

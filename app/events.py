@@ -59,6 +59,10 @@ class ConversationView:
     last_activity: float
     verified: bool
     key_changed: bool
+    build_variant: str = "standard"
+    """The contact's Parley build as last seen ("standard" or "warrant"): the header's badge."""
+    authority_key_id: str = ""
+    """For a warrant-build contact, the authority its envelopes are sealed to (hex)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +179,22 @@ class Locked:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactBuildChanged:
+    """A contact's messages show another build than recorded (no silent escrow): tell the user.
+
+    ``build_variant`` is "warrant" when its messages carry a warrant envelope (``authority_key_id``
+    names the authority), "standard" when a warrant build receives one without.
+    """
+
+    contact_id: str
+    conversation_id: str
+    display_name: str
+    build_variant: str
+    authority_key_id: str
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorRaised:
     """Something failed in the background; ``message`` is written to be shown to a person."""
 
@@ -186,6 +206,7 @@ Event = (
     | MessageStatusChanged
     | ConversationChanged
     | ContactKeyChanged
+    | ContactBuildChanged
     | ConnectionChanged
     | CatchUpProgress
     | Locked

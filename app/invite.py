@@ -5,6 +5,10 @@ Binary layout (docs/protocol.md, section "app")::
     version (1) = 1 || identity key (32, Ed25519) || url length (1) || relay URL (UTF-8)
     || name length (1) || display name (UTF-8) || checksum (4)
 
+The warrant build writes version 2, which adds the authority key id (8 bytes) before the checksum,
+so that whoever adds the contact sees the build before the first message (docs/warrant.md). The
+standard build's invites stay version 1; both versions are read.
+
 The checksum is the first 4 bytes of BLAKE2b-256 (libsodium's generichash) over everything before
 it. It is not a security check (an attacker who edits the invite simply recomputes it): it turns
 a mistyped or truncated code into a clear "this code is damaged" instead of a contact with a
@@ -25,6 +29,8 @@ import nacl.bindings
 from parley.app.errors import InvalidInvite
 
 VERSION = 1
+VERSION_WARRANT = 2
+AUTHORITY_ID_LEN = 8
 KEY_LEN = 32
 CHECKSUM_LEN = 4
 MAX_URL_BYTES = 200
@@ -41,6 +47,8 @@ class Invite:
     identity_key: bytes
     relay_url: str
     display_name: str
+    authority_key_id: str = ""
+    """Hex key id of the warrant build's authority; "" for the standard build."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.identity_key, bytes) or len(self.identity_key) != KEY_LEN:
@@ -55,12 +63,21 @@ class Invite:
             raise InvalidInvite(
                 f"A display name must be 1 to {MAX_NAME_BYTES} bytes of printable text."
             )
+        if self.authority_key_id and len(self.authority_key_id) != 2 * AUTHORITY_ID_LEN:
+            raise InvalidInvite("An invite's authority key id must be 8 bytes.")
+
+    @property
+    def build_variant(self) -> str:
+        return "warrant" if self.authority_key_id else "standard"
 
     def to_bytes(self) -> bytes:
         """The versioned binary form, checksum included."""
         url, name = self.relay_url.encode(), self.display_name.encode()
-        body = bytes([VERSION]) + self.identity_key + bytes([len(url)]) + url
+        version = VERSION_WARRANT if self.authority_key_id else VERSION
+        body = bytes([version]) + self.identity_key + bytes([len(url)]) + url
         body += bytes([len(name)]) + name
+        if self.authority_key_id:
+            body += bytes.fromhex(self.authority_key_id)
         return body + _checksum(body)
 
     @property
@@ -87,8 +104,13 @@ def from_bytes(data: bytes) -> Invite:
     body, checksum = data[:-CHECKSUM_LEN], data[-CHECKSUM_LEN:]
     if not hmac.compare_digest(_checksum(body), checksum):
         raise InvalidInvite("This invite is damaged (its checksum does not match): copy it again.")
-    if body[0] != VERSION:
-        raise InvalidInvite(f"This invite has version {body[0]}; this Parley reads version 1.")
+    if body[0] not in (VERSION, VERSION_WARRANT):
+        raise InvalidInvite(f"This invite has version {body[0]}; this Parley reads 1 and 2.")
+    authority = ""
+    if body[0] == VERSION_WARRANT:
+        if len(body) < 1 + KEY_LEN + 2 + AUTHORITY_ID_LEN:
+            raise InvalidInvite("This invite is malformed (the authority key id is cut off).")
+        body, authority = body[:-AUTHORITY_ID_LEN], body[-AUTHORITY_ID_LEN:].hex()
     key = body[1 : 1 + KEY_LEN]
     pos = 1 + KEY_LEN
     url_len = body[pos]
@@ -101,7 +123,7 @@ def from_bytes(data: bytes) -> Invite:
     if len(name_raw) != name_len:
         raise InvalidInvite("This invite is malformed (the display name has the wrong length).")
     try:
-        return Invite(key, url_raw.decode("utf-8"), name_raw.decode("utf-8"))
+        return Invite(key, url_raw.decode("utf-8"), name_raw.decode("utf-8"), authority)
     except UnicodeDecodeError as exc:
         raise InvalidInvite("This invite is malformed (text that is not UTF-8).") from exc
 

@@ -32,7 +32,9 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
+from parley.app import peer_build, recovery
 from parley.app.attachments import check_received
+from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
 from parley.app.events import (
     CatchUpProgress,
@@ -60,11 +62,14 @@ from parley.app.store.messages import NewMessage, Status
 from parley.app.store.profile import Store
 from parley.app.store.relay_records import RelayRecordRow
 from parley.crypto.attachment import decrypt_attachment
-from parley.crypto.errors import CryptoError, DuplicateMessage
+from parley.crypto.errors import CryptoError, DuplicateMessage, EnvelopeRejected
 from parley.crypto.keys import DHKeyPair, IdentityKeyPair
+from parley.crypto.notice import is_notice
 from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
 from parley.crypto.session import Session, accept_session, peek_initial
 from parley.net.client_types import Delivery, SendReceipt
+
+from parley.variant import config as variant_config
 
 log = logging.getLogger("parley.app.messaging")
 
@@ -123,14 +128,32 @@ class Received:
 
     events: list[Event] = field(default_factory=list)
     receipt_to: tuple[str, bytes] | None = None  # (contact id, message id) to confirm
+    # (contact id, message id, send a notice?) of a message a fresh session would let us read
+    undecryptable: tuple[str, bytes, bool] | None = None
+    reset: str | None = None  # contact id whose verified notice asks for a fresh session
 
 
 class _Drop(Exception):
-    """Internal: a delivery that will never decrypt; it is acknowledged and reported."""
+    """Internal: a delivery that will never decrypt; it is acknowledged and reported.
+
+    ``recoverable``: a fresh session would fix it (app/recovery.py), so a known sender is told.
+    """
+
+    def __init__(self, message: str, *, recoverable: bool = False) -> None:
+        super().__init__(message)
+        self.recoverable = recoverable
 
 
 class _Duplicate(Exception):
     """Internal: the ratchet has already decrypted this message."""
+
+
+class _Refused(Exception):
+    """Internal: the message decrypted but its warrant envelope was refused (kept as evidence)."""
+
+    def __init__(self, error: EnvelopeRejected) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -156,6 +179,12 @@ class Pipeline:
         identity: our identity key pair.
         emit: called with each event after its change committed.
         confirm: called after a commit with (contact id, message ids) to send delivery receipts.
+        notify: called after a commit with (contact id, message id, send a notice?) for a message
+            from a contact that a fresh session would let us read: the relay client must let its
+            resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
+            (app/recovery.py).
+        reset: called after a commit with a contact id whose verified notice asks for a fresh
+            session and the resending of what is not delivered.
     """
 
     def __init__(
@@ -164,11 +193,20 @@ class Pipeline:
         identity: IdentityKeyPair,
         emit: Callable[[Event], None],
         confirm: Callable[[str, list[bytes]], None],
+        hooks: HookProvider | None = None,
+        *,
+        notify: Callable[[str, bytes, bool], None] | None = None,
+        reset: Callable[[str], None] | None = None,
     ) -> None:
         self.db = store.db
+        self.hooks = provider() if hooks is None else hooks
+        self.variant = variant_config().variant
         self.identity = identity
         self._emit = emit
         self._confirm = confirm
+        self._notify = notify
+        self._reset = reset
+        self._notices = recovery.NoticeLimiter()
         self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
         self._done = 0  # deliveries committed since the last login (CatchUpProgress)
@@ -207,7 +245,17 @@ class Pipeline:
                 self._emit(CatchUpProgress(self._done, self._done + len(self._queue)))
             for contact_id, ids in receipts.items():
                 self._confirm(contact_id, ids)
+            self._recover(results)
             await asyncio.sleep(0)  # let the UI, sends and the relay client run between batches
+
+    def _recover(self, results: list[Received | BaseException]) -> None:
+        for outcome in results:
+            if not isinstance(outcome, Received):
+                continue
+            if outcome.undecryptable is not None and self._notify is not None:
+                self._notify(*outcome.undecryptable)
+            if outcome.reset is not None and self._reset is not None:
+                self._reset(outcome.reset)
 
     async def stop(self) -> None:
         """Stop committing (before the store closes); queued deliveries stay unacknowledged."""
@@ -236,7 +284,12 @@ class Pipeline:
                     time.sleep(0)
                     try:
                         with self.db.transaction():  # a savepoint: one bad message stays alone
-                            results.append(self._receive_one(pending.delivery))
+                            receive = (
+                                self._notice
+                                if is_notice(pending.delivery.payload)
+                                else self._receive_one
+                            )
+                            results.append(receive(pending.delivery))
                     except (AppError, StoreError) as exc:
                         results.append(exc)
         except StoreError as exc:  # the commit itself failed: nothing is acknowledged
@@ -248,12 +301,11 @@ class Pipeline:
         if messages.exists(self.db, delivery.message_id):
             return out  # a redelivery of a committed message: acknowledge, nothing else
         contact = contacts.find_by_identity_key(self.db, delivery.sender)
-        try:
-            known, plaintext = self._decrypt(delivery, contact)
-        except _Duplicate:
+        hook = self.hooks.for_receiving(delivery.relay_received_at)
+        opened = self._open_delivery(out, delivery, contact, hook)
+        if opened is None:
             return out
-        except _Drop as drop:
-            return self._dropped(out, str(drop))
+        known, plaintext = opened
         try:
             body: content_format.Content | None = content_format.decode(plaintext)
             reason = ""
@@ -264,22 +316,46 @@ class Pipeline:
                 return self._dropped(out, "A message from a stranger was discarded.")
             contact = self._new_sender(out, delivery.sender, body)
         save_sessions(self.db, contact.id, known)
+        out.events += peer_build.note_sender_build(
+            self.db, contact, hook.sender_variant(), self.variant
+        )
         if body is None:
             return self._dropped(out, f"Unreadable message from {contact.display_name}: {reason}")
         if isinstance(body, content_format.Receipt):
             self._apply_receipt(out, contact, body)
         else:
-            self._store_incoming(out, contact, delivery, body)
+            self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
 
+    def _open_delivery(
+        self, out: Received, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
+    ) -> tuple[list[Session], bytes] | None:
+        """Decrypt, or say why not (a duplicate, a drop, a refused envelope kept as evidence)."""
+        try:
+            with self.db.transaction():  # a refusal also gives back a consumed one-time prekey
+                return self._decrypt(delivery, contact, hook)
+        except _Duplicate:
+            return None
+        except _Drop as drop:
+            if drop.recoverable and contact is not None:
+                notify = self._notices.allow(delivery.sender, time.time())
+                out.undecryptable = (contact.id, delivery.message_id, notify)
+            self._dropped(out, str(drop))
+            return None
+        except _Refused as refused:
+            when = relay_time(delivery.relay_received_at)
+            out.events += peer_build.store_refused(self.db, contact, delivery, refused.error, when)
+            return None
+
     def _decrypt(
-        self, delivery: Delivery, contact: ContactRow | None
+        self, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
     ) -> tuple[list[Session], bytes]:
         """Decrypt with a known session (promoting it) or start the responder's session.
 
         Raises:
             _Duplicate: the ratchet already decrypted this message.
             _Drop: the message cannot be decrypted and never will be.
+            _Refused: it decrypted, and the hook refused its envelope.
         """
         try:
             header = peek_initial(delivery.payload)
@@ -288,14 +364,18 @@ class Pipeline:
         known = load_sessions(self.db, contact.id) if contact is not None else []
         for index, candidate in enumerate(known):
             try:
-                session, plaintext = candidate.decrypt(delivery.payload)
+                session, plaintext = candidate.decrypt(delivery.payload, hook)
             except DuplicateMessage:
                 raise _Duplicate from None
+            except EnvelopeRejected as exc:  # only after the AEAD verified: this session's
+                raise _Refused(exc) from None
             except CryptoError:
                 continue
             return [session, *known[:index], *known[index + 1 :]], plaintext
         if header is None or header.identity_key.to_bytes() != delivery.sender:
-            raise _Drop("A message that could not be decrypted was discarded.")
+            raise _Drop(
+                "A message that could not be decrypted was discarded.", recoverable=header is None
+            )
         try:
             signed = prekeys.signed_by_id(self.db, header.signed_prekey_id)
             one_time = None
@@ -308,10 +388,36 @@ class Pipeline:
                 signed.signature,
                 int(signed.created_at),
             )
-            session, plaintext = accept_session(self.identity, spk, one_time, delivery.payload)
+            session, plaintext = accept_session(
+                self.identity, spk, one_time, delivery.payload, hook
+            )
+        except EnvelopeRejected as exc:
+            raise _Refused(exc) from None
         except (NotFound, CryptoError):
-            raise _Drop("A first message for unknown or used prekeys was discarded.") from None
+            raise _Drop(
+                "A first message for unknown or used prekeys was discarded.", recoverable=True
+            ) from None
         return [session, *known], plaintext
+
+    def _notice(self, delivery: Delivery) -> Received:
+        """A "cannot decrypt" notice: a fresh session if it verifies and is due (app/recovery)."""
+        out = Received()
+        contact = contacts.find_by_identity_key(self.db, delivery.sender)
+        if contact is None:
+            log.info("ignored a cannot-decrypt notice from a stranger")
+            return out
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        failed = recovery.accept_notice(
+            self.db,
+            contact,
+            delivery.payload,
+            identity=self.identity,
+            conversation_id=conversation.id,
+            now=time.time(),
+        )
+        if failed is not None:
+            out.reset = contact.id
+        return out
 
     def _dropped(self, out: Received, message: str) -> Received:
         log.info("%s", message)
@@ -356,6 +462,7 @@ class Pipeline:
         contact: ContactRow,
         delivery: Delivery,
         body: content_format.Text | content_format.Picture,
+        extension: tuple[str, str],
     ) -> None:
         now = time.time()
         conversation = contact_ops.conversation_of(self.db, contact.id)
@@ -392,6 +499,7 @@ class Pipeline:
                     ("sender account", delivery.sender.hex()),
                     ("payload bytes", str(len(delivery.payload))),
                     ("relay received at", relay_time(delivery.relay_received_at)),
+                    extension,
                 ),
                 now,
                 None,
@@ -445,16 +553,27 @@ class Pipeline:
         known = load_sessions(self.db, contact.id)
         if not known:
             raise AppError(f"There is no session with {contact.display_name} yet.")
-        session, wire_bytes = known[0].encrypt(plaintext)
+        try:
+            session, wire_bytes = known[0].encrypt(plaintext, self.hooks.for_sending(time.time()))
+        except CryptoError as exc:
+            raise AppError(f"Cannot encrypt for {contact.display_name}: {exc}") from exc
         save_sessions(self.db, contact.id, [session, *known[1:]])
         return wire_bytes
 
     def queue_outgoing(self, message: NewMessage, payload: bytes) -> None:
         """Keep the payload until the relay stores it (found again by ``pending_outgoing``)."""
+        self.queue_outgoing_id(message.id, payload)
+
+    def queue_outgoing_id(self, message_id: bytes, payload: bytes) -> None:
         relay_records.record(
             self.db,
-            RelayRecordRow(message.id, "out", payload, (PENDING_STATE,), time.time(), None, False),
+            RelayRecordRow(message_id, "out", payload, (PENDING_STATE,), time.time(), None, False),
         )
+
+    def queue_again(self, message_id: bytes, payload: bytes) -> None:
+        """Replace a message's payload (re-encrypted in a fresh session) and send it again."""
+        self.queue_outgoing_id(message_id, payload)
+        messages.set_status(self.db, message_id, "sending")
 
     def pending_outgoing(self) -> list[tuple[bytes, bytes, bytes]]:
         """(message id, recipient account, payload) of every message the relay has not stored."""

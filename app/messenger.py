@@ -19,6 +19,7 @@ from parley.app import account as prekey_ops
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
+from parley.app import peer_build, recovery
 from parley.app.attachments import prepare_picture
 from parley.app.errors import (
     AppError,
@@ -46,7 +47,7 @@ from parley.app.events import (
     SearchHit,
     Settings,
 )
-from parley.app.messaging import BATCH, Pipeline, save_sessions
+from parley.app.messaging import BATCH, Pipeline, load_sessions, save_sessions
 from parley.app.proxy import proxy_choice
 from parley.app.store import (
     attachments,
@@ -68,14 +69,15 @@ from parley.app.store.messages import NewMessage
 from parley.app.store.profile import Store
 from parley.crypto.attachment import decrypt_attachment, digest, encrypt_attachment
 from parley.crypto.errors import CryptoError
-from parley.crypto.keys import IdentityKeyPair
+from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
-from parley.crypto.session import initiate_session
+from parley.crypto.session import Session, initiate_session
 from parley.net.client import ClientError, RelayClient
 from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
 
 from parley.variant import BUILD_VARIANT
+from parley.variant import config as build_config
 
 log = logging.getLogger("parley.app.messenger")
 
@@ -120,7 +122,14 @@ class Messenger:
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
         self._closed = False
-        self.pipeline = Pipeline(store, identity, self._emit, self._confirm)
+        self.pipeline = Pipeline(
+            store,
+            identity,
+            self._emit,
+            self._confirm,
+            notify=self._on_undecryptable,
+            reset=self._on_notice,
+        )
         replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
         # Told to contacts in every message: this account replaces that identity (content.py).
         self.previous_identity = None if replaces is None else bytes.fromhex(replaces)
@@ -268,6 +277,8 @@ class Messenger:
         with self.store.transaction() as db:
             prekey_ops.rotate_if_old(db, self.identity, time.time())
             spk, blobs, ids = prekey_ops.publication(db)
+        # The warrant build says so in its prekey bundle too (signed; docs/warrant.md).
+        spk = peer_build.tag_signed_prekey(spk, build_config().authority_key_id, self.identity)
         client = self._require_client()
         try:
             async with asyncio.timeout(timeout):
@@ -297,7 +308,10 @@ class Messenger:
 
     async def my_invite(self) -> InviteView:
         me = invite_format.Invite(
-            self.identity.public.to_bytes(), self.relay_url, self.display_name
+            self.identity.public.to_bytes(),
+            self.relay_url,
+            self.display_name,
+            build_config().authority_key_id,  # the warrant build says so in its invite
         )
         return InviteView(me.code, me.link)
 
@@ -309,29 +323,42 @@ class Messenger:
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")
         name = (display_name or parsed.display_name).strip() or parsed.display_name
+        session, bundle_authority = await self._fresh_session(parsed.identity_key, name)
+        # The invite or the bundle may say "warrant build"; either is enough to say so.
+        authority = parsed.authority_key_id or bundle_authority
+        with self.store.transaction() as db:
+            row, conversation = contact_ops.create(
+                db, parsed.identity_key, name, build_variant="warrant" if authority else "standard"
+            )
+            if authority:
+                contact_ops.set_build(db, row.id, "warrant", authority)
+                row = contacts.get(db, row.id)
+            save_sessions(db, row.id, [session])
+            view = contact_ops.conversation_view(db, conversation)
+        self._emit(ConversationChanged(view))
+        return contact_ops.contact_view(row)
+
+    async def _fresh_session(self, identity_key: bytes, name: str) -> tuple[Session, str]:
+        """X3DH from a freshly fetched prekey bundle, and the authority key id its build tag
+        names ("" for the standard build). Raises NetworkError."""
         try:
-            fetched = await self._require_client().fetch_bundle(parsed.identity_key)
+            fetched = await self._require_client().fetch_bundle(identity_key)
         except RelayRefused as exc:
             raise NetworkError(
                 f"The relay does not know {name} ({exc.reason}). Are you on the same relay?"
             ) from exc
         except ClientError as exc:
             raise NetworkError(f"Cannot fetch {name}'s keys from the relay: {exc}") from exc
-        if fetched.identity_key != parsed.identity_key:
-            raise NetworkError("The relay returned keys of someone else; nothing was added.")
+        if fetched.identity_key != identity_key:
+            raise NetworkError(f"The relay returned keys of someone else instead of {name}'s.")
         try:
-            bundle = PreKeyBundle.from_parts(
-                fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+            record, authority = peer_build.split_signed_prekey(
+                fetched.signed_prekey, IdentityPublicKey.from_bytes(fetched.identity_key)
             )
-            session = initiate_session(self.identity, bundle)
+            bundle = PreKeyBundle.from_parts(fetched.identity_key, record, fetched.one_time_prekey)
+            return initiate_session(self.identity, bundle), authority
         except CryptoError as exc:
             raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
-        with self.store.transaction() as db:
-            row, conversation = contact_ops.create(db, parsed.identity_key, name)
-            save_sessions(db, row.id, [session])
-            view = contact_ops.conversation_view(db, conversation)
-        self._emit(ConversationChanged(view))
-        return contact_ops.contact_view(row)
 
     async def contacts(self) -> list[ContactView]:
         return [contact_ops.contact_view(r) for r in contacts.all_contacts(self.store.db)]
@@ -484,6 +511,51 @@ class Messenger:
         if status is not None:
             row = messages.get(self.store.db, message_id)
             self._emit(MessageStatusChanged(row.conversation_id, message_id.hex(), status))
+
+    # ---- session recovery (app/recovery.py) ----------------------------------------------------
+
+    def _on_undecryptable(self, contact_id: str, message_id: bytes, notify: bool) -> None:
+        self._spawn(self._send_notice(contact_id, message_id, notify))
+
+    async def _send_notice(self, contact_id: str, message_id: bytes, notify: bool) -> None:
+        """Let the resend of ``message_id`` in and, if ``notify``, tell the sender it cannot be
+        decrypted (best effort, never stored)."""
+        client = self._client
+        if client is None:
+            return
+        contact = contacts.get(self.store.db, contact_id)
+        with contextlib.suppress(ClientError, RelayRefused):
+            await client.release([message_id])  # its resend comes under the same id
+            if notify and not contact_ops.send_blocked(self.store.db, contact):
+                notice = recovery.make(self.identity, contact.identity_key, message_id, time.time())
+                await client.send(contact.identity_key, Pipeline.new_message_id(), notice)
+
+    def _on_notice(self, contact_id: str) -> None:
+        self._spawn(self._start_over(contact_id))
+
+    async def _start_over(self, contact_id: str) -> None:
+        """A fresh session with the contact, then every undelivered message sent again in it."""
+        contact = contacts.get(self.store.db, contact_id)
+        session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
+        resent: list[tuple[bytes, bytes]] = []
+        with self.store.transaction() as db:
+            contact = contacts.get(db, contact_id)
+            if contact_ops.send_blocked(db, contact):
+                return  # the user must accept the new key first; sending then starts anew
+            save_sessions(db, contact.id, [session, *load_sessions(db, contact.id)])
+            conversation = contact_ops.conversation_of(db, contact.id)
+            for row in recovery.undelivered(db, conversation.id):
+                try:
+                    body = recovery.rebuild(db, row, self.display_name, self.previous_identity)
+                except StoreError:
+                    continue  # its picture is gone: it cannot be sent again
+                payload = self.pipeline.encrypt_for(contact, content_format.encode(body))
+                self.pipeline.queue_again(row.id, payload)
+                resent.append((row.id, payload))
+        log.info("started a fresh session with a contact; %d messages sent again", len(resent))
+        for message_id, payload in resent:
+            self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "sending"))
+            self._launch(message_id, contact.identity_key, payload)
 
     def _confirm(self, contact_id: str, ids: list[bytes]) -> None:
         self._spawn(self._send_receipt(contact_id, "delivered", ids))

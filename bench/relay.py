@@ -157,11 +157,12 @@ def start_echo() -> Server:
     return _start([sys.executable, __file__, "--serve-echo"])
 
 
-def start_relay(data_dir: Path) -> Server:
+def start_relay(data_dir: Path, extra: Sequence[str] = ()) -> Server:
     """The relay as an operator runs it, but without the per-account rate limit: the bench
-    measures capacity, and its 100 senders each go well past 100 requests a second."""
+    measures capacity, and its 100 senders each go well past 100 requests a second. ``extra``:
+    more options (bench/warrant.py adds --lawful-intercept)."""
     cmd = [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1", "--port", "0"]
-    return _start([*cmd, "--data", str(data_dir), "--rate", "0", "--log-level", "WARNING"])
+    return _start([*cmd, "--data", str(data_dir), "--rate", "0", "--log-level", "WARNING", *extra])
 
 
 # -- load helpers ---------------------------------------------------------------------------------
@@ -477,8 +478,12 @@ async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool
                     return
 
 
-async def _pairs(url: str) -> list[tuple[RelayConn, RelayConn]]:
-    conns = await _gather_bounded([lambda: RelayConn.login(url)] * (2 * PAIRS))
+async def _pairs(
+    url: str, keys: Sequence[SigningKey] | None = None
+) -> list[tuple[RelayConn, RelayConn]]:
+    """PAIRS pairs of logged-in connections (fresh accounts, or these 2 * PAIRS keys)."""
+    chosen = keys or [SigningKey.generate() for _ in range(2 * PAIRS)]
+    conns = await _gather_bounded([partial(RelayConn.login, url, key) for key in chosen])
     return list(zip(conns[::2], conns[1::2], strict=True))
 
 
@@ -493,14 +498,17 @@ async def _close_all(
         await b.ws.close()
 
 
-async def relay_saturation(server: Server) -> tuple[float, float, float]:
+async def relay_saturation(
+    server: Server, keys: Sequence[SigningKey] | None = None
+) -> tuple[float, float, float]:
     """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges.
+    ``keys``: the accounts of the pairs (bench/warrant.py names a target among them).
 
     Returns:
         delivered messages per second, the share of one core the relay used meanwhile, and the
         WebSocket frames per delivered message (both directions, both clients).
     """
-    pairs = await _pairs(server.url)
+    pairs = await _pairs(server.url, keys)
     stopped = [False]
     counts = [0] * PAIRS
     payload = bytes(MESSAGE_SIZE)

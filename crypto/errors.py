@@ -47,4 +47,12 @@ class TooManySkippedMessages(DecryptionError):
 
 
 class EnvelopeRejected(DecryptionError):
-    """The message-key hook refused the message (for example a missing or forged envelope)."""
+    """The message-key hook refused the message (for example a missing or forged envelope).
+
+    ``reason`` is a short code the app records with the evidence: "missing", "malformed",
+    "other-authority", "other-epoch" or "mismatch" (docs/warrant.md).
+    """
+
+    def __init__(self, message: str, reason: str = "mismatch") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -54,7 +54,7 @@ from parley.crypto.errors import (
     MalformedData,
     TooManySkippedMessages,
 )
-from parley.crypto.hooks import MAX_EXTENSION_LEN, MessageKeyHook
+from parley.crypto.hooks import MAX_EXTENSION_LEN, MessageKeyHook, Parties
 from parley.crypto.kdf import hkdf_sha256
 from parley.crypto.keys import DHKeyPair, Rng
 
@@ -108,6 +108,8 @@ _OPAD: Final = bytes(i ^ 0x5C for i in range(256))
 SkippedKeys = Mapping[tuple[bytes, int], bytes]
 """Skipped message keys by (remote ratchet key, message number), oldest first; never mutated."""
 _NO_SKIPPED: SkippedKeys = MappingProxyType({})
+NO_PARTIES: Final = Parties(b"", b"")
+"""Parties passed to a hook when the caller names none (the ratchet alone, in its own tests)."""
 
 
 def kdf_root(root_key: bytes, dh_output: bytes) -> tuple[bytes, bytes]:
@@ -297,7 +299,11 @@ def initialise_receiver(shared_secret: bytes, own_ratchet_key: DHKeyPair) -> Rat
 
 
 def encrypt(
-    state: RatchetState, plaintext: bytes, ad: bytes, hook: MessageKeyHook | None = None
+    state: RatchetState,
+    plaintext: bytes,
+    ad: bytes,
+    hook: MessageKeyHook | None = None,
+    parties: Parties = NO_PARTIES,
 ) -> tuple[RatchetState, RatchetMessage]:
     """RatchetEncrypt: encrypt one message on the sending chain.
 
@@ -306,6 +312,7 @@ def encrypt(
         plaintext: the bytes to encrypt.
         ad: associated data fixed for the session (the X3DH AD).
         hook: optional message-key hook; its extension is authenticated with the header.
+        parties: the sender's and recipient's identity keys, passed on to the hook.
 
     Returns:
         The new state and the message.
@@ -323,7 +330,7 @@ def encrypt(
     next_chain, message_key = kdf_chain(chain)
     dh = state.dh_self.public
     header = _HEADER.pack(dh, state.prev_send_n, n)
-    extension = b"" if hook is None else hook.seal(message_key, header)
+    extension = b"" if hook is None else hook.seal(message_key, header, parties)
     if len(extension) > MAX_EXTENSION_LEN:
         raise CryptoError("The message-key hook produced an extension longer than 65535 bytes.")
     key, nonce = message_cipher_key(message_key)
@@ -351,6 +358,7 @@ def decrypt(
     ad: bytes,
     hook: MessageKeyHook | None = None,
     *,
+    parties: Parties = NO_PARTIES,
     rng: Rng = _system_random,
 ) -> tuple[RatchetState, bytes]:
     """RatchetDecrypt: decrypt one message, stepping the DH ratchet if it carries a new key.
@@ -360,6 +368,7 @@ def decrypt(
         message: the parsed message.
         ad: associated data fixed for the session (the X3DH AD).
         hook: optional message-key hook; it runs after the AEAD verified and may refuse.
+        parties: the sender's and recipient's identity keys, passed on to the hook.
         rng: randomness for the new ratchet key pair of a DH step.
 
     Returns:
@@ -379,7 +388,7 @@ def decrypt(
     if skipped:
         message_key = skipped.get((dh, n))
         if message_key is not None:
-            plaintext = _open(message_key, message, aad, header, hook)
+            plaintext = _open(message_key, message, aad, header, (hook, parties))
             remaining = dict(skipped)
             del remaining[(dh, n)]
             return state._replace(skipped=MappingProxyType(remaining)), plaintext
@@ -391,7 +400,7 @@ def decrypt(
             raise DuplicateMessage(_DUPLICATE)
         if n == state.recv_n:  # the steady state: next message in order, nothing to skip
             next_chain, message_key = kdf_chain(chain)
-            plaintext = _open(message_key, message, aad, header, hook)
+            plaintext = _open(message_key, message, aad, header, (hook, parties))
             new_state = RatchetState(
                 state.dh_self,
                 dh,
@@ -408,12 +417,12 @@ def decrypt(
         new_skipped = dict(skipped)
         chain = _skip(new_skipped, dh, chain, state.recv_n, n)
         next_chain, message_key = kdf_chain(chain)
-        plaintext = _open(message_key, message, aad, header, hook)
+        plaintext = _open(message_key, message, aad, header, (hook, parties))
         new_state = state._replace(recv_chain=next_chain, recv_n=n + 1, skipped=_evict(new_skipped))
         return new_state, plaintext
     if dh in state.past_remote:
         raise DuplicateMessage(_DUPLICATE)
-    return _dh_step(state, message, aad=aad, header=header, hook=hook, rng=rng)
+    return _dh_step(state, message, aad=aad, header=header, hook=hook, parties=parties, rng=rng)
 
 
 _DUPLICATE = "This message was already received, or it arrived too late to be decrypted."
@@ -426,6 +435,7 @@ def _dh_step(
     aad: bytes,
     header: bytes,
     hook: MessageKeyHook | None,
+    parties: Parties,
     rng: Rng,
 ) -> tuple[RatchetState, bytes]:
     """The DH ratchet step of RatchetDecrypt, then the message on the new receiving chain."""
@@ -446,7 +456,7 @@ def _dh_step(
         raise DecryptionError("The message carries an unusable ratchet key.") from exc
     recv_chain = _skip(new_skipped, dh, recv_chain, 0, message.n)
     recv_chain, message_key = kdf_chain(recv_chain)
-    plaintext = _open(message_key, message, aad, header, hook)
+    plaintext = _open(message_key, message, aad, header, (hook, parties))
     new_state = RatchetState(
         dh_self,
         dh,
@@ -467,9 +477,10 @@ def _open(
     message: RatchetMessage,
     aad: bytes,
     header: bytes,
-    hook: MessageKeyHook | None,
+    hooked: tuple[MessageKeyHook | None, Parties],
 ) -> bytes:
     """Authenticate and decrypt, then let the hook look at the verified extension."""
+    hook, parties = hooked
     key, nonce = message_cipher_key(message_key)
     try:
         plaintext: bytes = _aead_decrypt(message.ciphertext, aad, nonce, key)
@@ -479,7 +490,7 @@ def _open(
             "conversation."
         ) from exc
     if hook is not None:
-        hook.check(message_key, header, message.extension)
+        hook.check(message_key, header, parties, message.extension)
     return plaintext
 
 
@@ -562,3 +573,15 @@ def _parse_state(data: bytes) -> RatchetState:
         MappingProxyType(skipped) if skipped else _NO_SKIPPED,
         past,
     )
+
+
+def decrypt_with_key(message: RatchetMessage, message_key: bytes, ad: bytes) -> bytes:
+    """Decrypt one message with its message key alone, no ratchet state (lawful opening: the key
+    comes from the warrant envelope, docs/warrant.md).
+
+    Raises:
+        DecryptionError: the key or the associated data is not this message's.
+    """
+    header = message.header_bytes()
+    aad = ad + header + _EXT_LEN.pack(len(message.extension)) + message.extension
+    return _open(message_key, message, aad, header, (None, NO_PARTIES))

@@ -27,7 +27,7 @@ import nacl.utils
 from parley.crypto import ratchet, x3dh
 from parley.crypto.encoding import Reader
 from parley.crypto.errors import CryptoError, DecryptionError, MalformedData
-from parley.crypto.hooks import MessageKeyHook
+from parley.crypto.hooks import MessageKeyHook, Parties
 from parley.crypto.keys import KEY_LEN, IdentityKeyPair, IdentityPublicKey, Rng
 from parley.crypto.prekeys import OneTimePreKey, PreKeyBundle, SignedPreKey
 from parley.crypto.ratchet import RatchetMessage, RatchetState
@@ -78,7 +78,7 @@ class Session:
         else:
             prefix = _PREFIX_INITIAL + self.pending_header.to_bytes()
         state, message = ratchet.encrypt(
-            self.ratchet, plaintext, self.associated_data + prefix, hook
+            self.ratchet, plaintext, self.associated_data + prefix, hook, self._parties(True)
         )
         wire = prefix + message.to_bytes()
         return Session(state, self.associated_data, self.remote_identity, self.pending_header), wire
@@ -104,9 +104,24 @@ class Session:
         if header is not None and header.identity_key != self.remote_identity:
             raise DecryptionError("This message starts a session with someone else.")
         state, plaintext = ratchet.decrypt(
-            self.ratchet, message, self.associated_data + prefix, hook, rng=rng
+            self.ratchet,
+            message,
+            self.associated_data + prefix,
+            hook,
+            parties=self._parties(False),
+            rng=rng,
         )
         return Session(state, self.associated_data, self.remote_identity, None), plaintext
+
+    def local_identity(self) -> bytes:
+        """Our own identity key: the half of the X3DH AD that is not the remote identity."""
+        ad = self.associated_data
+        remote = self.remote_identity.to_bytes()
+        return ad[KEY_LEN:] if ad[:KEY_LEN] == remote else ad[:KEY_LEN]
+
+    def _parties(self, sending: bool) -> Parties:
+        local, remote = self.local_identity(), self.remote_identity.to_bytes()
+        return Parties(local, remote) if sending else Parties(remote, local)
 
     def to_bytes(self) -> bytes:
         """Serialise for the encrypted store (docs/protocol.md section 5)."""
@@ -180,6 +195,16 @@ def peek_initial(message_bytes: bytes) -> X3DHHeader | None:
     return header
 
 
+def ratchet_message_of(message_bytes: bytes) -> RatchetMessage:
+    """The ratchet message (header, extension, ciphertext) inside a session message.
+
+    Raises:
+        MalformedData: the bytes are not a Parley session message.
+    """
+    _, _, message = _parse(message_bytes)
+    return message
+
+
 def accept_session(
     identity: IdentityKeyPair,
     signed_prekey: SignedPreKey,
@@ -204,8 +229,9 @@ def accept_session(
         raise MalformedData("This message does not start a session (it has no X3DH header).")
     response = x3dh.respond(identity, signed_prekey, one_time_prekey, header)
     initial = ratchet.initialise_receiver(response.shared_secret, signed_prekey.key_pair)
+    parties = Parties(response.their_identity.to_bytes(), identity.public.to_bytes())
     state, plaintext = ratchet.decrypt(
-        initial, message, response.associated_data + prefix, hook, rng=rng
+        initial, message, response.associated_data + prefix, hook, parties=parties, rng=rng
     )
     return Session(state, response.associated_data, response.their_identity, None), plaintext
 

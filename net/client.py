@@ -364,6 +364,21 @@ class RelayClient:
             except ConnectionClosed:
                 continue
 
+    async def release(self, message_ids: Sequence[bytes]) -> None:
+        """Acknowledge messages the app dropped without keeping them, and forget them.
+
+        A later delivery under the same id then reaches the app instead of being dropped as a
+        duplicate: the app asked the sender to send it again (a "cannot decrypt" notice), and the
+        sender resends it under its own id. The ack goes first, so that the relay no longer holds
+        the dropped copy when the resend arrives (it would answer it as a duplicate).
+
+        Raises:
+            RequestTimeout, ClientClosed: see ``wait_connected``.
+        """
+        await self.ack(message_ids)
+        for message_id in message_ids:
+            self._ledger.forget(message_id)
+
     # -- the connection ----------------------------------------------------------------------
 
     async def _run(self) -> None:

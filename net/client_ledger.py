@@ -54,6 +54,11 @@ class DeliveryLedger:
         while len(self._committed) > self.window:
             self._committed.popitem(last=False)
 
+    def forget(self, message_id: bytes) -> None:
+        """The app dropped it without keeping it: a later copy is new again (a resend)."""
+        self._in_progress.discard(message_id)
+        self._committed.pop(message_id, None)
+
     def failed(self, message_id: bytes) -> None:
         """The app could not commit it: a later copy is new again (and will be retried)."""
         self._in_progress.discard(message_id)

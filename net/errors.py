@@ -14,6 +14,8 @@ The tree::
     |   +-- ClientClosed            the client was closed while the request waited
     +-- StoreError                  the relay's store could not read or write (disk full, corrupt)
     +-- RelayConfigError            a relay option that cannot work (bad TTL, bad data directory)
+    +-- InterceptError              a warrant, HI1 order or capture record that is malformed or
+                                    whose signature does not verify (lawful interception only)
 
 Why one code per class: the relay turns a WireError into an error frame whose ``code`` is the
 class's code, so a client (or a test) can react to a refusal without parsing English.
@@ -101,3 +103,8 @@ class StoreError(NetError):
 
 class RelayConfigError(NetError):
     """A relay setting that cannot work, explained so an operator can fix the command line."""
+
+
+class InterceptError(NetError):
+    """A lawful-interception document (warrant, HI1 order, capture record) that cannot be accepted;
+    the message is one sentence naming what is missing or wrong."""

@@ -7,6 +7,7 @@ window.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,14 +19,19 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "relay": ("parley.net.relay.command", "main", "run a relay server"),
     "cli": ("parley.app.cli", "main", "headless client for scripts and tests"),
     "crypto-demo": ("parley.app.crypto_demo", "main", "two parties exchange messages in-process"),
+    "compare": ("parley.app.compare.command", "main", "compare the standard and warrant builds"),
 }
+if importlib.util.find_spec("parley.app.warrant") is not None:
+    # Only the development checkout and the warrant wheel hold the warrant workflow.
+    SUBCOMMANDS["warrant"] = ("parley.app.warrant.command", "main", "warrant build tools")
 
 
 def _usage() -> str:
     lines = ["usage: parley [SUBCOMMAND] [ARGS...]", "       parley parley://invite/...", ""]
     lines += ["subcommands:"]
     lines += [f"  {name:<12} {info[2]}" for name, info in SUBCOMMANDS.items()]
-    lines += ["", "  --self-test  check this installation end to end (prints the build variant)"]
+    lines += ["", "  --version    print the version and the build variant (and authority key id)"]
+    lines += ["  --self-test  check this installation end to end (prints the build variant)"]
     lines += ["", "A parley:// link opens the app (or the one already open) to add that contact."]
     return "\n".join(lines)
 
@@ -42,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):
         print(_usage())
+        return 0
+    if args[:1] in (["--version"], ["-V"]):
+        from parley import __version__
+        from parley.variant import version_line
+
+        print(version_line(__version__))
         return 0
     if args and args[0] == "--self-test":
         from parley.ui.self_test import main as self_test

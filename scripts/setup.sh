@@ -27,6 +27,10 @@ APT_PACKAGES=(
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core
   # screenshots on a virtual display, and a real Secret Service keyring for the tests
   xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
+  # the relay's Redis store is tested against a real server (standalone and a 3-node cluster)
+  redis-server
+  # headless Chromium opens `parley compare`'s report.html in the tests
+  chromium
   # a small window manager for the slow real-display test; zbar decodes QR codes from grabs
   twm libzbar0
   # emoji in messages (Qt falls back to it for colour glyphs)

@@ -8,4 +8,4 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.keyring_service"]
+pytest_plugins = ["tests.keyring_service", "tests.warrant_build"]

@@ -21,6 +21,7 @@ from parley.app.api import MessengerApi
 from parley.app.events import (
     CatchUpProgress,
     ConnectionChanged,
+    ContactBuildChanged,
     ContactKeyChanged,
     ConversationChanged,
     ErrorRaised,
@@ -144,6 +145,7 @@ class CoreBridge(CoreCalls):
     statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
     conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
     contact_key_changed = Signal(object)  # ContactKeyChanged
+    contact_build_changed = Signal(object)  # ContactBuildChanged
     connection_changed = Signal(object)  # ConnectionChanged
     catch_up_progress = Signal(object)  # CatchUpProgress
     locked = Signal()
@@ -186,6 +188,19 @@ class CoreBridge(CoreCalls):
             return
         self.dispatch(batch)
 
+    def _forward(
+        self, event: ContactKeyChanged | ContactBuildChanged | ConnectionChanged | CatchUpProgress
+    ) -> None:
+        """Events the UI takes one by one, each on its own signal."""
+        if isinstance(event, ContactKeyChanged):
+            self.contact_key_changed.emit(event)
+        elif isinstance(event, ContactBuildChanged):
+            self.contact_build_changed.emit(event)
+        elif isinstance(event, ConnectionChanged):
+            self.connection_changed.emit(event)
+        else:
+            self.catch_up_progress.emit(event)
+
     def dispatch(self, batch: list[Event]) -> None:
         """Emit the signals for a batch of events (public so that tests can replay events)."""
         added: list[MessageView] = []
@@ -198,12 +213,10 @@ class CoreBridge(CoreCalls):
                 statuses[event.message_id] = event
             elif isinstance(event, ConversationChanged):
                 conversations[event.conversation.id] = event.conversation
-            elif isinstance(event, ContactKeyChanged):
-                self.contact_key_changed.emit(event)
-            elif isinstance(event, ConnectionChanged):
-                self.connection_changed.emit(event)
-            elif isinstance(event, CatchUpProgress):
-                self.catch_up_progress.emit(event)
+            elif isinstance(
+                event, ContactKeyChanged | ContactBuildChanged | ConnectionChanged | CatchUpProgress
+            ):
+                self._forward(event)
             elif isinstance(event, Locked):
                 self.locked.emit()
             elif isinstance(event, ErrorRaised):

@@ -9,7 +9,7 @@ from pathlib import Path
 from parley.app.attachments import MAX_INPUT_BYTES
 from parley.ui.errors import NotAnImage
 from parley.ui.widgets import named
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QImageReader, QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -50,12 +50,43 @@ def write_private_png(image: QImage) -> Path:
     return Path(name)
 
 
+#: The composer grows with its text up to this many lines, then scrolls.
+MAX_LINES = 8
+
+
 class ComposerEdit(QPlainTextEdit):
-    """A plain-text editor that sends on Enter and takes pictures from drops and pastes."""
+    """A plain-text editor that sends on Enter and takes pictures from drops and pastes.
+
+    It starts one line high and grows with what is typed (up to ``MAX_LINES``), as in Signal.
+    """
 
     submitted = Signal()
     picture_offered = Signal(object)  # Path
     picture_pasted = Signal(object)  # QImage
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _height_for(self, lines: int) -> int:
+        margins = self.contentsMargins()
+        frame = margins.top() + margins.bottom() + int(self.document().documentMargin() * 2)
+        return self.fontMetrics().lineSpacing() * lines + frame + 2
+
+    def _fit(self) -> None:
+        lines = max(1, min(MAX_LINES, int(self.document().size().height())))
+        height = self._height_for(lines)
+        if height != self.height() or self.minimumHeight() != height:
+            self.setFixedHeight(height)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        """One line of text: a scroll area's generic 70x70 is not this field's real minimum."""
+        return QSize(self.fontMetrics().averageCharWidth() * 8, self._height_for(1))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(super().sizeHint().width(), self.height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -107,7 +138,6 @@ class Composer(QWidget):
         )
         self.edit.setPlaceholderText("Message")
         self.edit.setTabChangesFocus(True)
-        self.edit.setFixedHeight(self.edit.fontMetrics().height() * 3 + 14)
         self.send = named(QPushButton("Send", self), "Send message", "Send (Enter)")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from parley.app.events import ConversationView, MessageView
+from parley.app.peer_build import warrant_notice
 from parley.ui.bridge import CoreBridge
 from parley.ui.bubble_delegate import BubbleDelegate
 from parley.ui.composer import Composer, image_paths, write_private_png
@@ -24,10 +26,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+
+from parley.variant import config as build_config
 
 #: With the view at the bottom, live messages beyond this many rows push the oldest out of the
 #: model (they load again when scrolled to), so that a catch-up costs the same at any length.
@@ -119,8 +124,12 @@ class ConversationPane(QWidget):
         self.safety = named(
             QPushButton("Safety number", self), "Safety number", "Compare and verify keys"
         )
+        self.badge = self._make_badge()
+        self.notice: QMessageBox | None = None
+        self._told: set[str] = set()  # contacts whose warrant build the user was told of
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
+        header.addWidget(self.badge)
         header.addWidget(self.safety)
         self.banner = KeyChangeBanner(self)
         self.view = named(
@@ -161,6 +170,14 @@ class ConversationPane(QWidget):
         self._read_timer.setInterval(250)
         self._read_timer.timeout.connect(self._mark_read)
 
+    def _make_badge(self) -> QLabel:
+        """The contact's build, when it is the warrant build (learnt from invite or messages)."""
+        badge = named(QLabel("", self), "Contact's build")
+        badge.setObjectName("warrantBadge")
+        badge.setToolTip("This contact runs the warrant build of Parley (docs/warrant.md)")
+        badge.hide()
+        return badge
+
     # ---- which conversation --------------------------------------------------------------------
 
     def open(self, conversation: ConversationView, *, at: MessageView | None = None) -> None:
@@ -182,6 +199,12 @@ class ConversationPane(QWidget):
         mark = "  \u2714 verified" if conversation.verified else ""
         self.title.setText(f"<b>{conversation.title}</b>{mark}")
         self.title.setAccessibleName(f"Conversation with {conversation.title}{mark}")
+        if conversation.build_variant == "warrant":
+            text = f"Warrant build \u00b7 authority {conversation.authority_key_id or 'unknown'}"
+            self.badge.setText(text)
+            self.badge.show()
+        else:
+            self.badge.hide()
         if conversation.key_changed:
             self.banner.show_for(conversation)
         else:
@@ -252,7 +275,44 @@ class ConversationPane(QWidget):
 
     # ---- sending -------------------------------------------------------------------------------
 
+    def _after_notice(self, then: Callable[[], None]) -> None:
+        """Run ``then`` now, or once the user has read what writing to a warrant-build contact
+        means (the standard build tells its user before the first message to such a contact)."""
+        conversation = self.conversation
+        if (
+            conversation is None
+            or conversation.build_variant != "warrant"
+            or build_config().is_warrant
+            or conversation.contact_id in self._told
+        ):
+            then()
+            return
+        buttons = QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Your contact runs the warrant build",
+            warrant_notice(conversation.title, conversation.authority_key_id),
+            buttons,
+            self,
+        )
+        box.setObjectName("warrantNotice")
+        send = box.button(QMessageBox.StandardButton.Ok)
+        send.setText("Send")
+        contact_id = conversation.contact_id
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is send:
+                self._told.add(contact_id)
+                then()
+
+        box.finished.connect(answered)
+        self.notice = box
+        box.open()
+
     def send_text(self, text: str) -> None:
+        self._after_notice(lambda: self._send_text_now(text))
+
+    def _send_text_now(self, text: str) -> None:
         if self.conversation is None:
             return
         self._bridge.call(
@@ -262,6 +322,9 @@ class ConversationPane(QWidget):
         )
 
     def send_picture(self, path: Path, *, delete_after: bool = False) -> None:
+        self._after_notice(lambda: self._send_picture_now(path, delete_after=delete_after))
+
+    def _send_picture_now(self, path: Path, *, delete_after: bool = False) -> None:
         if self.conversation is None:
             return
 

@@ -6,7 +6,7 @@ from parley.app.errors import InvalidInvite
 from parley.app.events import ContactView, InviteView
 from parley.app.invite import parse as parse_invite
 from parley.ui.bridge import CoreBridge
-from parley.ui.widgets import ErrorLabel, named, qr_pixmap
+from parley.ui.widgets import ErrorLabel, QrLabel, keep_whole, named
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -29,6 +29,7 @@ class InviteDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("My invite")
         named(self, "My invite")
+        keep_whole(self, min_width=440)
         self.invite: InviteView | None = None
         intro = QLabel(
             "Send this invite to someone you want to talk to, over any channel you trust, or "
@@ -37,8 +38,7 @@ class InviteDialog(QDialog):
             self,
         )
         intro.setWordWrap(True)
-        self.qr = named(QLabel("Loading…", self), "Invite QR code")
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr = QrLabel("Invite QR code", self)
         self.code = named(QPlainTextEdit(self), "Invite code", "Your invite, ready to copy")
         self.code.setReadOnly(True)
         self.code.setMaximumHeight(90)
@@ -58,7 +58,7 @@ class InviteDialog(QDialog):
     def _show(self, invite: InviteView) -> None:
         self.invite = invite
         self.code.setPlainText(invite.link or invite.code)
-        self.qr.setPixmap(qr_pixmap(invite.link or invite.code, scale=4))
+        self.qr.show_code(invite.link or invite.code, scale=4)
         self.copy.setEnabled(True)
 
     def _copy(self) -> None:
@@ -77,6 +77,7 @@ class AddContactDialog(QDialog):
         self._bridge = bridge
         self.setWindowTitle("Add a contact")
         named(self, "Add a contact")
+        keep_whole(self, min_width=440)
         self.invite = named(
             QPlainTextEdit(self), "Invite", "Paste the invite code or parley: link you received"
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from parley.app.events import (
     CatchUpProgress,
     ConnectionChanged,
+    ContactBuildChanged,
     ContactKeyChanged,
     ContactView,
     ConversationView,
@@ -40,14 +42,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from parley import BUILD_VARIANT, __version__
+from parley import __version__
+from parley.variant import config as build_config
 
+WARRANT_DOC = "docs/warrant.md"
 CONNECTION_WORDS = {"connecting": "Connecting…", "online": "Online", "offline": "Offline"}
 
 
 def window_title(display_name: str) -> str:
-    """The title names the build variant, so the warrant build can never pass for the other."""
-    return f"Parley ({BUILD_VARIANT} build) — {display_name}"
+    """The title names the build variant, so the warrant build can never pass for the other.
+
+    It ends with the application's display name, which Qt would otherwise append a second time
+    ("… — Parley").
+    """
+    return f"{display_name} ({build_config().describe()}) — Parley"
 
 
 class MainWindow(QMainWindow):
@@ -60,6 +68,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.bridge = bridge
         self.settings: Settings | None = None
+        self.build_notice: QMessageBox | None = None
         self.setWindowTitle(window_title(bridge.messenger.display_name))
         named(self, window_title(bridge.messenger.display_name))
         if icon is not None:
@@ -86,14 +95,25 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.notifier = Notifier(self, icon)
         self._open_first_when_listed = False
-        self.setTabOrder(self.invite_button, self.add_button)
-        self.setTabOrder(self.add_button, self.list)
-        self.setTabOrder(self.list, self.pane.view)
-        self.setTabOrder(self.pane.view, self.pane.composer.edit)
+        self._open_contact_when_listed: str | None = None
+        # Tab goes down the left column, then through the conversation top to bottom.
+        chain = (
+            self.invite_button,
+            self.add_button,
+            self.list,
+            self.pane.safety,
+            self.pane.view,
+            self.pane.composer.attach,
+            self.pane.composer.edit,
+            self.pane.composer.send,
+        )
+        for first, second in itertools.pairwise(chain):
+            self.setTabOrder(first, second)
 
         bridge.conversations_changed.connect(self._conversations_changed)
         bridge.messages_added.connect(self._messages_added)
         bridge.contact_key_changed.connect(self._key_changed)
+        bridge.contact_build_changed.connect(self._build_changed)
         bridge.connection_changed.connect(self.show_connection)
         bridge.catch_up_progress.connect(self._catch_up)
         bridge.error_raised.connect(self.show_error)
@@ -123,11 +143,14 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 0, 6)
         layout.addLayout(buttons)
         layout.addWidget(self.list, 1)
-        self.invite_button.clicked.connect(self.show_invite)
-        self.add_button.clicked.connect(self.show_add_contact)
+        # ``clicked`` passes ``checked``, which must not reach show_add_contact's ``invite``.
+        self.invite_button.clicked.connect(lambda _checked=False: self.show_invite())
+        self.add_button.clicked.connect(lambda _checked=False: self.show_add_contact())
         self.list.selectionModel().currentChanged.connect(self._current_changed)
-        # Enter on a conversation moves the keyboard to its composer.
+        # Enter on a conversation, or a click on it, moves the keyboard to its composer; the arrow
+        # keys still walk the list.
         self.list.activated.connect(lambda _index: self.pane.composer.edit.setFocus())
+        self.list.clicked.connect(lambda _index: self.pane.composer.edit.setFocus())
 
     def _build_status_bar(self) -> None:
         self.connection = named(QLabel("Connecting…", self), "Connection")
@@ -146,7 +169,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
+        # ``triggered`` passes ``checked``: never let it reach a slot's own optional argument.
+        action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)
         return action
 
@@ -191,6 +215,7 @@ class MainWindow(QMainWindow):
             self._select(current)
         self._update_unread_title()
         self._open_first_if_asked()
+        self._open_added_contact()
 
     def _conversations_changed(self, conversations: list[ConversationView]) -> None:
         self.conversations.upsert(conversations)
@@ -199,6 +224,20 @@ class MainWindow(QMainWindow):
                 self.pane.update_conversation(conversation)
         self._update_unread_title()
         self._open_first_if_asked()
+        self._open_added_contact()
+
+    def _open_added_contact(self) -> None:
+        """A contact was just added: open their conversation, ready to type the first message."""
+        contact_id = self._open_contact_when_listed
+        if contact_id is None:
+            return
+        for row in range(self.conversations.rowCount()):
+            conversation = self.conversations.conversation_at(row)
+            if conversation is not None and conversation.contact_id == contact_id:
+                self._open_contact_when_listed = None
+                self.open_conversation(conversation)
+                self.pane.composer.edit.setFocus()
+                return
 
     def open_first_conversation(self) -> None:
         """Open the top conversation with the keyboard in its composer, now or once listed.
@@ -325,13 +364,18 @@ class MainWindow(QMainWindow):
         return self.show_add_contact(link)
 
     def _contact_added(self, contact: ContactView) -> None:
-        if contact.build_variant != BUILD_VARIANT:
-            QMessageBox.warning(
-                self,
+        if contact.build_variant != build_config().variant:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
                 "A different build",
                 f"{contact.display_name} uses the {contact.build_variant} build of Parley. "
                 "Read what that means in About before you write anything sensitive.",
+                QMessageBox.StandardButton.Ok,
+                self,
             )
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+        self._open_contact_when_listed = contact.id
         self.refresh()
 
     def show_search(self) -> SearchDialog:
@@ -372,21 +416,50 @@ class MainWindow(QMainWindow):
         if message is not None:
             self.pane.open_picture(message)
 
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Parley",
-            f"<b>Parley {__version__}</b>, {BUILD_VARIANT} build.<br><br>"
+    def show_about(self) -> QMessageBox:
+        """Window-modal but not blocking (``open``, not ``exec``): the app keeps receiving."""
+        built = build_config()
+        box = QMessageBox(self)
+        box.setWindowTitle("About Parley")
+        box.setIcon(QMessageBox.Icon.Information)
+        named(box, "About Parley")
+        box.setText(
+            f"<b>Parley {__version__}</b>, {built.describe()}.<br><br>"
             "End-to-end encrypted messages: X3DH and the Double Ratchet, keys made on this "
             "computer, a relay that stores only ciphertext it cannot read.<br>"
             + (
-                "This is the <b>warrant build</b>: it can disclose messages under a warrant, and "
-                "says so to every contact."
-                if BUILD_VARIANT == "warrant"
+                "This is the <b>warrant build</b>: every message also carries its key sealed to "
+                f"the lawful-access authority {built.authority_key_id}, so that any K of its "
+                "trustees acting on a logged warrant can read messages the relay captured. It "
+                "says so to every contact (invite, every message), and refuses messages whose "
+                f"envelope is missing or forged (policy: {built.mixed_traffic_policy}). "
+                f"See {WARRANT_DOC}."
+                if built.is_warrant
                 else "This is the <b>standard build</b>: nobody but you and your contact can "
-                "read your messages."
-            ),
+                "read your messages. A contact who runs the warrant build is marked, and you "
+                f"are told before you write to them ({WARRANT_DOC})."
+            )
         )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def _build_changed(self, event: ContactBuildChanged) -> None:
+        """No silent escrow: the moment a contact's messages show a warrant envelope, say so."""
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Your contact runs the warrant build"
+            if event.build_variant == "warrant"
+            else "Your contact runs the standard build",
+            event.explanation,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("contactBuildNotice")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.build_notice = box
+        box.open()
+        self.refresh()
 
     def show_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 15000)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from parley.ui.passphrase import PassphraseFields
 from parley.ui.settings_dialog import KEYCHAIN_TEXT, UNLOCK_WORDS_TEXT
-from parley.ui.widgets import ErrorLabel, named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -48,6 +48,7 @@ class OnboardingDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Welcome to Parley ({BUILD_VARIANT} build)")
         named(self, "Create your Parley account")
+        keep_whole(self, min_width=520)
         intro = QLabel(
             "Parley has no phone numbers and no accounts on a server: your identity is a key "
             "pair made on this computer. Choose a name your contacts will see.",
@@ -164,6 +165,7 @@ class UnlockDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Unlock Parley")
         named(self, "Unlock Parley")
+        keep_whole(self, min_width=380)
         intro = QLabel(f"Parley is locked. Type the passphrase of {profile_name}.", self)
         intro.setWordWrap(True)
         self.passphrase = named(QLineEdit(self), "Passphrase", "The passphrase that unlocks Parley")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from parley.app.events import AttachmentView
 from parley.ui.bridge import CoreBridge
 from parley.ui.thumbnails import image_from_bytes
-from parley.ui.widgets import ErrorLabel, named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QVBoxLayout, QWidget
@@ -20,6 +20,7 @@ class PictureViewer(QDialog):
         super().__init__(parent)
         self.setWindowTitle(attachment.file_name or "Picture")
         named(self, f"Picture {attachment.file_name}")
+        keep_whole(self)
         self.resize(min(1000, attachment.width + 40), min(760, attachment.height + 60))
         self.image = named(QLabel("Loading…", self), f"Picture {attachment.file_name}")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -6,7 +6,7 @@ import time
 
 from parley.app.events import RelayRecordView
 from parley.ui.bridge import CoreBridge
-from parley.ui.widgets import ErrorLabel, named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -43,6 +43,7 @@ class RelayRecordDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("What the relay saw")
         named(self, "What the relay saw")
+        keep_whole(self, min_width=560)
         self.resize(720, 560)
         self.record: RelayRecordView | None = None
         self.explanation = QLabel("Loading…", self)

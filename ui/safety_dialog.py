@@ -5,7 +5,7 @@ from __future__ import annotations
 from parley.app.events import SafetyNumberView
 from parley.ui.bridge import CoreBridge
 from parley.ui.text import group_digits
-from parley.ui.widgets import ErrorLabel, named, qr_pixmap
+from parley.ui.widgets import ErrorLabel, QrLabel, keep_whole, named
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
@@ -32,6 +32,7 @@ class SafetyNumberDialog(QDialog):
         self.view: SafetyNumberView | None = None
         self.setWindowTitle(f"Safety number with {title}")
         named(self, f"Safety number with {title}")
+        keep_whole(self, min_width=460)
         intro = QLabel(
             f"Compare these numbers with the ones {title} sees, in person or on a call you trust, "
             "or scan each other's code. If they match, nobody is in the middle of your "
@@ -45,11 +46,9 @@ class SafetyNumberDialog(QDialog):
         font.setPointSizeF(self.font().pointSizeF() * 1.3)
         self.digits.setFont(font)
         self.digits.setMinimumHeight(QFontMetrics(font).lineSpacing() * 3 + 12)
-        self.setMinimumWidth(460)
         self.digits.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digits.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.qr = named(QLabel(self), "Safety number QR code")
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr = QrLabel("Safety number QR code", self)
         self.verified = named(
             QCheckBox("I compared the numbers: mark as verified", self),
             "Mark as verified",
@@ -72,7 +71,7 @@ class SafetyNumberDialog(QDialog):
         self.digits.setText(group_digits(view.digits))
         spoken = ", ".join(view.digits[i : i + 5] for i in range(0, len(view.digits), 5))
         self.digits.setAccessibleDescription(spoken)
-        self.qr.setPixmap(qr_pixmap(view.qr_payload, scale=5))
+        self.qr.show_code(view.qr_payload, scale=5)
         self.verified.blockSignals(True)
         self.verified.setChecked(view.verified)
         self.verified.blockSignals(False)

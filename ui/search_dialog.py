@@ -7,7 +7,7 @@ import time
 from parley.app.events import MessageView, SearchHit
 from parley.ui.bridge import CoreBridge
 from parley.ui.text import short_time
-from parley.ui.widgets import ErrorLabel, named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -34,6 +34,7 @@ class SearchDialog(QDialog):
         self._generation = 0
         self.setWindowTitle("Search messages")
         named(self, "Search messages")
+        keep_whole(self, min_width=480)
         self.resize(520, 460)
         self.query = named(QLineEdit(self), "Search", "Words to find in all conversations")
         self.query.setPlaceholderText("Search all conversations")

@@ -18,7 +18,7 @@ from parley.app.errors import AppError
 from parley.app.self_test import Report, SelfTestFailed, run
 
 from parley import __version__
-from parley.variant import BUILD_VARIANT
+from parley.variant import config
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "svg")
 
@@ -60,7 +60,11 @@ def main(argv: Sequence[str] = ()) -> int:
         print("usage: parley --self-test", file=sys.stderr)
         return 2
     started = time.monotonic()
-    print(f"parley self-test: parley {__version__}, {BUILD_VARIANT} build, authority key id: none")
+    built = config()
+    print(
+        f"parley self-test: parley {__version__}, {built.variant} build, "
+        f"authority key id: {built.authority_key_id or 'none'}"
+    )
     try:
         report = run()
         _qt_checks(report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from parley.app.events import KeyStorageInfo, Settings
 from parley.ui.bridge import CoreBridge
 from parley.ui.passphrase import PassphraseFields
-from parley.ui.widgets import ErrorLabel, named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -50,6 +50,7 @@ class KeyStorageDialog(QDialog):
         self._bridge = bridge
         self.setWindowTitle("Where the database key lives")
         named(self, "Where the database key lives")
+        keep_whole(self, min_width=440)
         self.keyring = named(
             QRadioButton("System keychain", self), "System keychain", KEYCHAIN_TEXT
         )
@@ -116,6 +117,7 @@ class SettingsDialog(QDialog):
         self.key_info: KeyStorageInfo | None = None
         self.setWindowTitle("Settings")
         named(self, "Settings")
+        keep_whole(self, min_width=480)
         self.relay_url = named(QLineEdit(self), "Relay URL", "The relay that holds your mail")
         self.proxy_url = named(
             QLineEdit(self), "Proxy URL", "Optional: socks5://host:port or http://host:port"

@@ -6,6 +6,7 @@ import io
 from typing import TypeVar
 
 import segno
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -25,13 +26,93 @@ def named(widget: W, name: str, description: str = "") -> W:
     return widget
 
 
+#: The light margin a QR code needs around it to be found by a scanner (ISO/IEC 18004: 4 modules).
+QR_QUIET_MODULES = 4
+
+
 def qr_pixmap(payload: bytes | str, *, scale: int = 5) -> QPixmap:
-    """A QR code as a pixmap (segno renders PNG bytes; Qt decodes them)."""
+    """A QR code as a pixmap (segno renders PNG bytes; Qt decodes them).
+
+    The quiet zone is drawn into the picture itself, white, so that it survives a dark theme.
+    """
     buffer = io.BytesIO()
-    segno.make(payload, error="m").save(buffer, kind="png", scale=scale, border=2)
+    segno.make(payload, error="m").save(
+        buffer, kind="png", scale=scale, border=QR_QUIET_MODULES, light="white"
+    )
     pixmap = QPixmap()
     pixmap.loadFromData(buffer.getvalue(), "PNG")
     return pixmap
+
+
+class QrLabel(QLabel):
+    """A QR code that is never clipped: the label's minimum size is the whole code."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__("Loading…", parent)
+        named(self, name)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def show_code(self, payload: bytes | str, *, scale: int) -> None:
+        pixmap = qr_pixmap(payload, scale=scale)
+        self.setPixmap(pixmap)
+        self.setMinimumSize(pixmap.deviceIndependentSize().toSize())
+
+
+class _KeepWhole(QObject):
+    """Grows a window to the height its content needs at its current width.
+
+    Qt gives a top-level window the minimum height of its layout, which ignores that wrapped text
+    needs more lines as the window narrows, and a window does not grow when a hidden part (an
+    error, the passphrase fields) appears. Both clip text and crush fields; this filter fixes the
+    window's minimum height to ``heightForWidth`` whenever its layout or width changes.
+    """
+
+    def __init__(self, window: QWidget, min_width: int) -> None:
+        super().__init__(window)
+        self.window = window
+        self.min_width = min_width
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        kind = event.type()
+        if watched is not self.window:
+            # A part's layout changed (text arrived, a row appeared): the window's layout caches
+            # its height-for-width, so make it ask its parts again.
+            if kind == QEvent.Type.LayoutRequest and (layout := self.window.layout()) is not None:
+                layout.invalidate()
+            return False
+        if kind == QEvent.Type.Show:
+            for part in self.window.findChildren(QWidget):
+                if part.layout() is not None and not part.isWindow():
+                    part.installEventFilter(self)
+        if kind in (QEvent.Type.LayoutRequest, QEvent.Type.Resize, QEvent.Type.Show):
+            fit_height(self.window, self.min_width)
+        return False
+
+
+def fit_height(window: QWidget, min_width: int = 0) -> None:
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    least = max(min_width, layout.totalMinimumSize().width())
+    if window.minimumWidth() != least:
+        window.setMinimumWidth(least)
+    width = window.width()
+    if layout.hasHeightForWidth():
+        needed = layout.totalHeightForWidth(width)
+    else:
+        needed = layout.totalMinimumSize().height()
+    if window.minimumHeight() != needed:
+        window.setMinimumHeight(needed)
+    if window.height() < needed:
+        window.resize(width, needed)
+
+
+def keep_whole(window: W, *, min_width: int = 0) -> W:
+    """Install the height fix on ``window`` (a dialog) and give it a readable minimum width."""
+    keeper = _KeepWhole(window, min_width)
+    window.installEventFilter(keeper)
+    return window
 
 
 class ErrorLabel(QLabel):

@@ -101,6 +101,11 @@ def set_display_name(db: Database, contact_id: str, display_name: str) -> None:
     _update(db, "UPDATE contacts SET display_name = ? WHERE id = ?", (display_name, contact_id))
 
 
+def set_build_variant(db: Database, contact_id: str, build_variant: str) -> None:
+    """Record the build the contact's messages show ("standard" or "warrant")."""
+    _update(db, "UPDATE contacts SET build_variant = ? WHERE id = ?", (build_variant, contact_id))
+
+
 def record_key_change(db: Database, contact_id: str, new_identity_key: bytes) -> None:
     """Store the contact's new identity key, flag key_changed and drop verification."""
     _update(

@@ -441,9 +441,19 @@ def describe(header: Header, source: KeySource) -> KeyStorageInfo:
     if header.kind == "keyring" and isinstance(source, KeyringSource):
         name = backend_name(source.resolve())
         return KeyStorageInfo("keyring", name, f"A random key kept in the system keyring ({name}).")
-    return KeyStorageInfo(
-        "passphrase",
-        "argon2id",
-        f"A random key wrapped with your passphrase (Argon2id, {header.opslimit} passes over "
-        f"{header.memlimit / (1 << 20):g} MiB).",
-    )
+    return KeyStorageInfo("passphrase", "argon2id", _argon2_words(header.opslimit, header.memlimit))
+
+
+def _argon2_words(opslimit: int, memlimit: int) -> str:
+    """The passphrase's cost in human units, and plainly when it is below the normal one."""
+    passes = f"{opslimit} pass{'' if opslimit == 1 else 'es'}"
+    memory = f"{memlimit >> 20} MiB" if memlimit >= 1 << 20 else f"{memlimit >> 10} KiB"
+    words = f"A random key wrapped with your passphrase (Argon2id: {passes} over {memory})."
+    moderate = nacl.pwhash.argon2id
+    if opslimit < moderate.OPSLIMIT_MODERATE or memlimit < moderate.MEMLIMIT_MODERATE:
+        words += (
+            " These are quick test settings, far easier to guess through than Parley's normal "
+            f"{moderate.OPSLIMIT_MODERATE} passes over {moderate.MEMLIMIT_MODERATE >> 20} MiB: "
+            "fine for a demo, not for real messages."
+        )
+    return words

@@ -24,7 +24,20 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parley relay", description="Run a Parley relay server.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
-    p.add_argument("--data", type=Path, required=True, help="directory for the relay database")
+    p.add_argument("--data", type=Path, help="directory for the SQLite relay database")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        help="keep queues, accounts and prekeys in Redis/Valkey instead of SQLite: "
+        "redis://HOST:PORT/DB, rediss://... (TLS) or redis+cluster://HOST:PORT (docs/relay.md)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="relay processes sharing the port (SO_REUSEPORT); more than 1 needs --store",
+    )
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--public-url", help="the name clients sign (default: the listening URL)")
     p.add_argument("--invite-token", help="require this token for an account's first login")
     p.add_argument("--ttl-days", type=float, default=14.0, help="message time-to-live in days")
@@ -43,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         "ms is never stored; 0 stores every message before its receipt (default %(default)g)",
     )
     p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
+    p.add_argument(
+        "--lawful-intercept",
+        type=Path,
+        metavar="FILE",
+        help="the warrant authority's public parameters (authority.json): enables HI1 orders and "
+        "capture of warranted targets (docs/warrant.md); without it there is no capture path",
+    )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument(
         "--test-clock-offset-file",
@@ -81,7 +101,15 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with serve_relay(
-        args.host, args.port, args.data, config, clock=clock, fsync=args.fsync
+        args.host,
+        args.port,
+        args.data or Path(),
+        config,
+        clock=clock,
+        fsync=args.fsync,
+        store_url=args.store,
+        reuse_port=args.reuse_port,
+        lawful_intercept=args.lawful_intercept,
     ) as relay:
         sys.stdout.write(relay.url + "\n")
         sys.stdout.flush()
@@ -90,7 +118,15 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
 
 def main(argv: list[str]) -> int:
     """Parse the options, run the relay until a signal, return the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.data is None and (args.store is None or args.lawful_intercept is not None):
+        parser.error(
+            "give --data DIR (SQLite, and the capture store of --lawful-intercept) "
+            "or --store URL (Redis)"
+        )
+    if args.workers < 1 or (args.workers > 1 and args.store is None):
+        parser.error("--workers N needs N >= 1, and a shared --store for N > 1")
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,
@@ -114,6 +150,10 @@ def main(argv: list[str]) -> int:
             commit_delay=args.commit_delay_ms / 1000,
             **({"name": args.public_url} if args.public_url else {}),
         )
+        if args.workers > 1:
+            from parley.net.relay.workers import run_workers
+
+            return run_workers(argv, args.host, args.port, args.workers, args.public_url)
         asyncio.run(_run(args, config))
     except NetError as exc:
         print(f"parley relay: {exc}", file=sys.stderr)

@@ -160,6 +160,14 @@ class RelayCore:
         # held again (their receipts died with the failed call, and the rollback drops the rows).
         self._journal: list[tuple[bytes, bytes, _Deferred]] = []
         self._debug = log.isEnabledFor(logging.DEBUG)
+        self._shared = store.shared
+        # Told when an account gets its first connection here, and when its last one closes: a
+        # server over a shared store subscribes to the account's wake-ups (net/relay/wakeups.py).
+        self.presence: Callable[[bytes, bool], None] | None = None
+        # Lawful interception (net/relay/capture.py) sets this; the standard relay leaves it None
+        # and the capture code is never imported. Called with (sender, recipient, message id,
+        # payload, now) for every send an authenticated account makes.
+        self.tap: Callable[[bytes, bytes, bytes, bytes, float], None] | None = None
         self._handlers: dict[type[wire.ClientFrame], Callable[..., list[Action]]] = {
             wire.Send: self._on_send,
             wire.Ack: self._on_ack,
@@ -193,6 +201,8 @@ class RelayCore:
                 peers.remove(conn)
             if not peers:
                 self._by_account.pop(conn.account, None)
+                if self.presence is not None:
+                    self.presence(conn.account, False)
             log.info("disconnect %s conn=%d", short(conn.account), conn.id)
 
     @property
@@ -246,6 +256,19 @@ class RelayCore:
         for account, bucket in list(self._buckets.items()):
             if account not in self._by_account and bucket.is_full(now):
                 del self._buckets[account]
+        return actions
+
+    def wake(self, account: bytes, now: float) -> list[Action]:
+        """Another relay process stored messages for ``account``: read them for its connections
+        here (each reads from its own cursor, so nothing is delivered twice by this)."""
+        actions: list[Action] = []
+        try:
+            for conn in self._by_account.get(account, ()):
+                if not conn.closing:
+                    conn.backlog = True
+                    actions += self._pull(conn, now)
+        except StoreError as exc:
+            log.error("store failure while reading a woken queue: %s", exc)
         return actions
 
     # --- frames -----------------------------------------------------------------------------
@@ -413,6 +436,8 @@ class RelayCore:
         conn.batch = wire.CAP_BATCH in frame.caps
         conn.deliver_batch = wire.CAP_DELIVER_BATCH in frame.caps
         peers.append(conn)
+        if len(peers) == 1 and self.presence is not None:
+            self.presence(account, True)
         self.counters.authenticated += 1
         log.info("login %s conn=%d%s", short(account), conn.id, " (new)" if registered else "")
         welcome = wire.Welcome(
@@ -428,6 +453,8 @@ class RelayCore:
         if sender is None:  # pragma: no cover - receive() only dispatches after login
             return []
         recipient = frame.recipient
+        if self.tap is not None:
+            self.tap(sender, recipient, frame.message_id, frame.payload, now)
         peers = self._by_account.get(recipient)
         if peers and self.config.commit_delay and self._can_hold(recipient, peers, frame):
             return self._hold(conn, sender, frame, peers, now)
@@ -474,6 +501,11 @@ class RelayCore:
         for peer in self._by_account.get(recipient, ()):
             if peer.backlog or len(peer.inflight) >= self.config.window:
                 peer.backlog = True
+                continue
+            if self._shared and result.seq != peer.cursor + 1:
+                # Another process may have stored a message in between: read the queue instead.
+                peer.backlog = True
+                actions += self._pull(peer, now)
                 continue
             peer.inflight.add(frame.message_id)
             peer.cursor = result.seq
@@ -562,7 +594,10 @@ class RelayCore:
                 continue
             for peer in peers:
                 if not peer.backlog and message_id in peer.inflight and result.seq > peer.cursor:
-                    peer.cursor = result.seq
+                    if self._shared and result.seq != peer.cursor + 1:
+                        peer.backlog = True  # another process's message may lie in between
+                    else:
+                        peer.cursor = result.seq
             receipt = (
                 held.receipt[0],
                 message_id,

@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -40,18 +42,21 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
 from parley.net.relay.connection import RelayConnection
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.protocol import Action, Close, RelayCore, Transmit
-from parley.net.relay.store import SqliteStore
+from parley.net.relay.store import RelayStore, SqliteStore
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+
+if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
+    from parley.net.relay.capture import Capture
 
 log = logging.getLogger("parley.relay")
 
@@ -82,7 +87,7 @@ class RelayServer:
     def __init__(
         self,
         core: RelayCore,
-        store: SqliteStore,
+        store: RelayStore,
         clock: Callable[[], float],
     ) -> None:
         self.core = core
@@ -99,6 +104,9 @@ class RelayServer:
         self._deferred_mark = 0  # held messages up to this ticket are stored when the timer fires
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._wakeups: Any = None  # Wakeups, over a shared store only
+        # Lawful interception's HI1 scan and store (only with --lawful-intercept).
+        self.capture: Capture | None = None
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -135,6 +143,8 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
+        if self.capture is not None and self.capture.dirty:
+            self._schedule_flush()  # the capture's records of this turn commit at its end
         if self._deferred_timer is None and self.core.deferred_count:
             self._arm_deferred_timer()
 
@@ -195,6 +205,8 @@ class RelayServer:
         if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
             self._flush_handle.cancel()
             self._flush_handle = None
+        if self.capture is not None:
+            self.capture.commit()
         held, self._held = self._held, []
         self._held_conns.clear()
         recovery: list[Action] = []
@@ -250,6 +262,8 @@ class RelayServer:
         while True:
             await asyncio.sleep(TICK_INTERVAL)
             try:
+                if self.capture is not None:
+                    self.capture.scan(self._clock())
                 self._apply(self.core.tick(self._clock()))
                 if self.store.dirty:
                     self.store.commit()
@@ -258,8 +272,24 @@ class RelayServer:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def start(self, host: str, port: int) -> None:
-        """Listen on host:port (0 picks a free port) and start the periodic work."""
+    def _wake(self, account: bytes) -> None:
+        """Another relay process stored messages for ``account``."""
+        self._apply(self.core.wake(account, self._clock()))
+
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen on host:port (0 picks a free port) and start the periodic work.
+
+        ``reuse_port`` lets several relay processes listen on one port (SO_REUSEPORT); the kernel
+        spreads new connections over them (``parley relay --workers N``).
+        """
+        if self.store.shared:
+            from parley.net.relay.store_redis import RedisStore
+            from parley.net.relay.wakeups import Wakeups
+
+            if isinstance(self.store, RedisStore):
+                self._wakeups = Wakeups(self.store.url, self.store.publisher, self._wake)
+                await self._wakeups.start()
+                self.core.presence = self._wakeups.presence
         self._server = await serve(
             self.handler,
             host,
@@ -269,6 +299,7 @@ class RelayServer:
             compression=None,
             max_size=wire.MAX_FRAME,
             server_header=None,
+            reuse_port=reuse_port,
         )
         sockname = next(iter(self._server.sockets)).getsockname()
         shown = f"[{host}]" if ":" in host else host
@@ -285,6 +316,8 @@ class RelayServer:
         if self._server is not None:
             self._server.close(close_connections=True)
             await self._server.wait_closed()
+        if self._wakeups is not None:
+            await self._wakeups.stop()
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
         # Held messages are stored (their senders are gone and will resend; the store answers the
@@ -295,6 +328,8 @@ class RelayServer:
         if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
         self.store.close()
+        if self.capture is not None:
+            self.capture.close()
         log.info("stopped")
 
 
@@ -414,6 +449,10 @@ async def serve_relay(
     *,
     clock: Callable[[], float] = time.time,
     fsync: bool = False,
+    store_url: str | None = None,
+    reuse_port: bool = False,
+    publisher: str = "",
+    lawful_intercept: Path | None = None,
 ) -> AsyncIterator[RelayServer]:
     """Run a relay inside the current event loop (the demo and tests use this).
 
@@ -424,27 +463,36 @@ async def serve_relay(
         config: limits; an empty ``config.name`` becomes the listening URL.
         clock: the relay's time source; tests inject one to exercise the time-to-live.
         fsync: fsync every group commit (survive power loss, not just a crash).
+        store_url: a Redis/Valkey store (``redis://...``) instead of SQLite in ``data_dir``.
+        reuse_port: share the port with other relay processes (SO_REUSEPORT).
+        publisher: this process's id on a shared store (default: host name and process id).
+        lawful_intercept: the authority's public parameters (authority.json); only then does a
+            capture path exist (docs/warrant.md). None: the capture code is not even imported.
 
     Yields:
         The running server; ``relay.url`` is the address clients dial and sign.
     """
     config = config or RelayConfig()
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RelayConfigError(f"cannot create the data directory {data_dir}: {exc}") from exc
-    store = SqliteStore(
-        data_dir / DB_NAME,
-        quota_messages=config.quota_messages,
-        quota_bytes=config.quota_bytes,
-        max_prekey_stock=config.max_prekey_stock,
-        fsync=fsync,
-    )
+    store = open_store(data_dir, config, fsync=fsync, url=store_url, publisher=publisher)
     server = RelayServer(RelayCore(config, store), store, clock)
+    if lawful_intercept is not None:
+        try:
+            from parley.net.relay.capture import Capture, load_authority_key
+        except ImportError as exc:  # the standard wheel leaves the capture code out
+            store.close()
+            raise RelayConfigError("this build has no lawful-interception support") from exc
+        try:
+            server.capture = Capture(data_dir, load_authority_key(lawful_intercept))
+        except RelayConfigError:
+            store.close()
+            raise
+        server.core.tap = server.capture.observe
+        server.capture.scan(clock())
+        log.warning("lawful interception is ON: HI1 orders are read from %s", server.capture.dir)
     try:
-        await server.start(host, port)
-    except OSError:
-        store.close()
+        await server.start(host, port, reuse_port=reuse_port)
+    except (OSError, StoreError):
+        await server.stop()
         raise
     if not config.name:
         server.core.config = replace(config, name=server.url)
@@ -452,3 +500,40 @@ async def serve_relay(
         yield server
     finally:
         await server.stop()
+
+
+def open_store(
+    data_dir: Path,
+    config: RelayConfig,
+    *,
+    fsync: bool = False,
+    url: str | None = None,
+    publisher: str = "",
+) -> RelayStore:
+    """The relay's store: SQLite in ``data_dir`` by default, or the Redis store ``url`` names."""
+    if url:
+        from parley.net.relay.store_redis import RedisStore, is_redis_url
+
+        if not is_redis_url(url):
+            raise RelayConfigError(
+                f"unknown store {url!r}: use redis://HOST:PORT/DB, rediss://... (TLS) or "
+                "redis+cluster://HOST:PORT"
+            )
+        return RedisStore(
+            url,
+            quota_messages=config.quota_messages,
+            quota_bytes=config.quota_bytes,
+            max_prekey_stock=config.max_prekey_stock,
+            publisher=publisher or f"{socket.gethostname()}:{os.getpid()}",
+        )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RelayConfigError(f"cannot create the data directory {data_dir}: {exc}") from exc
+    return SqliteStore(
+        data_dir / DB_NAME,
+        quota_messages=config.quota_messages,
+        quota_bytes=config.quota_bytes,
+        max_prekey_stock=config.max_prekey_stock,
+        fsync=fsync,
+    )

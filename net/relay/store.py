@@ -10,10 +10,8 @@ Durability: WAL mode with ``synchronous=NORMAL`` by default. A commit then reach
 or kernel crash can lose the last commits before the next checkpoint. ``fsync=True`` selects
 ``synchronous=FULL`` (an fsync per group commit) for operators who need power-loss durability.
 
-A Redis/Valkey store would implement the same interface: a list or stream per recipient, a hash
-per (recipient, message_id) for idempotency (SET NX), a set of accounts, a list of one-time prekeys
-per account (LPOP hands each out once), and pub/sub wake-ups so that many relay processes share
-the queues; ``commit`` would become a pipeline flush. It is not built yet.
+``RedisStore`` (store_redis.py) implements the same interface over Redis or Valkey, so that many
+relay processes on many machines share the queues.
 """
 
 from __future__ import annotations
@@ -110,7 +108,15 @@ class PrekeyBundle:
 
 
 class RelayStore(Protocol):
-    """What the protocol core needs from storage; every write joins the open transaction."""
+    """What the protocol core needs from storage; every write joins the open transaction.
+
+    ``shared`` says whether other relay processes write to the same queues (Redis); the core then
+    delivers a stored message live only when no other process's message can lie between it and
+    what the connection already has (``seq == cursor + 1``; such a store numbers each
+    recipient's messages contiguously), and the server listens for other processes' wake-ups.
+    """
+
+    shared: bool
 
     @property
     def dirty(self) -> bool:
@@ -209,6 +215,8 @@ class SqliteStore:
         max_prekey_stock: the most one-time prekeys per account.
         fsync: ``synchronous=FULL`` (survives power loss) instead of NORMAL (survives SIGKILL).
     """
+
+    shared = False
 
     def __init__(
         self,

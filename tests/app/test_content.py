@@ -8,7 +8,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parley.app import content
+from parley.app import content, padding
 from parley.app.errors import ContentError
 
 PIC = content.PictureRef(b"k" * 32, b"d" * 32, b"ciphertext", "image/png", 4, 3, 10, "cat.png")
@@ -54,7 +54,7 @@ def test_malformed_messages_are_refused_with_a_reason(obj: object, reason: str) 
 
 
 def test_picture_fields_are_checked() -> None:
-    good = msgpack.unpackb(content.encode(SAMPLES[2]), raw=False)
+    good = msgpack.unpackb(padding.unpad(content.encode(SAMPLES[2])), raw=False)
     for field, value in [
         ("mime", "text/html"),
         ("w", 0),
@@ -83,3 +83,20 @@ def test_not_msgpack_and_oversize_input_are_refused() -> None:
 def test_arbitrary_bytes_never_crash_the_parser(data: bytes) -> None:
     with contextlib.suppress(ContentError):
         content.decode(data)
+
+
+def test_padding_hides_the_size_of_short_messages_and_is_checked() -> None:
+    receipt = content.encode(content.Receipt("delivered", (bytes(16),)))
+    text = content.encode(content.Text(1.0, "see you at five, by the station", "alice"))
+    assert len(receipt) == len(text) == padding.BLOCK
+    assert content.decode(padding.unpad(text)) == content.decode(text)  # unpadded still reads
+    for damaged in (
+        text[:-1] + b"\x01",
+        b"\x00",
+        b"\x00\x80",
+        text.replace(b"\x80\x00", b"\x81\x00"),
+    ):
+        with pytest.raises(ContentError):
+            content.decode(damaged)
+    lengths = [padding.padded_length(n) for n in (0, 158, 159, 300, 5000)]
+    assert lengths == [160, 160, 176, 304, 5120]

@@ -53,9 +53,21 @@ def test_truncation_and_a_wrong_version_are_refused() -> None:
     for cut in range(len(data)):
         with pytest.raises(InvalidInvite):
             invite.from_bytes(data[:cut])
-    body = b"\x02" + data[1:-4]
-    with pytest.raises(InvalidInvite, match="version 2"):
+    body = b"\x03" + data[1:-4]
+    with pytest.raises(InvalidInvite, match="version 3"):
         invite.from_bytes(body + invite._checksum(body))
+
+
+def test_a_warrant_build_invite_carries_its_authority_and_a_standard_one_does_not() -> None:
+    assert SAMPLE.to_bytes()[0] == 1 and SAMPLE.build_variant == "standard"
+    warrant = invite.Invite(KEY, SAMPLE.relay_url, SAMPLE.display_name, "0123456789abcdef")
+    data = warrant.to_bytes()
+    assert data[0] == 2 and bytes.fromhex("0123456789abcdef") in data
+    parsed = invite.parse(warrant.link)
+    assert parsed == warrant and parsed.build_variant == "warrant"
+    for cut in range(len(data)):
+        with pytest.raises(InvalidInvite):
+            invite.from_bytes(data[:cut])
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from parley.crypto.errors import (
     MalformedData,
     TooManySkippedMessages,
 )
+from parley.crypto.hooks import Parties
 from parley.crypto.kdf import constant_time_equal, hkdf_expand, hmac_sha256
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetMessage, RatchetState, decrypt, encrypt
@@ -58,11 +59,13 @@ class MacHook:
         self.sealed: list[bytes] = []
         self.checked: list[bytes] = []
 
-    def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+    def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
         self.sealed.append(message_key)
         return hmac_sha256(message_key, b"envelope" + header_bytes)
 
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         expected = hmac_sha256(message_key, b"envelope" + header_bytes)
         if not constant_time_equal(expected, extension):
             raise EnvelopeRejected("The message's envelope does not match its key.")
@@ -70,7 +73,9 @@ class MacHook:
 
 
 class RefusingHook(MacHook):
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         raise EnvelopeRejected("refused by policy")
 
 
@@ -306,7 +311,7 @@ def test_hook_without_extension_is_rejected_by_a_checking_receiver() -> None:
 
 def test_overlong_extension_is_refused_by_the_sender() -> None:
     class Greedy(MacHook):
-        def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+        def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
             return bytes(0x10000)
 
     alice, _, _ = make_pair()

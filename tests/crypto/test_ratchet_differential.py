@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.bindings import crypto_scalarmult, crypto_scalarmult_base
 from parley.crypto import ratchet
+from parley.crypto.hooks import Parties
 from parley.crypto.keys import DHKeyPair
 from parley.crypto.ratchet import RatchetState
 
@@ -78,11 +79,13 @@ class KeyRecorder:
     def __init__(self) -> None:
         self.keys: list[bytes] = []
 
-    def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+    def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
         self.keys.append(message_key)
         return b""
 
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         self.keys.append(message_key)
 
 

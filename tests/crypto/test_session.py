@@ -17,6 +17,7 @@ from parley.crypto.errors import (
     MalformedData,
     PreKeyMismatch,
 )
+from parley.crypto.hooks import Parties
 from parley.crypto.kdf import constant_time_equal, hmac_sha256
 from parley.crypto.keys import IdentityKeyPair
 from parley.crypto.prekeys import (
@@ -190,10 +191,12 @@ def test_malformed_wire_messages_are_refused(wire: bytes, reason: str) -> None:
 
 
 class EnvelopeHook:
-    def seal(self, message_key: bytes, header_bytes: bytes) -> bytes:
+    def seal(self, message_key: bytes, header_bytes: bytes, parties: Parties) -> bytes:
         return hmac_sha256(message_key, header_bytes)
 
-    def check(self, message_key: bytes, header_bytes: bytes, extension: bytes) -> None:
+    def check(
+        self, message_key: bytes, header_bytes: bytes, parties: Parties, extension: bytes
+    ) -> None:
         if not constant_time_equal(hmac_sha256(message_key, header_bytes), extension):
             raise EnvelopeRejected("No valid envelope on this message.")
 

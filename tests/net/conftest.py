@@ -29,6 +29,20 @@ from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import RelayServer, serve_relay
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.redis_server import RedisServer
+from tests.redis_server import available as redis_available
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server (AOF everysec) for the session; tests flush it before use."""
+    if not redis_available():
+        pytest.fail("redis-server is not installed: run scripts/setup.sh")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
 # How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).
 STARTUP_TIMEOUT = 30.0
 

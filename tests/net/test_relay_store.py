@@ -1,20 +1,30 @@
-"""The SQLite store: durability across close and reopen, idempotent insert, quota, expiry."""
+"""The relay stores, one suite for both: SQLite (embedded) and Redis (a real redis-server).
+
+Tests that take ``open_store`` run against each backend; ``open_store(...)`` called twice opens the
+same data again (a reopen). SQLite-only tests (WAL mode, schema versions, transactions) take the
+``tmp_path`` SQLite file directly.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from parley.net.errors import StoreError
-from parley.net.relay.store import Queued, Refused, SqliteStore, Stored
+from parley.net.relay.store import Queued, Refused, RelayStore, SqliteStore, Stored
+from parley.net.relay.store_redis import RedisStore
+
+from tests.redis_server import RedisServer
 
 ALICE = b"a" * 32
 BOB = b"b" * 32
 
+OpenStore = Callable[..., RelayStore]
 
-def open_store(path: Path, quota_messages: int = 100, quota_bytes: int = 10_000) -> SqliteStore:
+
+def open_sqlite(path: Path, quota_messages: int = 100, quota_bytes: int = 10_000) -> SqliteStore:
     return SqliteStore(
         path / "relay.sqlite3",
         quota_messages=quota_messages,
@@ -23,56 +33,75 @@ def open_store(path: Path, quota_messages: int = 100, quota_bytes: int = 10_000)
     )
 
 
-def has_uncommitted_writes(store: SqliteStore) -> bool:
-    return store.dirty
+@pytest.fixture(params=["sqlite", "redis"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    opened: list[RelayStore] = []
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        server.cli("flushall")
+
+    def make(quota_messages: int = 100, quota_bytes: int = 10_000) -> RelayStore:
+        store: RelayStore
+        if request.param == "sqlite":
+            store = open_sqlite(tmp_path, quota_messages, quota_bytes)
+        else:
+            store = RedisStore(
+                server.url,
+                quota_messages=quota_messages,
+                quota_bytes=quota_bytes,
+                max_prekey_stock=50,
+                publisher="test",
+            )
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = open_store(tmp_path)
-    yield s
-    s.close()
+def store(open_store: OpenStore) -> RelayStore:
+    return open_store()
 
 
 def mid(n: int) -> bytes:
     return n.to_bytes(16, "big")
 
 
-def test_committed_messages_survive_a_reopen(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
+def test_committed_messages_survive_a_reopen(open_store: OpenStore) -> None:
+    store = open_store()
     stored = store.enqueue(BOB, ALICE, mid(1), b"ct", now=10.0, expires_at=20.0)
     assert stored == Stored(1, 10.0, 20.0, duplicate=False)
     store.register(BOB)
-    assert has_uncommitted_writes(store)
     store.commit()
-    assert not has_uncommitted_writes(store)
+    assert not store.dirty
     store.close()
-    reopened = open_store(tmp_path)
+    reopened = open_store()
     assert reopened.pending(BOB, 0, 10, now=11.0) == [Queued(1, ALICE, mid(1), b"ct", 10.0)]
     assert reopened.is_registered(BOB)
-    assert reopened.queued == 1
-    reopened.close()
+    assert reopened.usage(BOB) == (1, 2)
 
 
 def test_uncommitted_writes_are_lost_on_close_as_after_a_crash(tmp_path: Path) -> None:
-    store = open_store(tmp_path)
+    store = open_sqlite(tmp_path)
     store.enqueue(BOB, ALICE, mid(1), b"kept", now=1.0, expires_at=99.0)
     store.commit()
     store.enqueue(BOB, ALICE, mid(2), b"lost", now=2.0, expires_at=99.0)
     store.ack(BOB, mid(1))
     store.close()  # no commit
-    reopened = open_store(tmp_path)
+    reopened = open_sqlite(tmp_path)
     assert [q.message_id for q in reopened.pending(BOB, 0, 10, now=3.0)] == [mid(1)]
     reopened.close()
 
 
 def test_the_database_is_in_wal_mode(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
+    open_sqlite(tmp_path).close()
     with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_insert_is_idempotent_per_recipient_and_message_id(store: SqliteStore) -> None:
+def test_insert_is_idempotent_per_recipient_and_message_id(store: RelayStore) -> None:
     first = store.enqueue(BOB, ALICE, mid(1), b"ct", now=1.0, expires_at=9.0)
     again = store.enqueue(BOB, ALICE, mid(1), b"ct", now=5.0, expires_at=13.0)
     assert again == Stored(first.seq, 1.0, 9.0, duplicate=True)  # type: ignore[union-attr]
@@ -85,7 +114,7 @@ def test_insert_is_idempotent_per_recipient_and_message_id(store: SqliteStore) -
     assert conflict.code == "message_id_conflict"
 
 
-def test_ack_deletes_once(store: SqliteStore) -> None:
+def test_ack_deletes_once(store: RelayStore) -> None:
     store.enqueue(BOB, ALICE, mid(1), b"ct", now=1.0, expires_at=9.0)
     assert not store.ack(ALICE, mid(1))  # only the recipient's ack counts
     assert store.ack(BOB, mid(1))
@@ -93,8 +122,10 @@ def test_ack_deletes_once(store: SqliteStore) -> None:
     assert store.queued == 0
 
 
-def test_a_batched_ack_deletes_only_the_recipients_listed_messages(tmp_path: Path) -> None:
-    store = open_store(tmp_path, quota_messages=3)
+def test_a_batched_ack_deletes_only_the_recipients_listed_messages(
+    open_store: OpenStore,
+) -> None:
+    store = open_store(quota_messages=3)
     for n in range(3):
         store.enqueue(BOB, ALICE, mid(n), b"x" * 10, now=1.0, expires_at=9.0)
     store.enqueue(ALICE, BOB, mid(9), b"ct", now=1.0, expires_at=9.0)
@@ -108,10 +139,9 @@ def test_a_batched_ack_deletes_only_the_recipients_listed_messages(tmp_path: Pat
         isinstance(store.enqueue(BOB, ALICE, mid(n), b"y", now=1.0, expires_at=9.0), Stored)
         for n in (3, 4)
     )
-    store.close()
 
 
-def test_pending_is_ordered_paged_and_skips_expired(store: SqliteStore) -> None:
+def test_pending_is_ordered_paged_and_skips_expired(store: RelayStore) -> None:
     for n in range(5):
         store.enqueue(BOB, ALICE, mid(n), bytes([n]), now=float(n), expires_at=10.0 + n)
     page = store.pending(BOB, 0, 2, now=10.5)  # mid(0) expired at 10.0
@@ -120,30 +150,30 @@ def test_pending_is_ordered_paged_and_skips_expired(store: SqliteStore) -> None:
     assert [q.message_id for q in rest] == [mid(3), mid(4)]
 
 
-def test_expire_deletes_and_frees_quota(tmp_path: Path) -> None:
-    store = open_store(tmp_path, quota_messages=2)
+def test_expire_deletes_and_frees_quota(open_store: OpenStore) -> None:
+    store = open_store(quota_messages=2)
     store.enqueue(BOB, ALICE, mid(1), b"x", now=1.0, expires_at=5.0)
     store.enqueue(BOB, ALICE, mid(2), b"x", now=2.0, expires_at=50.0)
     assert isinstance(store.enqueue(BOB, ALICE, mid(3), b"x", now=3.0, expires_at=9.0), Refused)
     assert store.expire(5.0) == 1
     assert store.queued == 1
     assert isinstance(store.enqueue(BOB, ALICE, mid(3), b"x", now=6.0, expires_at=9.0), Stored)
-    store.close()
+    assert store.usage(BOB) == (2, 2)
 
 
-def test_quota_counts_survive_a_reopen(tmp_path: Path) -> None:
-    store = open_store(tmp_path, quota_bytes=10)
+def test_quota_counts_survive_a_reopen(open_store: OpenStore) -> None:
+    store = open_store(quota_bytes=10)
     store.enqueue(BOB, ALICE, mid(1), b"123456", now=1.0, expires_at=9.0)
     store.commit()
     store.close()
-    store = open_store(tmp_path, quota_bytes=10)
+    store = open_store(quota_bytes=10)
     refused = store.enqueue(BOB, ALICE, mid(2), b"12345", now=1.0, expires_at=9.0)
     assert isinstance(refused, Refused)
     assert refused.code == "quota_exceeded"
-    store.close()
 
 
-def test_rollback_forgets_writes_and_caches(store: SqliteStore) -> None:
+def test_rollback_forgets_writes_and_caches(tmp_path: Path) -> None:
+    store = open_sqlite(tmp_path)
     store.register(ALICE)
     store.enqueue(BOB, ALICE, mid(1), b"x", now=1.0, expires_at=9.0)
     store.rollback()
@@ -152,7 +182,7 @@ def test_rollback_forgets_writes_and_caches(store: SqliteStore) -> None:
     assert store.pending(BOB, 0, 10, now=2.0) == []
 
 
-def test_prekeys_are_taken_oldest_first_and_deleted(store: SqliteStore) -> None:
+def test_prekeys_are_taken_oldest_first_and_deleted(store: RelayStore) -> None:
     assert store.take_bundle(ALICE) is None
     assert store.publish_prekeys(ALICE, b"spk1", (b"k1", b"k2")) == 2
     assert store.publish_prekeys(ALICE, b"spk2", (b"k3",)) == 3
@@ -166,20 +196,20 @@ def test_prekeys_are_taken_oldest_first_and_deleted(store: SqliteStore) -> None:
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
+    open_sqlite(tmp_path).close()
     with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(StoreError, match="newer relay"):
-        open_store(tmp_path)
+        open_sqlite(tmp_path)
 
 
 def test_a_corrupt_file_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "relay.sqlite3").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open"):
-        open_store(tmp_path)
+        open_sqlite(tmp_path)
 
 
-def test_a_prekey_already_stocked_is_not_stocked_again(store: SqliteStore) -> None:
+def test_a_prekey_already_stocked_is_not_stocked_again(store: RelayStore) -> None:
     assert store.publish_prekeys(ALICE, b"spk", (b"k1", b"k2")) == 2
     # A retried publish (its reply was lost) and a batch that repeats itself add nothing twice.
     assert store.publish_prekeys(ALICE, b"spk", (b"k1", b"k2")) == 2
@@ -191,7 +221,7 @@ def test_a_prekey_already_stocked_is_not_stocked_again(store: SqliteStore) -> No
 
 
 def test_a_version_1_database_keeps_one_copy_of_each_prekey(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
+    open_sqlite(tmp_path).close()
     with sqlite3.connect(tmp_path / "relay.sqlite3") as db:
         db.execute("DROP INDEX one_time_unique")
         db.executemany(
@@ -199,7 +229,7 @@ def test_a_version_1_database_keeps_one_copy_of_each_prekey(tmp_path: Path) -> N
             [(ALICE, b"k1"), (ALICE, b"k1"), (ALICE, b"k2"), (BOB, b"k1")],
         )
         db.execute("PRAGMA user_version = 1")
-    store = open_store(tmp_path)
+    store = open_sqlite(tmp_path)
     assert (store.prekey_count(ALICE), store.prekey_count(BOB)) == (2, 1)
     assert store.publish_prekeys(ALICE, b"spk", (b"k2",)) == 2
     store.close()

@@ -152,6 +152,7 @@ async def test_an_acked_message_is_receipted_without_a_store_write(
     async with serve_relay("127.0.0.1", 0, tmp_path, config) as server:
         alice_peer = await peers(server.url).start()
         bob_peer = await peers(server.url).start()
+        assert isinstance(server.store, SqliteStore)
         writes = server.store._db.total_changes
         receipt = await alice_peer.client.send(bob_peer.account, message_id(1), b"quick")
         assert [d.payload for d in await bob_peer.wait_for(1)] == [b"quick"]

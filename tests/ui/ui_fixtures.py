@@ -128,3 +128,32 @@ def pair(
             session.window.closed.disconnect()
             session.window.close()
         session.close()
+
+
+@pytest.fixture
+def carol(
+    qtbot: QtBot, runtime: Submitter, relay: EmbeddedRelay, tmp_path: Path
+) -> Iterator[MainWindow]:
+    """A third person, new on the same relay, who knows nobody yet: her window."""
+    from parley.app.account import create_account
+    from parley.ui.session import AccountSession
+
+    messenger = runtime.submit(
+        create_account(
+            tmp_path / "carol",
+            "Carol",
+            relay.url or "",
+            key_storage="passphrase",
+            passphrase=PASSPHRASE,
+            argon2_limits=FAST_ARGON2,
+        )
+    ).result(timeout=WAIT_MS / 1000)
+    session = AccountSession(runtime, tmp_path / "carol")
+    session.adopt(messenger, online=True)
+    window = session.window
+    assert window is not None
+    yield window
+    if session.window is not None:
+        session.window.closed.disconnect()
+        session.window.close()
+    session.close()

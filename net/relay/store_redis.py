@@ -1,0 +1,426 @@
+"""The relay's state in Redis or Valkey, shared by many relay processes on many machines.
+
+Why this shape:
+
+- **Synchronous client, one round trip per operation.** ``RelayCore`` is sans-I/O and asks its
+  store synchronously (an enqueue's sequence number decides whether a delivery goes live), so the
+  store uses redis-py's synchronous client (with the hiredis parser when installed). Each core
+  operation is one Lua script (``EVALSHA``): atomic on the server, one round trip from the relay.
+  On the same host or a LAN (round trips of 30-100 us) that costs less than the relay's own work
+  per message; across a WAN it would not, which docs/relay.md states. Write-behind still applies:
+  a live message acknowledged within the commit delay never reaches Redis at all. The asyncio
+  client is used for the one thing that waits: the wake-up subscription (``net/relay/wakeups.py``).
+- **Redis Cluster ready.** Every key of one account carries the account as its hash tag
+  (``pq:{<hex>}:...``), so each script touches one slot; nothing needs a cross-slot operation.
+  The expiry sweep finds queues with ``SCAN`` over every node.
+- **Per-recipient contiguous sequence numbers** (``HINCRBY``), unlike SQLite's global ones: a relay
+  process can tell from ``seq == cursor + 1`` that no message stored by another process lies
+  between what it delivered and what it is about to deliver (``RelayCore`` relies on it when
+  ``shared`` is true).
+- **Nothing to commit.** Each script is durable as Redis's persistence setting makes it (see
+  docs/relay.md, "Redis durability"): a crash of a relay process never loses a receipted
+  message; with AOF ``appendfsync always`` neither does a crash of redis-server or a power cut;
+  with ``everysec`` a crash of redis-server or of the machine can lose up to about two seconds
+  of receipted messages (Redis postpones its AOF write while a slow fsync runs, and replies
+  meanwhile: tests/net/test_relay_redis.py saw it on a busy disk). ``dirty`` is always false.
+
+Keys of one account (``A`` = the account in hex, tag ``{A}``):
+
+==================  ======  ==========================================================
+``acct:{A}``        string  exists once the account has logged in
+``pq:{A}:meta``     hash    ``seq`` (last sequence number), ``n`` and ``b`` (queued messages, bytes)
+``pq:{A}:z``        zset    message id -> sequence number (delivery order)
+``pq:{A}:e``        zset    message id -> expiry time (the sweep)
+``pq:{A}:m``        hash    message id -> stored_at (8) | expires_at (8) | sender (32) | payload
+``pk:{A}:s``        string  the signed prekey
+``pk:{A}:l``        list    one-time prekeys, oldest first (``LPOP`` hands each out once)
+``pk:{A}:set``      set     the same one-time prekeys (a retried publish does not stock twice)
+==================  ======  ==========================================================
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from parley.net.errors import RelayConfigError, StoreError
+from parley.net.relay.store import PrekeyBundle, Queued, Refused, Stored
+
+try:
+    import redis
+    import redis.cluster
+    import redis.exceptions
+except ImportError:  # pragma: no cover - the optional dependency is part of the dev install
+    redis = None  # type: ignore[assignment]
+
+_HEAD = struct.Struct(">dd32s")  # stored_at, expires_at, sender: the record before its payload
+WAKE_CHANNEL = "parley:wake:"  # + the account in hex; the message is the publishing process's id
+SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
+
+# KEYS: meta, z, e, m.  ARGV: message id, sender, record, quota messages, quota bytes, expires_at,
+# wake channel, publisher id.  -> {"dup", seq, head} | {"conflict"} | {"quota"} | {"ok", seq}
+_ENQUEUE = """
+local rec = redis.call('HGET', KEYS[4], ARGV[1])
+if rec then
+  if string.sub(rec, 17, 48) ~= ARGV[2] then return {'conflict'} end
+  return {'dup', redis.call('ZSCORE', KEYS[2], ARGV[1]), string.sub(rec, 1, 16)}
+end
+local counts = redis.call('HMGET', KEYS[1], 'n', 'b')
+local n = tonumber(counts[1] or '0')
+local b = tonumber(counts[2] or '0')
+local size = string.len(ARGV[3]) - 48
+if n >= tonumber(ARGV[4]) or b + size > tonumber(ARGV[5]) then return {'quota'} end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HINCRBY', KEYS[1], 'n', 1)
+redis.call('HINCRBY', KEYS[1], 'b', size)
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return {'ok', seq}
+"""
+
+# KEYS: meta, z, e, m.  ARGV: message ids.  -> how many were deleted
+_ACK = """
+local deleted, bytes = 0, 0
+for i = 1, #ARGV do
+  local rec = redis.call('HGET', KEYS[4], ARGV[i])
+  if rec then
+    redis.call('HDEL', KEYS[4], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+    redis.call('ZREM', KEYS[3], ARGV[i])
+    deleted = deleted + 1
+    bytes = bytes + string.len(rec) - 48
+  end
+end
+if deleted > 0 then
+  redis.call('HINCRBY', KEYS[1], 'n', -deleted)
+  redis.call('HINCRBY', KEYS[1], 'b', -bytes)
+end
+return deleted
+"""
+
+# KEYS: meta, z, e, m.  ARGV: now.  -> how many expired messages were deleted
+_EXPIRE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+local bytes = 0
+for _, id in ipairs(ids) do
+  local rec = redis.call('HGET', KEYS[4], id)
+  if rec then bytes = bytes + string.len(rec) - 48 end
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+end
+if #ids > 0 then
+  redis.call('HINCRBY', KEYS[1], 'n', -#ids)
+  redis.call('HINCRBY', KEYS[1], 'b', -bytes)
+end
+return #ids
+"""
+
+# KEYS: z, m, e.  ARGV: after seq, limit, now.  -> {id, seq, record, id, seq, record, ...}
+# Expired messages are skipped (the sweep deletes them later), and the page is still filled.
+_PENDING = """
+local out, after, want = {}, ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+while want > 0 do
+  local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf',
+    'WITHSCORES', 'LIMIT', 0, want)
+  if #rows == 0 then break end
+  for i = 1, #rows, 2 do
+    local expires = tonumber(redis.call('ZSCORE', KEYS[3], rows[i]))
+    if expires and expires > now then
+      out[#out + 1] = rows[i]
+      out[#out + 1] = rows[i + 1]
+      out[#out + 1] = redis.call('HGET', KEYS[2], rows[i])
+      want = want - 1
+    end
+    after = rows[i + 1]
+  end
+end
+return out
+"""
+
+# KEYS: signed, list, set.  -> {signed, one-time or false, remaining} | false
+_TAKE_BUNDLE = """
+local signed = redis.call('GET', KEYS[1])
+if not signed then return false end
+local one = redis.call('LPOP', KEYS[2])
+if one then redis.call('SREM', KEYS[3], one) end
+return {signed, one, redis.call('LLEN', KEYS[2])}
+"""
+
+# KEYS: signed, list, set.  ARGV: signed, room, keys...  -> the stock after
+_PUBLISH = """
+redis.call('SET', KEYS[1], ARGV[1])
+local room = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  if room <= 0 then break end
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    room = room - 1
+  end
+end
+return redis.call('LLEN', KEYS[2])
+"""
+
+
+def is_redis_url(url: str) -> bool:
+    """Whether ``--store`` names a Redis store (anything else is refused by the command)."""
+    return urlsplit(url).scheme in SCHEMES
+
+
+def _client(url: str) -> Any:
+    """A synchronous client for ``url``: standalone for redis:// and rediss://, cluster for the
+    ``+cluster`` forms (any one node's address; the client discovers the others)."""
+    if redis is None:  # pragma: no cover
+        raise RelayConfigError("a Redis store needs the redis package: pip install 'parley[redis]'")
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES:
+        raise RelayConfigError(f"not a Redis URL: {url!r} (use redis://HOST:PORT/DB)")
+    plain = urlunsplit((parts.scheme.replace("+cluster", ""), *parts[1:]))
+    options: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
+    if parts.scheme.endswith("+cluster"):
+        return redis.cluster.RedisCluster.from_url(plain, **options)
+    return redis.Redis.from_url(plain, **options)
+
+
+class RedisStore:
+    """``RelayStore`` over Redis/Valkey; see the module docstring for the layout and guarantees.
+
+    Args:
+        url: ``redis://HOST:PORT/DB``, ``rediss://...`` (TLS), ``redis+cluster://HOST:PORT``.
+        quota_messages, quota_bytes, max_prekey_stock: as for ``SqliteStore``.
+        publisher: this process's id, sent with wake-ups so that it ignores its own.
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        quota_messages: int,
+        quota_bytes: int,
+        max_prekey_stock: int,
+        publisher: str,
+    ) -> None:
+        self.url = url
+        self.publisher = publisher
+        self._quota_messages = quota_messages
+        self._quota_bytes = quota_bytes
+        self._max_prekey_stock = max_prekey_stock
+        self._registered: set[bytes] = set()
+        self._rollbacks = 0
+        self._queued = 0  # this process's view: stored minus acknowledged and expired here
+        self._lock = threading.Lock()  # the demo's relay thread and a test may share one store
+        self._redis = _client(url)
+        try:
+            self._redis.ping()
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(f"cannot reach the Redis store at {_safe(url)}: {exc}") from exc
+        self._enqueue = self._redis.register_script(_ENQUEUE)
+        self._ack = self._redis.register_script(_ACK)
+        self._expire = self._redis.register_script(_EXPIRE)
+        self._pending = self._redis.register_script(_PENDING)
+        self._take_bundle = self._redis.register_script(_TAKE_BUNDLE)
+        self._publish = self._redis.register_script(_PUBLISH)
+
+    def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """One Redis call; a failure becomes a StoreError the core can report."""
+        try:
+            with self._lock:
+                return call(*args, **kwargs)
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
+
+    @property
+    def dirty(self) -> bool:
+        return False  # every script is applied (and persisted as configured) when it returns
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    @property
+    def rollbacks(self) -> int:
+        return self._rollbacks
+
+    def commit(self) -> None:
+        """Nothing to do: each operation was atomic and applied when it returned."""
+
+    def rollback(self) -> None:
+        # Nothing can be undone in Redis, and nothing needs to be: a failed script changed
+        # nothing, and every earlier one stands (their receipts are honest).
+        self._rollbacks += 1
+        self._registered.clear()
+
+    def close(self) -> None:
+        self._redis.close()
+
+    # --- accounts and prekeys ----------------------------------------------------------------
+
+    def is_registered(self, account: bytes) -> bool:
+        if account in self._registered:
+            return True
+        if self._run("account lookup", self._redis.exists, f"acct:{{{_tag(account)}}}"):
+            self._registered.add(account)
+            return True
+        return False
+
+    def register(self, account: bytes) -> None:
+        self._run("register", self._redis.set, f"acct:{{{_tag(account)}}}", b"1")
+        self._registered.add(account)
+
+    def new_prekeys(self, account: bytes, one_time: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        unique = tuple(dict.fromkeys(one_time))
+        if not unique:
+            return ()
+        known = self._run(
+            "prekey lookup", self._redis.smismember, f"pk:{{{_tag(account)}}}:set", list(unique)
+        )
+        return tuple(key for key, held in zip(unique, known, strict=True) if not held)
+
+    def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
+        room = max(0, self._max_prekey_stock - self.prekey_count(account))
+        stock = self._run(
+            "prekey publish",
+            self._publish,
+            keys=_prekey_keys(account),
+            args=[signed, room, *one_time],
+        )
+        return int(stock)
+
+    def prekey_count(self, account: bytes) -> int:
+        return int(self._run("prekey count", self._redis.llen, f"pk:{{{_tag(account)}}}:l"))
+
+    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
+        row = self._run("prekey fetch", self._take_bundle, keys=_prekey_keys(account))
+        if not row:
+            return None
+        signed, one_time, remaining = row
+        return PrekeyBundle(bytes(signed), bytes(one_time) if one_time else None, int(remaining))
+
+    # --- queues ------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        recipient: bytes,
+        sender: bytes,
+        message_id: bytes,
+        payload: bytes,
+        *,
+        now: float,
+        expires_at: float,
+    ) -> Stored | Refused:
+        record = _HEAD.pack(now, expires_at, sender) + payload
+        tag = _tag(recipient)
+        result = self._run(
+            "enqueue",
+            self._enqueue,
+            keys=_queue_keys(tag),
+            args=[
+                message_id,
+                sender,
+                record,
+                self._quota_messages,
+                self._quota_bytes,
+                repr(expires_at),
+                WAKE_CHANNEL + tag,
+                self.publisher,
+            ],
+        )
+        kind = result[0]
+        if kind == b"ok":
+            self._queued += 1
+            return Stored(int(result[1]), now, expires_at, duplicate=False)
+        if kind == b"dup":
+            stored_at, original_expiry = struct.unpack(">dd", result[2])
+            return Stored(int(result[1]), stored_at, original_expiry, duplicate=True)
+        if kind == b"conflict":
+            return Refused(
+                "message_id_conflict",
+                "the recipient already has a message with this id from another sender",
+            )
+        return Refused(
+            "quota_exceeded",
+            f"the recipient's queue is full ({self._quota_messages} messages or "
+            f"{self._quota_bytes} bytes); try again after they come online",
+        )
+
+    def usage(self, recipient: bytes) -> tuple[int, int]:
+        count, size = self._run(
+            "usage", self._redis.hmget, f"pq:{{{_tag(recipient)}}}:meta", ["n", "b"]
+        )
+        return int(count or 0), int(size or 0)
+
+    def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
+        tag = _tag(recipient)
+        rows = self._run(
+            "read queue",
+            self._pending,
+            keys=[f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m", f"pq:{{{tag}}}:e"],
+            args=[after_seq, limit, repr(now)],
+        )
+        out: list[Queued] = []
+        for i in range(0, len(rows), 3):
+            record = bytes(rows[i + 2])
+            stored_at, _, sender = _HEAD.unpack_from(record)
+            out.append(
+                Queued(int(float(rows[i + 1])), sender, bytes(rows[i]), record[48:], stored_at)
+            )
+        return out
+
+    def ack(self, recipient: bytes, message_id: bytes) -> bool:
+        return self.ack_many(recipient, (message_id,)) == 1
+
+    def ack_many(self, recipient: bytes, message_ids: Sequence[bytes]) -> int:
+        if not message_ids:
+            return 0
+        deleted = int(
+            self._run("ack", self._ack, keys=_queue_keys(_tag(recipient)), args=list(message_ids))
+        )
+        self._queued -= deleted
+        return deleted
+
+    def expire(self, now: float) -> int:
+        """Sweep every queue on every node (``SCAN`` for queue metadata keys)."""
+        total = 0
+        metas = self._run("scan", lambda: list(self._redis.scan_iter(match="pq:{*}:meta")))
+        for meta in metas:
+            tag = bytes(meta).decode()[4:-6]
+            total += int(self._run("expire", self._expire, keys=_queue_keys(tag), args=[repr(now)]))
+        self._queued = max(0, self._queued - total)
+        return total
+
+    # --- for tests and operators -------------------------------------------------------------
+
+    def flush_for_tests(self) -> None:
+        """Delete every key of this database (tests start each case from empty)."""
+        self._run("flush", self._redis.flushdb)
+
+
+def _tag(account: bytes) -> str:
+    """The account as the hash tag of all its keys (hex, so keys stay printable)."""
+    return account.hex()
+
+
+def _queue_keys(tag: str) -> list[str]:
+    base = f"pq:{{{tag}}}"
+    return [f"{base}:meta", f"{base}:z", f"{base}:e", f"{base}:m"]
+
+
+def _prekey_keys(account: bytes) -> list[str]:
+    base = f"pk:{{{_tag(account)}}}"
+    return [f"{base}:s", f"{base}:l", f"{base}:set"]
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, host + port, parts.path, "", ""))

@@ -1,0 +1,193 @@
+"""Many relay processes over one real redis-server: wake-ups across processes, one-time prekeys
+handed out once under a race, a SIGKILLed relay or redis-server losing nothing acknowledged, and
+`parley relay --workers N` on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from parley.net import wire
+from parley.net.client_types import SendReceipt
+from parley.net.relay.server import serve_relay
+from parley.net.relay.store_redis import RedisStore
+
+from tests.net.conftest import (
+    PeerFactory,
+    RawConnection,
+    RelayFactory,
+    RelayProcess,
+    _readline_with_timeout,
+    message_id,
+)
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.cli("flushall")
+    return redis_server.url
+
+
+def _two_relays(relay_factory: RelayFactory, url: str, *extra: str) -> tuple[RelayProcess, ...]:
+    relays = tuple(relay_factory(["--store", url, *extra]) for _ in range(2))
+    for relay in relays:
+        relay.start()
+    return relays
+
+
+async def test_a_message_sent_through_one_relay_reaches_a_recipient_on_another(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_url: str
+) -> None:
+    relay_a, relay_b = _two_relays(relay_factory, redis_url)
+    bob = await peers(relay_b.url).start()
+    alice = await peers(relay_a.url).start()
+    for n in range(40):
+        await alice.client.send(bob.account, message_id(n), b"hello %d" % n)
+    received = await bob.wait_for(40, timeout=20)
+    assert [d.message_id for d in received] == [message_id(n) for n in range(40)]
+    # And back, the other way.
+    await bob.client.send(alice.account, message_id(99), b"reply")
+    assert [d.payload for d in await alice.wait_for(1)] == [b"reply"]
+
+
+async def test_messages_for_an_offline_recipient_wait_in_redis_for_any_relay(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_url: str
+) -> None:
+    relay_a, relay_b = _two_relays(relay_factory, redis_url)
+    bob = await peers(relay_b.url).start()
+    await bob.client.close()  # Bob is known to the store, then goes offline
+    alice = await peers(relay_a.url).start()
+    receipts = [await alice.client.send(bob.account, message_id(n), b"m%d" % n) for n in range(10)]
+    assert all(isinstance(r, SendReceipt) for r in receipts)
+    relay_a.kill()  # the relay that took them is gone: nothing lives only in its memory
+    bob_again = await peers(relay_b.url, key=bob.key).start()
+    received = await bob_again.wait_for(10)
+    assert [d.payload for d in received] == [b"m%d" % n for n in range(10)]
+
+
+async def test_a_one_time_prekey_is_handed_out_once_when_two_relays_race(
+    relay_factory: RelayFactory, redis_url: str
+) -> None:
+    from nacl.signing import SigningKey
+
+    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--rate", "0")
+    owner_key = SigningKey.generate()
+    owner = await RawConnection.open(relay_a.url)
+    await owner.login(owner_key)
+    keys = tuple(bytes([n]) * 32 for n in range(20))
+    published = await owner.request(wire.Publish(owner.request_id(), b"s" * 32 + b"g" * 64, keys))
+    assert isinstance(published, wire.Published)
+    assert published.prekeys == 20
+    fetchers = []
+    for n in range(8):
+        conn = await RawConnection.open((relay_a if n % 2 else relay_b).url)
+        await conn.login(SigningKey.generate())
+        fetchers.append(conn)
+
+    async def fetch_all(conn: RawConnection) -> list[bytes | None]:
+        got: list[bytes | None] = []
+        for _ in range(5):
+            reply = await conn.request(wire.Fetch(conn.request_id(), bytes(owner_key.verify_key)))
+            assert isinstance(reply, wire.Bundle)
+            got.append(reply.one_time_prekey)
+        return got
+
+    results = await asyncio.gather(*(fetch_all(c) for c in fetchers))
+    handed = [k for batch in results for k in batch if k is not None]
+    assert sorted(handed) == sorted(keys)  # every key exactly once, 40 fetches for 20 keys
+    for conn in [owner, *fetchers]:
+        await conn.close()
+
+
+async def test_a_sigkilled_redis_server_with_appendfsync_always_keeps_every_receipted_message(
+    tmp_path: Path, relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    # With "everysec" this test fails now and then on a busy disk, and rightly: Redis postpones
+    # its AOF write (up to 2 s) while a background fsync is slow, and replies meanwhile, so a
+    # crash of redis-server loses those writes. docs/relay.md states it; "always" loses none.
+    server = RedisServer(tmp_path / "redis", appendfsync="always").start()
+    try:
+        relay = relay_factory(["--store", server.url, "--commit-delay-ms", "0"])
+        relay.start()
+        bob = await peers(relay.url).start()
+        await bob.client.close()
+        alice = await peers(relay.url).start()
+        for n in range(30):
+            await alice.client.send(bob.account, message_id(n), b"kept %d" % n)
+        server.kill()  # a crash of redis-server itself, right after the receipts
+        server.start(port=server.port)
+        relay.kill()
+        relay.start()
+        bob_again = await peers(relay.url, key=bob.key).start()
+        received = await bob_again.wait_for(30)
+        assert sorted(d.payload for d in received) == sorted(b"kept %d" % n for n in range(30))
+    finally:
+        server.stop()
+
+
+async def test_an_unreachable_redis_is_a_clear_refusal_to_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "parley", "relay", "--port", "0", "--store",
+         "redis://127.0.0.1:9/0"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "cannot reach the Redis store at redis://127.0.0.1:9/0" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_the_in_process_relay_serves_over_redis(
+    tmp_path: Path, peers: PeerFactory, redis_url: str
+) -> None:
+    async with serve_relay("127.0.0.1", 0, tmp_path, store_url=redis_url) as relay:
+        assert isinstance(relay.store, RedisStore)
+        bob = await peers(relay.url).start()
+        alice = await peers(relay.url).start()
+        await alice.client.send(bob.account, message_id(1), b"in process")
+        assert [d.payload for d in await bob.wait_for(1)] == [b"in process"]
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.slow
+async def test_workers_share_one_port_and_survive_a_killed_worker(
+    tmp_path: Path, peers: PeerFactory, redis_url: str
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parley", "relay", "--port", "0", "--workers", "2",
+         "--store", redis_url],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    try:
+        url = _readline_with_timeout(proc, 60).strip()
+        assert url.startswith("ws://127.0.0.1:")
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        everyone = [await peers(url).start() for _ in range(6)]
+        bob, senders = everyone[0], everyone[1:]
+        for n, sender in enumerate(senders):
+            await sender.client.send(bob.account, message_id(n), b"before %d" % n)
+        await bob.wait_for(len(senders))
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(set(_children(proc.pid)) - {workers[0]}) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # the supervisor starts a replacement
+        assert len(_children(proc.pid)) == 2
+        for n, sender in enumerate(senders):
+            await sender.client.send(bob.account, message_id(100 + n), b"after %d" % n)
+        received = await bob.wait_for(2 * len(senders), timeout=30)
+        assert {d.payload for d in received} >= {b"after %d" % n for n in range(len(senders))}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0

@@ -1,0 +1,109 @@
+"""Using the app as a person does: mouse clicks on real buttons, menus, shortcuts and typing.
+
+No test calls a slot that a button would call. These helpers refuse to act on a control the person
+could not use (hidden, disabled, or outside its window), so a test through them fails where a
+person would be stuck.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
+from pytestqt.qtbot import QtBot
+
+WAIT_MS = 30_000
+W = TypeVar("W", bound=QWidget)
+
+
+def _usable(widget: QWidget) -> None:
+    name = widget.accessibleName() or type(widget).__name__
+    assert widget.isVisible(), f"{name} is not on screen"
+    assert widget.isEnabled(), f"{name} is disabled"
+    window = widget.window()
+    corner = widget.mapTo(window, QPoint(0, 0))
+    assert window.rect().contains(corner), f"{name} lies outside its window"
+
+
+def click(widget: QWidget, pos: QPoint | None = None) -> None:
+    """A left click in the middle of ``widget`` (or at ``pos``), as the mouse would do it."""
+    _usable(widget)
+    QTest.mouseClick(
+        widget,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        widget.rect().center() if pos is None else pos,
+    )
+
+
+def type_into(widget: QWidget, text: str) -> None:
+    """Give ``widget`` the keyboard focus by clicking it, then type ``text`` key by key."""
+    click(widget)
+    QTest.keyClicks(widget, text)
+
+
+def press(widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier | None = None) -> None:
+    QTest.keyClick(widget, key, modifier or Qt.KeyboardModifier.NoModifier)
+
+
+def _plain(text: str) -> str:
+    return text.replace("&", "").replace("…", "").replace("...", "").strip()
+
+
+def menu_item(qtbot: QtBot, window: QMainWindow, menu: str, item: str) -> None:
+    """Open ``menu`` in the menu bar with the mouse, then click ``item`` in it."""
+    bar = window.menuBar()
+    top = next((a for a in bar.actions() if _plain(a.text()) == menu), None)
+    assert top is not None, f"no menu {menu!r} in the menu bar"
+    click(bar, bar.actionGeometry(top).center())
+    popup = top.menu()
+    assert isinstance(popup, QMenu)
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
+    action = next((a for a in popup.actions() if _plain(a.text()) == _plain(item)), None)
+    assert action is not None, f"no item {item!r} in the {menu} menu"
+    click(popup, popup.actionGeometry(action).center())
+
+
+def shortcut(qtbot: QtBot, window: QWidget, keys: str) -> None:
+    """Press a key sequence with ``window`` active, as typed on the keyboard."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    target = QApplication.focusWidget() or window
+    QTest.keySequence(target, QKeySequence(keys))
+
+
+def _owned_by(widget: QWidget, window: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if parent is window:
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def wait_for_window(qtbot: QtBot, kind: type[W], owner: QWidget, timeout: int = WAIT_MS) -> W:
+    """The visible window of ``kind`` that the last input opened over ``owner``'s window.
+
+    Only ``owner``'s own dialogs count: another test's window left open must not be taken.
+    """
+    found: list[W] = []
+
+    def shown() -> bool:
+        found[:] = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, kind) and w.isVisible() and _owned_by(w, owner.window())
+        ]
+        return bool(found)
+
+    qtbot.waitUntil(shown, timeout=timeout)
+    return found[-1]
+
+
+def close_window(qtbot: QtBot, window: QWidget) -> None:
+    """Escape closes a dialog, as a person would leave it."""
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
