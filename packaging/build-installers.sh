@@ -79,15 +79,11 @@ scratch=${PARLEY_INSTALLERS_WORK:-$work/work}
 for v in "${variants[@]}"; do
   out=$scratch/$v
   rm -rf "$out" && mkdir -p "$out/wheel"
-  if grep -q -- '--variant' packaging/build.sh; then
-    packaging/build.sh --variant "$v" ${authority:+--authority "$authority"} --out "$out/wheel"
-  else
-    # Before issue 9's build.sh: the plain wheel is the standard build.
-    [[ $v == standard ]] || { echo "build-installers: build.sh cannot build $v" >&2; exit 1; }
-    .venv/bin/python -m pip wheel --no-deps --no-build-isolation -q -w "$out/wheel" . \
-      >/dev/null 2>&1
-  fi
+  # The wheel, by issue 9's build (the standard build takes no authority).
+  wheel_args=(--variant "$v" --out "$out/wheel")
+  [[ $v == warrant ]] && wheel_args+=(--authority "$authority")
+  packaging/build.sh "${wheel_args[@]}" >/dev/null
   "$venv/bin/python" packaging/installers.py --variant "$v" --wheel-dir "$out/wheel" \
-    --work "$out" --dist "$dist" ${authority:+--authority "$authority"}
+    --work "$out" --dist "$dist" $([[ $v == warrant ]] && echo --authority "$authority")
 done
 "$venv/bin/python" packaging/installers.py --manifest --dist "$dist"
