@@ -17,6 +17,8 @@ not a PNG/JPEG/GIF/WebP image or are larger than ``MAX_SENT_BYTES``.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,23 +93,50 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at ``path``, refused if over ``limit``.
+
+    It must be a regular file: ``/dev/zero`` would be read until memory runs out and a FIFO
+    would block forever. It is opened non-blocking (opening a FIFO waits for a writer otherwise)
+    and checked with ``fstat`` on the open descriptor, so a file swapped after a check is caught;
+    at most ``limit + 1`` bytes are read, so a file that grows meanwhile is refused too.
+
+    Raises:
+        AttachmentRejected: missing, unreadable, not a regular file, or over ``limit``.
+    """
+    name = path.name or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise AttachmentRejected(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise AttachmentRejected(f"{name} is not a regular file; pictures are files.")
+        if info.st_size > limit:
+            raise AttachmentRejected(
+                f"{name} is {info.st_size / 1048576:.1f} MiB; pictures are at most "
+                f"{limit / 1048576:g} MiB."
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise AttachmentRejected(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise AttachmentRejected(f"{name} is larger than {limit / 1048576:g} MiB.")
+    return data
+
+
 def prepare_picture(path: Path) -> CheckedPicture:
     """Read, decode, strip and (if needed) shrink the picture at ``path`` for sending.
 
     Raises:
-        AttachmentRejected: missing, over 10 MiB, not a decodable image, or absurd dimensions.
+        AttachmentRejected: missing, not a regular file, over 10 MiB, not a decodable image,
+            or absurd dimensions.
     """
-    try:
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise AttachmentRejected(
-                f"{path.name} is {size / 1048576:.1f} MiB; pictures are at most 10 MiB."
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AttachmentRejected(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
-    if len(data) > MAX_INPUT_BYTES:
-        raise AttachmentRejected(f"{path.name} is larger than 10 MiB.")
+    data = read_limited(path, MAX_INPUT_BYTES)
     image = _decode(data)
     fmt = "PNG" if image.format in ("PNG", "GIF") else "JPEG"
     if image.mode not in ("RGB", "RGBA", "L", "LA", "P"):

@@ -19,10 +19,21 @@ Exit codes (stable; scripts may rely on them):
 7     blocked: the contact's verified safety number changed (run accept-key)
 8     storage: the encrypted store is damaged
 9     timeout: ``recv --count N`` received fewer than N messages in time
+10    disk full: nothing was saved (and nothing lost); free some space, run it again
 ====  ==========================================================================
 
-Messages for people go to standard error; results go to standard output, one per line
-(``--json`` makes ``recv``, ``list`` and ``search`` print one JSON object per line).
+Messages for people go to standard error, one sentence each and never a traceback; results go to
+standard output, one per line (``--json`` makes ``recv``, ``list`` and ``search`` print one JSON
+object per line). Plain output shows other people's text (names, messages, file names) with
+control characters escaped (app/terminal.py), so a contact cannot drive the terminal or forge a
+line or a field; ``--json`` output is exact. Log records of the layers below are not shown unless
+``PARLEY_LOG`` names a level (``debug``, ``info``, ``warning``), for developers.
+
+``recv`` first prints the received messages that no ``recv`` has printed yet (those that arrived
+while ``send`` or ``add`` were online, or while a ``recv`` was interrupted), then waits for new
+ones. It remembers the newest one it printed in the profile (setting ``cli.recv_seen_seq``).
+With ``--count N`` it waits (at most 30 s) for the delivery receipts of what it received to
+reach the relay before it exits, so the senders see "delivered".
 """
 
 from __future__ import annotations
@@ -30,7 +41,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import json
+import logging
+import math
 import os
 import sys
 import time
@@ -39,6 +53,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from parley.app import account
+from parley.app.contacts import message_view
 from parley.app.errors import (
     AccountLocked,
     AppError,
@@ -46,16 +61,29 @@ from parley.app.errors import (
     ContactExists,
     ContactNotFound,
     ContentError,
+    DiskFull,
     InvalidInvite,
     NetworkError,
     ProfileExists,
     ProfileMissing,
     SendBlocked,
     StorageError,
+    from_store,
 )
-from parley.app.events import ContactBuildChanged, ContactView, Event, MessageAdded, MessageView
+from parley.app.events import (
+    ContactBuildChanged,
+    ContactView,
+    ErrorRaised,
+    Event,
+    MessageAdded,
+    MessageView,
+)
 from parley.app.messenger import Messenger
 from parley.app.runtime import CoreRuntime
+from parley.app.store import messages as message_repo
+from parley.app.store import settings as settings_repo
+from parley.app.store.errors import StoreError
+from parley.app.terminal import printable
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -67,6 +95,7 @@ EXIT_REJECTED = 6
 EXIT_BLOCKED = 7
 EXIT_STORAGE = 8
 EXIT_TIMEOUT = 9
+EXIT_DISK_FULL = 10
 
 _EXIT_OF: list[tuple[type[AppError], int]] = [
     (AccountLocked, EXIT_LOCKED),
@@ -79,11 +108,18 @@ _EXIT_OF: list[tuple[type[AppError], int]] = [
     (ProfileExists, EXIT_REJECTED),
     (ContentError, EXIT_REJECTED),
     (SendBlocked, EXIT_BLOCKED),
+    (DiskFull, EXIT_DISK_FULL),
     (StorageError, EXIT_STORAGE),
 ]
 ONLINE_TIMEOUT_S = 20.0
 SEND_TIMEOUT_S = 30.0
+RECEIPT_TIMEOUT_S = 30.0
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
 PASSPHRASE_ENV = "PARLEY_PASSPHRASE"  # noqa: S105 (the name of a variable)
+LOG_ENV = "PARLEY_LOG"
+SEEN_SETTING = "cli.recv_seen_seq"
+# Arguments that are text (sent, stored or matched), which must be UTF-8; paths may be anything.
+TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query")
 
 
 class CliFailure(Exception):
@@ -109,6 +145,40 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("--count must be 1 or more")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A timeout argument: a finite number of seconds from 0 to a week (not nan, inf, -1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(
+            f"a timeout is a number of seconds from 0 to {MAX_TIMEOUT_S:g}, not {text}"
+        )
+    return value
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse text that is not UTF-8 (Python hands undecodable bytes over as surrogates)."""
+    for name in TEXT_ARGUMENTS:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(f"the {name} given is not valid UTF-8 text") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="parley cli", description="Parley without windows.")
     parser.add_argument("--profile", type=Path, help="the profile folder (default: per platform)")
@@ -121,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--relay", required=True, help="the relay URL, ws://host:port")
     init.add_argument("--keyring", action="store_true", help="keep the key in the system keyring")
     init.add_argument(
-        "--timeout", type=float, default=20.0, help="seconds to wait for the relay (default 20)"
+        "--timeout", type=_seconds, default=20.0, help="seconds to wait for the relay (default 20)"
     )
     commands.add_parser("invite", help="print my invite code and link")
     add = commands.add_parser("add", help="add a contact from an invite code or link")
@@ -132,8 +202,8 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("text", nargs="?", help="the message text")
     send.add_argument("--picture", type=Path, help="a picture file to send instead of text")
     recv = commands.add_parser("recv", help="wait for messages and print them")
-    recv.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (default 10)")
-    recv.add_argument("--count", type=int, help="stop after this many messages")
+    recv.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait (default 10)")
+    recv.add_argument("--count", type=_count, help="stop after this many messages")
     recv.add_argument("--json", action="store_true", help="one JSON object per line")
     listing = commands.add_parser("list", help="list contacts and their conversations")
     listing.add_argument("--json", action="store_true")
@@ -182,11 +252,12 @@ def _message_json(message: MessageView) -> dict[str, Any]:
 
 
 def _message_line(message: MessageView) -> str:
+    """One tab-separated line; every field a peer chose is made printable (app/terminal.py)."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(message.sent_at))
-    body = message.body.replace("\n", " ")
+    body = printable(message.body)
     if message.attachment is not None:
-        body = f"[picture {message.attachment.file_name}] {body}".rstrip()
-    return f"{stamp}\t{message.sender_name}\t{body}"
+        body = f"[picture {printable(message.attachment.file_name)}] {body}".rstrip()
+    return f"{stamp}\t{printable(message.sender_name)}\t{body}"
 
 
 class Cli:
@@ -250,7 +321,8 @@ class Cli:
                 if self.args.json:
                     self.print(json.dumps(_message_json(hit.message) | {"snippet": hit.snippet}))
                 else:
-                    self.print(f"{hit.conversation_title}\t{_message_line(hit.message)}")
+                    title = printable(hit.conversation_title)
+                    self.print(f"{title}\t{_message_line(hit.message)}")
         elif command == "key-storage":
             info = await messenger.key_storage()
             self.print(f"{info.kind}\t{info.backend}\t{info.description}")
@@ -275,6 +347,8 @@ class Cli:
             trust = "verified" if contact.verified else "unverified"
             if contact.key_changed:
                 trust += ",key-changed"
+            if contact.build_variant == "warrant":
+                trust += ",warrant-build"  # visible in every listing, never hidden
             if self.args.json:
                 self.print(
                     json.dumps(
@@ -284,16 +358,24 @@ class Cli:
                             "identity_key": contact.identity_key_hex,
                             "verified": contact.verified,
                             "key_changed": contact.key_changed,
+                            "build_variant": contact.build_variant,
+                            "authority_key_id": conversation.authority_key_id
+                            if conversation
+                            else "",
                             "conversation_id": conversation.id if conversation else None,
                             "unread": unread,
                         }
                     )
                 )
             else:
-                self.print(f"{contact.id}\t{contact.display_name}\t{trust}\t{unread} unread")
+                name = printable(contact.display_name)
+                self.print(f"{contact.id}\t{name}\t{trust}\t{unread} unread")
 
     async def contact(self, messenger: Messenger) -> ContactView:
         wanted = self.args.contact
+        if not wanted.strip():
+            # An empty string is a prefix of every id: it would pick the only contact.
+            raise UsageError("give a contact's name or id (an empty name matches nobody)")
         everyone = await messenger.contacts()
         exact = [c for c in everyone if wanted in (c.id, c.display_name)]
         matches = exact or [
@@ -303,33 +385,81 @@ class Cli:
         ]
         if len(matches) != 1:
             reason = "no contact" if not matches else "more than one contact"
-            raise ContactNotFound(f"There is {reason} called {wanted!r}; see `parley cli list`.")
+            raise ContactNotFound(
+                f"There is {reason} called {printable(wanted)!r}; see `parley cli list`."
+            )
         return matches[0]
 
     async def online(self, messenger: Messenger) -> int:
         """Commands that need the relay: add, send, recv."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         received: list[MessageView] = []
+        printed = 0
+        if self.args.command == "recv":  # first what arrived since a recv last printed
+            received += self.unseen(messenger)
+            printed = self.print_new(messenger, received, 0)
         arrived = asyncio.Event()
+        failures: list[StorageError] = []
 
         def on_event(event: Event) -> None:
             if isinstance(event, MessageAdded) and event.message.direction == "in":
                 received.append(event.message)
                 arrived.set()
+            elif isinstance(event, ErrorRaised):
+                _say(self.err, event.message)
+                if isinstance(event.error, StorageError):
+                    failures.append(event.error)  # a damaged store or a full disk: stop
+                    arrived.set()
             elif isinstance(event, ContactBuildChanged):  # no silent escrow: said at once
-                print(f"parley cli: {event.explanation}", file=self.err)
+                _say(self.err, event.explanation)
 
         messenger.subscribe(on_event)
         await messenger.start()
-        await messenger.wait_online(ONLINE_TIMEOUT_S)
+        online_timeout = ONLINE_TIMEOUT_S
+        if self.args.command == "recv":  # recv's --timeout bounds the whole wait
+            online_timeout = min(online_timeout, self.args.timeout)
+        await messenger.wait_online(online_timeout)
         command = self.args.command
         if command == "add":
             contact = await messenger.add_contact(self.args.invite, self.args.name)
-            self.print(f"{contact.id}\t{contact.display_name}")
+            self.print(f"{contact.id}\t{printable(contact.display_name)}")
         elif command == "send":
             await self.send(messenger)
         elif command == "recv":
-            return await self.recv(messenger, received, arrived)
+            deadline = started + self.args.timeout
+            code = await self.recv(
+                messenger,
+                received,
+                printed,
+                arrived=arrived,
+                deadline=deadline,
+                failures=failures,
+            )
+            if failures:
+                raise failures[0]
+            return code
+        if failures:
+            raise failures[0]
         return EXIT_OK
+
+    def unseen(self, messenger: Messenger) -> list[MessageView]:
+        """Received messages stored after the last one a ``recv`` printed, oldest first."""
+        db = messenger.store.db
+        after = settings_repo.get_int(db, SEEN_SETTING, 0)
+        return [message_view(db, row) for row in message_repo.incoming_after(db, after)]
+
+    def print_new(self, messenger: Messenger, received: list[MessageView], printed: int) -> int:
+        """Print ``received[printed:]``, remember the newest as seen; the new count printed."""
+        batch = received[printed:]
+        for message in batch:
+            self.print(
+                json.dumps(_message_json(message)) if self.args.json else _message_line(message)
+            )
+        if batch:
+            newest = max(m.seq for m in batch)
+            settings_repo.put(messenger.store.db, SEEN_SETTING, str(newest))
+        return len(received)
 
     async def send(self, messenger: Messenger) -> None:
         if (self.args.text is None) == (self.args.picture is None):
@@ -346,34 +476,35 @@ class Cli:
         self.print(message.id)
 
     async def recv(
-        self, messenger: Messenger, received: list[MessageView], arrived: asyncio.Event
+        self,
+        messenger: Messenger,
+        received: list[MessageView],
+        printed: int,
+        *,
+        arrived: asyncio.Event,
+        deadline: float,
+        failures: list[StorageError],
     ) -> int:
-        """Print every message committed while running; with --count, run until N arrived.
+        """Print the unseen messages, then every message committed while running; with
+        --count, run until N were printed. ``deadline`` is on the loop's clock.
 
         Nothing is capped at N: messages that arrive together are all committed (and
         acknowledged to the relay) at once, so they are all printed rather than silently lost
         to the next ``recv``.
         """
         count = self.args.count
-        if count is not None and count < 1:
-            raise UsageError("--count must be 1 or more")
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.args.timeout
-        printed = 0
         while True:
-            for message in received[printed:]:
-                self.print(
-                    json.dumps(_message_json(message)) if self.args.json else _message_line(message)
-                )
-            printed = len(received)
+            printed = self.print_new(messenger, received, printed)
             remaining = deadline - loop.time()
-            if (count is not None and printed >= count) or remaining <= 0:
+            if (count is not None and printed >= count) or remaining <= 0 or failures:
                 break
             arrived.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await arrived.wait()
-        await messenger.flush(SEND_TIMEOUT_S)  # the delivery receipts
+        # The delivery receipts of what we printed: the senders see "delivered" once they leave.
+        await messenger.flush(RECEIPT_TIMEOUT_S)
         if count is not None and printed < count:
             raise RecvTimeout(f"received {printed} of {count} messages in {self.args.timeout:g} s")
         return EXIT_OK
@@ -398,20 +529,54 @@ def main(
     out, err, stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
     try:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        _check_text_arguments(args)
     except UsageError as exc:
-        print(f"parley cli: {exc}", file=err)
+        _say(err, str(exc))
         return EXIT_USAGE
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    _quiet_logging(err)
     runtime = CoreRuntime()
     runtime.start()
     try:
         return runtime.call(Cli(args, out, err, stdin).run())
-    except (CliFailure, AppError) as exc:
-        print(f"parley cli: {exc}", file=err)
-        return exc.code if isinstance(exc, CliFailure) else exit_code_of(exc)
     except Exception as exc:
-        print(f"parley cli: internal error ({type(exc).__name__}: {exc})", file=err)
-        return EXIT_INTERNAL
+        message, code = _failure(exc)
+        _say(err, message)
+        return code
     finally:
         runtime.stop()
+
+
+def _failure(exc: Exception) -> tuple[str, int]:
+    """The sentence and exit code for an exception that ended a command."""
+    if isinstance(exc, CliFailure):
+        return str(exc), exc.code
+    if isinstance(exc, StoreError):  # a store error that no layer above translated
+        exc = from_store(exc)
+    if isinstance(exc, AppError):
+        return str(exc), exit_code_of(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return f"The disk is full: nothing was saved ({exc.filename}).", EXIT_DISK_FULL
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", EXIT_INTERNAL
+    return f"internal error ({type(exc).__name__}: {exc})", EXIT_INTERNAL
+
+
+def _say(err: TextIO, message: str) -> None:
+    """One line for a person on stderr (names in it may come from other people)."""
+    print(f"parley cli: {printable(message)}", file=err, flush=True)
+
+
+def _quiet_logging(err: TextIO) -> None:
+    """Log records never reach the user: each failure is already said in one sentence (an
+    exception's message, an ErrorRaised event). ``PARLEY_LOG=debug`` shows them all, with
+    tracebacks, for developers."""
+    level = os.environ.get(LOG_ENV, "").upper()
+    root = logging.getLogger()
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        logging.basicConfig(stream=err, level=level, format="%(levelname)s %(name)s: %(message)s")
+        return
+    root.addHandler(logging.NullHandler())  # no "last resort" printing of WARNING and above
+    root.setLevel(logging.CRITICAL + 1)

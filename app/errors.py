@@ -14,6 +14,7 @@ Exception tree::
     ├── SendBlocked                 sending refused: a verified contact's key changed
     ├── NetworkError                the relay could not be reached or refused the request
     └── StorageError                the encrypted store failed (damaged file, bad row)
+        └── DiskFull                the disk is full: nothing was written, nothing was lost
 
 The store's own errors (parley.app.store.errors) are translated by ``from_store`` at the
 boundary, so the user interfaces catch AppError alone; the original stays as ``__cause__``.
@@ -72,10 +73,16 @@ class StorageError(AppError):
     """The encrypted store failed: a damaged file, a malformed row, a refused write."""
 
 
+class DiskFull(StorageError):
+    """A write was refused because the disk is full; it was rolled back whole."""
+
+
 def from_store(exc: store_errors.StoreError) -> AppError:
     """The AppError that tells a person what a store error means (raise it ``from exc``)."""
     if isinstance(exc, store_errors.KeySourceError):
         return AccountLocked(str(exc))
+    if isinstance(exc, store_errors.StorageFull):
+        return DiskFull(str(exc))
     if isinstance(exc, store_errors.NotFound):
         return ContactNotFound(str(exc))
     if isinstance(exc, store_errors.ProfileError):

@@ -7,7 +7,10 @@ queued Qt signal, and the headless CLI prints them. Nothing here holds key mater
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # errors.py -> store -> keysource imports this module
+    from parley.app.errors import AppError
 
 MessageStatus = Literal["sending", "sent", "delivered", "read", "failed", "rejected"]
 Direction = Literal["in", "out"]
@@ -63,6 +66,8 @@ class ConversationView:
     """The contact's Parley build as last seen ("standard" or "warrant"): the header's badge."""
     authority_key_id: str = ""
     """For a warrant-build contact, the authority its envelopes are sealed to (hex)."""
+    build_acknowledged: bool = False
+    """The user has read, once, what writing to this warrant-build contact means."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +201,15 @@ class ContactBuildChanged:
 
 @dataclass(frozen=True, slots=True)
 class ErrorRaised:
-    """Something failed in the background; ``message`` is written to be shown to a person."""
+    """Something failed in the background; ``message`` is written to be shown to a person.
+
+    ``error`` is the AppError behind it when there is one; a StorageError (a damaged store, a
+    full disk) means the account cannot go on working, so a headless caller stops with its
+    exit code rather than carrying on.
+    """
 
     message: str
+    error: AppError | None = None
 
 
 Event = (

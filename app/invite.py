@@ -23,6 +23,7 @@ import base64
 import binascii
 import hmac
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 import nacl.bindings
@@ -40,6 +41,15 @@ MAX_CODE_CHARS = 1024
 _URL_RE = re.compile(r"^wss?://[^\s/?#]+(/[^\s]*)?$")
 
 
+def _port_ok(url: str) -> bool:
+    """Whether the URL's host and port parse (a port is 1..65535)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        return bool(parts.hostname) and parts.port != 0
+    except ValueError:  # "Port out of range 0-65535", a port that is not a number
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Invite:
     """A parsed invite; ``identity_key`` is the contact's Ed25519 identity (and relay account)."""
@@ -53,10 +63,14 @@ class Invite:
     def __post_init__(self) -> None:
         if not isinstance(self.identity_key, bytes) or len(self.identity_key) != KEY_LEN:
             raise InvalidInvite("An invite's identity key must be 32 bytes.")
-        if not _URL_RE.match(self.relay_url) or len(self.relay_url.encode()) > MAX_URL_BYTES:
+        if (
+            not _URL_RE.match(self.relay_url)
+            or len(self.relay_url.encode()) > MAX_URL_BYTES
+            or not _port_ok(self.relay_url)
+        ):
             raise InvalidInvite(
-                f"The relay address {self.relay_url!r} is not a ws:// or wss:// URL of at most "
-                f"{MAX_URL_BYTES} bytes."
+                f"The relay address {self.relay_url!r} is not a ws:// or wss:// URL with a host "
+                f"and a port from 1 to 65535, of at most {MAX_URL_BYTES} bytes."
             )
         name = self.display_name
         if not name.strip() or len(name.encode()) > MAX_NAME_BYTES or not name.isprintable():

@@ -130,7 +130,8 @@ class Received:
     receipt_to: tuple[str, bytes] | None = None  # (contact id, message id) to confirm
     # (contact id, message id, send a notice?) of a message a fresh session would let us read
     undecryptable: tuple[str, bytes, bool] | None = None
-    reset: str | None = None  # contact id whose verified notice asks for a fresh session
+    # (contact id, what a verified "cannot decrypt" notice from it asks for)
+    resend: tuple[str, recovery.Action] | None = None
 
 
 class _Drop(Exception):
@@ -183,8 +184,8 @@ class Pipeline:
             from a contact that a fresh session would let us read: the relay client must let its
             resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
             (app/recovery.py).
-        reset: called after a commit with a contact id whose verified notice asks for a fresh
-            session and the resending of what is not delivered.
+        resend: called after a commit with (contact id, recovery.Action) when a verified notice
+            asks to send a message again (in a fresh session, with all that is not delivered).
     """
 
     def __init__(
@@ -196,7 +197,7 @@ class Pipeline:
         hooks: HookProvider | None = None,
         *,
         notify: Callable[[str, bytes, bool], None] | None = None,
-        reset: Callable[[str], None] | None = None,
+        resend: Callable[[str, recovery.Action], None] | None = None,
     ) -> None:
         self.db = store.db
         self.hooks = provider() if hooks is None else hooks
@@ -205,7 +206,7 @@ class Pipeline:
         self._emit = emit
         self._confirm = confirm
         self._notify = notify
-        self._reset = reset
+        self._resend = resend
         self._notices = recovery.NoticeLimiter()
         self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
@@ -254,8 +255,8 @@ class Pipeline:
                 continue
             if outcome.undecryptable is not None and self._notify is not None:
                 self._notify(*outcome.undecryptable)
-            if outcome.reset is not None and self._reset is not None:
-                self._reset(outcome.reset)
+            if outcome.resend is not None and self._resend is not None:
+                self._resend(*outcome.resend)
 
     async def stop(self) -> None:
         """Stop committing (before the store closes); queued deliveries stay unacknowledged."""
@@ -338,7 +339,7 @@ class Pipeline:
             return None
         except _Drop as drop:
             if drop.recoverable and contact is not None:
-                notify = self._notices.allow(delivery.sender, time.time())
+                notify = self._notices.allow(delivery.sender, delivery.message_id, time.time())
                 out.undecryptable = (contact.id, delivery.message_id, notify)
             self._dropped(out, str(drop))
             return None
@@ -407,7 +408,7 @@ class Pipeline:
             log.info("ignored a cannot-decrypt notice from a stranger")
             return out
         conversation = contact_ops.conversation_of(self.db, contact.id)
-        failed = recovery.accept_notice(
+        action = recovery.accept_notice(
             self.db,
             contact,
             delivery.payload,
@@ -415,8 +416,8 @@ class Pipeline:
             conversation_id=conversation.id,
             now=time.time(),
         )
-        if failed is not None:
-            out.reset = contact.id
+        if action is not None:
+            out.resend = (contact.id, action)
         return out
 
     def _dropped(self, out: Received, message: str) -> Received:

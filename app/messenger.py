@@ -72,7 +72,7 @@ from parley.crypto.errors import CryptoError
 from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
 from parley.crypto.session import Session, initiate_session
-from parley.net.client import ClientError, RelayClient
+from parley.net.client import ClientError, Delivery, RelayClient
 from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
 
@@ -119,6 +119,7 @@ class Messenger:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[bytes] = set()
         self._publishing = asyncio.Lock()
+        self._resending: dict[str, asyncio.Lock] = {}  # by contact id (_send_again)
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
         self._closed = False
@@ -128,7 +129,7 @@ class Messenger:
             self._emit,
             self._confirm,
             notify=self._on_undecryptable,
-            reset=self._on_notice,
+            resend=self._on_notice,
         )
         replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
         # Told to contacts in every message: this account replaces that identity (content.py).
@@ -157,8 +158,11 @@ class Messenger:
                 await coro
             except asyncio.CancelledError:
                 raise
-            except AppError as exc:
-                self._emit_error(str(exc))
+            except (AppError, StoreError) as exc:
+                if self._closed:
+                    return  # work cut short by close() (its connection went away): no error
+                error = from_store(exc) if isinstance(exc, StoreError) else exc
+                self._emit(ErrorRaised(str(error), error))
             except Exception as exc:
                 log.exception("background work failed")
                 self._emit_error(f"Something went wrong in the background ({exc}).")
@@ -182,7 +186,7 @@ class Messenger:
             self.relay_url,
             self.identity.public.to_bytes(),
             self.identity.sign,
-            on_delivery=self.pipeline.on_delivery,
+            on_delivery=self._on_delivery,
             on_state=self._on_state,
             on_prekeys_low=self._on_prekeys_low,
             backoff=self.backoff,
@@ -192,6 +196,18 @@ class Messenger:
             proxy=proxy_choice(settings_repo.get(self.store.db, "net.proxy_url") or ""),
         )
         await self._client.start()
+
+    async def _on_delivery(self, delivery: Delivery) -> None:
+        """Commit one delivery; a store that cannot commit (damaged, disk full) is reported.
+
+        The delivery stays unacknowledged, so the relay keeps it and nothing is lost.
+        """
+        try:
+            await self.pipeline.on_delivery(delivery)
+        except StoreError as exc:
+            error = from_store(exc)
+            self._emit(ErrorRaised(f"A message could not be saved: {error}", error))
+            raise
 
     async def _reconnect(self) -> None:
         """Apply a new relay URL or proxy now rather than at the next start.
@@ -212,8 +228,10 @@ class Messenger:
         """Wait until logged in to the relay. Raises NetworkError."""
         try:
             await self._require_client().wait_connected(timeout)
-        except (ClientError, RelayRefused) as exc:
-            raise NetworkError(f"Cannot reach the relay at {self.relay_url}: {exc}") from exc
+        except RelayRefused as exc:
+            raise NetworkError(f"The relay at {self.relay_url} refused us: {exc.reason}.") from exc
+        except ClientError as exc:
+            raise NetworkError(f"Cannot reach the relay at {self.relay_url}: {exc}.") from exc
 
     def _require_client(self) -> RelayClient:
         if self._client is None:
@@ -284,11 +302,17 @@ class Messenger:
             async with asyncio.timeout(timeout):
                 await client.publish_prekeys(spk, blobs)
         except (TimeoutError, ClientError, RelayRefused) as exc:
+            # asyncio's own TimeoutError says nothing: the client knows why it is not online.
+            reason = str(exc) or client.last_error or f"no answer within {timeout:g} s"
             raise NetworkError(
-                f"Cannot publish keys to the relay at {self.relay_url}: {exc}"
+                f"Cannot publish keys to the relay at {self.relay_url}: {reason}."
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
+        if client.prekey_stock is not None:
+            warning = prekey_ops.drain_warning(self.store.db, client.prekey_stock)
+            if warning:
+                self._emit(ErrorRaised(warning))
 
     async def _on_prekeys_low(self, stock: int) -> None:
         async with self._publishing:
@@ -385,6 +409,12 @@ class Messenger:
         self._contact(contact_id)
         with self.store.transaction() as db:
             contact_ops.accept_key_change(db, contact_id)
+        self._conversation_changed(contact_id)
+
+    async def acknowledge_build(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.acknowledge_build(db, contact_id)
         self._conversation_changed(contact_id)
 
     def _conversation_changed(self, contact_id: str) -> None:
@@ -530,21 +560,38 @@ class Messenger:
                 notice = recovery.make(self.identity, contact.identity_key, message_id, time.time())
                 await client.send(contact.identity_key, Pipeline.new_message_id(), notice)
 
-    def _on_notice(self, contact_id: str) -> None:
-        self._spawn(self._start_over(contact_id))
+    def _on_notice(self, contact_id: str, action: recovery.Action) -> None:
+        self._spawn(self._send_again(contact_id, action))
 
-    async def _start_over(self, contact_id: str) -> None:
-        """A fresh session with the contact, then every undelivered message sent again in it."""
+    async def _send_again(self, contact_id: str, action: recovery.Action) -> None:
+        """Send a message again after a verified notice: in a fresh session together with every
+        other undelivered message, or alone in the current one (app/recovery.py).
+
+        One contact's resends run one after the other, in the order the notices came: a message
+        sent alone must wait for the fresh session a notice before it is still fetching keys for,
+        or it would go out in the wedged session again.
+        """
+        lock = self._resending.setdefault(contact_id, asyncio.Lock())
+        async with lock:
+            await self._send_again_now(contact_id, action)
+
+    async def _send_again_now(self, contact_id: str, action: recovery.Action) -> None:
         contact = contacts.get(self.store.db, contact_id)
-        session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
+        session = None
+        if action.fresh_session:
+            session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
         resent: list[tuple[bytes, bytes]] = []
         with self.store.transaction() as db:
             contact = contacts.get(db, contact_id)
             if contact_ops.send_blocked(db, contact):
                 return  # the user must accept the new key first; sending then starts anew
-            save_sessions(db, contact.id, [session, *load_sessions(db, contact.id)])
             conversation = contact_ops.conversation_of(db, contact.id)
-            for row in recovery.undelivered(db, conversation.id):
+            if session is not None:
+                save_sessions(db, contact.id, [session, *load_sessions(db, contact.id)])
+                rows = recovery.undelivered(db, conversation.id)
+            else:
+                rows = [messages.get(db, action.message_id)]
+            for row in rows:
                 try:
                     body = recovery.rebuild(db, row, self.display_name, self.previous_identity)
                 except StoreError:
@@ -552,21 +599,34 @@ class Messenger:
                 payload = self.pipeline.encrypt_for(contact, content_format.encode(body))
                 self.pipeline.queue_again(row.id, payload)
                 resent.append((row.id, payload))
-        log.info("started a fresh session with a contact; %d messages sent again", len(resent))
+        log.info(
+            "a contact could not decrypt; %s, %d messages sent again",
+            "fresh session" if session is not None else "same session",
+            len(resent),
+        )
         for message_id, payload in resent:
             self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "sending"))
             self._launch(message_id, contact.identity_key, payload)
 
     def _confirm(self, contact_id: str, ids: list[bytes]) -> None:
-        self._spawn(self._send_receipt(contact_id, "delivered", ids))
+        self._receipt_soon(contact_id, "delivered", ids)
 
-    async def _send_receipt(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
-        """Receipts are best effort: encrypted like messages, never stored as messages."""
-        client = self._client
-        if client is None:
+    def _receipt_soon(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
+        """Send a receipt in the background, counted from now: ``flush`` waits for it even
+        before its task first runs (``recv --count 1`` used to exit in that gap)."""
+        if self._client is None:
             return
         self._receipts += 1
+        self._spawn(self._send_receipt(contact_id, kind, ids))
+
+    async def _send_receipt(self, contact_id: str, kind: str, ids: list[bytes]) -> None:
+        """Receipts are best effort: encrypted like messages, never stored as messages.
+
+        Spawned by ``_receipt_soon`` only, which counted it in ``_receipts``."""
+        client = self._client
         try:
+            if client is None:
+                return
             for start in range(0, len(ids), RECEIPT_BATCH):
                 chunk = tuple(ids[start : start + RECEIPT_BATCH])
                 with self.store.transaction() as db:
@@ -597,7 +657,7 @@ class Messenger:
             self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "read"))
         self._emit(ConversationChanged(view))
         if ids:
-            self._spawn(self._send_receipt(contact.id, "read", ids))
+            self._receipt_soon(contact.id, "read", ids)
 
     async def load_attachment(self, attachment_id: str) -> bytes:
         try:
@@ -610,12 +670,20 @@ class Messenger:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
         db = self.store.db
         titles: dict[str, str] = {}
         hits = []
-        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+        found = search_repo.search(
+            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+        )
+        for result in found:
             conversation_id = result.message.conversation_id
             if conversation_id not in titles:
                 contact_id = conversations.get(db, conversation_id).contact_id

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from parley.net.errors import (
     WireError,
 )
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.protocol import State
 
 __all__ = [
@@ -162,7 +163,9 @@ class RelayClient:
         self._on_delivery = on_delivery
         self._on_state = on_state
         self._on_prekeys_low = on_prekeys_low
-        self._relay_name = relay_name or self.url
+        # Both sides sign the normalised name (wire.relay_name): a trailing slash or a path in
+        # the URL the user typed must not make every login fail as bad_signature.
+        self._relay_name = wire.relay_name(relay_name or self.url)
         self._request_timeout = request_timeout
         self._send_timeout = send_timeout
         self._connect_timeout = connect_timeout
@@ -177,6 +180,7 @@ class RelayClient:
         self._wake = asyncio.Event()  # cut a backoff sleep short (close)
         self._closing = False
         self._fatal: RelayRefused | None = None
+        self.last_error = ""  # why the last connection attempt failed, for a person
         self._runner: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -414,9 +418,9 @@ class RelayClient:
                     log.warning("the relay refused our login (%s); not retrying", exc.code)
                     return
             except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, WireError) as exc:
-                reason = _describe(exc)
-            except InvalidURI as exc:
-                self._fatal = RelayRefused("bad_url", str(exc))
+                reason = _describe(exc, self._connect_timeout)
+            except (InvalidURI, ValueError) as exc:  # ValueError: a port out of range
+                self._fatal = RelayRefused("bad_url", f"{self.url} is not a relay URL ({exc})")
                 self._online.set()
                 self._set_state("offline", f"not a relay URL: {self.url}")
                 return
@@ -425,6 +429,7 @@ class RelayClient:
                 reason = f"unexpected failure: {type(exc).__name__}"
             if self.closed:  # close() ran while we were connected
                 return
+            self.last_error = reason
             self._set_state("offline", reason)
             delay = self._backoff.next_delay()
             log.info("relay connection lost (%s); retrying in %.1f s", reason, delay)
@@ -663,7 +668,7 @@ class RelayClient:
                 async with asyncio.timeout_at(_loop_deadline(deadline)):
                     await self._online.wait()
             except TimeoutError:
-                raise RequestTimeout(f"could not reach the relay at {self.url}") from None
+                raise RequestTimeout(self.last_error or "no connection in time") from None
 
     def _request_id(self) -> int:
         self._next_id = (self._next_id + 1) % (wire.MAX_REQUEST_ID + 1)
@@ -804,11 +809,28 @@ def _close_reason(ws: ClientConnection) -> str:
     return f"closed by the relay ({ws.close_code}: {reason})"
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "the relay did not answer in time"
-    if isinstance(exc, ConnectionClosed):
-        return "the connection closed during login"
-    if isinstance(exc, OSError):
-        return f"cannot reach the relay ({exc.strerror or exc})"
-    return str(exc) or type(exc).__name__
+def _describe(exc: BaseException, connect_timeout: float) -> str:
+    """Why a connection attempt failed, in words that tell the cases apart."""
+    reasons: list[tuple[type[BaseException], Callable[[], str]]] = [
+        (TimeoutError, lambda: f"no answer within {connect_timeout:g} s"),
+        (ConnectionClosed, lambda: "the connection closed during login"),
+        (ConnectionRefusedError, lambda: "nothing is listening there (connection refused)"),
+        (socket.gaierror, lambda: f"the host name cannot be resolved ({_strerror(exc)})"),
+        (OSError, lambda: _strerror(exc)),
+        (InvalidStatus, lambda: f"the server there is not a Parley relay ({_status(exc)})"),
+        (InvalidHandshake, lambda: f"the server there is not a Parley relay ({_strerror(exc)})"),
+    ]
+    for kind, reason in reasons:
+        if isinstance(exc, kind):
+            return reason()
+    return _strerror(exc)
+
+
+def _strerror(exc: BaseException) -> str:
+    text = exc.strerror if isinstance(exc, OSError) else None
+    return text or str(exc) or type(exc).__name__
+
+
+def _status(exc: BaseException) -> str:
+    code = exc.response.status_code if isinstance(exc, InvalidStatus) else "?"
+    return f"it answered HTTP {code}"

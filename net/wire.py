@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -65,6 +66,32 @@ MAX_DELIVER_BATCH: Final = 256
 DELIVER_BATCH_BYTES: Final = 128 * 1024
 
 AUTH_CONTEXT: Final = b"parley relay auth v1\x00"
+
+
+DEFAULT_PORTS: Final = {"ws": 80, "wss": 443}
+
+
+def relay_name(url: str) -> str:
+    """The name a relay is known by in the auth challenge, normalised from a URL.
+
+    ``scheme://host[:port]``: the scheme and host in lower case, the port only when it is not the
+    scheme's default (ws 80, wss 443), and no user info, path, query, fragment or trailing slash.
+    Both sides normalise, so ``ws://Relay.example:80/parley/`` and ``ws://relay.example`` name the
+    same relay. A string that does not parse as a URL is returned unchanged (the relay operator
+    may choose any name with ``--public-url``; it must then be given exactly).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:
+        return url
+    if scheme not in DEFAULT_PORTS or not host:
+        return url
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def auth_message(relay: str, nonce: bytes) -> bytes:
@@ -852,4 +879,5 @@ __all__ = [
     "encode_deliver_batch",
     "encode_sent",
     "encode_sent_batch",
+    "relay_name",
 ]

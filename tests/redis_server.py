@@ -8,6 +8,7 @@ installs redis-server).
 
 from __future__ import annotations
 
+import random
 import shutil
 import signal
 import socket
@@ -19,11 +20,28 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
 
-def free_port() -> int:
+def _is_free(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(*, cluster: bool = False) -> int:
+    """A free port; a cluster node also needs port + 10000 free (its cluster bus), so <= 55535."""
+    if not cluster:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+            return port
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 55_000)
+        if _is_free(port) and _is_free(port + 10_000):
+            return port
+    raise RuntimeError("no free port pair for a Redis cluster node")
 
 
 def available() -> bool:
@@ -52,7 +70,7 @@ class RedisServer:
 
     def start(self, port: int | None = None) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = port or self.port or free_port()
+        self.port = port or self.port or free_port(cluster=self.cluster)
         args = [
             REDIS_SERVER,
             "--port", str(self.port),

@@ -178,11 +178,32 @@ def test_the_installed_warrant_wheel_runs_its_clis_against_a_real_relay(
     assert str(ROOT) not in location  # the installed wheel, not the checkout
     ann, ben = tmp_path / "ann", tmp_path / "ben"
     run("cli", "--profile", str(ann), "init", "--name", "Ann", "--relay", venv_relay)
-    run("cli", "--profile", str(ben), "init", "--name", "Ben", "--relay", venv_relay)
-    [code, _] = run("cli", "--profile", str(ben), "invite")
+
+    def checkout(*args: str) -> subprocess.CompletedProcess[str]:
+        """Ben runs the development checkout: the standard build."""
+        done = subprocess.run(
+            [sys.executable, "-m", "parley", "cli", "--profile", str(ben), *args],
+            capture_output=True, text=True, env=env, timeout=TIMEOUT_S, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done
+
+    checkout("init", "--name", "Ben", "--relay", venv_relay)
+    code = checkout("invite").stdout.splitlines()[0]
     run("cli", "--profile", str(ann), "add", code)
     run("cli", "--profile", str(ann), "send", "Ben", "sealed to the authority")
-    [line] = run("cli", "--profile", str(ben), "recv", "--count", "1", "--timeout", "30")
-    assert line.endswith("sealed to the authority")
+    got = checkout("recv", "--count", "1", "--timeout", "30")
+    assert got.stdout.rstrip().endswith("sealed to the authority")
+    # The installed wheel sealed it: Ben's standard build saw the envelope and said so.
+    assert f"Ann uses the warrant build of Parley (authority {key_id})" in got.stderr
     assert run("warrant", "authority", "verify-share", "--authority", str(authority),
                "--share", str(authority / "trustee-1.json"))  # fmt: skip
+
+
+def test_the_build_is_reproducible(wheels: dict[str, Path], tmp_path: Path) -> None:
+    """Built again (another folder, another time), the wheel is the same byte for byte:
+    SOURCE_DATE_EPOCH defaults to the last commit's time."""
+    done = build("--variant", "standard", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    again = tmp_path / wheels["standard"].name
+    assert again.read_bytes() == wheels["standard"].read_bytes()

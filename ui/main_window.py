@@ -440,6 +440,8 @@ class MainWindow(QMainWindow):
                 f"are told before you write to them ({WARRANT_DOC})."
             )
         )
+        box.setStandardButtons(QMessageBox.StandardButton.Close)
+        named(box.button(QMessageBox.StandardButton.Close), "Close About")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,9 +33,77 @@ from parley.app.messenger import Messenger
 from parley.app.store import contacts, prekeys
 from parley.crypto.errors import CryptoError
 
+# Where the warrant envelope keeps its epoch number (docs/warrant.md: kind 1 byte, key id 8 bytes,
+# epoch 4 bytes big-endian): the "wrong epoch" modified client rewrites exactly that label.
+EPOCH_FIELD = slice(9, 13)
+TAMPER_MODES = ("none", "stripped", "random", "copied", "relabelled", "wrong-epoch")
+
 PASSPHRASE = "parley compare - test account"  # noqa: S105 (throw-away accounts of a test run)
 ONLINE_TIMEOUT_S = 20.0
 FLUSH_TIMEOUT_S = 30.0
+
+
+class _Tamper:
+    """A modified client's sending hook: the build's own envelope, then altered by ``mode``."""
+
+    def __init__(self, inner: Any, state: dict[str, Any]) -> None:
+        self.inner = inner
+        self.state = state
+
+    def seal(self, message_key: bytes, header_bytes: bytes, parties: Any) -> bytes:
+        mode = self.state["mode"]
+        if mode == "relabelled":  # sealed honestly, but for the parties swapped
+            return bytes(self.inner.seal(message_key, header_bytes, type(parties)(*parties[::-1])))
+        honest = bytes(self.inner.seal(message_key, header_bytes, parties))
+        previous, self.state["last"] = self.state.get("last"), honest
+        if mode == "stripped":
+            return b""
+        if mode == "random":
+            return os.urandom(len(honest))
+        if mode == "copied" and previous:
+            return bytes(previous)  # a real envelope, of the message before
+        if mode == "wrong-epoch":
+            epoch = int.from_bytes(honest[EPOCH_FIELD], "big") + 1
+            return (
+                honest[: EPOCH_FIELD.start] + epoch.to_bytes(4, "big") + honest[EPOCH_FIELD.stop :]
+            )
+        return honest
+
+    def check(self, *args: Any) -> None:
+        self.inner.check(*args)
+
+
+class _Permissive:
+    """A modified recipient that never checks an envelope (the second colluding client)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def seal(self, *args: Any) -> bytes:
+        return bytes(self.inner.seal(*args))
+
+    def check(self, *args: Any) -> None:
+        with contextlib.suppress(CryptoError):  # what a modified client does: accept it anyway
+            self.inner.check(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class _ModifiedHooks:
+    """Replaces a pipeline's hook provider (only in this process: the modified program)."""
+
+    def __init__(self, inner: Any, state: dict[str, Any]) -> None:
+        self.inner = inner
+        self.state = state
+
+    def for_sending(self, now: float) -> Any:
+        hook = self.inner.for_sending(now)
+        return None if hook is None else _Tamper(hook, self.state)
+
+    def for_receiving(self, arrival: float) -> Any:
+        hook = self.inner.for_receiving(arrival)
+        return _Permissive(hook) if self.state.get("permissive") else hook
 
 
 class Agent:
@@ -47,6 +116,7 @@ class Agent:
         self.errors: list[str] = []
         self.statuses: dict[str, str] = {}
         self.arrived = asyncio.Event()
+        self.tamper_state: dict[str, Any] = {"mode": "none", "permissive": False}
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, MessageAdded) and event.message.direction == "in":
@@ -198,6 +268,25 @@ class Agent:
                 break
             results.append(result)
         return {"results": results}
+
+    async def modify(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Become a modified client: alter the envelopes it sends, or stop checking received ones.
+
+        Needs a build whose pipeline has message-key hooks (``pipeline.hooks``); the change lives
+        only in this process, as a patched program would.
+        """
+        mode = str(req.get("mode", "none"))
+        if mode not in TAMPER_MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        pipeline = self._m().pipeline
+        current = getattr(pipeline, "hooks", None)
+        if current is None:
+            raise RuntimeError("this build's pipeline has no message-key hooks to modify")
+        if not isinstance(current, _ModifiedHooks):
+            pipeline.hooks = _ModifiedHooks(current, self.tamper_state)
+        self.tamper_state["mode"] = mode
+        self.tamper_state["permissive"] = bool(req.get("permissive", False))
+        return {"mode": mode, "permissive": self.tamper_state["permissive"]}
 
     async def quit(self, req: dict[str, Any]) -> dict[str, Any]:
         return await self.offline(req)

@@ -21,6 +21,7 @@ from typing import Any
 
 from parley.app.compare import relay_view, scenario, warrant, wheels
 from parley.app.compare.evidence import Cell, Evidence, Outcome, not_run
+from parley.app.compare.lawful import Lawful
 from parley.app.compare.procs import AgentProc, Relay
 from parley.app.compare.progress import Progress
 from parley.app.compare.scenario import Side
@@ -67,7 +68,7 @@ class Facts:
     interop: dict[str, Cell] = field(default_factory=dict)
     bypass: dict[str, Cell] = field(default_factory=dict)
     audit: Cell = field(default_factory=lambda: not_run("not reached"))
-    capture: dict[str, Any] = field(default_factory=dict)
+    capture: dict[str, Any] = field(default_factory=dict)  # variant -> volume Cell, and data
     opening_ms: list[float] = field(default_factory=list)
     blast: dict[str, Cell] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
@@ -110,6 +111,9 @@ class Runner:
         self.evidence = Evidence(options.out)
         self.relay: Relay | None = None
         self.agents: list[AgentProc] = []
+        self.lawful: Lawful | None = None
+        self.lawful_missing = "not reached"
+        self.authority: Path | None = options.authority
 
     def log(self, name: str) -> Path:
         return self.logs / f"{name}.log"
@@ -142,19 +146,30 @@ class Runner:
         self._timed("install", self.phase_install)
         self._timed("relay", self.phase_relay)
         self._timed("accounts", self.phase_accounts)
+        self._timed("warrant", self.phase_activate)
         self._timed("conversation", self.phase_conversation)
         self._timed("mixed", self.phase_mixed)
         self._timed("theft", self.phase_theft)
-        self._timed("warrant", self.phase_warrant)
+        self._timed("opening", self.phase_opening)
+        self._timed("bypass", self.phase_envelopes)
+        self.phase_warrant()
         self.phase_readers()
         self.progress.end()
 
     def phase_wheels(self) -> None:
-        phase = self.progress.phase("wheels", 2)
+        phase = self.progress.phase("wheels", 3)
         step = "wheels"
         tools_python = [sys.executable, "-m", "parley"]
         cwd = self.o.repo or self.o.work
-        self.facts.tools = warrant.probe(tools_python, tools_python, cwd)
+        tools = self.facts.tools = warrant.probe(tools_python, cwd)
+        if self.authority is None and self.o.warrant is not None:
+            self.lawful_missing = "a --warrant wheel was given without its --authority folder"
+        elif self.authority is None and tools.missing is not None:
+            self.lawful_missing = tools.missing.reason
+        elif self.authority is None:
+            self.authority = warrant.init_authority(
+                tools, self.o.work / "authority", step, self.log("authority"), cwd
+            )
         for variant, given in (("standard", self.o.standard), ("warrant", self.o.warrant)):
             log = self.log(f"build-{variant}")
             if given is not None:
@@ -171,9 +186,48 @@ class Runner:
             self.facts.wheels[variant] = info
             self.facts.build_settings[variant] = {
                 "how": how,
-                "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "(build script default)"),
+                **({"policy": "strict"} if variant == "warrant" and given is None else {}),
+                "SOURCE_DATE_EPOCH": self._source_date_epoch() if given is None else "unknown",
             }
             phase.advance(detail=variant)
+        self._build_transitional(step)
+
+    def _build_transitional(self, step: str) -> None:
+        """The warrant build once more, with the other mixed-traffic policy (for interop only)."""
+        war = self.facts.wheels.get("warrant")
+        if self.o.warrant is not None or self.o.repo is None:
+            reason = "built only from a source checkout (the policy is compiled in)"
+            self.facts.wheels[TRANSITIONAL] = NotRun(reason)
+            return
+        if not isinstance(war, wheels.WheelInfo):
+            self.facts.wheels[TRANSITIONAL] = NotRun(war.reason if war else "no warrant build")
+            return
+        log = self.log(f"build-{TRANSITIONAL}")
+        path = wheels.build_wheel(
+            self.o.repo,
+            "warrant",
+            self.o.work / f"dist-{TRANSITIONAL}",
+            step,
+            log,
+            authority=self.authority,
+            policy="transitional",
+        )
+        self.facts.wheels[TRANSITIONAL] = wheels.inspect_wheel(path, TRANSITIONAL, step, log)
+        self.facts.build_settings[TRANSITIONAL] = {
+            "how": "packaging/build.sh --variant warrant --policy transitional",
+            "policy": "transitional",
+        }
+
+    def _source_date_epoch(self) -> str:
+        """What packaging/build.sh uses: the variable, else the last commit's time."""
+        if "SOURCE_DATE_EPOCH" in os.environ:
+            return os.environ["SOURCE_DATE_EPOCH"]
+        if self.o.repo is None:
+            return "unknown"
+        try:
+            return _git(self.o.repo, "log", "-1", "--format=%ct") + " (last commit's time)"
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
 
     def _build(self, variant: str, log: Path, step: str) -> tuple[Path, str] | NotRun:
         repo = self.o.repo
@@ -183,9 +237,10 @@ class Runner:
         supports_variant = "--variant" in script.read_text(encoding="utf-8")
         out = self.o.work / f"dist-{variant}"
         if supports_variant:
-            if variant == "warrant" and self.o.authority is None:
-                return NotRun("no warrant authority: `parley warrant authority init` is missing")
-            path = wheels.build_wheel(repo, variant, out, step, log, authority=self.o.authority)
+            if variant == "warrant" and self.authority is None:
+                return NotRun(f"no warrant authority to build with: {self.lawful_missing}")
+            authority = self.authority if variant == "warrant" else None
+            path = wheels.build_wheel(repo, variant, out, step, log, authority=authority)
             return path, f"packaging/build.sh --variant {variant}"
         if variant == "warrant":
             return NotRun("packaging/build.sh has no --variant yet (issue 9 not landed)")
@@ -199,10 +254,10 @@ class Runner:
         return found[0], "pip wheel --no-deps (packaging/build.sh has no --variant yet)"
 
     def phase_install(self) -> None:
-        phase = self.progress.phase("install", 3)
+        phase = self.progress.phase("install", 4)
         wheels.ensure_wheelhouse(self.o.wheelhouse)
         phase.advance(detail="wheelhouse")
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, TRANSITIONAL):
             info = self.facts.wheels[variant]
             if isinstance(info, NotRun):
                 self.facts.sides[variant] = info
@@ -215,6 +270,11 @@ class Runner:
             done = run_logged([str(program), "--help"], "install", log, timeout=60, cwd=self.o.work)
             del done
             self.facts.sides[variant] = Side(variant, python, program)
+            installed = sorted(
+                p.name.removesuffix(".dist-info")
+                for p in where.glob("lib/*/site-packages/*.dist-info")
+            )
+            self.facts.build_settings.setdefault(variant, {})["installed"] = ", ".join(installed)
             phase.advance(detail=variant)
 
     def _side(self, variant: str) -> Side | None:
@@ -227,6 +287,26 @@ class Runner:
         if side is None:
             raise StepFailed("relay", self.log("relay"), "no build could be installed")
         extra: list[str] = ["--commit-delay-ms", "0"]  # every message stored: the capture sees all
+        war = self._side("warrant")
+        if war is None:
+            missing = self.facts.sides.get("warrant")
+            self.lawful_missing = missing.reason if isinstance(missing, NotRun) else "no build"
+        elif self.authority is None:
+            pass  # lawful_missing says why
+        elif not warrant.relay_has_capture(war.program, self.o.work):
+            self.lawful_missing = "the relay has no --lawful-intercept option (issue 10)"
+        else:
+            extra += ["--lawful-intercept", str(self.authority / "authority.json")]
+            flow = warrant.Flow(
+                tool=[str(war.program), "warrant"],
+                authority=self.authority,
+                audit=self.o.work / "audit-log",
+                work=self.o.work / "lawful",
+                log=self.log("warrant-tools"),
+                cwd=self.o.work,
+            )
+            flow.work.mkdir(parents=True, exist_ok=True)
+            self.lawful = Lawful(self, flow, war.python)
         self.relay = Relay(side.program, self.o.work / "relay", self.log("relay"), extra)
         self.facts.relay_url = self.relay.url
         self.facts.environment["relay run from"] = f"the {side.variant} install"
@@ -238,28 +318,32 @@ class Runner:
         assert self.relay is not None
         for side in sides:
             for name in ("Alice", "Bob"):
-                slug = f"{side.variant}-{name.lower()}"
-                agent = AgentProc(
-                    f"{name} ({side.variant})",
-                    side.python,
-                    self.o.work / slug,
-                    self.log(f"user-{slug}"),
-                    self.relay,
-                )
-                self.agents.append(agent)
-                side.users[name] = agent
-                side.status[name] = agent.call("accounts", "init", name=name, relay=self.relay.url)
-                if side.status[name]["variant"] != side.variant:
-                    raise StepFailed(
-                        "accounts",
-                        agent.log,
-                        f"the {side.variant} wheel says it is the "
-                        f"{side.status[name]['variant']} build",
-                    )
-                phase.advance(detail=slug)
+                self._new_user(side, name, "accounts")
+                phase.advance(detail=f"{side.variant}-{name.lower()}")
             alice, bob = side.users["Alice"], side.users["Bob"]
             alice.call("accounts", "add", invite=side.status["Bob"]["invite"])
             bob.call("accounts", "add", invite=side.status["Alice"]["invite"])
+
+    def _new_user(self, side: Side, name: str, step: str) -> AgentProc:
+        """Start a user process of ``side``'s install and create its account on the relay."""
+        assert self.relay is not None
+        slug = f"{side.variant}-{name.lower()}"
+        agent = AgentProc(
+            f"{name} ({side.variant})",
+            side.python,
+            self.o.work / slug,
+            self.log(f"user-{slug}"),
+            self.relay,
+        )
+        self.agents.append(agent)
+        side.users[name] = agent
+        side.status[name] = agent.call(step, "init", name=name, relay=self.relay.url)
+        built = side.status[name]["variant"]
+        if built != side.variant.split("-")[0]:
+            raise StepFailed(
+                step, agent.log, f"the {side.variant} wheel says it is the {built} build"
+            )
+        return agent
 
     def phase_conversation(self) -> None:
         sides = [s for v in VARIANTS if (s := self._side(v)) is not None]
@@ -298,52 +382,109 @@ class Runner:
 
     def phase_mixed(self) -> None:
         std, war = self._side("standard"), self._side("warrant")
-        phase = self.progress.phase("mixed", 2)
-        if std is None or war is None:
-            missing = self.facts.sides["warrant" if war is None else "standard"]
-            reason = missing.reason if isinstance(missing, NotRun) else "a build is missing"
-            for key in ("standard -> warrant", "warrant -> standard"):
-                self.facts.interop[key] = not_run(f"needs both builds; {reason}")
-            phase.advance(2)
-            return
-        self._mixed_pair(std, war, phase)
+        phase = self.progress.phase("mixed", 4)
+        for variant in ("warrant", TRANSITIONAL):
+            policy = self.facts.build_settings.get(variant, {}).get("policy", "as built")
+            war = self._side(variant)
+            if std is None or war is None:
+                missing = self.facts.sides.get(variant if war is None else "standard")
+                reason = missing.reason if isinstance(missing, NotRun) else "a build is missing"
+                for key in ("standard -> warrant", "warrant -> standard"):
+                    self.facts.interop[f"{key} (policy: {policy})"] = not_run(reason)
+                phase.advance(2)
+                continue
+            if "Bob" not in war.users:  # the transitional build joins for this pair only
+                self._new_user(war, "Bob", "mixed")
+            self._mixed_pair(std, war, policy, phase)
 
-    def _mixed_pair(self, std: Side, war: Side, phase: Any) -> None:
+    def _mixed_pair(self, std: Side, war: Side, policy: str, phase: Any) -> None:
         step = "mixed"
-        # Bob of the warrant build rotated his signed prekey: this new session uses the new one.
+        # The warrant build's Bob rotated his signed prekey: this new session uses the new one.
         a, b = std.users["Alice"], war.users["Bob"]
-        a.call(step, "add", invite=war.status["Bob"]["invite"], name="Bob-w")
+        bob_name = f"Bob-{war.variant}"
+        a.call(step, "add", invite=war.status["Bob"]["invite"], name=bob_name)
         b.call(step, "add", invite=std.status["Alice"]["invite"], name="Alice-s")
-        for sender, recipient, sside, rside, to, key in (
-            (a, b, std, war, "Bob-w", "standard -> warrant"),
-            (b, a, war, std, "Alice-s", "warrant -> standard"),
+        for sender, rside, rname, to, key in (
+            (a, war, "Bob", bob_name, "standard -> warrant"),
+            (b, std, "Alice", "Alice-s", "warrant -> standard"),
         ):
-            text = f"Mixed {key}: {scenario.token('mixed', len(key))}"
-            sent = sender.call(step, "send", to=to, text=text)
-            rname = "Bob" if rside is war else "Alice"
-            answer = recipient.call(
-                step,
-                "recv",
-                count=1,
-                timeout=15,
-                since=rside.seen.get(rname, 0),
-                errors_since=rside.errors_seen.get(rname, 0),
-            )
-            rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
-            rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
-            got = [m for m in answer["messages"] if m["id"] == sent["id"]]
-            data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
-            if got and got[0]["body"] == text:
-                cell = self.evidence.cell(
-                    "delivered", "read by the recipient", f"mixed-{key}", data
-                )
-            else:
-                reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
-                cell = self.evidence.cell("rejected", reason, f"mixed-{key}", data)
-            policy = self.facts.build_settings.get("warrant", {}).get("policy", "as built")
+            text = f"Mixed {key} ({policy}): {scenario.token('mixed', len(key))}"
+            slug = f"mixed-{key}-{war.variant}"
+            cell = self.exchange(step, sender, rside, rname, to=to, text=text, slug=slug)
             self.facts.interop[f"{key} (policy: {policy})"] = cell
-            del sside
             phase.advance()
+
+    def exchange(
+        self,
+        step: str,
+        sender: AgentProc,
+        rside: Side,
+        rname: str,
+        *,
+        to: str,
+        text: str,
+        slug: str,
+    ) -> Cell:
+        """One message, and whether the recipient's program accepted it ("delivered") or not."""
+        sent = sender.call(step, "send", to=to, text=text)
+        answer = rside.users[rname].call(
+            step,
+            "recv",
+            count=1,
+            timeout=15,
+            since=rside.seen.get(rname, 0),
+            errors_since=rside.errors_seen.get(rname, 0),
+        )
+        rside.seen[rname] = rside.seen.get(rname, 0) + len(answer["messages"])
+        rside.errors_seen[rname] = rside.errors_seen.get(rname, 0) + len(answer["errors"])
+        got = [m for m in answer["messages"] if m["id"] == sent["id"]]
+        data: dict[str, Any] = {"sent": sent, "text": text, "received": answer}
+        if got and got[0]["body"] == text:
+            return self.evidence.cell("delivered", "read by the recipient", slug, data)
+        reason = "; ".join(answer["errors"]) or "nothing arrived in 15 s"
+        return self.evidence.cell("rejected", reason, slug, data)
+
+    def phase_envelopes(self) -> None:
+        """Modified warrant-build clients against an honest warrant-build recipient."""
+        war = self._side("warrant")
+        phase = self.progress.phase("bypass", len(ENVELOPE_ATTACKS) + 2)
+        if war is None:
+            return
+        step = "bypass"
+        alice, bob = war.users["Alice"], war.users["Bob"]
+        try:
+            alice.call(step, "modify", mode="none")
+        except StepFailed as exc:
+            for key in ENVELOPE_ATTACKS:
+                self.facts.bypass[f"{key} envelope"] = not_run(exc.reason)
+            return
+        text = "Control: an honest envelope"
+        control = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-control")
+        self.facts.bypass["(control) honest envelope"] = control
+        phase.advance()
+        for mode, text in ENVELOPE_ATTACKS.items():
+            alice.call(step, "modify", mode=mode)
+            message, slug = f"Modified sender: {text}", f"bypass-{mode}"
+            cell = self.exchange(step, alice, war, "Bob", to="Bob", text=message, slug=slug)
+            if cell.outcome == "delivered":
+                cell = Cell("delivered", f"ACCEPTED by the honest recipient: {text}", cell.evidence)
+            self.facts.bypass[f"{mode} envelope"] = cell
+            phase.advance()
+        # Two colluding modified clients: no envelope sent, none checked. Nothing can stop it.
+        alice.call(step, "modify", mode="stripped")
+        bob.call(step, "modify", mode="none", permissive=True)
+        text = "Colluding clients, no envelope"
+        cell = self.exchange(step, alice, war, "Bob", to="Bob", text=text, slug="bypass-colluding")
+        if cell.outcome == "delivered":
+            text = (
+                "delivered with no envelope: undetectable, as stated in the design (Blaze); "
+                "no envelope was sent, so no warrant can open that message"
+            )
+            cell = Cell("delivered", text, cell.evidence)
+        self.facts.bypass["two colluding modified clients"] = cell
+        alice.call(step, "modify", mode="none")
+        bob.call(step, "modify", mode="none", permissive=False)
+        phase.advance()
 
     def phase_theft(self) -> None:
         sides = [s for v in VARIANTS if (s := self._side(v)) is not None]
@@ -391,27 +532,35 @@ class Runner:
             self.facts.matrix.setdefault("whoever steals a device later", {})[side.variant] = cell
             phase.advance(detail=side.variant)
 
-    def phase_warrant(self) -> None:
+    def _lawful_sides(self) -> list[Side]:
+        return [s for v in VARIANTS if (s := self._side(v)) is not None]
+
+    def phase_activate(self) -> None:
         phase = self.progress.phase("warrant", 1)
-        tools = self.facts.tools
-        reason = (
-            tools.missing.reason
-            if tools is not None and tools.missing is not None
-            else "the warrant build is not installed"
-        )
-        war = self.facts.sides.get("warrant")
-        if isinstance(war, NotRun):
-            reason = war.reason
+        if self.lawful is not None:
+            self.lawful.start(self._lawful_sides())
+        phase.advance()
+
+    def phase_opening(self) -> None:
+        phase = self.progress.phase("opening", 1)
+        if self.lawful is not None:
+            self.lawful.finish(self._lawful_sides())
+        phase.advance()
+
+    def phase_warrant(self) -> None:
+        """Every cell the warrant phases could not fill says why."""
+        reason = self.lawful_missing if self.lawful is None else "not reached in this run"
         for party in PARTIES[3:8]:
             for variant in VARIANTS:
-                self.facts.matrix.setdefault(party, {})[variant] = not_run(reason)
+                self.facts.matrix.setdefault(party, {}).setdefault(variant, not_run(reason))
         for key in BYPASSES:
-            self.facts.bypass[key] = not_run(reason)
-        self.facts.audit = not_run(reason)
-        self.facts.capture = {"volume": not_run(reason)}
-        for key in ("one stolen epoch key", "one stolen master key"):
-            self.facts.blast[key] = not_run(reason)
-        phase.advance()
+            self.facts.bypass.setdefault(key, not_run(reason))
+        if self.lawful is None:
+            self.facts.audit = not_run(reason)
+        for variant in VARIANTS:
+            self.facts.capture.setdefault(variant, not_run(reason))
+        for key in ("one stolen epoch key", "one stolen master key", "opening"):
+            self.facts.blast.setdefault(key, not_run(reason))
 
     def phase_readers(self) -> None:
         """Sender, recipient and relay operator rows, from what the conversation left."""
@@ -483,6 +632,14 @@ class Runner:
             self.relay = None
 
 
+ENVELOPE_ATTACKS = {
+    "stripped": "the envelope removed",
+    "random": "random bytes of an envelope's length",
+    "copied": "the envelope of the sender's previous message",
+    "relabelled": "an envelope sealed for the parties swapped",
+    "wrong-epoch": "the envelope's epoch label raised by one",
+}
+TRANSITIONAL = "warrant-transitional"
 BYPASSES = (
     "stripped envelope",
     "random envelope",

@@ -12,6 +12,8 @@ Pragmas and why:
   ("commit, then act"); with NORMAL a power cut could lose a commit the relay already forgot.
 - ``secure_delete=ON``: deleted rows are zeroed rather than left in free pages.
 - ``foreign_keys=ON``, ``busy_timeout=5000`` ms, ``temp_store=MEMORY`` (no temporary files).
+- ``cipher_log_level=NONE``: SQLCipher's own log lines ("ERROR CORE ... hmac check failed") went
+  to stderr, ahead of the one sentence the user interfaces print for a damaged store.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from parley.app.store.errors import (
     ConstraintViolation,
     CorruptDatabase,
     ProfileError,
+    StorageFull,
     StoreError,
 )
 
@@ -56,6 +59,24 @@ def make_private(path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):
             if stat.S_IMODE(candidate.stat().st_mode) != FILE_MODE:
                 candidate.chmod(FILE_MODE)
+
+
+def _full_disk(path: Path, exc: sqlcipher3.DatabaseError) -> StorageFull | None:
+    """The StorageFull for SQLITE_FULL (ENOSPC) and SQLITE_IOERR (what a full tmpfs gives when
+    the -shm file cannot grow, or a write past the file size limit); None for anything else.
+    SQLite has rolled the statement back, so nothing half-written stays."""
+    text = str(exc).lower()
+    if "disk is full" in text:
+        return StorageFull(
+            f"The disk holding {path} is full: nothing was saved, nothing was lost. "
+            "Free some space and try again."
+        )
+    if "disk i/o error" in text:
+        return StorageFull(
+            f"Reading or writing {path} failed (the disk is full or failing): nothing was "
+            "saved, nothing was lost. Free some space or check the disk, and try again."
+        )
+    return None
 
 
 class Database:
@@ -89,6 +110,11 @@ class Database:
             raise ProfileError(f"A database already exists at {path}; refusing to overwrite it.")
         if not create and not path.is_file():
             raise ProfileError(f"No database at {path}.")
+        if not create and path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database and write a schema into it.
+            # Parley never leaves one (creating switches to WAL, which writes page 1), so it was
+            # truncated: refuse it, and leave it as it is for whoever restores a backup.
+            raise CorruptDatabase(f"The database at {path} is empty (0 bytes): it was truncated.")
         if not path.parent.is_dir():
             raise ProfileError(f"The folder {path.parent} does not exist.")
         with private_umask():
@@ -97,6 +123,10 @@ class Database:
             except sqlcipher3.Error as exc:
                 raise CorruptDatabase(f"Cannot open the database at {path}: {exc}") from exc
             try:
+                # SQLCipher writes its own "ERROR CORE ... hmac check failed" lines to stderr
+                # (default level WARN) before the error reaches us; the CorruptDatabase raised
+                # below says it for a person, so its log is silenced (process-wide setting).
+                conn.execute("PRAGMA cipher_log_level = NONE")
                 conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
                 conn.execute("PRAGMA cipher_compatibility = 4")
                 # The first read decrypts page 1: a wrong key or a damaged file fails here,
@@ -106,6 +136,9 @@ class Database:
                 db._configure()
             except sqlcipher3.DatabaseError as exc:
                 conn.close()
+                full = _full_disk(path, exc)
+                if full is not None:  # opening needs room too (the -shm and -wal files)
+                    raise full from exc
                 raise CorruptDatabase(
                     f"The database at {path} cannot be read with its key: it is damaged or "
                     f"belongs to another profile ({exc})."
@@ -189,6 +222,9 @@ class Database:
             raise ConstraintViolation(f"The store refused the change: {exc}.") from exc
         except sqlcipher3.DatabaseError as exc:
             text = str(exc).lower()
+            full = _full_disk(self.path, exc)
+            if full is not None:
+                raise full from exc
             if "malformed" in text or "not a database" in text or "corrupt" in text:
                 raise CorruptDatabase(
                     f"The database at {self.path} is damaged ({exc}). Restore it from a backup."

@@ -8,6 +8,7 @@ Exception tree::
     │   ├── KeyUnavailable          the keyring has no (or a different) entry for this profile
     │   └── NoSecureKeyring         only an insecure keyring backend (fail, null, plaintext) exists
     ├── CorruptDatabase             the database or its header file is damaged or not ours
+    ├── StorageFull                 the disk (or the file size limit) is full: nothing was written
     ├── ProfileError                the profile folder is missing, already exists, or is unsafe
     ├── MigrationError              the schema cannot be brought to this app's version
     │   └── DatabaseTooNew          written by a newer Parley; refused rather than damaged
@@ -43,6 +44,10 @@ class NoSecureKeyring(KeySourceError):
 
 class CorruptDatabase(StoreError):
     """The database file or its header is damaged, truncated or not a Parley store."""
+
+
+class StorageFull(StoreError):
+    """A write failed because the disk is full; the transaction was rolled back whole."""
 
 
 class ProfileError(StoreError):

@@ -189,3 +189,14 @@ def set_status(db: Database, message_id: bytes, status: Status) -> None:
 def delete(db: Database, message_id: bytes) -> None:
     """Delete a message (secure_delete zeroes its bytes; the search index follows by trigger)."""
     db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+
+def incoming_after(db: Database, after_seq: int, *, limit: int = MAX_PAGE) -> list[MessageRow]:
+    """Received messages stored after ``after_seq`` (every conversation), oldest first."""
+    rows = db.all(
+        "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, "
+        "status, attachment_id FROM messages WHERE direction = 'in' AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        (after_seq, limit),
+    )
+    return [parse(r) for r in rows]

@@ -1,7 +1,8 @@
-"""Signed prekeys (the current one and its predecessor) and one-time prekeys (used once).
+"""Signed prekeys (the current one and those replaced recently) and one-time prekeys (used once).
 
-The predecessor of the signed prekey is kept after a rotation because a peer may still start a
-session with the bundle it fetched before; anything older is deleted (secure_delete zeroes it).
+A replaced signed prekey is kept for PREVIOUS_KEY_GRACE (30 days, longer than the relay's 14-day
+message TTL) because a peer may still start a session with the bundle it fetched before, and
+that first message may wait on the relay; after that it is deleted (secure_delete zeroes it).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from parley.app.store._rows import RowReader
 from parley.app.store.db import Database
 from parley.app.store.errors import MalformedRow, NotFound
+from parley.crypto.prekeys import PREVIOUS_KEY_GRACE
 
 _SIGNED = ("key_id", "private_key", "public_key", "signature", "created_at", "is_current")
 _ONE_TIME = ("key_id", "private_key", "public_key", "published")
@@ -57,10 +59,22 @@ def _one_time(row: tuple[object, ...]) -> OneTimePrekeyRow:
     )
 
 
-def rotate_signed(db: Database, row: SignedPrekeyRow) -> None:
-    """Make ``row`` the current signed prekey, keep the previous one, delete older ones."""
+def rotate_signed(db: Database, row: SignedPrekeyRow, *, grace: float = PREVIOUS_KEY_GRACE) -> None:
+    """Make ``row`` the current signed prekey; replaced ones stay for ``grace`` seconds.
+
+    A replaced key is kept until ``grace`` (30 days, as Signal) after it was replaced, which is
+    longer than the relay keeps a message (14 days by default): a first message built from a
+    bundle fetched just before a rotation can still be answered when it arrives late. A key
+    is replaced when the next one is created, so that is its retirement time; ``row.created_at``
+    is "now".
+    """
     with db.transaction():
-        db.execute("DELETE FROM signed_prekeys WHERE is_current = 0 AND key_id != ?", (row.key_id,))
+        db.execute(
+            "DELETE FROM signed_prekeys WHERE is_current = 0 AND key_id != ? AND ("
+            "SELECT min(newer.created_at) FROM signed_prekeys AS newer "
+            "WHERE newer.created_at > signed_prekeys.created_at) <= ?",
+            (row.key_id, row.created_at - grace),
+        )
         db.execute("UPDATE signed_prekeys SET is_current = 0 WHERE is_current = 1")
         db.execute(
             "INSERT OR REPLACE INTO signed_prekeys (key_id, private_key, public_key, "

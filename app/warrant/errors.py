@@ -27,3 +27,16 @@ class ParamsError(WarrantError):
 
 class Refused(WarrantError):
     """A trustee, the agency or the CSP refuses: the message names what was missing."""
+
+
+def clause(exc: BaseException, *, lower: bool = False) -> str:
+    """An exception's sentence as a clause (no final full stop), so that a refusal that quotes
+    another error stays one sentence."""
+    text = str(exc).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if lower and text[1:2].islower() else text
+
+
+def sentence(exc: BaseException) -> str:
+    """Another layer's error as one sentence of ours (capitalised, one final full stop)."""
+    text = clause(exc)
+    return text[:1].upper() + text[1:] + "."

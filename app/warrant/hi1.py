@@ -17,7 +17,8 @@ from typing import Any
 import nacl.signing
 from parley.app.warrant.audit import check_included, find_commitment
 from parley.app.warrant.authority import Authority
-from parley.app.warrant.errors import LogError, Refused
+from parley.app.warrant.errors import LogError, Refused, sentence
+from parley.app.warrant.errors import clause as _clause
 from parley.app.warrant.log import AuditLog
 from parley.net.errors import InterceptError
 from parley.net.relay import capture
@@ -66,14 +67,16 @@ def activate(
     try:
         body = li.check_warrant(warrant, authority.signing_public_key)
     except InterceptError as exc:
-        raise Refused(f"{exc} The relay accepts only warrants the authority signed.") from exc
+        raise Refused(
+            f"{_clause(exc)}: the relay accepts only warrants the authority signed."
+        ) from exc
     now = time.time() if now is None else now
     if body["end"] <= now:
         raise Refused("The warrant's window has ended; there is nothing left to activate.")
     try:
-        check_included(log, find_commitment(log, warrant))
+        check_included(log, find_commitment(log, warrant), authority)
     except LogError as exc:
-        raise Refused(f"{exc} The relay accepts only logged warrants.") from exc
+        raise Refused(f"{_clause(exc)}: the relay accepts only logged warrants.") from exc
     relay = _relay_key(relay_data)
     log.append(
         {
@@ -107,7 +110,9 @@ def deactivate(
     try:
         body = li.check_revocation(revocation, authority.signing_public_key)
     except InterceptError as exc:
-        raise Refused(f"{exc} The relay accepts only revocations the authority signed.") from exc
+        raise Refused(
+            f"{_clause(exc)}: the relay accepts only revocations the authority signed."
+        ) from exc
     log.append(
         {
             "kind": "hi1",
@@ -135,7 +140,7 @@ def revoke(warrant: Any, authority: Authority, authority_key: nacl.signing.Signi
     try:
         body = li.check_warrant(warrant, authority.signing_public_key)
     except InterceptError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(sentence(exc)) from exc
     return li.sign(
         li.REVOCATION_DOMAIN,
         {"kind": "revocation", "liid": body["liid"], "warrant": li.digest(warrant)},

@@ -20,7 +20,7 @@ from typing import Any
 
 from parley.app.warrant import audit, hi1
 from parley.app.warrant.authority import load_authority, load_trustee
-from parley.app.warrant.errors import ParamsError, Refused
+from parley.app.warrant.errors import ParamsError, Refused, sentence
 from parley.app.warrant.log import AuditLog, TreeHead, load_log_key
 from parley.app.warrant.params import (
     check_trustee,
@@ -213,7 +213,7 @@ def _issue(args: argparse.Namespace) -> int:
             authority, key, liid=args.liid, target=args.target, start=args.start, end=args.end
         )
     except NetError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(sentence(exc)) from exc
     with AuditLog(args.log) as log:
         index, _ = log.append(entry, load_log_key(args.log))
     _write_json(args.out, warrant)
@@ -258,7 +258,7 @@ def _relay_list(args: argparse.Namespace) -> int:
     try:
         status = capture.status(args.relay_data)
     except NetError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(sentence(exc)) from exc
     print(f"relay capture key {status['relay']}")
     if not status["warrants"]:
         print("no warrants")
@@ -275,7 +275,7 @@ def _export(args: argparse.Namespace) -> int:
     try:
         relay, records = capture.export(args.relay_data, args.liid)
     except NetError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(sentence(exc)) from exc
     _write_json(
         args.out,
         {"kind": "capture-export", "liid": args.liid, "relay": relay, "records": records},

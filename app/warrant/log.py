@@ -147,6 +147,8 @@ class AuditLog:
         except sqlite3.Error as exc:
             raise LogError(f"The audit log at {path} cannot be opened ({exc}).") from exc
         self._frontier = merkle.Frontier()
+        self._hashes: list[bytes] = []
+        self._decoded: list[dict[str, Any]] = []
 
     def close(self) -> None:
         """Close the database."""
@@ -194,19 +196,32 @@ class AuditLog:
             raise LogError("The audit log has no signed tree head yet.")
         return TreeHead(int(row[0]), int(row[1]), bytes(row[2]), bytes(row[3]))
 
+    def _refresh(self) -> None:
+        """Read (once) the entries appended since the last call: decoded entries and leaf hashes
+        are kept for the life of this object, so repeated look-ups cost no SQL or JSON."""
+        rows = self._db.execute(
+            "SELECT idx, data FROM leaves WHERE idx >= ? ORDER BY idx", (len(self._hashes),)
+        )
+        for idx, data in rows:
+            if idx != len(self._hashes):
+                raise LogError(f"The log skips to entry {idx} after {len(self._hashes) - 1}.")
+            self._hashes.append(merkle.leaf_hash(bytes(data)))
+            self._decoded.append(decode_entry(bytes(data), int(idx)))
+
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
-        """The leaf hashes, recomputed from the stored entries."""
-        hashes = [merkle.leaf_hash(data) for _, data in self.entries()]
-        return hashes if size is None else hashes[:size]
+        """The leaf hashes of the stored entries (computed from their bytes)."""
+        self._refresh()
+        return list(self._hashes if size is None else self._hashes[:size])
 
     def find(self, **fields: Any) -> list[tuple[int, dict[str, Any]]]:
-        """Entries whose fields equal the given values (a scan; logs stay small)."""
-        found = []
-        for index, data in self.entries():
-            entry = decode_entry(data, index)
-            if all(entry.get(k) == v for k, v in fields.items()):
-                found.append((index, entry))
-        return found
+        """Entries whose fields equal the given values, in log order."""
+        self._refresh()
+        items = fields.items()
+        return [
+            (index, entry)
+            for index, entry in enumerate(self._decoded)
+            if all(entry.get(k) == v for k, v in items)
+        ]
 
     def log_key(self) -> bytes:
         """The log's public key, as entry 0 (the authority's publication) names it."""

@@ -24,7 +24,8 @@ from typing import Any
 import nacl.signing
 from parley.app.warrant.audit import check_included, find_commitment
 from parley.app.warrant.authority import Authority, TrusteeShares
-from parley.app.warrant.errors import LogError, Refused
+from parley.app.warrant.errors import LogError, Refused, sentence
+from parley.app.warrant.errors import clause as _clause
 from parley.app.warrant.log import AuditLog
 from parley.crypto import dleq, intercept, threshold, warrant_envelope
 from parley.crypto.errors import CryptoError
@@ -70,7 +71,7 @@ def make_request(
     try:
         li.check_warrant(warrant, authority.signing_public_key)
     except InterceptError as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(sentence(exc)) from exc
     commitment = li.digest(warrant)
     find_commitment(log, warrant)
     records = export.get("records")
@@ -148,18 +149,20 @@ def _check_logged(log: AuditLog, authority: Authority, request: Any) -> tuple[li
     try:
         warrant = li.check_warrant(request.get("warrant"), authority.signing_public_key)
     except InterceptError as exc:
-        raise Refused(f"{exc} No trustee answers without the authority's warrant.") from exc
+        raise Refused(
+            f"{_clause(exc)}: no trustee answers without the authority's warrant."
+        ) from exc
     if warrant.get("authority") != authority.key_id:
         raise Refused("The warrant was issued under another authority key.")
     try:
-        check_included(log, find_commitment(log, request["warrant"]))
+        check_included(log, find_commitment(log, request["warrant"]), authority)
     except LogError as exc:
-        raise Refused(f"{exc} The warrant must be logged before any opening.") from exc
+        raise Refused(f"{_clause(exc)}: the warrant must be logged before any opening.") from exc
     entry = request.get("entry")
     found = log.find(kind="request", request_id=request.get("request_id"))
     if not found or found[0][1] != entry or not isinstance(entry, dict):
         raise Refused("The request is not in the audit log: it must be logged before any answer.")
-    check_included(log, found[0][0])
+    check_included(log, found[0][0], authority)
     return warrant, relay_keys_for(log, warrant["liid"])
 
 
@@ -173,7 +176,7 @@ def _check_record(
     try:
         iri, cc = li.check_record(record, bytes.fromhex(relay))
     except InterceptError as exc:
-        raise Refused(f"Record {n}: {exc}") from exc
+        raise Refused(f"Record {n}: {_clause(exc, lower=True)}.") from exc
     if iri.get("liid") != warrant["liid"]:
         raise Refused(f"Record {n} was captured under another LIID, not this warrant's.")
     if warrant["target"] not in (iri.get("sender"), iri.get("recipient")):
@@ -187,7 +190,9 @@ def _check_record(
         parsed = warrant_envelope.parse(envelope)
         point = warrant_envelope.ephemeral_point(envelope)
     except CryptoError as exc:
-        raise Refused(f"Record {n} carries no usable warrant envelope ({exc})") from exc
+        raise Refused(
+            f"Record {n} carries no usable warrant envelope ({_clause(exc, lower=True)})."
+        ) from exc
     if parsed.key_id.hex() != authority.key_id:
         raise Refused(f"Record {n}'s envelope is sealed to another authority.")
     return Checked(li.digest(record["attestation"]), iri, cc, envelope, bound, point, parsed.epoch)
@@ -297,7 +302,9 @@ def combine_and_open(
             recipient = bytes.fromhex(record.iri["recipient"])
             plaintexts.append((record, intercept.open_captured(record.cc, key, sender, recipient)))
         except CryptoError as exc:
-            raise Refused(f"The combined answers do not open a record ({exc})") from exc
+            raise Refused(
+                f"The combined answers do not open a record ({_clause(exc, lower=True)})."
+            ) from exc
     return Opened(plaintexts, chosen, cheaters)
 
 

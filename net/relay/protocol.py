@@ -43,7 +43,7 @@ import nacl.exceptions
 import nacl.signing
 from parley.net import wire
 from parley.net.errors import StoreError, UnsupportedVersion, WireError
-from parley.net.relay.limits import RelayConfig, TokenBucket
+from parley.net.relay.limits import OneTimePrekeyLimits, RelayConfig, TokenBucket
 from parley.net.relay.metrics import Counters
 from parley.net.relay.store import Refused, RelayStore
 
@@ -51,6 +51,9 @@ log = logging.getLogger("parley.relay")
 
 # WebSocket close code for a policy violation (RFC 6455).
 CLOSE_POLICY = 1008
+# Over a shared store, each connection holds a lease on one of its account's connection slots,
+# renewed every third of this; a SIGKILLed relay's slots come free after at most this long.
+CONNECTION_LEASE = 60.0
 
 
 class Transmit(NamedTuple):
@@ -151,6 +154,7 @@ class RelayCore:
         self._conns: dict[int, _Conn] = {}
         self._by_account: dict[bytes, list[_Conn]] = {}
         self._buckets: dict[bytes, TokenBucket] = {}
+        self._otk_limits = OneTimePrekeyLimits(config)
         self._next_id = 1
         self._next_expiry = 0.0
         self._deferred: dict[bytes, _DeferredQueue] = {}
@@ -161,6 +165,8 @@ class RelayCore:
         self._journal: list[tuple[bytes, bytes, _Deferred]] = []
         self._debug = log.isEnabledFor(logging.DEBUG)
         self._shared = store.shared
+        self._leases: dict[bytes, int] = {}  # rate-limit tokens leased from a shared store
+        self._next_renewal = 0.0
         # Told when an account gets its first connection here, and when its last one closes: a
         # server over a shared store subscribes to the account's wake-ups (net/relay/wakeups.py).
         self.presence: Callable[[bytes, bool], None] | None = None
@@ -196,6 +202,11 @@ class RelayCore:
         self.counters.connections -= 1
         if conn.account is not None:
             self.counters.authenticated -= 1
+            if self._shared:
+                try:
+                    self.store.release_connection(conn.account, conn.id)
+                except StoreError as exc:  # the lease runs out by itself
+                    log.error("could not release a connection lease: %s", exc)
             peers = self._by_account.get(conn.account, [])
             if conn in peers:
                 peers.remove(conn)
@@ -256,6 +267,16 @@ class RelayCore:
         for account, bucket in list(self._buckets.items()):
             if account not in self._by_account and bucket.is_full(now):
                 del self._buckets[account]
+        self._otk_limits.forget_idle(now)
+        if self._shared and now >= self._next_renewal:
+            self._next_renewal = now + CONNECTION_LEASE / 3
+            for account in [a for a in self._leases if a not in self._by_account]:
+                del self._leases[account]
+            live = [(c.account, c.id) for c in self._conns.values() if c.account is not None]
+            try:
+                self.store.renew_connections(live, CONNECTION_LEASE)
+            except StoreError as exc:
+                log.error("could not renew connection leases: %s", exc)
         return actions
 
     def wake(self, account: bytes, now: float) -> list[Action]:
@@ -360,12 +381,29 @@ class RelayCore:
     def _take_token(self, account: bytes, now: float) -> bool:
         if self.config.rate_per_second == 0:
             return True
+        if self._shared:
+            return self._take_shared_token(account)
         bucket = self._buckets.get(account)
         if bucket is None:
             bucket = self._buckets[account] = TokenBucket.full(
                 self.config.rate_per_second, self.config.rate_burst, now
             )
         return bucket.take(now)
+
+    def _take_shared_token(self, account: bytes) -> bool:
+        """One bucket per account over every relay process (in the shared store), taken in
+        leases of a tenth of a second's worth, so that a request costs a store round trip only
+        once per lease. An account spread over P processes can exceed its rate by at most P
+        leases at a time (docs/relay.md)."""
+        lease = self._leases.get(account, 0)
+        if lease > 0:
+            self._leases[account] = lease - 1
+            return True
+        config = self.config
+        want = max(1, int(config.rate_per_second / 10))
+        granted = self.store.take_tokens(account, want, config.rate_per_second, config.rate_burst)
+        self._leases[account] = max(0, granted - 1)
+        return granted > 0
 
     def _refuse(
         self,
@@ -424,7 +462,11 @@ class RelayCore:
             self.store.register(account)
             registered = True
         peers = self._by_account.setdefault(account, [])
-        if len(peers) >= self.config.max_connections_per_account:
+        limit = self.config.max_connections_per_account
+        if len(peers) >= limit or (
+            self._shared
+            and not self.store.claim_connection(account, conn.id, limit, CONNECTION_LEASE)
+        ):
             return self._refuse(
                 conn,
                 "too_many_connections",
@@ -695,7 +737,14 @@ class RelayCore:
 
     def _on_fetch(self, conn: _Conn, frame: wire.Fetch, now: float) -> list[Action]:
         owner = frame.account
-        bundle = self.store.take_bundle(owner) if self.store.is_registered(owner) else None
+        bundle = None
+        if self.store.is_registered(owner):
+            requester = conn.account or b""
+            # Over a fetch limit the signed prekey alone: the stock stays for everyone else.
+            one_time = requester == owner or self._otk_limits.allow(requester, owner, now)
+            bundle = self.store.take_bundle(owner, one_time=one_time)
+            if not one_time:
+                self.counters.otk_withheld_total += 1
         if bundle is None:
             return self._refuse(
                 conn, "unknown_account", "no prekeys published for that account", frame.request_id

@@ -35,6 +35,7 @@ import contextlib
 import logging
 import os
 import socket
+import stat
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -61,6 +62,8 @@ if TYPE_CHECKING:  # the capture module is imported only with --lawful-intercept
 log = logging.getLogger("parley.relay")
 
 DB_NAME = "relay.sqlite3"
+DATA_DIR_MODE = 0o700
+DB_FILE_MODE = 0o600
 TICK_INTERVAL = 1.0
 
 
@@ -105,6 +108,7 @@ class RelayServer:
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wakeups: Any = None  # Wakeups, over a shared store only
+        self._woken: set[bytes] = set()  # accounts woken in this loop turn
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
 
@@ -273,8 +277,18 @@ class RelayServer:
     # --- lifecycle --------------------------------------------------------------------------
 
     def _wake(self, account: bytes) -> None:
-        """Another relay process stored messages for ``account``."""
-        self._apply(self.core.wake(account, self._clock()))
+        """Another relay process stored messages for ``account``: read its queue at the end of
+        this loop turn, once however many wake-ups for it arrived in the turn (one store read
+        for a burst, not one per message)."""
+        if not self._woken:
+            asyncio.get_running_loop().call_soon(self._read_woken)
+        self._woken.add(account)
+
+    def _read_woken(self) -> None:
+        woken, self._woken = self._woken, set()
+        now = self._clock()
+        for account in woken:
+            self._apply(self.core.wake(account, now))
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
         """Listen on host:port (0 picks a free port) and start the periodic work.
@@ -440,6 +454,20 @@ def _as_failure(reply: Transmit) -> Transmit:
     return Transmit(reply.conn, wire.encode(error))
 
 
+def _private_files(data_dir: Path) -> None:
+    """The data folder 0700 and the database 0600 (its -wal and -shm files inherit the mode):
+    the relay's database holds every account's queued messages and social graph."""
+    data_dir.mkdir(mode=DATA_DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(data_dir.stat().st_mode) != DATA_DIR_MODE:
+        data_dir.chmod(DATA_DIR_MODE)
+    db = data_dir / DB_NAME
+    os.close(os.open(db, os.O_CREAT | os.O_WRONLY, DB_FILE_MODE))
+    for path in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(path.stat().st_mode) != DB_FILE_MODE:
+                path.chmod(DB_FILE_MODE)
+
+
 @contextlib.asynccontextmanager
 async def serve_relay(
     host: str,
@@ -494,8 +522,8 @@ async def serve_relay(
     except (OSError, StoreError):
         await server.stop()
         raise
-    if not config.name:
-        server.core.config = replace(config, name=server.url)
+    # The name clients sign, normalised as they normalise it (wire.relay_name).
+    server.core.config = replace(config, name=wire.relay_name(config.name or server.url))
     try:
         yield server
     finally:
@@ -527,7 +555,7 @@ def open_store(
             publisher=publisher or f"{socket.gethostname()}:{os.getpid()}",
         )
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        _private_files(data_dir)
     except OSError as exc:
         raise RelayConfigError(f"cannot create the data directory {data_dir}: {exc}") from exc
     return SqliteStore(

@@ -167,8 +167,11 @@ class RelayStore(Protocol):
         """The account's stock of one-time prekeys."""
         ...
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
-        """The signed prekey and one one-time prekey (deleted); None if never published."""
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
+        """The signed prekey and one one-time prekey (deleted); None if never published.
+
+        With ``one_time=False`` no one-time prekey is handed out (the fetch limits of
+        protocol.py): the bundle holds the signed prekey alone and the stock is untouched."""
         ...
 
     def enqueue(
@@ -202,6 +205,22 @@ class RelayStore(Protocol):
 
     def expire(self, now: float) -> int:
         """Delete every message whose expiry has passed; return how many."""
+        ...
+
+    # Limits that must hold over every relay process sharing the store (used when ``shared``).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        """Count a new connection against the account's cap; False if the cap is reached."""
+        ...
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        """Stop counting a closed connection."""
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        """Extend the leases of live connections (a dead process's leases run out)."""
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        """Take up to ``want`` tokens from the account's rate-limit bucket; return how many."""
         ...
 
 
@@ -337,12 +356,14 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
         signed = self._exec(
             "SELECT prekey FROM signed_prekeys WHERE account = ?", (account,)
         ).fetchone()
         if signed is None:
             return None
+        if not one_time:
+            return PrekeyBundle(signed[0], None, self.prekey_count(account))
         row = self._exec(
             "DELETE FROM one_time_prekeys WHERE id = "
             "(SELECT id FROM one_time_prekeys WHERE account = ? ORDER BY id LIMIT 1) "
@@ -445,6 +466,21 @@ class SqliteStore:
             usage[1] -= sum(int(row[0]) for row in rows)
         self._queued -= len(rows)
         return len(rows)
+
+    # One process owns an SQLite store, so the core's own per-process limits are the whole truth:
+    # these never refuse (the core does not call them for an unshared store).
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        return True
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        return None
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        return None
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        return want
 
     def expire(self, now: float) -> int:
         deleted = self._exec("DELETE FROM queue WHERE expires_at <= ?", (now,)).rowcount

@@ -144,11 +144,13 @@ end
 return out
 """
 
-# KEYS: signed, list, set.  -> {signed, one-time or false, remaining} | false
+# KEYS: signed, list, set.  ARGV: "1" to hand out a one-time prekey, "0" not to.
+# -> {signed, one-time or false, remaining} | false
 _TAKE_BUNDLE = """
 local signed = redis.call('GET', KEYS[1])
 if not signed then return false end
-local one = redis.call('LPOP', KEYS[2])
+local one = false
+if ARGV[1] == '1' then one = redis.call('LPOP', KEYS[2]) end
 if one then redis.call('SREM', KEYS[3], one) end
 return {signed, one, redis.call('LLEN', KEYS[2])}
 """
@@ -165,6 +167,47 @@ for i = 3, #ARGV do
   end
 end
 return redis.call('LLEN', KEYS[2])
+"""
+
+
+# Shared limits use the Redis server's clock (TIME), so that relays on machines whose clocks
+# differ still agree. KEYS: cn:{A}.  ARGV: member, limit, lease seconds.  -> 1 claimed, 0 full
+_CLAIM_CONNECTION = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1])
+   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
+return 1
+"""
+
+# KEYS: cn:{A}.  ARGV: member, lease seconds.  Extends a lease that still exists.
+_RENEW_CONNECTION = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+return 1
+"""
+
+# KEYS: rl:{A}.  ARGV: tokens wanted, rate per second, burst.  -> tokens granted (a token bucket)
+_TAKE_TOKENS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local rate, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+if now > at then tokens = math.min(burst, tokens + (now - at) * rate) end
+local grant = math.min(tonumber(ARGV[1]), math.floor(tokens))
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens - grant),
+  'at', string.format('%.6f', now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return grant
 """
 
 
@@ -228,6 +271,9 @@ class RedisStore:
         self._pending = self._redis.register_script(_PENDING)
         self._take_bundle = self._redis.register_script(_TAKE_BUNDLE)
         self._publish = self._redis.register_script(_PUBLISH)
+        self._claim_connection = self._redis.register_script(_CLAIM_CONNECTION)
+        self._renew_connection = self._redis.register_script(_RENEW_CONNECTION)
+        self._take_tokens = self._redis.register_script(_TAKE_TOKENS)
 
     def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """One Redis call; a failure becomes a StoreError the core can report."""
@@ -297,8 +343,13 @@ class RedisStore:
     def prekey_count(self, account: bytes) -> int:
         return int(self._run("prekey count", self._redis.llen, f"pk:{{{_tag(account)}}}:l"))
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
-        row = self._run("prekey fetch", self._take_bundle, keys=_prekey_keys(account))
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
+        row = self._run(
+            "prekey fetch",
+            self._take_bundle,
+            keys=_prekey_keys(account),
+            args=["1" if one_time else "0"],
+        )
         if not row:
             return None
         signed, one_time, remaining = row
@@ -395,6 +446,47 @@ class RedisStore:
             total += int(self._run("expire", self._expire, keys=_queue_keys(tag), args=[repr(now)]))
         self._queued = max(0, self._queued - total)
         return total
+
+    # --- limits shared by every relay process -----------------------------------------------
+
+    def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
+        """Count this connection against the account's cap over all processes (a lease)."""
+        claimed = self._run(
+            "connection cap",
+            self._claim_connection,
+            keys=[f"cn:{{{_tag(account)}}}"],
+            args=[self._member(conn_id), limit, lease],
+        )
+        return bool(claimed)
+
+    def release_connection(self, account: bytes, conn_id: int) -> None:
+        self._run(
+            "connection cap", self._redis.zrem, f"cn:{{{_tag(account)}}}", self._member(conn_id)
+        )
+
+    def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
+        """Extend the leases of this process's live connections (one pipeline)."""
+        if not conns:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for account, conn_id in conns:
+            self._renew_connection(
+                keys=[f"cn:{{{_tag(account)}}}"], args=[self._member(conn_id), lease], client=pipe
+            )
+        self._run("connection leases", pipe.execute)
+
+    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+        """Up to ``want`` tokens from the account's one bucket shared by every process."""
+        granted = self._run(
+            "rate limit",
+            self._take_tokens,
+            keys=[f"rl:{{{_tag(account)}}}"],
+            args=[want, repr(rate), repr(burst)],
+        )
+        return int(granted)
+
+    def _member(self, conn_id: int) -> str:
+        return f"{self.publisher}/{conn_id}"
 
     # --- for tests and operators -------------------------------------------------------------
 

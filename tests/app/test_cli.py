@@ -7,7 +7,6 @@ documented exit codes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,51 +16,13 @@ import pytest
 from parley.app import cli
 from PIL import Image
 
-PASSPHRASE = "cli test passphrase"
-TIMEOUT_S = 60
+from tests.app.cli_harness import PASSPHRASE, TIMEOUT_S, ok, relay_process, run
 
 
 @pytest.fixture(scope="module")
 def relay_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("cli-relay")
-    command = [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1", "--port", "0"]
-    proc = subprocess.Popen(
-        [*command, "--data", str(data)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("ws://"), url
+    with relay_process(tmp_path_factory.mktemp("cli-relay")) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def run(
-    profile: Path, *args: str, passphrase: str | None = PASSPHRASE
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != cli.PASSPHRASE_ENV}
-    if passphrase is not None:
-        env[cli.PASSPHRASE_ENV] = passphrase
-    return subprocess.run(
-        [sys.executable, "-m", "parley", "cli", "--profile", str(profile), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> list[str]:
-    assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()
 
 
 def test_two_people_talk_through_the_cli(relay_url: str, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from parley.app.store import settings as settings_repo
 from parley.app.store.db import Database
 from parley.app.store.errors import ConstraintViolation, MalformedRow, NotFound, StoreError
 from parley.app.store.profile import Store
+from parley.crypto.prekeys import PREVIOUS_KEY_GRACE
 
 from .conftest import fast_passphrase
 
@@ -59,20 +60,32 @@ def test_identity(db: Database) -> None:
     assert identity.load(db).relay_url == row.relay_url
 
 
-def test_signed_prekeys_keep_current_and_previous(db: Database) -> None:
-    def spk(key_id: int) -> prekeys.SignedPrekeyRow:
+def test_signed_prekeys_are_kept_for_the_grace_period_after_their_replacement(
+    db: Database,
+) -> None:
+    day = 24 * 3600.0
+
+    def spk(key_id: int, created_at: float) -> prekeys.SignedPrekeyRow:
         return prekeys.SignedPrekeyRow(
-            key_id, os.urandom(32), os.urandom(32), os.urandom(64), key_id, True
+            key_id, os.urandom(32), os.urandom(32), os.urandom(64), created_at, True
         )
 
     with pytest.raises(NotFound):
         prekeys.current_signed(db)
-    for key_id in (1, 2, 3):
-        prekeys.rotate_signed(db, spk(key_id))
-    assert prekeys.current_signed(db).key_id == 3
-    assert prekeys.signed_by_id(db, 2).is_current is False
+    # Weekly rotations: key 1 (day 7) is replaced on day 14; a first message naming it may sit
+    # on the relay for its 14-day TTL, so it must outlive several rotations (it was deleted at
+    # the next one, day 21).
+    for key_id in (1, 2, 3, 4, 5):
+        prekeys.rotate_signed(db, spk(key_id, key_id * 7 * day))
+    assert prekeys.current_signed(db).key_id == 5
+    assert [prekeys.signed_by_id(db, k).key_id for k in (1, 2, 3, 4)] == [1, 2, 3, 4]
+    assert prekeys.signed_by_id(db, 4).is_current is False
+    # Day 14 + 30: key 1 has been retired for the full grace period and goes; key 2 stays.
+    prekeys.rotate_signed(db, spk(6, 14 * day + PREVIOUS_KEY_GRACE))
     with pytest.raises(NotFound):
         prekeys.signed_by_id(db, 1)
+    assert prekeys.signed_by_id(db, 2).key_id == 2
+    assert 30 * day <= PREVIOUS_KEY_GRACE  # longer than the relay's 14-day TTL, as Signal
 
 
 def test_one_time_prekeys_are_consumed_once(db: Database) -> None:

@@ -29,7 +29,7 @@ from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import RelayServer, serve_relay
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer
 from tests.redis_server import available as redis_available
 
 
@@ -41,6 +41,16 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real 3-node Redis Cluster (three redis-server processes) for the slow tests."""
+    if not redis_available():
+        pytest.fail("redis-server is not installed: run scripts/setup.sh")
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster")).start()
+    yield cluster
+    cluster.stop()
 
 
 # How long a relay may take to print its URL (interpreter start-up and imports on a busy CI box).

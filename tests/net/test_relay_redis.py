@@ -26,7 +26,7 @@ from tests.net.conftest import (
     _readline_with_timeout,
     message_id,
 )
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer
 
 
 @pytest.fixture
@@ -77,7 +77,9 @@ async def test_a_one_time_prekey_is_handed_out_once_when_two_relays_race(
 ) -> None:
     from nacl.signing import SigningKey
 
-    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--rate", "0")
+    # The fetch limits are off: this test drains the stock on purpose, from two processes.
+    limits_off = ("--otk-pair-hours", "0", "--otk-per-target", "0")
+    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--rate", "0", *limits_off)
     owner_key = SigningKey.generate()
     owner = await RawConnection.open(relay_a.url)
     await owner.login(owner_key)
@@ -191,3 +193,72 @@ async def test_workers_share_one_port_and_survive_a_killed_worker(
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+@pytest.mark.slow
+async def test_two_relays_over_a_redis_cluster_deliver_across_processes(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_cluster: RedisClusterServers
+) -> None:
+    for node in redis_cluster.nodes:
+        node.cli("flushall")
+    relay_a, relay_b = _two_relays(relay_factory, redis_cluster.url)
+    everyone = [await peers(relay_b.url).start() for _ in range(4)]  # keys land on every node
+    alice = await peers(relay_a.url).start()
+    for n, peer in enumerate(everyone):
+        await alice.client.send(peer.account, message_id(n), b"to %d" % n)
+    for n, peer in enumerate(everyone):
+        assert [d.payload for d in await peer.wait_for(1)] == [b"to %d" % n]
+    slots = {node.cli("cluster", "countkeysinslot", "0") for node in redis_cluster.nodes}
+    assert slots  # the cluster answered on every node
+
+
+async def test_the_connection_cap_holds_across_relay_processes(
+    relay_factory: RelayFactory, redis_url: str
+) -> None:
+    from nacl.signing import SigningKey
+
+    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--max-connections", "2")
+    key = SigningKey.generate()
+    first, second = await RawConnection.open(relay_a.url), await RawConnection.open(relay_a.url)
+    await first.login(key)
+    await second.login(key)
+    third = await RawConnection.open(relay_b.url)  # another process: the cap is still 2
+    await third.ws.send(
+        wire.encode(wire.Auth(third.request_id(), bytes(key.verify_key), third.signature(key)))
+    )
+    refusal = await third.error()
+    assert refusal.code == "too_many_connections"
+    await first.close()
+    await asyncio.sleep(0.2)  # the closed connection's slot is released
+    fourth = await RawConnection.open(relay_b.url)
+    assert isinstance(await fourth.login(key), wire.Welcome)
+    for conn in (second, fourth):
+        await conn.close()
+
+
+async def test_the_rate_limit_holds_across_relay_processes(
+    relay_factory: RelayFactory, redis_url: str
+) -> None:
+    from nacl.signing import SigningKey
+
+    rate, burst = 5.0, 5.0
+    relay_a, relay_b = _two_relays(
+        relay_factory, redis_url, "--rate", str(rate), "--burst", str(burst)
+    )
+    key = SigningKey.generate()
+    conns = [await RawConnection.open(relay.url) for relay in (relay_a, relay_b)]
+    for conn in conns:
+        await conn.login(key)
+    start = time.monotonic()
+    accepted = 0
+    for n in range(30):
+        conn = conns[n % 2]
+        reply = await conn.request(wire.Ping(conn.request_id()))
+        accepted += isinstance(reply, wire.Pong)
+    elapsed = time.monotonic() - start
+    # One bucket for the account: its burst, what refilled meanwhile, and at most one lease of
+    # tokens (a tenth of a second's worth, at least one) held by each of the two processes.
+    assert accepted <= burst + rate * elapsed + 2
+    assert accepted >= burst  # and the burst itself was honoured
+    for conn in conns:
+        await conn.close()

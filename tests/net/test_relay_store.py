@@ -16,7 +16,7 @@ from parley.net.errors import StoreError
 from parley.net.relay.store import Queued, Refused, RelayStore, SqliteStore, Stored
 from parley.net.relay.store_redis import RedisStore
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer
 
 ALICE = b"a" * 32
 BOB = b"b" * 32
@@ -33,12 +33,19 @@ def open_sqlite(path: Path, quota_messages: int = 100, quota_bytes: int = 10_000
     )
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", pytest.param("redis-cluster", marks=pytest.mark.slow)])
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
     opened: list[RelayStore] = []
+    url = ""
     if request.param == "redis":
         server: RedisServer = request.getfixturevalue("redis_server")
         server.cli("flushall")
+        url = server.url
+    elif request.param == "redis-cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+        for node in cluster.nodes:
+            node.cli("flushall")
+        url = cluster.url
 
     def make(quota_messages: int = 100, quota_bytes: int = 10_000) -> RelayStore:
         store: RelayStore
@@ -46,7 +53,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
             store = open_sqlite(tmp_path, quota_messages, quota_bytes)
         else:
             store = RedisStore(
-                server.url,
+                url,
                 quota_messages=quota_messages,
                 quota_bytes=quota_bytes,
                 max_prekey_stock=50,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
 from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import OnboardingDialog, UnlockDialog
+from parley.ui.relay_record_dialog import RelayRecordDialog
+from parley.ui.safety_dialog import SafetyNumberDialog
+from parley.ui.search_dialog import SearchDialog
+from parley.ui.settings_dialog import SettingsDialog
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -12,11 +17,14 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QHeaderView,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QTextEdit,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
+
+from tests.ui.ui_driver import click, close_window, open_chat, open_from_menu, send
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -68,26 +76,30 @@ def test_main_window_and_every_dialog_are_named(
     qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
 ) -> None:
     alice, _bob = pair
-    alice.list.setCurrentIndex(alice.conversations.index(0))
-    alice.pane.send_text("name everything")
+    open_chat(alice)
+    send(alice, "name everything")
     qtbot.waitUntil(lambda: alice.pane.model.rowCount() >= 1, timeout=WAIT_MS)
     assert unnamed(alice) == []
     conversation = alice.pane.conversation
     assert conversation is not None
     message = alice.pane.model.message_at(0)
     assert message is not None
-    dialogs = [
-        alice.show_invite(),
-        alice.show_add_contact(),
-        alice.show_search(),
-        alice.show_settings(),
-        alice.show_safety_number(conversation.contact_id, conversation.title),
-        alice.pane.show_relay_record(message),
-    ]
-    for dialog in dialogs:
-        assert dialog.accessibleName(), type(dialog).__name__
-        assert unnamed(dialog) == [], type(dialog).__name__
-        dialog.close()
+    click(
+        alice.pane.view.viewport(), alice.pane.view.visualRect(alice.pane.model.index(0)).center()
+    )
+    for menu, item, kind in [
+        ("Parley", "My invite", InviteDialog),
+        ("Parley", "Add contact", AddContactDialog),
+        ("Parley", "Search", SearchDialog),
+        ("Parley", "Settings", SettingsDialog),
+        ("Message", "Safety number", SafetyNumberDialog),
+        ("Message", "What the relay saw", RelayRecordDialog),
+        ("Help", "About Parley", QMessageBox),
+    ]:
+        dialog: QWidget = open_from_menu(qtbot, alice, menu, item, kind)
+        assert dialog.accessibleName(), item
+        assert unnamed(dialog) == [], item
+        close_window(qtbot, dialog)
 
 
 def test_keyboard_shortcuts_exist(pair: tuple[MainWindow, MainWindow]) -> None:

@@ -12,6 +12,8 @@ from parley.ui.main_window import MainWindow
 from PySide6.QtCore import QThread
 from pytestqt.qtbot import QtBot
 
+from tests.ui.ui_driver import open_chat
+
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
@@ -90,7 +92,7 @@ def test_a_burst_from_the_core_thread_arrives_in_batches(
     qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
 ) -> None:
     alice, _bob = pair
-    alice.list.setCurrentIndex(alice.conversations.index(0))
+    open_chat(alice)
     conversation = alice.pane.conversation
     assert conversation is not None
     qtbot.waitUntil(lambda: not alice.pane.model.loading, timeout=WAIT_MS)

@@ -26,6 +26,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from tests.ui.ui_driver import click, replace_text, set_checked
+
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
@@ -64,11 +66,11 @@ def test_keychain_onboarding_then_a_restart_opens_without_a_prompt(
     assert isinstance(dialog, OnboardingDialog)
     assert dialog.keyring.isChecked()  # the keychain is offered first
     QTest.keyClicks(dialog.display_name, "Kim")
-    dialog.embedded.setChecked(False)
-    dialog.relay_url.setText(relay.url or "")
-    dialog.passphrase_choice.click()
+    set_checked(dialog.embedded, False)
+    replace_text(dialog.relay_url, relay.url or "")
+    click(dialog.passphrase_choice)
     assert dialog.fields.isVisibleTo(dialog) and not dialog.create_button.isEnabled()
-    dialog.keyring.click()  # changed my mind: the keychain after all
+    click(dialog.keyring)  # changed my mind: the keychain after all
     assert not dialog.fields.isVisibleTo(dialog)  # no passphrase to choose
     assert dialog.create_button.isEnabled()
     QTest.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)

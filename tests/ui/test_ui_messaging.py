@@ -11,10 +11,24 @@ from parley.ui import conversation_pane
 from parley.ui.composer import write_private_png
 from parley.ui.main_window import MainWindow
 from parley.ui.message_model import PAGE
-from PySide6.QtCore import QMimeData, Qt
-from PySide6.QtGui import QColor, QImage
+from parley.ui.picture_viewer import PictureViewer
+from parley.ui.relay_record_dialog import RelayRecordDialog
+from parley.ui.search_dialog import SearchDialog
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
+
+from tests.ui.ui_driver import (
+    click,
+    close_window,
+    open_chat,
+    open_from_menu,
+    press,
+    send,
+    wait_for_window,
+)
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -22,7 +36,7 @@ WAIT_MS = 30_000  # generous: first X3DH and SQLCipher key derivation on a busy 
 
 
 def open_first(window: MainWindow) -> None:
-    window.list.setCurrentIndex(window.conversations.index(0))
+    open_chat(window, 0)
 
 
 def last_message(window: MainWindow) -> MessageView | None:
@@ -58,7 +72,7 @@ def test_text_typed_in_one_window_arrives_in_the_other(qtbot: QtBot, pair: tuple
 def test_unread_count_and_preview_in_the_list(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
     alice, bob = pair
     open_first(alice)
-    alice.pane.send_text("are you there?")
+    send(alice, "are you there?")
     qtbot.waitUntil(
         lambda: (
             (c := bob.conversations.conversation_at(0)) is not None
@@ -82,7 +96,14 @@ def test_picture_arrives_as_thumbnail_and_opens_in_viewer(
     assert picture.save(str(path))
     open_first(alice)
     open_first(bob)
-    alice.pane.send_picture(path)
+    # The person pastes the file (as copied in a file manager) into the composer.
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    QGuiApplication.clipboard().setMimeData(mime)
+    click(alice.pane.composer.edit)
+    press(alice.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
+    QGuiApplication.clipboard().clear()
 
     def arrived() -> bool:
         message = last_message(bob)
@@ -96,8 +117,14 @@ def test_picture_arrives_as_thumbnail_and_opens_in_viewer(
     qtbot.waitUntil(
         lambda: bob.pane.thumbnails.get(message.attachment) is not None, timeout=WAIT_MS
     )
-    viewer = bob.pane.open_picture(message)
-    assert viewer is not None
+    view = bob.pane.view
+    row = bob.pane.model.row_of_message(message.id)
+    assert row is not None
+    view.scrollTo(bob.pane.model.index(row))
+    rect = view.visualRect(bob.pane.model.index(row))
+    click(view.viewport(), rect.center())
+    press(view, Qt.Key.Key_Return)  # Enter on a picture opens it
+    viewer = wait_for_window(qtbot, PictureViewer, bob)
     qtbot.waitUntil(lambda: viewer.image.pixmap().width() == 120, timeout=WAIT_MS)
     assert viewer.image.pixmap().toImage().pixelColor(10, 10) == QColor("#ff8800")
     viewer.close()
@@ -110,7 +137,7 @@ def test_history_loads_newest_page_first_and_older_on_scroll(
     total = PAGE + 15
     open_first(alice)
     for number in range(total):
-        alice.pane.send_text(f"numbered {number}")
+        send(alice, f"numbered {number}")
     qtbot.waitUntil(
         lambda: (
             (c := bob.conversations.conversation_at(0)) is not None
@@ -140,9 +167,9 @@ def test_search_finds_and_jumps_to_the_message(qtbot: QtBot, pair: tuple[Any, An
     """
     alice, bob = pair
     open_first(alice)
-    alice.pane.send_text("the quokka lives on Rottnest")
+    send(alice, "the quokka lives on Rottnest")
     for number in range(PAGE):
-        alice.pane.send_text(f"something else {number}")
+        send(alice, f"something else {number}")
     qtbot.waitUntil(
         lambda: (
             (c := bob.conversations.conversation_at(0)) is not None
@@ -151,7 +178,7 @@ def test_search_finds_and_jumps_to_the_message(qtbot: QtBot, pair: tuple[Any, An
         timeout=WAIT_MS * 2,
     )
     assert bob.pane.conversation is None
-    dialog = bob.show_search()
+    dialog = open_from_menu(qtbot, bob, "Parley", "Search", SearchDialog)
     QTest.keyClicks(dialog.query, "quokka")
     qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
     QTest.keyClick(dialog.query, Qt.Key.Key_Return)
@@ -165,14 +192,19 @@ def test_search_finds_and_jumps_to_the_message(qtbot: QtBot, pair: tuple[Any, An
 def test_what_the_relay_saw(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
     alice, _bob = pair
     open_first(alice)
-    alice.pane.send_text("what does the relay keep?")
+    send(alice, "what does the relay keep?")
     qtbot.waitUntil(
         lambda: (m := last_message(alice)) is not None and m.status != "sending",
         timeout=WAIT_MS,
     )
     message = last_message(alice)
     assert message is not None
-    dialog = alice.pane.show_relay_record(message)
+    row = alice.pane.model.row_of_message(message.id)
+    assert row is not None
+    click(
+        alice.pane.view.viewport(), alice.pane.view.visualRect(alice.pane.model.index(row)).center()
+    )
+    dialog = open_from_menu(qtbot, alice, "Message", "What the relay saw", RelayRecordDialog)
     qtbot.waitUntil(lambda: dialog.record is not None, timeout=WAIT_MS)
     assert dialog.record is not None and dialog.record.frame_hex
     assert dialog.frame.toPlainText().startswith("00000000  ")
@@ -209,3 +241,27 @@ def test_pasted_picture_is_sent_and_its_temporary_file_removed(
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
     assert len(written) == 1
     qtbot.waitUntil(lambda: not written[0].exists(), timeout=WAIT_MS)
+
+
+def test_search_results_say_who_wrote_them_and_highlight_the_match(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    send(alice, "a wombat [not a match] here")
+    qtbot.waitUntil(lambda: (m := last_message(alice)) is not None and "wombat" in m.body,
+                    timeout=WAIT_MS)  # fmt: skip
+    dialog = open_from_menu(qtbot, alice, "Parley", "Search", SearchDialog)
+    QTest.keyClicks(dialog.query, "wombat")
+    qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
+    assert dialog.summary.text() == "1 message, newest first."
+    item = dialog.results.item(0)
+    label = dialog.results.itemWidget(item)
+    assert isinstance(label, QLabel)
+    shown = label.text()
+    assert "You to Bob" in shown  # my own message, not labelled with Bob's name
+    assert "background" in shown and ">wombat</span>" in shown  # highlighted, not bracketed
+    assert "[not a match]" in shown  # the message's own brackets stay as typed
+    spoken = item.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken.startswith("You to Bob") and "\x02" not in spoken
+    close_window(qtbot, dialog)

@@ -11,9 +11,12 @@ from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import OnboardingDialog, UnlockDialog
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from parley import BUILD_VARIANT
+from tests.ui.ui_driver import click, replace_text, set_checked, shortcut
+from tests.ui.ui_layout import problems
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -32,14 +35,14 @@ def test_create_account_lock_and_unlock(
     assert isinstance(dialog, OnboardingDialog)
     assert not dialog.create_button.isEnabled()  # no name yet
     QTest.keyClicks(dialog.display_name, "Ada")
-    dialog.embedded.setChecked(False)
-    dialog.relay_url.setText(relay.url or "")
-    dialog.passphrase_choice.setChecked(True)
+    set_checked(dialog.embedded, False)
+    replace_text(dialog.relay_url, relay.url or "")
+    set_checked(dialog.passphrase_choice, True)
     QTest.keyClicks(dialog.fields.first, PASSPHRASE)
     QTest.keyClicks(dialog.fields.second, PASSPHRASE[:-1] + "3")
     assert not dialog.create_button.isEnabled()
     assert "differ" in dialog.fields.hint.text()
-    dialog.fields.second.setText(PASSPHRASE)
+    replace_text(dialog.fields.second, PASSPHRASE)
     assert dialog.create_button.isEnabled()
     QTest.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
@@ -48,8 +51,7 @@ def test_create_account_lock_and_unlock(
     assert BUILD_VARIANT in window.windowTitle() and "Ada" in window.windowTitle()
     qtbot.waitUntil(lambda: window.connection.text() == "Online", timeout=WAIT_MS)
 
-    lock = next(a for a in window.actions() if a.shortcut().toString() == "Ctrl+L")
-    lock.trigger()
+    shortcut(qtbot, window, "Ctrl+L")
     qtbot.waitUntil(lambda: isinstance(session.dialog, UnlockDialog), timeout=WAIT_MS)
     unlock = session.dialog
     assert isinstance(unlock, UnlockDialog)
@@ -61,7 +63,7 @@ def test_create_account_lock_and_unlock(
         timeout=WAIT_MS,
     )
     assert session.window is None and unlock.isVisible()  # a wrong passphrase: retry in place
-    unlock.passphrase.setText(PASSPHRASE)
+    replace_text(unlock.passphrase, PASSPHRASE)
     QTest.mouseClick(unlock.unlock, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: session.window is not None, timeout=WAIT_MS)
     reopened = cast("MainWindow | None", session.window)  # mypy narrowed it to None above
@@ -74,21 +76,76 @@ def test_create_account_lock_and_unlock(
 def test_onboarding_refuses_incomplete_answers(qtbot: QtBot) -> None:
     dialog = OnboardingDialog()
     qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
     assert dialog.problem() == "Choose a display name."
-    dialog.display_name.setText("Ada")
-    dialog.embedded.setChecked(False)
-    dialog.relay_url.setText("http://relay.example")
+    replace_text(dialog.display_name, "Ada")
+    set_checked(dialog.embedded, False)
+    replace_text(dialog.relay_url, "http://relay.example")
     assert dialog.problem() is not None and "wss://" in dialog.problem()  # type: ignore[operator]
-    dialog.relay_url.setText("wss://relay.example")
+    replace_text(dialog.relay_url, "wss://relay.example")
     assert dialog.problem() is None
-    dialog.passphrase_choice.setChecked(True)
+    set_checked(dialog.passphrase_choice, True)
     assert dialog.problem() is not None
-    dialog.fields.first.setText("short")
-    dialog.fields.second.setText("short")
+    replace_text(dialog.fields.first, "short")
+    replace_text(dialog.fields.second, "short")
     assert dialog.problem() is not None
     assert dialog.fields.hint.text().startswith("Too short")
-    dialog.embedded.setChecked(True)
+    set_checked(dialog.embedded, True)
     assert dialog.relay_url.text().startswith("ws://127.0.0.1:")
     assert dialog.relay_url.isReadOnly()
-    dialog.buttons.accepted.emit()
-    assert dialog.error.isVisibleTo(dialog)  # Create with a problem explains it, never crashes
+    assert not dialog.create_button.isEnabled()
+
+
+def test_no_secure_keychain_is_said_up_front_and_the_passphrase_preselected(
+    qtbot: QtBot, runtime: object, tmp_path: Path
+) -> None:
+    import keyring
+    import keyring.backends.fail
+    from parley.ui.session import AccountSession
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    try:
+        session = AccountSession(runtime, tmp_path / "profile")  # type: ignore[arg-type]
+        session.start()
+        qtbot.waitUntil(lambda: isinstance(session.dialog, OnboardingDialog), timeout=WAIT_MS)
+    finally:
+        keyring.set_keyring(before)
+    dialog = session.dialog
+    assert isinstance(dialog, OnboardingDialog)
+    assert not dialog.keyring.isEnabled() and dialog.passphrase_choice.isChecked()
+    assert dialog.fields.isVisible()
+    texts = " ".join(label.text() for label in dialog.findChildren(QLabel) if label.isVisible())
+    assert "No system keychain was found" in texts and "keyring.backends" not in texts
+    dialog.close()
+
+
+def test_a_refused_keychain_then_a_passphrase_clears_the_error(qtbot: QtBot) -> None:
+    dialog = OnboardingDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.embedded_note.isVisible()  # the local relay says nobody else can reach you
+    assert "Nobody else can reach you" in dialog.embedded_note.text()
+    # What the core answers when the keychain refuses the key (shown by ui/session.py).
+    dialog.show_error("No secure keyring is available on this computer: choose a passphrase.")
+    click(dialog.passphrase_choice)
+    assert not dialog.error.isVisible()
+    assert problems(dialog) == []  # the fields appear whole, the help text uncut
+    replace_text(dialog.fields.first, PASSPHRASE)
+    replace_text(dialog.fields.second, PASSPHRASE)
+    assert dialog.fields.hint.isVisible() and dialog.fields.hint.text()
+
+
+def test_unlocking_is_progress_not_an_error(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = UnlockDialog(tmp_path / "parley")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    texts = " ".join(label.text() for label in dialog.findChildren(QLabel))
+    assert "passphrase of parley" not in texts and "Type your passphrase" in texts
+    dialog.show_progress("Unlocking…")
+    assert dialog.progress.isVisible() and not dialog.error.isVisible()
+    dialog.show_error("That passphrase does not open this profile.")
+    assert dialog.error.isVisible() and not dialog.progress.isVisible()

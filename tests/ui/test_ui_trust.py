@@ -11,6 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from tests.ui.ui_driver import open_chat
+
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
 WAIT_MS = 30_000
@@ -22,7 +24,7 @@ def test_key_change_banner_blocks_sending_to_a_verified_contact(
     qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
 ) -> None:
     alice, _bob = pair
-    alice.list.setCurrentIndex(alice.conversations.index(0))
+    open_chat(alice)
     conversation = alice.pane.conversation
     assert conversation is not None
     assert not alice.pane.banner.isVisible()

@@ -20,7 +20,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import close_window, menu_item, wait_for_window
+from tests.ui.ui_driver import close_window, menu_item, open_chat, wait_for_window
 from tests.warrant_build import WarrantBuild
 
 pytest_plugins = ["ui_fixtures"]
@@ -112,7 +112,7 @@ def test_the_standard_build_tells_its_user_at_once_and_before_writing(
 ) -> None:
     alice, bob, key_id = mixed
     qtbot.waitUntil(lambda: alice.conversations.rowCount() == 1, timeout=WAIT_MS)
-    alice.list.setCurrentIndex(alice.conversations.index(0))
+    open_chat(alice)
     QTest.keyClicks(alice.pane.composer.edit, "sealed to the authority")
     QTest.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
 
@@ -128,7 +128,7 @@ def test_the_standard_build_tells_its_user_at_once_and_before_writing(
 
     # The conversation header carries a badge; the message itself reads normally.
     qtbot.waitUntil(lambda: bob.conversations.rowCount() == 1, timeout=WAIT_MS)
-    bob.list.setCurrentIndex(bob.conversations.index(0))
+    open_chat(bob)
     qtbot.waitUntil(bob.pane.badge.isVisible, timeout=WAIT_MS)
     assert bob.pane.badge.text() == f"Warrant build \u00b7 authority {key_id}"
     qtbot.waitUntil(lambda: bob.pane.model.rowCount() == 1, timeout=WAIT_MS)
@@ -149,6 +149,11 @@ def test_the_standard_build_tells_its_user_at_once_and_before_writing(
     assert box is not None and box.isVisible()
     QTest.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bob.pane.model.rowCount() == 2, timeout=WAIT_MS)
+    # Remembered in the store: the core's view of the conversation says so (asked only once).
+    qtbot.waitUntil(
+        lambda: bob.pane.conversation is not None and bob.pane.conversation.build_acknowledged,
+        timeout=WAIT_MS,
+    )
     # Told once: the next message goes without a notice.
     shown = bob.pane.notice
     QTest.keyClicks(bob.pane.composer.edit, "and again")

@@ -7,13 +7,24 @@ person would be stuck.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QCheckBox,
+    QMainWindow,
+    QMenu,
+    QRadioButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
+
+if TYPE_CHECKING:
+    from parley.ui.main_window import MainWindow
 
 WAIT_MS = 30_000
 W = TypeVar("W", bound=QWidget)
@@ -31,18 +42,34 @@ def _usable(widget: QWidget) -> None:
 def click(widget: QWidget, pos: QPoint | None = None) -> None:
     """A left click in the middle of ``widget`` (or at ``pos``), as the mouse would do it."""
     _usable(widget)
-    QTest.mouseClick(
-        widget,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        widget.rect().center() if pos is None else pos,
-    )
+    if pos is None:
+        pos = widget.rect().center()
+        if isinstance(widget, QCheckBox | QRadioButton):
+            # Qt takes clicks on the indicator and text only, not on the empty rest of the row.
+            pos = QPoint(min(8, widget.width() - 1), widget.height() // 2)
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+
+
+def type_text(widget: QWidget, text: str) -> None:
+    """Type ``text`` key by key; characters beyond ASCII (é, emoji) arrive as a keyboard layout
+    or input method delivers them: a key event carrying the text (QTest.keyClicks takes ASCII)."""
+    for char in text:
+        if char.isascii():
+            QTest.keyClicks(widget, char)
+        else:
+            QTest.sendKeyEvent(
+                QTest.KeyAction.Click,
+                widget,
+                Qt.Key.Key_unknown,
+                char,
+                Qt.KeyboardModifier.NoModifier,
+            )
 
 
 def type_into(widget: QWidget, text: str) -> None:
     """Give ``widget`` the keyboard focus by clicking it, then type ``text`` key by key."""
     click(widget)
-    QTest.keyClicks(widget, text)
+    type_text(widget, text)
 
 
 def press(widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier | None = None) -> None:
@@ -107,3 +134,39 @@ def close_window(qtbot: QtBot, window: QWidget) -> None:
     """Escape closes a dialog, as a person would leave it."""
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+
+
+def replace_text(field: QWidget, text: str) -> None:
+    """Click a text field, select all it holds, and type ``text`` over it."""
+    click(field)
+    QTest.keyClick(field, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(field, Qt.Key.Key_Delete)
+    QTest.keyClicks(field, text)
+
+
+def set_checked(box: QAbstractButton, checked: bool) -> None:
+    """Click a check box or radio button unless it already shows ``checked``."""
+    if box.isChecked() != checked:
+        click(box)
+    assert box.isChecked() == checked, f"{box.accessibleName()} did not change"
+
+
+def open_chat(window: MainWindow, row: int = 0) -> None:
+    """Click a conversation in the list."""
+    index = window.conversations.index(row)
+    window.list.scrollTo(index)
+    click(window.list.viewport(), window.list.visualRect(index).center())
+
+
+def send(window: MainWindow, text: str) -> None:
+    """Type ``text`` into the open conversation's composer and press Return."""
+    edit = window.pane.composer.edit
+    click(edit)
+    type_text(edit, text)
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+
+
+def open_from_menu(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind: type[W]) -> W:
+    """Choose a menu item and return the window it opened."""
+    menu_item(qtbot, window, menu, item)
+    return wait_for_window(qtbot, kind, window)

@@ -82,7 +82,8 @@ def _label_problem(label: QLabel) -> str | None:
 
 def problems(root: QWidget) -> list[str]:
     """Everything wrong with what ``root`` shows now (call after it is shown and laid out)."""
-    QApplication.processEvents()
+    for _ in range(3):  # a layout request may post another (a part's, then its window's)
+        QApplication.processEvents()
     found: list[str] = []
     window = root.rect()
     for widget in root.findChildren(QWidget):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ def refused(*args: str | Path) -> str:
     assert "Traceback" not in result.err
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("parley warrant: "), result.err
+    sentence = lines[0].removeprefix("parley warrant: ")
+    assert sentence.endswith((".", ")")) and not re.search(r"\.\s+[A-Z]", sentence), sentence
     return lines[0]
 
 
@@ -71,9 +74,10 @@ def make_authority(
     return folder
 
 
-@pytest.fixture
-def authority_dir(tmp_path: Path) -> Path:
-    return make_authority(tmp_path / "authority")
+@pytest.fixture(scope="session")
+def authority_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One authority for the log, HI1 and capture tests (each makes its own log)."""
+    return make_authority(tmp_path_factory.mktemp("li") / "authority")
 
 
 @pytest.fixture

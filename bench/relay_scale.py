@@ -1,0 +1,175 @@
+"""The relay past one process: over Redis against SQLite, two processes against one, and the
+cost of a wake-up between processes. One JSON line last.
+
+Same load generator as bench/relay.py (its ``RelayConn`` pairs, closed and open loops, 256-byte
+payloads, ``--rate 0``), and a real redis-server (AOF on, ``appendfsync everysec``, in a temporary
+directory) started here. Figures:
+
+- ``redis_durable_ratio``: bench/relay.py's durable phase (recipients offline, every message
+  stored before its receipt, then drained) through one relay over Redis, divided by the same
+  phase through one relay over SQLite, in this run.
+- ``two_process_ratio``: closed-loop delivered messages per second through ``parley relay
+  --workers 2`` over one Redis, divided by one relay process over the same Redis. The kernel
+  spreads connections over the two processes (SO_REUSEPORT), so about half of the pairs are
+  split across processes and each of their messages takes the cross-process path (stored, woken,
+  read, deleted) instead of the live one; that is what scaling out costs and is counted in.
+  On a 2-core machine the load generator and redis-server share the cores with both relays,
+  so ``*_cpu`` figures are printed to show who was busy.
+- ``cross_process_p99_ms``: sender on relay A, recipient on relay B (two relay processes over
+  one Redis), open loop at half of that same setup's closed-loop saturation.
+- ``idle_conn_kb``: RSS growth per idle authenticated connection of one relay over Redis, and
+  ``idle_10k_rss_mb``: that relay's whole RSS with 10,000 idle connections open.
+
+PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import relay as load
+from _common import emit
+from nacl.signing import SigningKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.redis_server import RedisServer
+
+QUICK = load.QUICK
+IDLE_10K = 200 if QUICK else 10_000
+
+
+class Workers(load.Server):
+    """``parley relay --workers N``: CPU and RSS are the workers' (the supervisor idles)."""
+
+    def _children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self._children():
+            fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+            after_name = fields.rsplit(")", 1)[1].split()
+            total += (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+def start_relay(data_dir: Path, redis_url: str | None, workers: int = 1) -> load.Server:
+    extra = ["--store", redis_url] if redis_url else []
+    if workers > 1:
+        server = load.start_relay(data_dir, [*extra, "--workers", str(workers)])
+        return Workers(server.proc, server.url)
+    return load.start_relay(data_dir, extra)
+
+
+async def split_pairs(url_a: str, url_b: str) -> list[tuple[load.RelayConn, load.RelayConn]]:
+    """PAIRS pairs, each sender on relay A and its recipient on relay B."""
+    keys = [SigningKey.generate() for _ in range(2 * load.PAIRS)]
+    senders = await load._gather_bounded(
+        [partial(load.RelayConn.login, url_a, k) for k in keys[::2]]
+    )
+    recipients = await load._gather_bounded(
+        [partial(load.RelayConn.login, url_b, k) for k in keys[1::2]]
+    )
+    return list(zip(senders, recipients, strict=True))
+
+
+async def durable(data_dir: Path, redis_url: str | None) -> float:
+    server = start_relay(data_dir, redis_url)
+    try:
+        rate, _, _ = await load.relay_durable(server.url)
+        return rate
+    finally:
+        server.stop()
+
+
+async def saturation(data_dir: Path, redis_url: str, workers: int) -> tuple[float, float]:
+    server = start_relay(data_dir, redis_url, workers)
+    try:
+        rate, busy, _ = await load.relay_saturation(server)
+        return rate, busy
+    finally:
+        server.stop()
+
+
+async def cross_process(data_dir: Path, redis_url: str) -> dict[str, float]:
+    relay_a = start_relay(data_dir / "a", redis_url)
+    relay_b = start_relay(data_dir / "b", redis_url)
+    try:
+        pairs = await split_pairs(relay_a.url, relay_b.url)
+        rate, _, _ = await load.relay_saturation(relay_a, pairs=pairs)
+        pairs = await split_pairs(relay_a.url, relay_b.url)
+        samples = await load.relay_latency(relay_a.url, rate / 2, pairs=pairs)
+        return {"cross_process_msgs_per_s": rate, "cross_process_p99_ms": load.p99_ms(samples)}
+    finally:
+        relay_a.stop()
+        relay_b.stop()
+
+
+async def idle(data_dir: Path, redis_url: str) -> dict[str, float]:
+    server = start_relay(data_dir, redis_url)
+    try:
+        url = server.url
+        per_conn = await load.idle_connections(
+            server, lambda: load.RelayConn.login(url), load._close_relay
+        )
+        baseline = server.rss_bytes()
+        conns = await load._gather_bounded([lambda: load.RelayConn.login(url)] * IDLE_10K)
+        await asyncio.sleep(0.5)
+        total = server.rss_bytes()
+        await asyncio.gather(*(load._close_relay(conn) for conn in conns))
+        return {
+            "idle_conn_kb": per_conn / 1024,
+            "idle_10k_rss_mb": total / 2**20,
+            "idle_10k_growth_mb": (total - baseline) / 2**20,
+        }
+    finally:
+        server.stop()
+
+
+async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | str]:
+    url = redis.url
+    figures: dict[str, float | int | str] = {}
+    sqlite_rate = await durable(data_dir / "sqlite", None)
+    redis_rate = await durable(data_dir / "redis", url)
+    one, one_cpu = await saturation(data_dir / "one", url, 1)
+    two, two_cpu = await saturation(data_dir / "two", url, 2)
+    figures.update(await cross_process(data_dir / "cross", url))
+    figures.update(await idle(data_dir / "idle", url))
+    figures.update(
+        sqlite_durable_msgs_per_s=sqlite_rate,
+        redis_durable_msgs_per_s=redis_rate,
+        redis_durable_ratio=redis_rate / sqlite_rate,
+        one_process_msgs_per_s=one,
+        one_process_cpu=one_cpu,
+        two_process_msgs_per_s=two,
+        two_process_cpu=two_cpu,
+        two_process_ratio=two / one,
+        idle_10k_connections=IDLE_10K,
+        pairs=load.PAIRS,
+        redis_appendfsync=redis.appendfsync,
+        cores=os.cpu_count() or 0,
+        quick=int(QUICK),
+    )
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    with tempfile.TemporaryDirectory(prefix="parley-bench-scale-") as tmp:
+        redis = RedisServer(Path(tmp) / "redis", appendfsync="everysec").start()
+        try:
+            figures = asyncio.run(bench(Path(tmp), redis))
+        finally:
+            redis.stop()
+    emit(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

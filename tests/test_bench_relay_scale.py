@@ -1,0 +1,38 @@
+"""bench/relay_scale.py in its quick mode: it runs end to end against a real redis-server and
+prints the figures issue 13 names, as one JSON line last. Only the shape is checked, never a
+timing (a loaded CI machine makes any threshold flaky)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "relay_scale.py"
+KEYS = (
+    "redis_durable_ratio",
+    "two_process_ratio",
+    "cross_process_p99_ms",
+    "idle_conn_kb",
+    "idle_10k_rss_mb",
+)
+
+
+def test_quick_bench_prints_every_figure_as_one_json_line_last() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PARLEY_BENCH_QUICK="1"),
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in KEYS:
+        assert isinstance(figures[key], float), key
+        assert figures[key] > 0, key
+    assert figures["redis_appendfsync"] == "everysec"
+    assert figures["quick"] == 1
