@@ -36,7 +36,7 @@ LICENSED = (
     "pyside6-essentials", "shiboken6", "pynacl", "websockets", "sqlcipher3", "keyring", "msgpack",
     "segno", "pillow", "python-socks", "cffi", "cryptography", "jeepney", "secretstorage",
     "jaraco-classes", "jaraco-context", "jaraco-functools", "more-itertools", "importlib-metadata",
-    "zipp", "backports-tarfile", "pycparser", "pyinstaller",
+    "zipp", "backports-tarfile", "pycparser", "pyinstaller", "msgspec",
 )  # fmt: skip
 
 
