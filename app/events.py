@@ -170,6 +170,8 @@ class ContactKeyChanged:
 class ConnectionChanged:
     state: ConnectionState
     detail: str
+    #: Offline: seconds until the next attempt (None: not retrying, or not known).
+    retry_in: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
