@@ -286,10 +286,10 @@ def test_what_the_relay_saw_after_delivery_says_it_is_deleted_in_local_time(
     dialog = open_from_menu(qtbot, alice, "Message", "What the relay saw", RelayRecordDialog)
     qtbot.waitUntil(lambda: dialog.record is not None, timeout=WAIT_MS)
     assert "no longer has this frame" in dialog.retention.text()
-    stamps = [
-        dialog.metadata.item(r, 1).text()
+    cells = [
+        (dialog.metadata.item(r, 0), dialog.metadata.item(r, 1))
         for r in range(dialog.metadata.rowCount())
-        if dialog.metadata.item(r, 0).text() == "relay stored at"
     ]
+    stamps = [v.text() for k, v in cells if k and v and k.text() == "relay stored at"]
     assert stamps and stamps[0].startswith("today at "), stamps
     close_window(qtbot, dialog)
