@@ -1,4 +1,4 @@
-"""What the conversation list draws: avatars from the identity key, a focus ring for the keyboard."""
+"""The conversation list: avatars from the identity key, a focus ring for the keyboard."""
 
 from __future__ import annotations
 
