@@ -67,9 +67,17 @@ class MessengerApi(Protocol):
         """The decrypted bytes of a picture (kept encrypted in the store)."""
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
-        """Full-text search across all conversations, newest first."""
+        """Full-text search across all conversations, newest first.
+
+        ``marks`` surround each match in the snippet (the desktop app highlights between them).
+        """
 
     async def safety_number(self, contact_id: str) -> SafetyNumberView: ...
 
@@ -98,6 +106,9 @@ class MessengerApi(Protocol):
 
     async def adopt_succession(self, text: str) -> None:
         """Carry the previous identity's succession statement in every message."""
+
+    async def acknowledge_build(self, contact_id: str) -> None:
+        """The user read what writing to this warrant-build contact means (asked only once)."""
 
     async def relay_record(self, message_id: str) -> RelayRecordView: ...
 

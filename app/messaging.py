@@ -134,7 +134,8 @@ class Received:
     receipt_to: tuple[str, bytes] | None = None  # (contact id, message id) to confirm
     # (contact id, message id, send a notice?) of a message a fresh session would let us read
     undecryptable: tuple[str, bytes, bool] | None = None
-    reset: str | None = None  # contact id whose verified notice asks for a fresh session
+    # (contact id, what a verified "cannot decrypt" notice from it asks for)
+    resend: tuple[str, recovery.Action] | None = None
 
 
 class _Drop(Exception):
@@ -188,8 +189,8 @@ class Pipeline:
             from a contact that a fresh session would let us read: the relay client must let its
             resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
             (app/recovery.py).
-        reset: called after a commit with a contact id whose verified notice asks for a fresh
-            session and the resending of what is not delivered.
+        resend: called after a commit with (contact id, recovery.Action) when a verified notice
+            asks to send a message again (in a fresh session, with all that is not delivered).
     """
 
     def __init__(
@@ -201,7 +202,7 @@ class Pipeline:
         hooks: HookProvider | None = None,
         *,
         notify: Callable[[str, bytes, bool], None] | None = None,
-        reset: Callable[[str], None] | None = None,
+        resend: Callable[[str, recovery.Action], None] | None = None,
     ) -> None:
         self.db = store.db
         self.hooks = provider() if hooks is None else hooks
@@ -210,7 +211,7 @@ class Pipeline:
         self._emit = emit
         self._confirm = confirm
         self._notify = notify
-        self._reset = reset
+        self._resend = resend
         self._notices = recovery.NoticeLimiter()
         self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
@@ -259,8 +260,8 @@ class Pipeline:
                 continue
             if outcome.undecryptable is not None and self._notify is not None:
                 self._notify(*outcome.undecryptable)
-            if outcome.reset is not None and self._reset is not None:
-                self._reset(outcome.reset)
+            if outcome.resend is not None and self._resend is not None:
+                self._resend(*outcome.resend)
 
     async def stop(self) -> None:
         """Stop committing (before the store closes); queued deliveries stay unacknowledged."""
@@ -367,7 +368,7 @@ class Pipeline:
             return None
         except _Drop as drop:
             if drop.recoverable and contact is not None and contact.state == "accepted":
-                notify = self._notices.allow(delivery.sender, time.time())
+                notify = self._notices.allow(delivery.sender, delivery.message_id, time.time())
                 out.undecryptable = (contact.id, delivery.message_id, notify)
                 # Said, but not as a line in the conversation: the sender is asked for a fresh
                 # session and sends it again, so the message itself will be shown.
@@ -459,7 +460,7 @@ class Pipeline:
             log.info("ignored a cannot-decrypt notice from someone who is not a contact")
             return out
         conversation = contact_ops.conversation_of(self.db, contact.id)
-        failed = recovery.accept_notice(
+        action = recovery.accept_notice(
             self.db,
             contact,
             delivery.payload,
@@ -467,8 +468,8 @@ class Pipeline:
             conversation_id=conversation.id,
             now=time.time(),
         )
-        if failed is not None:
-            out.reset = contact.id
+        if action is not None:
+            out.resend = (contact.id, action)
         return out
 
     def _refused(
@@ -571,6 +572,10 @@ class Pipeline:
                 continue
             if row.conversation_id != conversation.id or row.direction != "out":
                 continue  # a receipt names only messages we sent to this contact
+            # The contact's device has it, so it acknowledged it to the relay, which deleted it:
+            # "what the relay saw" must say so, not show the stored-until date.
+            with contextlib.suppress(NotFound):
+                relay_records.mark_deleted(self.db, message_id)
             if STATUS_RANK[status] > STATUS_RANK[row.status]:
                 messages.set_status(self.db, message_id, status)
                 out.events.append(MessageStatusChanged(conversation.id, message_id.hex(), status))
@@ -718,6 +723,7 @@ class Pipeline:
     def record_stored(self, receipt: SendReceipt, recipient: bytes) -> Status | None:
         """The relay stored the message: keep what it saw, and move "sending" to "sent"."""
         with self.db.transaction():
+            row = messages.get(self.db, receipt.message_id)
             relay_records.record(
                 self.db,
                 RelayRecordRow(
@@ -731,10 +737,10 @@ class Pipeline:
                     ),
                     time.time(),
                     receipt.expires_at,
-                    False,
+                    # The contact's receipt can overtake the relay's: then it is gone already.
+                    row.status in ("delivered", "read"),
                 ),
             )
-            row = messages.get(self.db, receipt.message_id)
             if row.status == "sending":
                 messages.set_status(self.db, receipt.message_id, "sent")
                 return "sent"

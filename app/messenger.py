@@ -127,6 +127,7 @@ class Messenger:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._in_flight: set[bytes] = set()
         self._publishing = asyncio.Lock()
+        self._resending: dict[str, asyncio.Lock] = {}  # by contact id (_send_again)
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
         self._closed = False
@@ -136,7 +137,7 @@ class Messenger:
             self._emit,
             self._confirm,
             notify=self._on_undecryptable,
-            reset=self._on_notice,
+            resend=self._on_notice,
         )
         replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
         # Told to contacts in every message: this account replaces that identity (content.py);
@@ -249,9 +250,12 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
+        retry_in = self._client.retry_delay if self._client is not None else None
         for known in CONNECTION_STATES:
             if state == known:
-                self._emit(ConnectionChanged(known, detail))
+                self._emit(
+                    ConnectionChanged(known, detail, retry_in if known == "offline" else None)
+                )
         if state == "online":
             self.pipeline.new_connection()
             self._spawn(self._after_login())
@@ -319,6 +323,10 @@ class Messenger:
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
+        if client.prekey_stock is not None:
+            warning = prekey_ops.drain_warning(self.store.db, client.prekey_stock)
+            if warning:
+                self._emit(ErrorRaised(warning))
 
     async def _on_prekeys_low(self, stock: int) -> None:
         async with self._publishing:
@@ -539,6 +547,12 @@ class Messenger:
             contact_ops.accept_key_change(db, contact_id)
         self._conversation_changed(contact_id)
 
+    async def acknowledge_build(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.acknowledge_build(db, contact_id)
+        self._conversation_changed(contact_id)
+
     def _conversation_changed(self, contact_id: str) -> None:
         db = self.store.db
         self._emit(
@@ -687,21 +701,38 @@ class Messenger:
                 notice = recovery.make(self.identity, contact.identity_key, message_id, time.time())
                 await client.send(contact.identity_key, Pipeline.new_message_id(), notice)
 
-    def _on_notice(self, contact_id: str) -> None:
-        self._spawn(self._start_over(contact_id))
+    def _on_notice(self, contact_id: str, action: recovery.Action) -> None:
+        self._spawn(self._send_again(contact_id, action))
 
-    async def _start_over(self, contact_id: str) -> None:
-        """A fresh session with the contact, then every undelivered message sent again in it."""
+    async def _send_again(self, contact_id: str, action: recovery.Action) -> None:
+        """Send a message again after a verified notice: in a fresh session together with every
+        other undelivered message, or alone in the current one (app/recovery.py).
+
+        One contact's resends run one after the other, in the order the notices came: a message
+        sent alone must wait for the fresh session a notice before it is still fetching keys for,
+        or it would go out in the wedged session again.
+        """
+        lock = self._resending.setdefault(contact_id, asyncio.Lock())
+        async with lock:
+            await self._send_again_now(contact_id, action)
+
+    async def _send_again_now(self, contact_id: str, action: recovery.Action) -> None:
         contact = contacts.get(self.store.db, contact_id)
-        session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
+        session = None
+        if action.fresh_session:
+            session, _ = await self._fresh_session(contact.identity_key, contact.display_name)
         resent: list[tuple[bytes, bytes]] = []
         with self.store.transaction() as db:
             contact = contacts.get(db, contact_id)
             if contact_ops.send_blocked(db, contact):
                 return  # the user must accept the new key first; sending then starts anew
-            save_sessions(db, contact.id, [session, *load_sessions(db, contact.id)])
             conversation = contact_ops.conversation_of(db, contact.id)
-            for row in recovery.undelivered(db, conversation.id):
+            if session is not None:
+                save_sessions(db, contact.id, [session, *load_sessions(db, contact.id)])
+                rows = recovery.undelivered(db, conversation.id)
+            else:
+                rows = [messages.get(db, action.message_id)]
+            for row in rows:
                 try:
                     body = recovery.rebuild(db, row, self.display_name, self.previous_identity)
                 except StoreError:
@@ -709,7 +740,11 @@ class Messenger:
                 payload = self.pipeline.encrypt_for(contact, content_format.encode(body))
                 self.pipeline.queue_again(row.id, payload)
                 resent.append((row.id, payload))
-        log.info("started a fresh session with a contact; %d messages sent again", len(resent))
+        log.info(
+            "a contact could not decrypt; %s, %d messages sent again",
+            "fresh session" if session is not None else "same session",
+            len(resent),
+        )
         for message_id, payload in resent:
             self._emit(MessageStatusChanged(conversation.id, message_id.hex(), "sending"))
             self._launch(message_id, contact.identity_key, payload)
@@ -776,12 +811,20 @@ class Messenger:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
         db = self.store.db
         titles: dict[str, str] = {}
         hits = []
-        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+        found = search_repo.search(
+            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+        )
+        for result in found:
             conversation_id = result.message.conversation_id
             if conversation_id not in titles:
                 contact_id = conversations.get(db, conversation_id).contact_id

@@ -6,23 +6,25 @@ Signal's answer is the anchor (DecryptionErrorMessage and retry requests): the r
 outside the broken session; the sender starts a fresh session and sends again. Parley:
 
 * The recipient that cannot decrypt a message from a known contact sends a notice signed by its
-  identity key and bound to the failed message id and to the sender (crypto/notice.py), at most one
-  per sender per ``NOTICE_INTERVAL`` (``NoticeLimiter``), never for a duplicate, a malformed
-  payload or a stranger.
+  identity key and bound to the failed message id and to the sender (crypto/notice.py): once per
+  message id, at most ``NOTICE_BURST`` per sender per ``NOTICE_INTERVAL`` (``NoticeLimiter``),
+  never for a duplicate, a malformed payload or a stranger.
 * The sender honours a notice (``accept_notice``) only if the signature verifies for that contact
-  and for us, names one of OUR messages to THAT contact that is not yet delivered, was not honoured
-  before (a replayed notice changes nothing), and no fresh session was started for the contact in
-  the last ``RESET_INTERVAL``: so a relay can neither forge nor replay a reset, and two peers can
-  never make each other loop. Then (app/messenger.py) it fetches a fresh prekey bundle, starts a
-  new session (X3DH) in front of the old ones and sends again, under their own ids, the messages
-  to that contact that are not yet delivered (``undelivered``, at most ``MAX_RESEND``).
+  and for us, names one of OUR messages to THAT contact that is not yet delivered, and was not
+  honoured before (a replayed notice changes nothing): so a relay can neither forge nor replay one.
+  The first such notice starts over (app/messenger.py): a fresh prekey bundle, a new session (X3DH)
+  in front of the old ones, and every message to that contact not yet delivered sent again in it,
+  under its own id (``undelivered``, at most ``MAX_RESEND``). Within ``RESET_INTERVAL`` of that,
+  a notice only sends its one message again in the current session: it is a copy sent before the
+  fresh session (still queued at the relay, or on its way) that failed, not the new session. Each
+  message id is honoured once, so two peers can never make each other loop.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Final
+from typing import Final, NamedTuple
 
 from parley.app import content as content_format
 from parley.app.store import attachments, messages, settings
@@ -38,9 +40,11 @@ from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 log = logging.getLogger("parley.app.recovery")
 
 NOTICE_INTERVAL: Final = 60.0
-"""Seconds between two notices to the same sender (a burst of failures needs only one)."""
+NOTICE_BURST: Final = 16
+"""At most this many notices to one sender per NOTICE_INTERVAL (a relay injecting garbage under a
+contact's name gets no more out of us)."""
 RESET_INTERVAL: Final = 60.0
-"""Seconds between two fresh sessions started for the same contact because of notices."""
+"""Seconds after a fresh session during which a notice resends its one message, not all."""
 MAX_HANDLED: Final = 64
 """Notices remembered per contact as honoured, so that a replay of one changes nothing."""
 MAX_RESEND: Final = 1000
@@ -50,17 +54,32 @@ _UNDELIVERED: Final = ("sending", "sent", "failed")
 
 
 class NoticeLimiter:
-    """At most one notice per sender per NOTICE_INTERVAL (kept in memory while the app runs)."""
+    """Once per message id, at most NOTICE_BURST notices per sender per NOTICE_INTERVAL (kept in
+    memory while the app runs)."""
 
     def __init__(self) -> None:
-        self._last: dict[bytes, float] = {}
+        self._sent: dict[bytes, list[float]] = {}
+        self._ids: dict[bytes, None] = {}  # the last MAX_HANDLED * 4 message ids, oldest first
 
-    def allow(self, sender: bytes, now: float) -> bool:
-        last = self._last.get(sender)
-        if last is not None and 0 <= now - last < NOTICE_INTERVAL:
+    def allow(self, sender: bytes, message_id: bytes, now: float) -> bool:
+        if message_id in self._ids:
             return False
-        self._last[sender] = now
+        recent = [t for t in self._sent.get(sender, []) if 0 <= now - t < NOTICE_INTERVAL]
+        if len(recent) >= NOTICE_BURST:
+            return False
+        self._sent[sender] = [*recent, now]
+        self._ids[message_id] = None
+        if len(self._ids) > MAX_HANDLED * 4:
+            del self._ids[next(iter(self._ids))]
         return True
+
+
+class Action(NamedTuple):
+    """What a verified notice asks for: send ``message_id`` again, in a fresh session (and with
+    every other undelivered message) if ``fresh_session``."""
+
+    message_id: bytes
+    fresh_session: bool
 
 
 def make(identity: IdentityKeyPair, sender: bytes, message_id: bytes, now: float) -> bytes:
@@ -78,8 +97,8 @@ def accept_notice(
     identity: IdentityKeyPair,
     conversation_id: str,
     now: float,
-) -> bytes | None:
-    """Decide on a notice from ``contact``; return the failed message id if a reset is due.
+) -> Action | None:
+    """Decide on a notice from ``contact``: what to do, or None to ignore it.
 
     Records the decision (inside the caller's transaction), so the same notice never counts twice.
     """
@@ -103,12 +122,10 @@ def accept_notice(
     last_reset, handled = _load(settings.get(db, key))
     if notice.message_id.hex() in handled:
         return None  # a replay
-    if 0 <= now - last_reset < RESET_INTERVAL:
-        log.info("a cannot-decrypt notice came within %s s of a fresh session", RESET_INTERVAL)
-        return None
+    fresh = not 0 <= now - last_reset < RESET_INTERVAL
     handled = [*handled, notice.message_id.hex()][-MAX_HANDLED:]
-    settings.put(db, key, json.dumps({"at": now, "handled": handled}))
-    return notice.message_id
+    settings.put(db, key, json.dumps({"at": now if fresh else last_reset, "handled": handled}))
+    return Action(notice.message_id, fresh)
 
 
 def _load(text: str | None) -> tuple[float, list[str]]:

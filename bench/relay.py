@@ -37,11 +37,10 @@ ratios compare the two servers' costs. A share well under 1.0 for echo means the
 ratios flatter the relay. Below half a core the bench says so: ``echo_load_bound`` is 1 and a
 note precedes the JSON line.
 
-One difference is the relay's own engineering and is kept on purpose: the relay's connections read
-their sockets with ``recv_into`` into a shared buffer, while the bare echo server reads with
-websockets' default (a fresh 256 KiB object per read), so since then ``live_ratio`` flatters the
-relay by that much (echo with buffered reads measured about 20% faster; see docs/relay.md,
-"Throughput"). The baseline stays as it was so that figures remain comparable.
+The echo server reads and writes the way the relay does (the relay's RelayConnection, buffered
+``recv_into`` reads, one write per connection and turn), so ``live_ratio`` compares the relay's
+work and nothing else. Until issue 13 the echo read with websockets' default (a fresh 256 KiB
+object per read), which flattered the relay; docs/relay.md gives the old figure beside the new.
 
 The relay's load generator behaves as RelayClient does on the wire (net/client.py): it announces
 ``CAP_BATCH`` and ``CAP_DELIVER_BATCH`` at login, reads ``sent_batch`` receipts and
@@ -80,6 +79,8 @@ from typing import TypeVar, cast
 from _common import emit
 from nacl.signing import SigningKey
 from parley.net import wire
+from parley.net.relay.connection import RelayConnection
+from parley.net.relay.server import _write_now
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -105,13 +106,41 @@ STAMP = struct.Struct("<d")  # perf_counter of the send, at the start of each pa
 # -- servers, each in its own subprocess ---------------------------------------------------------
 
 
-async def _echo_handler(ws: ServerConnection) -> None:
-    async for message in ws:
-        await ws.send(message)
-
-
 async def _serve_echo() -> None:
-    async with serve(_echo_handler, "127.0.0.1", 0, compression=None, max_size=2**20) as server:
+    """The bare echo, built as the relay reads and writes: the relay's own connection class
+    (each whole message to a sink; ``recv_into`` one shared buffer) and one write per connection
+    at the end of each loop turn (the relay's ``_write_now``). Only the relay's work is missing,
+    so ``live_ratio`` compares that work and nothing else (issue 13's fair baseline)."""
+    loop = asyncio.get_running_loop()
+    unwritten: dict[RelayConnection, None] = {}
+
+    def flush() -> None:
+        ready = list(unwritten)
+        unwritten.clear()
+        for ws in ready:
+            _write_now(ws)
+
+    async def handler(ws: ServerConnection) -> None:
+        conn = cast(RelayConnection, ws)
+
+        def echo(message: bytes | str) -> None:
+            if conn.protocol.state is State.OPEN and isinstance(message, bytes):
+                conn.protocol.send_binary(message)
+                if not unwritten:
+                    loop.call_soon(flush)
+                unwritten[conn] = None
+
+        conn.attach(echo)
+        await conn.wait_closed()
+
+    async with serve(
+        handler,
+        "127.0.0.1",
+        0,
+        compression=None,
+        max_size=2**20,
+        create_connection=RelayConnection,
+    ) as server:
         port = server.sockets[0].getsockname()[1]
         print(f"ws://127.0.0.1:{port}", flush=True)
         await asyncio.Future()

@@ -9,6 +9,11 @@ Figures, printed as one JSON line last (goals from the quality bar in brackets):
 - ``max_gui_stall_ms``: the longest the GUI thread went without running a 1 ms QTimer heartbeat
   while the window caught up on ``BACKLOG`` queued messages with the conversation open [<= 50 ms].
 - ``catch_up_msgs_per_s``: how fast that backlog arrived in the window [>= 1000].
+- ``add_contact_to_first_message_ms``: a new user's first act, through real clicks and keys: from
+  the click on "Add contact" (a contact's invite on the clipboard) through pasting it, "Add
+  contact", the new conversation opening with the keyboard in its composer, typing a greeting and
+  Return, until the relay has accepted the message [<= 500 ms]. Both people are fresh accounts on
+  an embedded relay in this process (the invite's keys must be fetched: the X3DH is included).
 
 Everything is the real core and a real relay on 127.0.0.1; Qt runs offscreen. The relay and the
 backlog's sender (Alice) run in a child process, "the other side of the network": a real user's
@@ -265,6 +270,88 @@ def measure_open_big(runtime: Any, profile: Path) -> float:
     return elapsed_ms
 
 
+def measure_add_contact(runtime: Any, base: Path) -> float:
+    """Dana adds Eve from the invite Eve copied, and writes to her: all by clicks and keys."""
+    import nacl.pwhash
+    from parley.app.account import create_account
+    from parley.ui.embedded_relay import EmbeddedRelay
+    from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
+    from parley.ui.session import AccountSession
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    relay = EmbeddedRelay(runtime, base / "first-relay")
+    relay.start_ephemeral()
+    fast = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+    sessions = []
+    for name in ("Dana", "Eve"):
+        messenger = runtime.submit(
+            create_account(
+                base / name.lower(), name, relay.url or "", key_storage="passphrase",
+                passphrase=PASSPHRASE, argon2_limits=fast,
+            )
+        ).result(timeout=WAIT_S)  # fmt: skip
+        session = AccountSession(runtime, base / name.lower())
+        session.adopt(messenger, online=True)
+        sessions.append(session)
+    dana, eve = (s.window for s in sessions)
+    assert dana is not None and eve is not None
+
+    def click(widget: Any) -> None:
+        QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+    def shown(kind: type[Any]) -> Any:
+        found: list[Any] = []
+
+        def visible() -> bool:
+            found[:] = [w for w in QApplication.topLevelWidgets() if isinstance(w, kind)
+                        and w.isVisible()]  # fmt: skip
+            return bool(found)
+
+        pump_until(visible, kind.__name__)
+        return found[-1]
+
+    click(eve.invite_button)
+    invite = shown(InviteDialog)
+    pump_until(invite.copy.isEnabled, "Eve's invite")
+    click(invite.copy)
+    QTest.keyClick(invite, Qt.Key.Key_Escape)
+    assert QGuiApplication.clipboard().text()
+
+    started = time.perf_counter()
+    click(dana.add_button)
+    add = shown(AddContactDialog)
+    click(add.invite)
+    QTest.keyClick(add.invite, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    click(add.add)
+    pump_until(lambda: dana.focusWidget() is dana.pane.composer.edit
+               and dana.pane.conversation is not None, "the new conversation")  # fmt: skip
+    QTest.keyClicks(dana.pane.composer.edit, "Hello Eve")
+    QTest.keyClick(dana.pane.composer.edit, Qt.Key.Key_Return)
+
+    def accepted() -> bool:
+        model = dana.pane.model
+        last = model.message_at(model.rowCount() - 1)
+        return (
+            last is not None
+            and last.body == "Hello Eve"
+            and last.status in ("sent", "delivered", "read")
+        )
+
+    pump_until(accepted, "the first message accepted by the relay")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    QGuiApplication.clipboard().clear()
+    for session in sessions:
+        if session.window is not None:
+            session.window.closed.disconnect()
+            session.window.close()
+        session.close()
+    relay.stop()
+    return elapsed_ms
+
+
 def measure_cold_start(profile: Path) -> float:
     """A fresh interpreter opens the profile; timed until the child says its window is usable."""
     started = time.perf_counter()
@@ -336,6 +423,7 @@ def main() -> int:
             stop_other_side(other)
         open_ms = measure_open_big(runtime, base / "alice")
         cold_s = measure_cold_start(base / "bob")
+        first_message_ms = measure_add_contact(runtime, base)
     finally:
         runtime.stop()
         shutil.rmtree(base, ignore_errors=True)
@@ -347,6 +435,7 @@ def main() -> int:
             "max_gui_stall_ms": round(stall_ms, 2),
             "catch_up_messages": BACKLOG,
             "catch_up_msgs_per_s": round(rate, 1),
+            "add_contact_to_first_message_ms": round(first_message_ms, 1),
         }
     )
     return 0

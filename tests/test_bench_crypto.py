@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.bench_quick import run_quick
 
-ROOT = Path(__file__).resolve().parent.parent
 KEYS = (
     "steady_encrypt_ratio",
     "steady_decrypt_ratio",
@@ -28,18 +23,6 @@ KEYS = (
 
 
 def test_bench_crypto_quick() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "crypto.py")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PARLEY_BENCH_QUICK="1"),
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) > 1, "human-readable lines come before the JSON"
-    figures = json.loads(lines[-1])
+    figures = run_quick("crypto.py")
     for key in KEYS:
         assert isinstance(figures[key], float) and figures[key] > 0, key
-    assert figures["quick"] == 1

@@ -18,6 +18,7 @@ KEYS = {
     "max_gui_stall_ms",
     "catch_up_messages",
     "catch_up_msgs_per_s",
+    "add_contact_to_first_message_ms",
 }
 
 

@@ -7,6 +7,7 @@ the core thread, and shows the core's error here (``show_error``) so that the pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from parley.ui.passphrase import PassphraseFields
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from parley import BUILD_VARIANT
+from parley.variant import config as build_config
 
 EMBEDDED_RELAY_URL = "ws://127.0.0.1:7771"
 
@@ -46,7 +47,7 @@ class OnboardingDialog(QDialog):
 
     def __init__(self, *, keyring_available: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Welcome to Parley ({BUILD_VARIANT} build)")
+        self.setWindowTitle(f"Welcome to Parley ({build_config().describe()})")
         named(self, "Create your Parley account")
         keep_whole(self, min_width=520)
         intro = QLabel(
@@ -58,9 +59,19 @@ class OnboardingDialog(QDialog):
         self.display_name = named(QLineEdit(self), "Display name", "The name contacts see")
         self.display_name.setMaxLength(64)
         self.embedded = named(
-            QCheckBox("Use the embedded local relay (this computer only; for trying Parley)", self),
+            QCheckBox("Try Parley on this computer only (a local relay)", self),
             "Use the embedded local relay",
         )
+        self.embedded_note = named(
+            QLabel(
+                "Nobody else can reach you on the local relay: it is for trying Parley between "
+                "two profiles on this computer. To talk to other people, untick it and enter "
+                "the address of a relay you and they use.",
+                self,
+            ),
+            "About the local relay",
+        )
+        self.embedded_note.setWordWrap(True)
         self.relay_url = named(
             QLineEdit(self), "Relay URL", "The relay that holds your mail, e.g. wss://relay.example"
         )
@@ -70,6 +81,7 @@ class OnboardingDialog(QDialog):
         profile_form.addRow("Display name:", self.display_name)
         profile_form.addRow("Relay:", self.relay_url)
         profile_form.addRow("", self.embedded)
+        profile_form.addRow(self.embedded_note)
 
         storage = QGroupBox("Where the key to your messages lives", self)
         storage_layout = QVBoxLayout(storage)
@@ -114,6 +126,8 @@ class OnboardingDialog(QDialog):
             self.fields.changed,
         ):
             signal.connect(self._refresh)
+        # An error about the old choice (a refused keychain) must not linger under the new one.
+        self.keyring.toggled.connect(lambda _on: self.error.show_message(""))
         self.embedded.setChecked(True)
         self._refresh()
 
@@ -122,6 +136,7 @@ class OnboardingDialog(QDialog):
         if embedded:
             self.relay_url.setText(EMBEDDED_RELAY_URL)
         self.relay_url.setReadOnly(embedded)
+        self.embedded_note.setVisible(embedded)
         self.fields.setVisible(self.passphrase_choice.isChecked())
         self.create_button.setEnabled(self.problem() is None)
 
@@ -161,12 +176,15 @@ class OnboardingDialog(QDialog):
 class UnlockDialog(QDialog):
     """Ask for the passphrase; a wrong one shows the core's message and the field stays."""
 
-    def __init__(self, profile_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, profile: Path | str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Unlock Parley")
         named(self, "Unlock Parley")
         keep_whole(self, min_width=380)
-        intro = QLabel(f"Parley is locked. Type the passphrase of {profile_name}.", self)
+        # The account's name is inside the encrypted store: before unlocking only the folder is
+        # known, and a folder name ("parley") reads as nonsense in a sentence. It is a tooltip.
+        intro = QLabel("Parley is locked. Type your passphrase to open your messages.", self)
+        intro.setToolTip(f"Profile folder: {profile}")
         intro.setWordWrap(True)
         self.passphrase = named(QLineEdit(self), "Passphrase", "The passphrase that unlocks Parley")
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
@@ -181,11 +199,20 @@ class UnlockDialog(QDialog):
         quit_button.setText("Quit")
         named(quit_button, "Quit")
         self.buttons.rejected.connect(self.reject)
+        # Progress is not an error: plain text, apart from the red error label.
+        self.progress = named(QLabel("", self), "Progress")
+        self.progress.hide()
         layout = QVBoxLayout(self)
-        for widget in (intro, self.passphrase, self.error, self.buttons):
+        for widget in (intro, self.passphrase, self.progress, self.error, self.buttons):
             layout.addWidget(widget)
 
+    def show_progress(self, text: str) -> None:
+        self.error.show_message("")
+        self.progress.setText(text)
+        self.progress.setVisible(bool(text))
+
     def show_error(self, message: str) -> None:
+        self.progress.hide()
         self.unlock.setEnabled(True)
         self.passphrase.selectAll()
         self.passphrase.setFocus()

@@ -14,6 +14,7 @@ from pathlib import Path
 from parley.app import account, gc_policy
 from parley.app.api import MessengerApi
 from parley.app.events import ConnectionChanged, Settings
+from parley.app.store import keysource
 from parley.ui.bridge import CoreBridge, CoreCalls, Submitter
 from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import NewAccount, OnboardingDialog, UnlockDialog
@@ -36,7 +37,10 @@ ACTIVITY_EVENTS = {
 
 
 async def _profile_state(profile: Path) -> str:
-    return str(account.profile_state(profile))
+    state = str(account.profile_state(profile))
+    if state == "missing" and not keysource.secure_keyring_available():
+        return "missing-no-keyring"  # the first-run screen says so up front
+    return state
 
 
 class AccountSession(QObject):
@@ -77,15 +81,15 @@ class AccountSession(QObject):
         self.calls.call(_profile_state(self.profile), self._route, self._fatal)
 
     def _route(self, state: str) -> None:
-        if state == "missing":
-            self._onboard()
+        if state.startswith("missing"):
+            self._onboard(keyring_available=state == "missing")
         elif state == "passphrase":
             self._unlock()
         else:
             self.calls.call(account.open_account(self.profile), self.adopt, self._fatal)
 
-    def _onboard(self) -> None:
-        dialog = OnboardingDialog()
+    def _onboard(self, *, keyring_available: bool) -> None:
+        dialog = OnboardingDialog(keyring_available=keyring_available)
         if self.icon is not None:
             dialog.setWindowIcon(self.icon)
         self.dialog = dialog
@@ -117,7 +121,7 @@ class AccountSession(QObject):
         )
 
     def _unlock(self) -> None:
-        dialog = UnlockDialog(self.profile.name)
+        dialog = UnlockDialog(self.profile)
         if self.icon is not None:
             dialog.setWindowIcon(self.icon)
         self.dialog = dialog
@@ -131,7 +135,7 @@ class AccountSession(QObject):
             dialog.show_error("Type your passphrase.")
             return
         dialog.unlock.setEnabled(False)
-        dialog.error.show_message("Unlocking…")
+        dialog.show_progress("Unlocking…")
         self.calls.call(
             account.open_account(self.profile, passphrase=passphrase), self.adopt, dialog.show_error
         )

@@ -157,7 +157,7 @@ class Runner:
         self.progress.end()
 
     def phase_wheels(self) -> None:
-        phase = self.progress.phase("wheels", 2)
+        phase = self.progress.phase("wheels", 3)
         step = "wheels"
         tools_python = [sys.executable, "-m", "parley"]
         cwd = self.o.repo or self.o.work
@@ -186,10 +186,48 @@ class Runner:
             self.facts.wheels[variant] = info
             self.facts.build_settings[variant] = {
                 "how": how,
-                **({"policy": "strict (build.sh default)"} if variant == "warrant" else {}),
-                "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "(build script default)"),
+                **({"policy": "strict"} if variant == "warrant" and given is None else {}),
+                "SOURCE_DATE_EPOCH": self._source_date_epoch() if given is None else "unknown",
             }
             phase.advance(detail=variant)
+        self._build_transitional(step)
+
+    def _build_transitional(self, step: str) -> None:
+        """The warrant build once more, with the other mixed-traffic policy (for interop only)."""
+        war = self.facts.wheels.get("warrant")
+        if self.o.warrant is not None or self.o.repo is None:
+            reason = "built only from a source checkout (the policy is compiled in)"
+            self.facts.wheels[TRANSITIONAL] = NotRun(reason)
+            return
+        if not isinstance(war, wheels.WheelInfo):
+            self.facts.wheels[TRANSITIONAL] = NotRun(war.reason if war else "no warrant build")
+            return
+        log = self.log(f"build-{TRANSITIONAL}")
+        path = wheels.build_wheel(
+            self.o.repo,
+            "warrant",
+            self.o.work / f"dist-{TRANSITIONAL}",
+            step,
+            log,
+            authority=self.authority,
+            policy="transitional",
+        )
+        self.facts.wheels[TRANSITIONAL] = wheels.inspect_wheel(path, TRANSITIONAL, step, log)
+        self.facts.build_settings[TRANSITIONAL] = {
+            "how": "packaging/build.sh --variant warrant --policy transitional",
+            "policy": "transitional",
+        }
+
+    def _source_date_epoch(self) -> str:
+        """What packaging/build.sh uses: the variable, else the last commit's time."""
+        if "SOURCE_DATE_EPOCH" in os.environ:
+            return os.environ["SOURCE_DATE_EPOCH"]
+        if self.o.repo is None:
+            return "unknown"
+        try:
+            return _git(self.o.repo, "log", "-1", "--format=%ct") + " (last commit's time)"
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
 
     def _build(self, variant: str, log: Path, step: str) -> tuple[Path, str] | NotRun:
         repo = self.o.repo
@@ -216,10 +254,10 @@ class Runner:
         return found[0], "pip wheel --no-deps (packaging/build.sh has no --variant yet)"
 
     def phase_install(self) -> None:
-        phase = self.progress.phase("install", 3)
+        phase = self.progress.phase("install", 4)
         wheels.ensure_wheelhouse(self.o.wheelhouse)
         phase.advance(detail="wheelhouse")
-        for variant in VARIANTS:
+        for variant in (*VARIANTS, TRANSITIONAL):
             info = self.facts.wheels[variant]
             if isinstance(info, NotRun):
                 self.facts.sides[variant] = info
@@ -232,6 +270,11 @@ class Runner:
             done = run_logged([str(program), "--help"], "install", log, timeout=60, cwd=self.o.work)
             del done
             self.facts.sides[variant] = Side(variant, python, program)
+            installed = sorted(
+                p.name.removesuffix(".dist-info")
+                for p in where.glob("lib/*/site-packages/*.dist-info")
+            )
+            self.facts.build_settings.setdefault(variant, {})["installed"] = ", ".join(installed)
             phase.advance(detail=variant)
 
     def _side(self, variant: str) -> Side | None:
@@ -275,28 +318,32 @@ class Runner:
         assert self.relay is not None
         for side in sides:
             for name in ("Alice", "Bob"):
-                slug = f"{side.variant}-{name.lower()}"
-                agent = AgentProc(
-                    f"{name} ({side.variant})",
-                    side.python,
-                    self.o.work / slug,
-                    self.log(f"user-{slug}"),
-                    self.relay,
-                )
-                self.agents.append(agent)
-                side.users[name] = agent
-                side.status[name] = agent.call("accounts", "init", name=name, relay=self.relay.url)
-                if side.status[name]["variant"] != side.variant:
-                    raise StepFailed(
-                        "accounts",
-                        agent.log,
-                        f"the {side.variant} wheel says it is the "
-                        f"{side.status[name]['variant']} build",
-                    )
-                phase.advance(detail=slug)
+                self._new_user(side, name, "accounts")
+                phase.advance(detail=f"{side.variant}-{name.lower()}")
             alice, bob = side.users["Alice"], side.users["Bob"]
             alice.call("accounts", "add", invite=side.status["Bob"]["invite"])
             bob.call("accounts", "add", invite=side.status["Alice"]["invite"])
+
+    def _new_user(self, side: Side, name: str, step: str) -> AgentProc:
+        """Start a user process of ``side``'s install and create its account on the relay."""
+        assert self.relay is not None
+        slug = f"{side.variant}-{name.lower()}"
+        agent = AgentProc(
+            f"{name} ({side.variant})",
+            side.python,
+            self.o.work / slug,
+            self.log(f"user-{slug}"),
+            self.relay,
+        )
+        self.agents.append(agent)
+        side.users[name] = agent
+        side.status[name] = agent.call(step, "init", name=name, relay=self.relay.url)
+        built = side.status[name]["variant"]
+        if built != side.variant.split("-")[0]:
+            raise StepFailed(
+                step, agent.log, f"the {side.variant} wheel says it is the {built} build"
+            )
+        return agent
 
     def phase_conversation(self) -> None:
         sides = [s for v in VARIANTS if (s := self._side(v)) is not None]
@@ -335,29 +382,35 @@ class Runner:
 
     def phase_mixed(self) -> None:
         std, war = self._side("standard"), self._side("warrant")
-        phase = self.progress.phase("mixed", 2)
-        if std is None or war is None:
-            missing = self.facts.sides["warrant" if war is None else "standard"]
-            reason = missing.reason if isinstance(missing, NotRun) else "a build is missing"
-            for key in ("standard -> warrant", "warrant -> standard"):
-                self.facts.interop[key] = not_run(f"needs both builds; {reason}")
-            phase.advance(2)
-            return
-        self._mixed_pair(std, war, phase)
+        phase = self.progress.phase("mixed", 4)
+        for variant in ("warrant", TRANSITIONAL):
+            policy = self.facts.build_settings.get(variant, {}).get("policy", "as built")
+            war = self._side(variant)
+            if std is None or war is None:
+                missing = self.facts.sides.get(variant if war is None else "standard")
+                reason = missing.reason if isinstance(missing, NotRun) else "a build is missing"
+                for key in ("standard -> warrant", "warrant -> standard"):
+                    self.facts.interop[f"{key} (policy: {policy})"] = not_run(reason)
+                phase.advance(2)
+                continue
+            if "Bob" not in war.users:  # the transitional build joins for this pair only
+                self._new_user(war, "Bob", "mixed")
+            self._mixed_pair(std, war, policy, phase)
 
-    def _mixed_pair(self, std: Side, war: Side, phase: Any) -> None:
+    def _mixed_pair(self, std: Side, war: Side, policy: str, phase: Any) -> None:
         step = "mixed"
-        # Bob of the warrant build rotated his signed prekey: this new session uses the new one.
+        # The warrant build's Bob rotated his signed prekey: this new session uses the new one.
         a, b = std.users["Alice"], war.users["Bob"]
-        a.call(step, "add", invite=war.status["Bob"]["invite"], name="Bob-w")
+        bob_name = f"Bob-{war.variant}"
+        a.call(step, "add", invite=war.status["Bob"]["invite"], name=bob_name)
         b.call(step, "add", invite=std.status["Alice"]["invite"], name="Alice-s")
         for sender, rside, rname, to, key in (
-            (a, war, "Bob", "Bob-w", "standard -> warrant"),
+            (a, war, "Bob", bob_name, "standard -> warrant"),
             (b, std, "Alice", "Alice-s", "warrant -> standard"),
         ):
-            text = f"Mixed {key}: {scenario.token('mixed', len(key))}"
-            cell = self.exchange(step, sender, rside, rname, to=to, text=text, slug=f"mixed-{key}")
-            policy = self.facts.build_settings.get("warrant", {}).get("policy", "as built")
+            text = f"Mixed {key} ({policy}): {scenario.token('mixed', len(key))}"
+            slug = f"mixed-{key}-{war.variant}"
+            cell = self.exchange(step, sender, rside, rname, to=to, text=text, slug=slug)
             self.facts.interop[f"{key} (policy: {policy})"] = cell
             phase.advance()
 
@@ -586,6 +639,7 @@ ENVELOPE_ATTACKS = {
     "relabelled": "an envelope sealed for the parties swapped",
     "wrong-epoch": "the envelope's epoch label raised by one",
 }
+TRANSITIONAL = "warrant-transitional"
 BYPASSES = (
     "stripped envelope",
     "random envelope",

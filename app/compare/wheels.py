@@ -148,7 +148,14 @@ def make_venv(wheel: WheelInfo, where: Path, wheelhouse: Path, step: str, log: P
 
 
 def build_wheel(
-    repo: Path, variant: str, out_dir: Path, step: str, log: Path, *, authority: Path | None
+    repo: Path,
+    variant: str,
+    out_dir: Path,
+    step: str,
+    log: Path,
+    *,
+    authority: Path | None,
+    policy: str | None = None,
 ) -> Path:
     """Build one variant's wheel with the project's build script; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -156,6 +163,8 @@ def build_wheel(
     command = ["bash", str(script), "--variant", variant, "--out", str(out_dir)]
     if variant == "warrant" and authority is not None:
         command += ["--authority", str(authority)]
+    if policy is not None:
+        command += ["--policy", policy]
     run_logged(command, step, log, timeout=600, cwd=repo)
     found = sorted(out_dir.glob("parley-*.whl"))
     if len(found) != 1:

@@ -128,13 +128,22 @@ def require_secure(backend: keyring.backend.KeyringBackend) -> keyring.backend.K
     members = _backends_of(backend)
     secure = [b for b in members if _is_secure(b)]
     if not secure:
+        # Words for a person; the backends' class names help nobody choosing what to do.
         raise NoSecureKeyring(
-            "No secure keyring is available on this system (found: "
-            f"{', '.join(type(b).__module__ + '.' + type(b).__name__ for b in members) or 'none'})."
-            " Choose a passphrase instead, or install and unlock a keyring such as "
-            "gnome-keyring or KWallet."
+            "No secure keyring is available on this computer: no system keychain is running for "
+            "this login. Choose a passphrase instead, or install and unlock a keychain such as "
+            "GNOME Keyring or KWallet, then try again."
         )
     return secure[0] if len(members) > 1 else backend
+
+
+def secure_keyring_available() -> bool:
+    """Whether the platform's default keyring protects secrets (for the first-run screen)."""
+    try:
+        require_secure(keyring.get_keyring())
+    except NoSecureKeyring:
+        return False
+    return True
 
 
 def backend_name(backend: keyring.backend.KeyringBackend) -> str:

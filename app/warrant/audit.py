@@ -11,7 +11,6 @@ fails with a sentence saying which.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import Counter
@@ -263,13 +262,15 @@ def find_commitment(log: AuditLog, warrant: li.Json) -> int:
     return found[0][0]
 
 
-def check_included(log: AuditLog, index: int) -> TreeHead:
-    """The latest head, after proving entry ``index`` is under it (RFC 9162 inclusion proof) and
-    the head is signed by the log key.
+def check_included(log: AuditLog, index: int, authority: Authority) -> TreeHead:
+    """The latest head, after checking that the authority signed entry 0 (which names the log
+    key), that the log key signed the head, and that entry ``index`` is under it (RFC 9162
+    inclusion proof). Whoever can write the log's file but does not hold the keys cannot pass.
 
     Raises:
-        LogError: the proof or the signature fails.
+        LogError: a signature or the proof fails.
     """
+    _check_entry(0, log.entry(0), authority)
     head = log.latest_head()
     if not head.verify(log.log_key()):
         raise LogError("The audit log's latest tree head is not signed by the log's key.")
@@ -280,8 +281,3 @@ def check_included(log: AuditLog, index: int) -> TreeHead:
     if not merkle.verify_inclusion(hashes[index], index, head.size, proof, head.root):
         raise LogError(f"Entry {index} is not included under the log's latest tree head.")
     return head
-
-
-def sha256_hex(data: bytes) -> str:
-    """SHA-256 as hex."""
-    return hashlib.sha256(data).hexdigest()

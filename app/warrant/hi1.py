@@ -74,7 +74,7 @@ def activate(
     if body["end"] <= now:
         raise Refused("The warrant's window has ended; there is nothing left to activate.")
     try:
-        check_included(log, find_commitment(log, warrant))
+        check_included(log, find_commitment(log, warrant), authority)
     except LogError as exc:
         raise Refused(f"{_clause(exc)}: the relay accepts only logged warrants.") from exc
     relay = _relay_key(relay_data)

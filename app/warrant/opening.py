@@ -155,14 +155,14 @@ def _check_logged(log: AuditLog, authority: Authority, request: Any) -> tuple[li
     if warrant.get("authority") != authority.key_id:
         raise Refused("The warrant was issued under another authority key.")
     try:
-        check_included(log, find_commitment(log, request["warrant"]))
+        check_included(log, find_commitment(log, request["warrant"]), authority)
     except LogError as exc:
         raise Refused(f"{_clause(exc)}: the warrant must be logged before any opening.") from exc
     entry = request.get("entry")
     found = log.find(kind="request", request_id=request.get("request_id"))
     if not found or found[0][1] != entry or not isinstance(entry, dict):
         raise Refused("The request is not in the audit log: it must be logged before any answer.")
-    check_included(log, found[0][0])
+    check_included(log, found[0][0], authority)
     return warrant, relay_keys_for(log, warrant["liid"])
 
 

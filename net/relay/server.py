@@ -65,6 +65,7 @@ DB_NAME = "relay.sqlite3"
 DATA_DIR_MODE = 0o700
 DB_FILE_MODE = 0o600
 TICK_INTERVAL = 1.0
+SLOW_TURN = 0.05  # seconds: a commit (or collection, command.py) longer than this is logged
 
 
 @dataclass(eq=False)
@@ -108,6 +109,7 @@ class RelayServer:
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wakeups: Any = None  # Wakeups, over a shared store only
+        self._woken: set[bytes] = set()  # accounts woken in this loop turn
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
 
@@ -214,11 +216,15 @@ class RelayServer:
         self._held_conns.clear()
         recovery: list[Action] = []
         if self.store.dirty:
+            started = time.perf_counter()
             try:
                 self.store.commit()
             except StoreError as exc:
                 log.error("commit failed: %s", exc)
                 recovery = self.core.recover(self._clock())
+            took = time.perf_counter() - started
+            if took > SLOW_TURN:  # the loop stood still meanwhile: an operator wants to know
+                log.warning("a commit held the relay for %.0f ms", took * 1000)
         if self.store.rollbacks != self._rollbacks_seen:
             self._rollbacks_seen = self.store.rollbacks
             held = [
@@ -276,8 +282,18 @@ class RelayServer:
     # --- lifecycle --------------------------------------------------------------------------
 
     def _wake(self, account: bytes) -> None:
-        """Another relay process stored messages for ``account``."""
-        self._apply(self.core.wake(account, self._clock()))
+        """Another relay process stored messages for ``account``: read its queue at the end of
+        this loop turn, once however many wake-ups for it arrived in the turn (one store read
+        for a burst, not one per message)."""
+        if not self._woken:
+            asyncio.get_running_loop().call_soon(self._read_woken)
+        self._woken.add(account)
+
+    def _read_woken(self) -> None:
+        woken, self._woken = self._woken, set()
+        now = self._clock()
+        for account in woken:
+            self._apply(self.core.wake(account, now))
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
         """Listen on host:port (0 picks a free port) and start the periodic work.

@@ -9,6 +9,7 @@ CI cost: about 40 s (one run at 12 messages, two aborted runs, one Chromium scre
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -190,6 +191,7 @@ def test_a_damaged_wheel_fails_clearly_and_writes_no_report(tmp_path: Path) -> N
     assert "its log:" in done.stderr
     assert not out.exists()
     assert (tmp_path / "report.failed" / "logs").is_dir()
+    assert "step 'wheels' failed" in (tmp_path / "report.failed" / "FAILED.txt").read_text()
     assert not list(tmp_path.glob(".report.partial-*"))
 
 
@@ -224,3 +226,46 @@ def test_a_relay_that_dies_mid_run_fails_clearly(tmp_path: Path) -> None:
     assert "relay.log" in stderr
     assert not out.exists()
     assert (tmp_path / "report.failed" / "logs" / "relay.log").is_file()
+    assert "the relay exited mid-run" in (tmp_path / "report.failed" / "FAILED.txt").read_text()
+
+
+def _results(report: Path, rows: dict[str, list[str]]) -> dict[str, str]:
+    """Each row's cells must be a result with a matching record, or "not run" with a reason."""
+    out: dict[str, str] = {}
+    for name, cells in rows.items():
+        for cell in cells:
+            if cell.startswith("not run:"):
+                assert len(cell) > len("not run: ") + 10, f"{name}: a not-run without a reason"
+            else:
+                outcome = cell.split(":")[0]
+                assert outcome in {"opened", "refused", "delivered", "rejected", "shown"}, cell
+                assert evidence(report, cell)["outcome"] == outcome
+        out[name] = cells[0]
+    return out
+
+
+def test_bypasses_interop_and_opening_are_results_of_this_run(report: Path) -> None:
+    md = (report / "report.md").read_text()
+    bypass = _results(report, table(md, "attempt"))
+    for attack in ("stripped", "random", "copied", "relabelled", "wrong-epoch"):
+        cell = bypass[f"{attack} envelope"]
+        # An honest warrant recipient never accepts a modified sender's envelope.
+        assert cell.startswith(("rejected:", "not run:")), cell
+    assert bypass["two colluding modified clients"].startswith(("delivered:", "not run:"))
+    for abuse in ("out-of-scope request", "unlogged request", "cheating trustee"):
+        assert bypass[abuse].startswith(("refused:", "not run:")), bypass[abuse]
+    _results(report, table(md, "direction (mixed-traffic policy)"))
+    _results(report, table(md, "audit log"))
+    # What K trustees opened are records of the capture the run kept, digest by digest.
+    cell = table(md, "who")["K trustees with a logged, in-scope warrant"][1]
+    if cell.startswith("opened:"):
+        opened = evidence(report, cell)["opened"]["messages"]
+        export = json.loads((report / "evidence" / "capture-warrant.json").read_text())
+        digests = {
+            hashlib.sha256(
+                json.dumps(r["attestation"], sort_keys=True, separators=(",", ":")).encode()
+            ).hexdigest()
+            for r in export["records"]
+        }
+        assert opened and {m["record"] for m in opened} <= digests
+        assert f"{len(opened)} captured messages opened" in cell

@@ -382,3 +382,34 @@ def test_deleted_epoch_cannot_be_opened(tmp_path: Path) -> None:
         line = refused("share", *auth_args, "--trustee", authority / f"trustee-{i}.json",
                        "--request", request, "--out", tmp_path / f"a{i}.json")  # fmt: skip
         assert f"epoch {epoch}" in line and "no longer holds" in line
+
+
+def test_a_log_forged_without_the_keys_is_refused(world: World, tmp_path: Path) -> None:
+    """Someone who can write the log's file but holds neither the authority's nor the log's key
+    (say, the LEA) rebuilds it: entry 0 names their own log key, an unlogged request is slipped
+    in, every head re-signed with their key. The trustees check entry 0's authority signature."""
+    from parley.app.warrant.log import AuditLog
+
+    request = world.request("genuine")
+    forged_request = json.loads(request.read_text())
+    forged_request["request_id"] = "11" * 32
+    forged_request["entry"]["request_id"] = "11" * 32
+    bogus = tmp_path / "bogus.request.json"
+    bogus.write_text(json.dumps(forged_request))
+    mine = SigningKey.generate()
+    with AuditLog(world.log) as log:
+        entries = [json.loads(data) for _, data in log.entries()]
+    entries[0]["log_key"] = bytes(mine.verify_key).hex()
+    entries.append(forged_request["entry"])
+    forged = tmp_path / "forged-log"
+    forged.mkdir()
+    (forged / "log-signing.key").write_text(bytes(mine).hex())
+    with AuditLog(forged, create=True) as log:
+        for entry in entries:
+            log.append(entry, mine)
+    line = refused("share", "--log", forged, "--authority", world.authority,
+                   "--trustee", world.trustee(1), "--request", bogus,
+                   "--out", tmp_path / "a1.json")  # fmt: skip
+    assert "not signed by this authority" in line
+    assert "not signed by this authority" in refused("log", "verify", "--log", forged,
+                                                      "--authority", world.authority)  # fmt: skip
