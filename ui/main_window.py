@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         chain = (
             self.invite_button,
             self.add_button,
+            self.requests_button,
             self.list,
             self.pane.safety,
             self.pane.view,
