@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import open_chat
+from tests.ui.ui_driver import focus_window, open_chat
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -42,8 +42,7 @@ def test_the_list_shows_an_avatar_in_the_contacts_colour_and_a_focus_ring(
 
     # Focus on the composer (after the click), then Shift+Tab back to the list: a ring appears.
     without_focus = list_view.viewport().grab().toImage()
-    alice.activateWindow()
-    qtbot.waitUntil(alice.isActiveWindow, timeout=10_000)
+    focus_window(qtbot, alice)
     for _ in range(8):
         if alice.focusWidget() is list_view:
             break

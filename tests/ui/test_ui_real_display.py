@@ -32,8 +32,9 @@ def test_click_through_flows_pass_on_xvfb_with_a_window_manager() -> None:
     with screenshots.xvfb() as display:
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         manager = subprocess.Popen(
-            [twm], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+            [twm, "-f", str(ROOT / "scripts" / "twmrc")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         try:
             probe = subprocess.run(
                 [sys.executable, "-c", "from PySide6.QtWidgets import QApplication as A; "
@@ -46,6 +47,7 @@ def test_click_through_flows_pass_on_xvfb_with_a_window_manager() -> None:
                  "tests/ui/test_ui_add_contact.py", "tests/ui/test_ui_layout.py"],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
             )  # fmt: skip
+            assert manager.poll() is None, "twm exited: the run had no window manager"
         finally:
             manager.terminate()
             manager.wait(timeout=10)
