@@ -347,6 +347,8 @@ class Cli:
             trust = "verified" if contact.verified else "unverified"
             if contact.key_changed:
                 trust += ",key-changed"
+            if contact.build_variant == "warrant":
+                trust += ",warrant-build"  # visible in every listing, never hidden
             if self.args.json:
                 self.print(
                     json.dumps(
@@ -356,6 +358,10 @@ class Cli:
                             "identity_key": contact.identity_key_hex,
                             "verified": contact.verified,
                             "key_changed": contact.key_changed,
+                            "build_variant": contact.build_variant,
+                            "authority_key_id": conversation.authority_key_id
+                            if conversation
+                            else "",
                             "conversation_id": conversation.id if conversation else None,
                             "unread": unread,
                         }

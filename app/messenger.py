@@ -239,9 +239,12 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
+        retry_in = self._client.retry_delay if self._client is not None else None
         for known in CONNECTION_STATES:
             if state == known:
-                self._emit(ConnectionChanged(known, detail))
+                self._emit(
+                    ConnectionChanged(known, detail, retry_in if known == "offline" else None)
+                )
         if state == "online":
             self.pipeline.new_connection()
             self._spawn(self._after_login())
@@ -309,6 +312,10 @@ class Messenger:
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
+        if client.prekey_stock is not None:
+            warning = prekey_ops.drain_warning(self.store.db, client.prekey_stock)
+            if warning:
+                self._emit(ErrorRaised(warning))
 
     async def _on_prekeys_low(self, stock: int) -> None:
         async with self._publishing:
@@ -405,6 +412,12 @@ class Messenger:
         self._contact(contact_id)
         with self.store.transaction() as db:
             contact_ops.accept_key_change(db, contact_id)
+        self._conversation_changed(contact_id)
+
+    async def acknowledge_build(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.acknowledge_build(db, contact_id)
         self._conversation_changed(contact_id)
 
     def _conversation_changed(self, contact_id: str) -> None:
@@ -660,12 +673,20 @@ class Messenger:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
         db = self.store.db
         titles: dict[str, str] = {}
         hits = []
-        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+        found = search_repo.search(
+            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+        )
+        for result in found:
             conversation_id = result.message.conversation_id
             if conversation_id not in titles:
                 contact_id = conversations.get(db, conversation_id).contact_id

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from parley import BUILD_VARIANT
+from parley.variant import config as build_config
 
 EMBEDDED_RELAY_URL = "ws://127.0.0.1:7771"
 
@@ -47,7 +47,7 @@ class OnboardingDialog(QDialog):
 
     def __init__(self, *, keyring_available: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Welcome to Parley ({BUILD_VARIANT} build)")
+        self.setWindowTitle(f"Welcome to Parley ({build_config().describe()})")
         named(self, "Create your Parley account")
         keep_whole(self, min_width=520)
         intro = QLabel(

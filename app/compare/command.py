@@ -135,6 +135,11 @@ def _failed(failure: StepFailed, partial: Path, out: Path) -> int:
         if failure.log.is_relative_to(partial)
         else failure.log
     )
+    (failed / "FAILED.txt").write_text(
+        f"parley compare stopped: step '{failure.step}' failed: {failure.reason}\n"
+        f"its log: {log}\nno report was written.\n\n{tail(log, 40)}\n",
+        encoding="utf-8",
+    )
     print(f"parley compare: {failure.step} failed: {failure.reason}", file=sys.stderr)
     print(f"parley compare: its log: {log}", file=sys.stderr)
     excerpt = tail(log)

@@ -342,11 +342,13 @@ class Lawful:
         ]
         got = self._thief(only, records, "blast")
         opened = sum(1 for r in got if r["opened"])
+        bare = sum(1 for r in thief if r.get("epoch") is None)
         seconds = time.time() - self.r.facts.started
         data = {"epoch": epoch, "records": len(records), "results": got}
         text = (
-            f"{opened} of {len(records)} captured messages (epoch {epoch}; this run lasted "
-            f"{seconds:.0f} s of a {warrant.EPOCH_DAYS:g}-day epoch, so one epoch key is all of it)"
+            f"{opened} of {len(records)} captured messages (epoch {epoch}; {bare} carry no "
+            f"envelope; this run lasted {seconds:.0f} s of a {warrant.EPOCH_DAYS:g}-day epoch, so "
+            "one epoch key is all of it)"
         )
         facts.blast["one stolen epoch key"] = self.r.evidence.cell(
             "opened", text, "blast-epoch", data

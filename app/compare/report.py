@@ -132,11 +132,7 @@ def four_numbers(facts: Facts) -> list[list[Item]]:
     ]
     opening: list[Item] = ["3. Time to open one captured message under a warrant"]
     opening.append(Cell("n/a", "the standard build carries no envelope to open"))
-    if facts.opening_ms:
-        s = charts.summary(facts.opening_ms)
-        opening.append(Cell("shown", f"median {_fmt(s['median'])} ms (n={len(facts.opening_ms)})"))
-    else:
-        opening.append(facts.blast.get("opening", Cell("not run", _warrant_reason(facts))))
+    opening.append(facts.blast.get("opening", Cell("not run", _warrant_reason(facts))))
     rows.append(opening)
     blast: list[Item] = ["4. Captured messages one stolen epoch key would open in this run"]
     blast.append(Cell("n/a", "the standard build has no escrow key"))

@@ -187,7 +187,7 @@ class Runner:
             self.facts.build_settings[variant] = {
                 "how": how,
                 **({"policy": "strict"} if variant == "warrant" and given is None else {}),
-                "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "(build script default)"),
+                "SOURCE_DATE_EPOCH": self._source_date_epoch() if given is None else "unknown",
             }
             phase.advance(detail=variant)
         self._build_transitional(step)
@@ -217,6 +217,17 @@ class Runner:
             "how": "packaging/build.sh --variant warrant --policy transitional",
             "policy": "transitional",
         }
+
+    def _source_date_epoch(self) -> str:
+        """What packaging/build.sh uses: the variable, else the last commit's time."""
+        if "SOURCE_DATE_EPOCH" in os.environ:
+            return os.environ["SOURCE_DATE_EPOCH"]
+        if self.o.repo is None:
+            return "unknown"
+        try:
+            return _git(self.o.repo, "log", "-1", "--format=%ct") + " (last commit's time)"
+        except (OSError, subprocess.SubprocessError):
+            return "unknown"
 
     def _build(self, variant: str, log: Path, step: str) -> tuple[Path, str] | NotRun:
         repo = self.o.repo
@@ -259,6 +270,11 @@ class Runner:
             done = run_logged([str(program), "--help"], "install", log, timeout=60, cwd=self.o.work)
             del done
             self.facts.sides[variant] = Side(variant, python, program)
+            installed = sorted(
+                p.name.removesuffix(".dist-info")
+                for p in where.glob("lib/*/site-packages/*.dist-info")
+            )
+            self.facts.build_settings.setdefault(variant, {})["installed"] = ", ".join(installed)
             phase.advance(detail=variant)
 
     def _side(self, variant: str) -> Side | None:

@@ -191,6 +191,7 @@ def test_a_damaged_wheel_fails_clearly_and_writes_no_report(tmp_path: Path) -> N
     assert "its log:" in done.stderr
     assert not out.exists()
     assert (tmp_path / "report.failed" / "logs").is_dir()
+    assert "step 'wheels' failed" in (tmp_path / "report.failed" / "FAILED.txt").read_text()
     assert not list(tmp_path.glob(".report.partial-*"))
 
 
@@ -225,6 +226,7 @@ def test_a_relay_that_dies_mid_run_fails_clearly(tmp_path: Path) -> None:
     assert "relay.log" in stderr
     assert not out.exists()
     assert (tmp_path / "report.failed" / "logs" / "relay.log").is_file()
+    assert "the relay exited mid-run" in (tmp_path / "report.failed" / "FAILED.txt").read_text()
 
 
 def _results(report: Path, rows: dict[str, list[str]]) -> dict[str, str]:

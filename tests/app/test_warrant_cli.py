@@ -45,3 +45,8 @@ def test_a_standard_recipient_is_told_about_a_warrant_sender(
     assert done.stdout.rstrip().endswith("the warrant build wrote this")
     assert f"Ann uses the warrant build of Parley (authority {warrant_build.key_id})" in done.stderr
     assert "docs/warrant.md" in done.stderr
+    [listed] = run(ben, "list", config=None).stdout.splitlines()
+    assert "\tAnn\tunverified,warrant-build\t" in listed
+    [as_json] = run(ben, "list", "--json", config=None).stdout.splitlines()
+    assert f'"authority_key_id": "{warrant_build.key_id}"' in as_json
+    assert '"build_variant": "warrant"' in as_json

@@ -17,9 +17,18 @@ from parley.ui.search_dialog import SearchDialog
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import click, open_chat, open_from_menu, press, send, wait_for_window
+from tests.ui.ui_driver import (
+    click,
+    close_window,
+    open_chat,
+    open_from_menu,
+    press,
+    send,
+    wait_for_window,
+)
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -232,3 +241,55 @@ def test_pasted_picture_is_sent_and_its_temporary_file_removed(
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
     assert len(written) == 1
     qtbot.waitUntil(lambda: not written[0].exists(), timeout=WAIT_MS)
+
+
+def test_search_results_say_who_wrote_them_and_highlight_the_match(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    send(alice, "a wombat [not a match] here")
+    qtbot.waitUntil(lambda: (m := last_message(alice)) is not None and "wombat" in m.body,
+                    timeout=WAIT_MS)  # fmt: skip
+    dialog = open_from_menu(qtbot, alice, "Parley", "Search", SearchDialog)
+    QTest.keyClicks(dialog.query, "wombat")
+    qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
+    assert dialog.summary.text() == "1 message, newest first."
+    item = dialog.results.item(0)
+    label = dialog.results.itemWidget(item)
+    assert isinstance(label, QLabel)
+    shown = label.text()
+    assert "You to Bob" in shown  # my own message, not labelled with Bob's name
+    assert "background" in shown and ">wombat</span>" in shown  # highlighted, not bracketed
+    assert "[not a match]" in shown  # the message's own brackets stay as typed
+    spoken = item.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken.startswith("You to Bob") and "\x02" not in spoken
+    close_window(qtbot, dialog)
+
+
+def test_what_the_relay_saw_after_delivery_says_it_is_deleted_in_local_time(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    send(alice, "is it gone from the relay?")
+    qtbot.waitUntil(
+        lambda: (m := last_message(alice)) is not None and m.status in ("delivered", "read"),
+        timeout=WAIT_MS,
+    )  # Bob's device has it: it acknowledged it to the relay, which deleted it
+    message = last_message(alice)
+    assert message is not None
+    row = alice.pane.model.row_of_message(message.id)
+    assert row is not None
+    view = alice.pane.view
+    click(view.viewport(), view.visualRect(alice.pane.model.index(row)).center())
+    dialog = open_from_menu(qtbot, alice, "Message", "What the relay saw", RelayRecordDialog)
+    qtbot.waitUntil(lambda: dialog.record is not None, timeout=WAIT_MS)
+    assert "no longer has this frame" in dialog.retention.text()
+    cells = [
+        (dialog.metadata.item(r, 0), dialog.metadata.item(r, 1))
+        for r in range(dialog.metadata.rowCount())
+    ]
+    stamps = [v.text() for k, v in cells if k and v and k.text() == "relay stored at"]
+    assert stamps and stamps[0].startswith("today at "), stamps
+    close_window(qtbot, dialog)

@@ -50,10 +50,26 @@ def click(widget: QWidget, pos: QPoint | None = None) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
 
 
+def type_text(widget: QWidget, text: str) -> None:
+    """Type ``text`` key by key; characters beyond ASCII (é, emoji) arrive as a keyboard layout
+    or input method delivers them: a key event carrying the text (QTest.keyClicks takes ASCII)."""
+    for char in text:
+        if char.isascii():
+            QTest.keyClicks(widget, char)
+        else:
+            QTest.sendKeyEvent(
+                QTest.KeyAction.Click,
+                widget,
+                Qt.Key.Key_unknown,
+                char,
+                Qt.KeyboardModifier.NoModifier,
+            )
+
+
 def type_into(widget: QWidget, text: str) -> None:
     """Give ``widget`` the keyboard focus by clicking it, then type ``text`` key by key."""
     click(widget)
-    QTest.keyClicks(widget, text)
+    type_text(widget, text)
 
 
 def press(widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier | None = None) -> None:
@@ -78,10 +94,18 @@ def menu_item(qtbot: QtBot, window: QMainWindow, menu: str, item: str) -> None:
     click(popup, popup.actionGeometry(action).center())
 
 
+def focus_window(qtbot: QtBot, window: QWidget) -> None:
+    """Bring ``window`` to the keyboard as a person does: raise it and point at it (window
+    managers such as twm give focus to the window under the pointer; others honour the request)."""
+    window.raise_()
+    window.activateWindow()
+    QTest.mouseMove(window, window.rect().center())
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+
+
 def shortcut(qtbot: QtBot, window: QWidget, keys: str) -> None:
     """Press a key sequence with ``window`` active, as typed on the keyboard."""
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    focus_window(qtbot, window)
     target = QApplication.focusWidget() or window
     QTest.keySequence(target, QKeySequence(keys))
 
@@ -146,7 +170,7 @@ def send(window: MainWindow, text: str) -> None:
     """Type ``text`` into the open conversation's composer and press Return."""
     edit = window.pane.composer.edit
     click(edit)
-    QTest.keyClicks(edit, text)
+    type_text(edit, text)
     QTest.keyClick(edit, Qt.Key.Key_Return)
 
 
