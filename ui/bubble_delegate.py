@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QPen,
     QTextDocument,
     QTextOption,
 )
@@ -108,6 +109,8 @@ class BubbleDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._thumbnails = thumbnails
         self._sizes: OrderedDict[tuple[str, str, int], Layout] = OrderedDict()
+        #: (message id, count): "count unread messages" is drawn above that message.
+        self.unread_marker: tuple[str, int] = ("", 0)
 
     @property
     def cached_layouts(self) -> int:
@@ -179,7 +182,12 @@ class BubbleDelegate(QStyledItemDelegate):
     def _above(
         self, message: MessageView, index: ModelIndex, option: QStyleOptionViewItem
     ) -> tuple[int, str]:
-        """Space above the bubble, and the date separator's text when a new day starts here."""
+        """Space above the bubble, and the separator's text: a new day, or the unread marker."""
+        marker_id, unread = self.unread_marker
+        if marker_id and marker_id == message.id:
+            _body, small = self._fonts(option)
+            words = f"{unread} unread message{'' if unread == 1 else 's'}"
+            return QFontMetrics(small).height() + 12 + MARGIN, words
         previous = None
         if index.row() > 0:
             previous = index.model().index(index.row() - 1, 0).data(MESSAGE_ROLE)
@@ -193,8 +201,12 @@ class BubbleDelegate(QStyledItemDelegate):
         return MARGIN, ""
 
     def _paint_day(self, painter: QPainter, option: QStyleOptionViewItem, label: str) -> None:
-        """A centred pill with the day, above the first message of that day."""
+        """A centred pill with the day, above the first message of that day; the unread marker
+        is a pill on a line across the view, in the accent colour."""
         _body, small = self._fonts(option)
+        if label.endswith(("unread message", "unread messages")):
+            self._paint_unread(painter, option, label, small)
+            return
         metrics = QFontMetrics(small)
         width = metrics.horizontalAdvance(label) + 20
         height = metrics.height() + 6
@@ -207,6 +219,27 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(pill, height / 2, height / 2)
         painter.setFont(small)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
+        painter.restore()
+
+    @staticmethod
+    def _paint_unread(
+        painter: QPainter, option: QStyleOptionViewItem, label: str, font: QFont
+    ) -> None:
+        metrics = QFontMetrics(font)
+        height = metrics.height() + 6
+        middle = option.rect.top() + 4 + height // 2
+        painter.save()
+        painter.setPen(QPen(OUT_BUBBLE, 1))
+        painter.drawLine(option.rect.left() + MARGIN, middle, option.rect.right() - MARGIN, middle)
+        width = metrics.horizontalAdvance(label) + 20
+        pill = QRect(option.rect.center().x() - width // 2, option.rect.top() + 4, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(OUT_BUBBLE)
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(font)
+        painter.setPen(OUT_TEXT)
         painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
         painter.restore()
 
