@@ -19,6 +19,7 @@ from collections import OrderedDict
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
 from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
+from parley.ui.theme import IN_TEXT_LIGHT, incoming_colours
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import (
@@ -48,8 +49,7 @@ SIZE_CACHE = 2000
 
 OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
-IN_BUBBLE = QColor("#e9e9eb")
-IN_TEXT = QColor("#1b1b1b")
+IN_TEXT = IN_TEXT_LIGHT  # for measuring only: colour does not change a layout
 #: Read ticks sit on a white badge: a different shape and contrast from delivered, not a tint.
 READ_BADGE = QColor("#ffffff")
 FAILED = QColor("#ffd0d0")
@@ -267,7 +267,8 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(OUT_BUBBLE if outgoing else IN_BUBBLE)
+        in_bubble, in_text = incoming_colours(option.palette)
+        painter.setBrush(OUT_BUBBLE if outgoing else in_bubble)
         painter.drawRoundedRect(bubble, 12, 12)
         if option.state & QStyle.StateFlag.State_HasFocus or (
             option.state & QStyle.StateFlag.State_Selected
@@ -275,7 +276,7 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(bubble.adjusted(-2, -2, 2, 2), 13, 13)
-        foreground = OUT_TEXT if outgoing else IN_TEXT
+        foreground = OUT_TEXT if outgoing else in_text
         body_font, small_font = self._fonts(option)
         if message.attachment is not None:
             self._paint_picture(painter, message.attachment, bubble, foreground)
