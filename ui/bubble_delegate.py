@@ -19,6 +19,7 @@ from collections import OrderedDict
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
 from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
+from parley.ui.theme import IN_TEXT_LIGHT, incoming_colours
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import (
@@ -27,6 +28,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QPen,
     QTextDocument,
     QTextOption,
 )
@@ -47,8 +49,7 @@ SIZE_CACHE = 2000
 
 OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
-IN_BUBBLE = QColor("#e9e9eb")
-IN_TEXT = QColor("#1b1b1b")
+IN_TEXT = IN_TEXT_LIGHT  # for measuring only: colour does not change a layout
 #: Read ticks sit on a white badge: a different shape and contrast from delivered, not a tint.
 READ_BADGE = QColor("#ffffff")
 FAILED = QColor("#ffd0d0")
@@ -108,6 +109,8 @@ class BubbleDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._thumbnails = thumbnails
         self._sizes: OrderedDict[tuple[str, str, int], Layout] = OrderedDict()
+        #: (message id, count): "count unread messages" is drawn above that message.
+        self.unread_marker: tuple[str, int] = ("", 0)
 
     @property
     def cached_layouts(self) -> int:
@@ -179,7 +182,12 @@ class BubbleDelegate(QStyledItemDelegate):
     def _above(
         self, message: MessageView, index: ModelIndex, option: QStyleOptionViewItem
     ) -> tuple[int, str]:
-        """Space above the bubble, and the date separator's text when a new day starts here."""
+        """Space above the bubble, and the separator's text: a new day, or the unread marker."""
+        marker_id, unread = self.unread_marker
+        if marker_id and marker_id == message.id:
+            _body, small = self._fonts(option)
+            words = f"{unread} unread message{'' if unread == 1 else 's'}"
+            return QFontMetrics(small).height() + 12 + MARGIN, words
         previous = None
         if index.row() > 0:
             previous = index.model().index(index.row() - 1, 0).data(MESSAGE_ROLE)
@@ -193,8 +201,12 @@ class BubbleDelegate(QStyledItemDelegate):
         return MARGIN, ""
 
     def _paint_day(self, painter: QPainter, option: QStyleOptionViewItem, label: str) -> None:
-        """A centred pill with the day, above the first message of that day."""
+        """A centred pill with the day, above the first message of that day; the unread marker
+        is a pill on a line across the view, in the accent colour."""
         _body, small = self._fonts(option)
+        if label.endswith(("unread message", "unread messages")):
+            self._paint_unread(painter, option, label, small)
+            return
         metrics = QFontMetrics(small)
         width = metrics.horizontalAdvance(label) + 20
         height = metrics.height() + 6
@@ -207,6 +219,27 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(pill, height / 2, height / 2)
         painter.setFont(small)
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
+        painter.restore()
+
+    @staticmethod
+    def _paint_unread(
+        painter: QPainter, option: QStyleOptionViewItem, label: str, font: QFont
+    ) -> None:
+        metrics = QFontMetrics(font)
+        height = metrics.height() + 6
+        middle = option.rect.top() + 4 + height // 2
+        painter.save()
+        painter.setPen(QPen(OUT_BUBBLE, 1))
+        painter.drawLine(option.rect.left() + MARGIN, middle, option.rect.right() - MARGIN, middle)
+        width = metrics.horizontalAdvance(label) + 20
+        pill = QRect(option.rect.center().x() - width // 2, option.rect.top() + 4, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(OUT_BUBBLE)
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(font)
+        painter.setPen(OUT_TEXT)
         painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
         painter.restore()
 
@@ -234,7 +267,8 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(OUT_BUBBLE if outgoing else IN_BUBBLE)
+        in_bubble, in_text = incoming_colours(option.palette)
+        painter.setBrush(OUT_BUBBLE if outgoing else in_bubble)
         painter.drawRoundedRect(bubble, 12, 12)
         if option.state & QStyle.StateFlag.State_HasFocus or (
             option.state & QStyle.StateFlag.State_Selected
@@ -242,7 +276,7 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(bubble.adjusted(-2, -2, 2, 2), 13, 13)
-        foreground = OUT_TEXT if outgoing else IN_TEXT
+        foreground = OUT_TEXT if outgoing else in_text
         body_font, small_font = self._fonts(option)
         if message.attachment is not None:
             self._paint_picture(painter, message.attachment, bubble, foreground)

@@ -172,3 +172,28 @@ def test_days_are_separated_and_consecutive_messages_grouped(
     heights = [delegate.sizeHint(option, model.index(r, 0)).height() for r in range(4)]
     assert heights[1] < heights[2] < heights[0], heights
     assert heights[3] == heights[0], heights
+
+
+def test_opening_a_conversation_marks_where_the_unread_messages_start(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, bob = pair
+    open_chat(alice)
+    send(alice, "first unread")
+    send(alice, "second unread")
+    qtbot.waitUntil(
+        lambda: (c := bob.conversations.conversation_at(0)) is not None and c.unread == 3,
+        timeout=WAIT_MS,
+    )  # the fixture's greeting and these two
+    open_chat(bob)
+    model = bob.pane.model
+    qtbot.waitUntil(lambda: bob.pane.delegate.unread_marker[1] == 3, timeout=WAIT_MS)
+    marker_id, _count = bob.pane.delegate.unread_marker
+    row = model.row_of_message(marker_id)
+    assert row is not None
+    message = model.message_at(row)
+    assert message is not None and message.body.startswith("Hello Bob")  # the oldest unread
+    option = QStyleOptionViewItem()
+    option.rect = bob.pane.view.visualRect(model.index(row))
+    _above, label = bob.pane.delegate._above(message, model.index(row), option)
+    assert label == "3 unread messages"
