@@ -187,8 +187,8 @@ class Pipeline:
         confirm: called after a commit with (contact id, message ids) to send delivery receipts.
         notify: called after a commit with (contact id, message id, send a notice?) for a message
             from a contact that a fresh session would let us read: the relay client must let its
-            resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
-            (app/recovery.py).
+            resend in, and (once per message, a few a minute per sender) a "cannot decrypt" notice
+            goes out (app/recovery.py).
         resend: called after a commit with (contact id, recovery.Action) when a verified notice
             asks to send a message again (in a fresh session, with all that is not delivered).
     """

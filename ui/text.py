@@ -56,6 +56,18 @@ def human_time(timestamp: float, *, now: float) -> str:
     return f"{when.tm_mday} {time.strftime('%b %Y', when)} at {clock}"
 
 
+def day_label(timestamp: float, *, now: float) -> str:
+    """The date separator between days of a conversation: "Today", "Yesterday", "Mon 30 Nov",
+    "3 Mar 2025"."""
+    label = human_time(timestamp, now=now).split(" at ")[0]
+    return label[:1].upper() + label[1:]
+
+
+def same_day(first: float, second: float) -> bool:
+    a, b = time.localtime(first), time.localtime(second)
+    return (a.tm_year, a.tm_yday) == (b.tm_year, b.tm_yday)
+
+
 def clock_time(timestamp: float) -> str:
     return time.strftime("%H:%M", time.localtime(timestamp))
 

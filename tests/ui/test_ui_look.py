@@ -58,3 +58,35 @@ def test_the_list_shows_an_avatar_in_the_contacts_colour_and_a_focus_ring(
         if with_focus.pixel(x, row.top() + 1) != without_focus.pixel(x, row.top() + 1)
     )
     assert changed > row.width() // 3, changed
+
+
+def test_a_dark_system_scheme_gives_a_dark_window_and_dark_incoming_bubbles(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    from parley.ui.theme import apply_theme, is_dark
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    _alice, bob = pair
+    open_chat(bob)  # the fixture's greeting is incoming for Bob
+    style = app.style().name()
+    try:
+        apply_theme(app, Qt.ColorScheme.Dark)  # what follow_system_theme does when it turns dark
+        qtbot.wait(50)
+        assert is_dark(bob.palette())
+        view = bob.pane.view
+        model = bob.pane.model
+        qtbot.waitUntil(lambda: model.rowCount() >= 1, timeout=30_000)
+        incoming = next(
+            r for r in range(model.rowCount()) if (m := model.message_at(r)) and m.direction == "in"
+        )
+        rect = view.visualRect(model.index(incoming))
+        image = view.viewport().grab().toImage()
+        inside = QColor(image.pixel(rect.left() + 14, rect.bottom() - 10))
+        assert inside.lightness() < 100, inside.name()  # no light-grey bubble on a dark window
+    finally:
+        app.setStyle(style)
+        apply_theme(app, Qt.ColorScheme.Light)
+        qtbot.wait(50)
+    assert not is_dark(bob.palette())
