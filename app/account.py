@@ -62,6 +62,8 @@ MIN_PASSPHRASE_CHARS = 8
 PUBLISH_TIMEOUT_S = 20.0
 U32 = 2**32
 REPLACES_SETTING = "identity.replaces"
+DRAIN_WARNING = ONE_TIME_STOCK // 2  # handed out but unused keys that make a warning
+DRAIN_WARNED_SETTING = "prekeys.drain_warned"
 
 
 def profile_state(profile: Path) -> ProfileState:
@@ -255,6 +257,31 @@ def add_one_time_prekeys(db: Database, count: int) -> None:
     keys = generate_one_time_prekeys(start, count)
     prekeys.add_one_time(
         db, [OneTimePrekeyRow(k.id, k.key_pair.private, k.key_pair.public, False) for k in keys]
+    )
+
+
+def drain_warning(db: Database, relay_stock: int) -> str | None:
+    """A warning when our one-time prekeys are taken from the relay faster than they are used.
+
+    Every published key we still hold is either on the relay (``relay_stock``) or was handed to
+    someone whose first message has not come (a key is deleted once its first message is read).
+    Many of the latter mean someone may be draining the stock (the relay limits fetches per
+    requester and per target, but many accounts can still drain it slowly): first messages then
+    come without a one-time prekey, which weakens their forward secrecy, never their secrecy.
+    Said once per ``DRAIN_WARNING`` more such keys.
+    """
+    published = prekeys.count_one_time(db) - len(prekeys.unpublished_one_time(db))
+    unused = published - relay_stock
+    warned = settings.get_int(db, DRAIN_WARNED_SETTING, 0)
+    if unused < warned + DRAIN_WARNING:
+        if unused < warned:  # used since (or pruned): count afresh
+            settings.put(db, DRAIN_WARNED_SETTING, str(max(0, unused)))
+        return None
+    settings.put(db, DRAIN_WARNED_SETTING, str(unused))
+    return (
+        f"{unused} of your one-time prekeys were fetched from the relay and no first message "
+        "has used them: someone may be draining them. New contacts can still write to you, "
+        "but their first message then has weaker forward secrecy (docs/relay.md)."
     )
 
 

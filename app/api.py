@@ -66,9 +66,17 @@ class MessengerApi(Protocol):
         """The decrypted bytes of a picture (kept encrypted in the store)."""
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
-        """Full-text search across all conversations, newest first."""
+        """Full-text search across all conversations, newest first.
+
+        ``marks`` surround each match in the snippet (the desktop app highlights between them).
+        """
 
     async def safety_number(self, contact_id: str) -> SafetyNumberView: ...
 
@@ -76,6 +84,9 @@ class MessengerApi(Protocol):
 
     async def accept_key_change(self, contact_id: str) -> None:
         """Acknowledge a contact's new identity key, which unblocks sending to it."""
+
+    async def acknowledge_build(self, contact_id: str) -> None:
+        """The user read what writing to this warrant-build contact means (asked only once)."""
 
     async def relay_record(self, message_id: str) -> RelayRecordView: ...
 

@@ -34,6 +34,7 @@ from parley.crypto.safety import qr_payload, safety_number
 
 _BLOCKED_PREFIX = "contact.send_blocked."
 _AUTHORITY_PREFIX = "contact.authority."
+_ACKNOWLEDGED_PREFIX = "contact.build_acknowledged."
 PREVIEW_CHARS = 80
 
 
@@ -78,6 +79,17 @@ def set_build(db: Database, contact_id: str, build_variant: str, authority_key_i
         settings.put(db, _AUTHORITY_PREFIX + contact_id, authority_key_id)
     else:
         settings.delete(db, _AUTHORITY_PREFIX + contact_id)
+
+
+def acknowledge_build(db: Database, contact_id: str) -> None:
+    """Remember that the user was told what writing to this warrant-build contact means."""
+    settings.put(db, _ACKNOWLEDGED_PREFIX + contact_id, authority_of(db, contact_id) or "?")
+
+
+def build_acknowledged(db: Database, contact_id: str) -> bool:
+    """Whether the user was told about this contact's current authority (a new one asks again)."""
+    told = settings.get(db, _ACKNOWLEDGED_PREFIX + contact_id)
+    return told is not None and told == (authority_of(db, contact_id) or "?")
 
 
 def authority_of(db: Database, contact_id: str) -> str:
@@ -149,6 +161,7 @@ def conversation_view(db: Database, row: ConversationRow) -> ConversationView:
         contact.key_changed,
         contact.build_variant,
         authority_of(db, contact.id) if contact.build_variant == "warrant" else "",
+        contact.build_variant == "warrant" and build_acknowledged(db, contact.id),
     )
 
 

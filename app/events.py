@@ -66,6 +66,8 @@ class ConversationView:
     """The contact's Parley build as last seen ("standard" or "warrant"): the header's badge."""
     authority_key_id: str = ""
     """For a warrant-build contact, the authority its envelopes are sealed to (hex)."""
+    build_acknowledged: bool = False
+    """The user has read, once, what writing to this warrant-build contact means."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -309,6 +309,10 @@ class Messenger:
             ) from exc
         if ids:
             prekeys.mark_published(self.store.db, ids)
+        if client.prekey_stock is not None:
+            warning = prekey_ops.drain_warning(self.store.db, client.prekey_stock)
+            if warning:
+                self._emit(ErrorRaised(warning))
 
     async def _on_prekeys_low(self, stock: int) -> None:
         async with self._publishing:
@@ -405,6 +409,12 @@ class Messenger:
         self._contact(contact_id)
         with self.store.transaction() as db:
             contact_ops.accept_key_change(db, contact_id)
+        self._conversation_changed(contact_id)
+
+    async def acknowledge_build(self, contact_id: str) -> None:
+        self._contact(contact_id)
+        with self.store.transaction() as db:
+            contact_ops.acknowledge_build(db, contact_id)
         self._conversation_changed(contact_id)
 
     def _conversation_changed(self, contact_id: str) -> None:
@@ -660,12 +670,20 @@ class Messenger:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
 
     async def search(
-        self, query: str, *, limit: int = 50, before_seq: int | None = None
+        self,
+        query: str,
+        *,
+        limit: int = 50,
+        before_seq: int | None = None,
+        marks: tuple[str, str] = ("[", "]"),
     ) -> list[SearchHit]:
         db = self.store.db
         titles: dict[str, str] = {}
         hits = []
-        for result in search_repo.search(db, query, before_seq=before_seq, limit=limit):
+        found = search_repo.search(
+            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+        )
+        for result in found:
             conversation_id = result.message.conversation_id
             if conversation_id not in titles:
                 contact_id = conversations.get(db, conversation_id).contact_id

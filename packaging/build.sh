@@ -41,7 +41,13 @@ if [ "$variant" = standard ] && [ -n "$authority" ]; then
     echo "build.sh: the standard build embeds no authority; drop --authority" >&2
     exit 2
 fi
-[ -n "$authority" ] && authority=$(cd "$authority" && pwd)
+if [ -n "$authority" ]; then
+    if [ ! -f "$authority/authority.json" ]; then
+        echo "build.sh: $authority holds no authority.json (make one with 'parley warrant authority init')" >&2
+        exit 2
+    fi
+    authority=$(cd "$authority" && pwd)
+fi
 mkdir -p "$out" && out=$(cd "$out" && pwd)
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 315532800)

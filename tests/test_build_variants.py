@@ -198,3 +198,12 @@ def test_the_installed_warrant_wheel_runs_its_clis_against_a_real_relay(
     assert f"Ann uses the warrant build of Parley (authority {key_id})" in got.stderr
     assert run("warrant", "authority", "verify-share", "--authority", str(authority),
                "--share", str(authority / "trustee-1.json"))  # fmt: skip
+
+
+def test_the_build_is_reproducible(wheels: dict[str, Path], tmp_path: Path) -> None:
+    """Built again (another folder, another time), the wheel is the same byte for byte:
+    SOURCE_DATE_EPOCH defaults to the last commit's time."""
+    done = build("--variant", "standard", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    again = tmp_path / wheels["standard"].name
+    assert again.read_bytes() == wheels["standard"].read_bytes()

@@ -10,20 +10,34 @@ every garbage collection has to walk (tuples of ints are not tracked by the coll
 
 from __future__ import annotations
 
+import html
+import math
+import re
 from collections import OrderedDict
 
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
 from parley.ui.text import STATUS_TICKS, clock_time
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 MARGIN = 6
 PADDING = 9
 GAP = 4
 MAX_BUBBLE_FRACTION = 0.72
+#: A bubble's text is never wider than this many average characters (Signal's measure, about 60
+#: to 70): long lines are hard to read when the window is maximised.
+MAX_LINE_CHARS = 64
 #: Layouts kept (message, status, width): a few screens of rows at a few widths.
 SIZE_CACHE = 2000
 
@@ -31,8 +45,52 @@ OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
 IN_BUBBLE = QColor("#e9e9eb")
 IN_TEXT = QColor("#1b1b1b")
-READ_TICKS = QColor("#b8f0ff")
+#: Read ticks sit on a white badge: a different shape and contrast from delivered, not a tint.
+READ_BADGE = QColor("#ffffff")
 FAILED = QColor("#ffd0d0")
+#: Whole words wrap; a word longer than the line (a link, a hash) breaks where it must.
+WRAP = int(Qt.TextFlag.TextWordWrap)
+WRAP_LONG_WORD = int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere)
+
+
+#: Web links in a message: drawn underlined and opened with a click (ui/conversation_pane.py).
+#: Trailing punctuation belongs to the sentence, not the link.
+LINK = re.compile(r"\bhttps?://[^\s<>\"']*[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
+
+
+def link_html(text: str, colour: QColor) -> str:
+    """``text`` as rich text with its links as anchors; everything else escaped, spaces kept."""
+    parts: list[str] = []
+    last = 0
+    for match in LINK.finditer(text):
+        parts.append(html.escape(text[last : match.start()]))
+        url = html.escape(match.group(0), quote=True)
+        parts.append(f'<a href="{url}" style="color:{colour.name()}">{url}</a>')
+        last = match.end()
+    parts.append(html.escape(text[last:]))
+    body = "".join(parts).replace("\n", "<br>")
+    return f'<div style="white-space:pre-wrap;color:{colour.name()}">{body}</div>'
+
+
+def link_document(text: str, font: QFont, colour: QColor, width: int) -> QTextDocument:
+    """A laid-out document for a message with links (only those: plain text is cheaper)."""
+    document = QTextDocument()
+    document.setDocumentMargin(0)
+    document.setDefaultFont(font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    document.setDefaultTextOption(option)
+    document.setHtml(link_html(text, colour))
+    document.setTextWidth(width)
+    return document
+
+
+def wrap_flags(metrics: QFontMetrics, text: str, width: int) -> int:
+    """Word wrap, unless some word cannot fit on a line at all (then break that word)."""
+    if any(metrics.horizontalAdvance(word) > width for word in text.split()):
+        return WRAP_LONG_WORD
+    return WRAP
+
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 #: (bubble width, bubble height, text x, text y, text width, text height)
@@ -76,25 +134,33 @@ class BubbleDelegate(QStyledItemDelegate):
     def _measure(self, message: MessageView, option: QStyleOptionViewItem, width: int) -> Layout:
         """Lay the bubble out for ``width`` from the text and the picture's declared size."""
         body_font, small_font = self._fonts(option)
-        max_inner = max(80, int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING)
+        line_cap = QFontMetrics(body_font).averageCharWidth() * MAX_LINE_CHARS
+        max_inner = max(80, min(int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING, line_cap))
         inner_w = 0
         inner_h = 0
         if message.attachment is not None:
             picture = thumbnail_size(message.attachment)
             inner_w, inner_h = picture.width(), picture.height() + GAP
         text = (0, 0, 0, 0)
-        if message.body:
+        if message.body and LINK.search(message.body):
+            document = link_document(message.body, body_font, IN_TEXT, max_inner)
+            text_w = min(max_inner, math.ceil(document.idealWidth()))
+            text_h = math.ceil(document.size().height())
+            text = (PADDING, PADDING + inner_h, text_w, text_h)
+            inner_w = max(inner_w, text_w)
+            inner_h += text_h
+        elif message.body:
             metrics = QFontMetrics(body_font)
             bounds = metrics.boundingRect(
                 QRect(0, 0, max_inner, 1_000_000),
-                int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere),
+                wrap_flags(metrics, message.body, max_inner),
                 message.body,
             )
             text = (PADDING, PADDING + inner_h, bounds.width(), bounds.height())
             inner_w = max(inner_w, bounds.width())
             inner_h += bounds.height()
         footer = QFontMetrics(small_font)
-        footer_w = footer.horizontalAdvance(self._footer_text(message)) + 4
+        footer_w = footer.horizontalAdvance(self._footer_text(message)) + 14  # + the read badge
         inner_w = max(inner_w, footer_w)
         inner_h += GAP + footer.height()
         return (inner_w + 2 * PADDING, inner_h + 2 * PADDING, *text)
@@ -138,16 +204,36 @@ class BubbleDelegate(QStyledItemDelegate):
         body_font, small_font = self._fonts(option)
         if message.attachment is not None:
             self._paint_picture(painter, message.attachment, bubble, foreground)
-        if message.body:
+        if message.body and LINK.search(message.body):
+            document = link_document(message.body, body_font, foreground, text_rect.width())
+            painter.save()
+            painter.translate(text_rect.translated(bubble.topLeft()).topLeft())
+            document.drawContents(painter)
+            painter.restore()
+        elif message.body:
             painter.setFont(body_font)
             painter.setPen(foreground)
             painter.drawText(
                 text_rect.translated(bubble.topLeft()),
-                int(Qt.TextFlag.TextWordWrap | Qt.TextFlag.TextWrapAnywhere),
+                wrap_flags(QFontMetrics(body_font), message.body, text_rect.width()),
                 message.body,
             )
         self._paint_footer(painter, message, bubble, small_font, foreground)
         painter.restore()
+
+    def link_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPoint) -> str:
+        """The link under ``point`` (view coordinates) in the row's bubble, or ""."""
+        message = index.data(MESSAGE_ROLE)
+        if not isinstance(message, MessageView) or not LINK.search(message.body):
+            return ""
+        size, text_rect = self._layout(message, option)
+        row = option.rect
+        outgoing = message.direction == "out"
+        left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
+        origin = text_rect.translated(left, row.top() + MARGIN).topLeft()
+        body_font, _small = self._fonts(option)
+        document = link_document(message.body, body_font, IN_TEXT, text_rect.width())
+        return str(document.documentLayout().anchorAt(QPointF(point - origin)))
 
     def _paint_picture(
         self, painter: QPainter, attachment: AttachmentView, bubble: QRect, foreground: QColor
@@ -186,10 +272,17 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.drawText(footer, right, stamp)
             return
         ticks = STATUS_TICKS[message.status]
-        colour = {"read": READ_TICKS, "failed": FAILED, "rejected": FAILED}.get(
-            message.status, foreground
-        )
         tick_w = QFontMetrics(font).horizontalAdvance(ticks)
-        painter.drawText(footer.adjusted(0, 0, -tick_w - 6, 0), right, stamp)
+        painter.drawText(footer.adjusted(0, 0, -tick_w - 10, 0), right, stamp)
+        if message.status == "read":
+            # Read: the ticks in the bubble's colour on a white badge, visible at a glance.
+            badge = QRect(footer.right() - tick_w - 4, footer.top(), tick_w + 6, height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(READ_BADGE)
+            painter.drawRoundedRect(badge, height / 2, height / 2)
+            painter.setPen(OUT_BUBBLE)
+            painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), ticks)
+            return
+        colour = FAILED if message.status in ("failed", "rejected") else foreground
         painter.setPen(colour)
         painter.drawText(footer, right, ticks)

@@ -16,8 +16,16 @@ from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
 from parley.ui.widgets import named
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QMouseEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -28,6 +36,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -83,6 +92,8 @@ class KeyChangeBanner(QFrame):
 class MessageListView(QListView):
     """The message list: pixel scrolling, older pages when scrolled to the top."""
 
+    link_clicked = Signal(str)
+
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
@@ -101,6 +112,22 @@ class MessageListView(QListView):
     def _scrolled(self, value: int) -> None:
         if value == self.verticalScrollBar().minimum() and self._model.rowCount() > 0:
             self._model.load_older()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        point = event.position().toPoint()
+        index = self.indexAt(point)
+        delegate = self.itemDelegate()
+        if not index.isValid() or not isinstance(delegate, BubbleDelegate):
+            return
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)
+        link = delegate.link_at(option, index, point)
+        if link:
+            self.link_clicked.emit(link)
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
@@ -126,7 +153,7 @@ class ConversationPane(QWidget):
         )
         self.badge = self._make_badge()
         self.notice: QMessageBox | None = None
-        self._told: set[str] = set()  # contacts whose warrant build the user was told of
+        self._told: set[str] = set()  # told in this window, before the core has stored it
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.badge)
@@ -164,6 +191,8 @@ class ConversationPane(QWidget):
         self.thumbnails.ready.connect(lambda _id: self.view.viewport().update())
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.activated.connect(self._activated)
+        # Only web links become anchors (bubble_delegate.LINK): the browser opens them.
+        self.view.link_clicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
         self._was_at_bottom = True
         self._read_timer = QTimer(self)
         self._read_timer.setSingleShot(True)
@@ -283,6 +312,7 @@ class ConversationPane(QWidget):
             conversation is None
             or conversation.build_variant != "warrant"
             or build_config().is_warrant
+            or conversation.build_acknowledged
             or conversation.contact_id in self._told
         ):
             then()
@@ -303,6 +333,7 @@ class ConversationPane(QWidget):
         def answered(_result: int) -> None:
             if box.clickedButton() is send:
                 self._told.add(contact_id)
+                self._bridge.call(self._bridge.messenger.acknowledge_build(contact_id))
                 then()
 
         box.finished.connect(answered)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 from parley.app.events import MessageView, SearchHit
@@ -21,6 +22,30 @@ from PySide6.QtWidgets import (
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
 DEBOUNCE_MS = 200
+#: Match markers in snippets: control characters, which typed text does not contain (a sender who
+#: puts them in a message only moves a highlight in their own message).
+MARK_START, MARK_END = "\x02", "\x03"
+HIGHLIGHT = "background:#ffe066;color:#000"
+
+
+def count_words(count: int, one: str, many: str) -> str:
+    """ "1 message", "2 messages": numbers with the noun they count, in the right number."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def highlighted(snippet: str) -> str:
+    """The snippet as rich text: matches highlighted, everything else escaped."""
+    parts = []
+    for number, piece in enumerate(snippet.replace(MARK_END, MARK_START).split(MARK_START)):
+        text = html.escape(piece)
+        parts.append(
+            f'<span style="background:#ffe066;color:#000">{text}</span>' if number % 2 else text
+        )
+    return "".join(parts)
+
+
+def plain(snippet: str) -> str:
+    return snippet.replace(MARK_START, "").replace(MARK_END, "")
 
 
 class SearchDialog(QDialog):
@@ -68,22 +93,38 @@ class SearchDialog(QDialog):
             if generation == self._generation:
                 self._show(hits)
 
-        self._bridge.call(self._bridge.messenger.search(text), show, self.error.show_message)
+        self._bridge.call(
+            self._bridge.messenger.search(text, marks=(MARK_START, MARK_END)),
+            show,
+            self.error.show_message,
+        )
 
     def _show(self, hits: list[SearchHit]) -> None:
         self.results.clear()
         now = time.time()
         for hit in hits:
             when = short_time(hit.message.sent_at, now=now)
-            item = QListWidgetItem(f"{hit.conversation_title} · {when}\n{hit.snippet}")
-            item.setData(HIT_ROLE, hit.message)
-            item.setData(
-                Qt.ItemDataRole.AccessibleTextRole,
-                f"{hit.conversation_title}, {when}: {hit.snippet}",
+            # Who wrote it: my own messages are mine, not the contact's.
+            who = (
+                f"You to {hit.conversation_title}"
+                if hit.message.direction == "out"
+                else hit.conversation_title
             )
+            item = QListWidgetItem()
+            item.setData(HIT_ROLE, hit.message)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{who}, {when}: {plain(hit.snippet)}")
+            label = QLabel(
+                f"<b>{html.escape(who)}</b> · {html.escape(when)}<br>{highlighted(hit.snippet)}"
+            )
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setContentsMargins(4, 3, 4, 3)
+            item.setSizeHint(label.sizeHint())
             self.results.addItem(item)
+            self.results.setItemWidget(item, label)
         self.summary.setText(
-            "No messages found." if not hits else f"{len(hits)} messages, newest first."
+            "No messages found."
+            if not hits
+            else f"{count_words(len(hits), 'message', 'messages')}, newest first."
         )
         if hits:
             self.results.setCurrentRow(0)

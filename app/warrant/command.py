@@ -115,3 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarrantError as exc:
         print(f"parley warrant: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except OSError as exc:  # a folder that is a file, a disk that is full: said, not traced
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"parley warrant: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return EXIT_REFUSED

@@ -55,6 +55,26 @@ def _parser() -> argparse.ArgumentParser:
         help="write-behind window: a live message acknowledged by its recipient within this many "
         "ms is never stored; 0 stores every message before its receipt (default %(default)g)",
     )
+    p.add_argument(
+        "--otk-per-requester",
+        type=float,
+        default=RelayConfig.otk_per_requester,
+        help="one-time prekeys one account may take per hour; 0 = no limit (default %(default)g)",
+    )
+    p.add_argument(
+        "--otk-per-target",
+        type=float,
+        default=RelayConfig.otk_per_target,
+        help="one-time prekeys handed out per hour from one account's stock; 0 = no limit "
+        "(default %(default)g)",
+    )
+    p.add_argument(
+        "--otk-pair-hours",
+        type=float,
+        default=RelayConfig.otk_pair_interval / 3600,
+        help="hours before one account gets another one-time prekey of the same account; "
+        "0 = no limit (default %(default)g)",
+    )
     p.add_argument("--fsync", action="store_true", help="fsync each commit (power-loss safe)")
     p.add_argument(
         "--lawful-intercept",
@@ -148,6 +168,9 @@ def main(argv: list[str]) -> int:
             auth_timeout=args.auth_timeout,
             window=args.window,
             commit_delay=args.commit_delay_ms / 1000,
+            otk_per_requester=args.otk_per_requester,
+            otk_per_target=args.otk_per_target,
+            otk_pair_interval=args.otk_pair_hours * 3600,
             **({"name": args.public_url} if args.public_url else {}),
         )
         if args.workers > 1:

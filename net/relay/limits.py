@@ -39,6 +39,12 @@ class RelayConfig:
         commit_delay: write-behind window in seconds (0 = off): a message forwarded live is held
             in memory this long (up to twice as long) before it is stored; if its recipient
             acknowledges it first it is never stored (docs/protocol.md s7, "Write-behind").
+        otk_per_requester: one-time prekeys one account may take per hour, across all targets
+            (also the burst); 0 = no limit. Beyond it a fetch gets the signed prekey alone.
+        otk_per_target: one-time prekeys handed out per hour from one account's stock, to
+            everyone together (also the burst); 0 = no limit.
+        otk_pair_interval: seconds before the same requester gets another one-time prekey of
+            the same target (a second fetch meanwhile gets the signed prekey alone).
     """
 
     name: str = ""
@@ -56,6 +62,9 @@ class RelayConfig:
     max_bad_frames: int = 10
     expire_interval: float = 60.0
     commit_delay: float = 0.1
+    otk_per_requester: float = 30.0
+    otk_per_target: float = 30.0
+    otk_pair_interval: float = DAY
 
     def __post_init__(self) -> None:
         positive = {
@@ -79,6 +88,8 @@ class RelayConfig:
                 f"the commit delay must be between 0 and {MAX_COMMIT_DELAY:g} seconds "
                 f"(got {self.commit_delay})"
             )
+        if min(self.otk_per_requester, self.otk_per_target, self.otk_pair_interval) < 0:
+            raise RelayConfigError("the one-time prekey fetch limits cannot be negative")
         if self.prekey_low_threshold < 0:
             raise RelayConfigError("the prekey threshold cannot be negative")
         if len(self.name.encode("utf-8")) > MAX_RELAY_NAME:
@@ -119,3 +130,60 @@ class TokenBucket:
     def is_full(self, now: float) -> bool:
         """Whether the bucket would be full at ``now`` (it can then be forgotten)."""
         return self.tokens + max(0.0, now - self.updated) * self.rate >= self.burst
+
+
+HOUR = 3_600.0
+# How many (requester, target) pairs the relay remembers for otk_pair_interval; past this the
+# oldest are forgotten (a forgotten pair can take one more key, bounded by the buckets anyway).
+MAX_OTK_PAIRS = 100_000
+
+
+@dataclass
+class OneTimePrekeyLimits:
+    """Who may take a one-time prekey now (docs/relay.md, "One-time prekey limits").
+
+    One-time prekeys are a stock: every fetch deletes one, and an account that fetched the whole
+    stock would leave everyone else's first messages without one (weaker forward secrecy for the
+    first message, as X3DH without a one-time prekey). A fetch over a limit is still answered,
+    with the signed prekey alone, so adding a contact never fails because of this; only the
+    stock is protected. Kept in memory (per relay process): a restart forgets it.
+    """
+
+    config: RelayConfig
+    by_requester: dict[bytes, TokenBucket] = field(default_factory=dict)
+    by_target: dict[bytes, TokenBucket] = field(default_factory=dict)
+    pairs: dict[tuple[bytes, bytes], float] = field(default_factory=dict)
+
+    def allow(self, requester: bytes, target: bytes, now: float) -> bool:
+        """Whether ``requester`` may take one of ``target``'s one-time prekeys (and count it)."""
+        pair = (requester, target)
+        last = self.pairs.get(pair)
+        if last is not None and now - last < self.config.otk_pair_interval:
+            return False
+        if not self._take(self.by_requester, requester, self.config.otk_per_requester, now):
+            return False
+        if not self._take(self.by_target, target, self.config.otk_per_target, now):
+            return False
+        self.pairs.pop(pair, None)
+        self.pairs[pair] = now
+        if len(self.pairs) > MAX_OTK_PAIRS:
+            del self.pairs[next(iter(self.pairs))]
+        return True
+
+    @staticmethod
+    def _take(buckets: dict[bytes, TokenBucket], key: bytes, per_hour: float, now: float) -> bool:
+        if per_hour <= 0:
+            return True
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = TokenBucket.full(per_hour / HOUR, per_hour, now)
+        return bucket.take(now)
+
+    def forget_idle(self, now: float) -> None:
+        """Drop full buckets and expired pairs (called from the relay's periodic tick)."""
+        for buckets in (self.by_requester, self.by_target):
+            for key in [k for k, b in buckets.items() if b.is_full(now)]:
+                del buckets[key]
+        interval = self.config.otk_pair_interval
+        for pair in [p for p, t in self.pairs.items() if now - t >= interval]:
+            del self.pairs[pair]

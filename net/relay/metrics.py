@@ -23,6 +23,7 @@ class Counters:
         expired_total: messages dropped by the time-to-live.
         refused_total: error frames sent, whatever the reason.
         refused_by_code: the same, per stable error code.
+        otk_withheld_total: bundles handed out without a one-time prekey (a fetch limit hit).
     """
 
     connections: int = 0
@@ -32,6 +33,7 @@ class Counters:
     expired_total: int = 0
     refused_total: int = 0
     refused_by_code: Counter[str] = field(default_factory=Counter)
+    otk_withheld_total: int = 0
 
     def render(self, queued: int) -> str:
         """The counters as Prometheus text; ``queued`` (a gauge) comes from the store."""
@@ -42,6 +44,7 @@ class Counters:
             f"parley_relay_stored_total {self.stored_total}",
             f"parley_relay_delivered_total {self.delivered_total}",
             f"parley_relay_expired_total {self.expired_total}",
+            f"parley_relay_otk_withheld_total {self.otk_withheld_total}",
             f"parley_relay_refused_total {self.refused_total}",
         ]
         lines += [

@@ -43,7 +43,7 @@ import nacl.exceptions
 import nacl.signing
 from parley.net import wire
 from parley.net.errors import StoreError, UnsupportedVersion, WireError
-from parley.net.relay.limits import RelayConfig, TokenBucket
+from parley.net.relay.limits import OneTimePrekeyLimits, RelayConfig, TokenBucket
 from parley.net.relay.metrics import Counters
 from parley.net.relay.store import Refused, RelayStore
 
@@ -154,6 +154,7 @@ class RelayCore:
         self._conns: dict[int, _Conn] = {}
         self._by_account: dict[bytes, list[_Conn]] = {}
         self._buckets: dict[bytes, TokenBucket] = {}
+        self._otk_limits = OneTimePrekeyLimits(config)
         self._next_id = 1
         self._next_expiry = 0.0
         self._deferred: dict[bytes, _DeferredQueue] = {}
@@ -266,6 +267,7 @@ class RelayCore:
         for account, bucket in list(self._buckets.items()):
             if account not in self._by_account and bucket.is_full(now):
                 del self._buckets[account]
+        self._otk_limits.forget_idle(now)
         if self._shared and now >= self._next_renewal:
             self._next_renewal = now + CONNECTION_LEASE / 3
             for account in [a for a in self._leases if a not in self._by_account]:
@@ -735,7 +737,14 @@ class RelayCore:
 
     def _on_fetch(self, conn: _Conn, frame: wire.Fetch, now: float) -> list[Action]:
         owner = frame.account
-        bundle = self.store.take_bundle(owner) if self.store.is_registered(owner) else None
+        bundle = None
+        if self.store.is_registered(owner):
+            requester = conn.account or b""
+            # Over a fetch limit the signed prekey alone: the stock stays for everyone else.
+            one_time = requester == owner or self._otk_limits.allow(requester, owner, now)
+            bundle = self.store.take_bundle(owner, one_time=one_time)
+            if not one_time:
+                self.counters.otk_withheld_total += 1
         if bundle is None:
             return self._refuse(
                 conn, "unknown_account", "no prekeys published for that account", frame.request_id

@@ -167,8 +167,11 @@ class RelayStore(Protocol):
         """The account's stock of one-time prekeys."""
         ...
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
-        """The signed prekey and one one-time prekey (deleted); None if never published."""
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
+        """The signed prekey and one one-time prekey (deleted); None if never published.
+
+        With ``one_time=False`` no one-time prekey is handed out (the fetch limits of
+        protocol.py): the bundle holds the signed prekey alone and the stock is untouched."""
         ...
 
     def enqueue(
@@ -353,12 +356,14 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
         signed = self._exec(
             "SELECT prekey FROM signed_prekeys WHERE account = ?", (account,)
         ).fetchone()
         if signed is None:
             return None
+        if not one_time:
+            return PrekeyBundle(signed[0], None, self.prekey_count(account))
         row = self._exec(
             "DELETE FROM one_time_prekeys WHERE id = "
             "(SELECT id FROM one_time_prekeys WHERE account = ? ORDER BY id LIMIT 1) "

@@ -144,11 +144,13 @@ end
 return out
 """
 
-# KEYS: signed, list, set.  -> {signed, one-time or false, remaining} | false
+# KEYS: signed, list, set.  ARGV: "1" to hand out a one-time prekey, "0" not to.
+# -> {signed, one-time or false, remaining} | false
 _TAKE_BUNDLE = """
 local signed = redis.call('GET', KEYS[1])
 if not signed then return false end
-local one = redis.call('LPOP', KEYS[2])
+local one = false
+if ARGV[1] == '1' then one = redis.call('LPOP', KEYS[2]) end
 if one then redis.call('SREM', KEYS[3], one) end
 return {signed, one, redis.call('LLEN', KEYS[2])}
 """
@@ -341,8 +343,13 @@ class RedisStore:
     def prekey_count(self, account: bytes) -> int:
         return int(self._run("prekey count", self._redis.llen, f"pk:{{{_tag(account)}}}:l"))
 
-    def take_bundle(self, account: bytes) -> PrekeyBundle | None:
-        row = self._run("prekey fetch", self._take_bundle, keys=_prekey_keys(account))
+    def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
+        row = self._run(
+            "prekey fetch",
+            self._take_bundle,
+            keys=_prekey_keys(account),
+            args=["1" if one_time else "0"],
+        )
         if not row:
             return None
         signed, one_time, remaining = row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from parley.app import account
-from parley.app.events import CatchUpProgress, MessageAdded
+from parley.app.events import CatchUpProgress, ErrorRaised, MessageAdded
 from parley.app.store import prekeys
 
 from .test_core_fixtures import WAIT_S, Person, eventually, pair_fixture, relay_fixture  # noqa: F401
@@ -66,3 +66,20 @@ async def test_an_old_signed_prekey_is_rotated_and_the_previous_kept(
     second = prekeys.current_signed(db)
     assert second.key_id == first.key_id + 1 and second.created_at == later
     assert prekeys.signed_by_id(db, first.key_id).public_key == first.public_key
+
+
+async def test_the_owner_is_warned_when_prekeys_are_drained_without_use(
+    pair: tuple[Person, Person],
+) -> None:
+    alice, bob = pair
+    await alice.messenger.start()
+    await alice.messenger.wait_online(WAIT_S)
+    client = alice.messenger._require_client()
+    for _ in range(account.DRAIN_WARNING):  # fetched, never written with
+        await client.fetch_bundle(bob.messenger.identity.public.to_bytes())
+    await bob.reopen()  # the next login publishes, and compares the stocks
+    await eventually(
+        lambda: any(isinstance(e, ErrorRaised) and "draining" in e.message for e in bob.events)
+    )
+    [warning] = [e for e in bob.events if isinstance(e, ErrorRaised) and "draining" in e.message]
+    assert warning.message.startswith(f"{account.DRAIN_WARNING + 1} of your one-time prekeys")

@@ -16,6 +16,7 @@ import pytest
 from parley.app.account import create_account, open_account
 from parley.app.events import Event
 from parley.app.messenger import Messenger
+from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import RelayServer, serve_relay
 
 FAST = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
@@ -68,7 +69,10 @@ async def eventually(check: Callable[[], object], timeout: float = WAIT_S) -> No
 
 @pytest.fixture(name="relay")
 async def relay_fixture(tmp_path: Path) -> AsyncIterator[RelayServer]:
-    async with serve_relay("127.0.0.1", 0, tmp_path / "relay") as server:
+    # These tests drain prekey stocks on purpose; the relay's fetch limits have their own tests
+    # (tests/net/test_client.py), so they are off here.
+    config = RelayConfig(otk_per_requester=0, otk_per_target=0, otk_pair_interval=0)
+    async with serve_relay("127.0.0.1", 0, tmp_path / "relay", config) as server:
         yield server
 
 

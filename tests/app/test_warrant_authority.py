@@ -102,6 +102,13 @@ def test_init_refuses_impossible_parameters_and_an_existing_authority(made: Path
     assert done.returncode == 6 and "already holds an authority" in done.stderr
     done = run("authority", "init", "--trustees", "5")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+    done = run("authority", "init", "--trustees", "5", "--threshold", "3",
+               "--out", str(made / "authority.json"))  # fmt: skip
+    assert done.returncode == 6 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("parley warrant: ") and done.stderr.count("\n") == 1
+    done = run("authority", "init", "--trustees", "5", "--threshold", "3", "--out", str(made),
+               "--start", "yesterday")  # fmt: skip
+    assert done.returncode == 2 and "ISO 8601" in done.stderr
 
 
 def test_k_share_files_open_a_captured_frame_and_k_minus_1_do_not(made: Path) -> None:

@@ -209,6 +209,10 @@ async def test_the_standard_build_reads_warrant_messages_and_says_so_at_once(
     assert (view.build_variant, view.authority_key_id) == ("warrant", warrant_build.key_id)
     record = await bob.messenger.relay_record(got.id)
     assert any(k == "extension" and warrant_build.key_id in v for k, v in record.metadata)
+    assert not view.build_acknowledged
+    await bob.messenger.acknowledge_build(contact.id)
+    [view] = await bob.messenger.conversations()
+    assert view.build_acknowledged
     # Bob answers; his message carries no envelope, and Alice (strict) refuses it.
     await bob.messenger.send_text(view.id, "from a standard build")
     # Bob's delivery receipt is refused as well (it too is a message without an envelope).

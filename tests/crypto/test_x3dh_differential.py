@@ -13,11 +13,16 @@ associated data. Two differences remain, bridged here and nowhere else:
   that must agree bit for bit.
 
 The agreement is run in both directions, and the KDF alone is compared on random DH outputs.
+
+The reference is configured with the specification's literal constants (docs/protocol.md s2 and
+s3: the info string and the signed prekey message), written here and never imported from the
+code under test, so a changed constant in crypto/ fails these tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 
 import pytest
 import x3dh
@@ -32,9 +37,8 @@ from parley.crypto.prekeys import (
     SignedPreKey,
     SignedPreKeyPublic,
     generate_one_time_prekeys,
-    signed_prekey_message,
 )
-from parley.crypto.x3dh import KDF_INFO, X3DHHeader, derive_shared_secret, initiate, respond
+from parley.crypto.x3dh import X3DHHeader, derive_shared_secret, initiate, respond
 from x3dh.crypto_provider import HashFunction
 from x3dh.crypto_provider_cryptography import CryptoProviderImpl
 from x3dh.identity_key_pair import IdentityKeyPairSeed
@@ -44,6 +48,14 @@ from .vectors_util import fixed_rng
 
 SPK_ID = 1
 SPK_CREATED_AT = 1_700_000_000
+# The specification's constants (docs/protocol.md s2, s3), pinned here on purpose.
+SPEC_KDF_INFO = b"Parley X3DH v1"
+SPEC_SPK_DOMAIN = b"Parley signed prekey v1\x00"
+
+
+def spec_signed_prekey_message(prekey_id: int, created_at: int, public: bytes) -> bytes:
+    """SPKMessage = "Parley signed prekey v1" || 0x00 || u32 id || u64 created_at || SPK_pub."""
+    return SPEC_SPK_DOMAIN + struct.pack(">IQ", prekey_id, created_at) + public
 
 
 class ParleyCompatibleState(x3dh.BaseState):
@@ -52,7 +64,7 @@ class ParleyCompatibleState(x3dh.BaseState):
     @staticmethod
     def _encode_public_key(key_format: x3dh.IdentityKeyFormat, pub: bytes) -> bytes:
         if key_format is x3dh.IdentityKeyFormat.CURVE_25519:  # only ever used for the signed prekey
-            return signed_prekey_message(SPK_ID, SPK_CREATED_AT, pub)
+            return spec_signed_prekey_message(SPK_ID, SPK_CREATED_AT, pub)
         return pub  # identity keys enter AD as the raw 32-byte Ed25519 key, as in Parley
 
 
@@ -60,7 +72,7 @@ def reference_state(identity: IdentityKeyPair) -> ParleyCompatibleState:
     state = ParleyCompatibleState.create(
         x3dh.IdentityKeyFormat.ED_25519,
         x3dh.HashFunction.SHA_256,
-        KDF_INFO,
+        SPEC_KDF_INFO,
         IdentityKeyPairSeed(identity.to_bytes()),
     )
     assert isinstance(state, ParleyCompatibleState)
@@ -152,7 +164,7 @@ def test_signatures_are_interchangeable() -> None:
 def test_kdf_matches_on_random_dh_outputs(dh_outputs: list[bytes]) -> None:
     reference = asyncio.run(
         CryptoProviderImpl.hkdf_derive(
-            HashFunction.SHA_256, 32, bytes(32), KDF_INFO, b"\xff" * 32 + b"".join(dh_outputs)
+            HashFunction.SHA_256, 32, bytes(32), SPEC_KDF_INFO, b"\xff" * 32 + b"".join(dh_outputs)
         )
     )
     assert derive_shared_secret(tuple(dh_outputs)) == reference

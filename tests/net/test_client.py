@@ -188,8 +188,10 @@ async def test_a_message_the_app_fails_to_commit_is_not_acknowledged(
 
 
 async def test_prekeys_publish_fetch_hands_each_one_time_prekey_out_once(
-    relay: RelayProcess, peers: PeerFactory
+    relay_factory: RelayFactory, peers: PeerFactory
 ) -> None:
+    relay = relay_factory(["--otk-pair-hours", "0"])  # one requester may drain it here
+    relay.start()
     low: list[int] = []
 
     async def on_low(remaining: int) -> None:
@@ -692,3 +694,31 @@ async def test_sends_refused_by_the_rate_limit_reach_the_recipient_in_the_order_
     # but no message may overtake by more than a group (before the fix: by up to 50 places).
     displacement = max(abs(got.index(mid) - n) for n, mid in enumerate(ids))
     assert displacement <= RESEND_GROUP, [int.from_bytes(m, "big") for m in got]
+
+
+async def test_one_time_prekey_fetches_are_limited_per_requester_and_per_target(
+    relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    """An account that fetches a target's bundle over and over (or many targets) no longer
+    drains stocks: over a limit the bundle holds the signed prekey alone (it got every one of
+    the stock before)."""
+    relay = relay_factory(["--otk-per-requester", "5", "--otk-per-target", "3"])
+    relay.start()
+    targets = [await peers(relay.url).start() for _ in range(7)]
+    for n, target in enumerate(targets):
+        keys = [b"otk-%d-%d" % (n, i) for i in range(20)]
+        await target.client.publish_prekeys(b"signed prekey", keys)
+    thief = await peers(relay.url).start()
+    # The same target again and again: one one-time prekey per day for this pair.
+    again = [await thief.client.fetch_bundle(targets[0].account) for _ in range(10)]
+    assert sum(b.one_time_prekey is not None for b in again) == 1
+    assert all(b.signed_prekey == b"signed prekey" for b in again)
+    # Many targets: 5 one-time prekeys per hour for one requester, whoever the targets are.
+    spread = [await thief.client.fetch_bundle(t.account) for t in targets[1:]]
+    assert [b.one_time_prekey is not None for b in spread] == [True] * 4 + [False] * 2
+    # Many requesters (Sybils) against one target: 3 per hour from one stock.
+    sybils = [await peers(relay.url).start() for _ in range(5)]
+    taken = [await s.client.fetch_bundle(targets[6].account) for s in sybils]
+    assert [b.one_time_prekey is not None for b in taken] == [True] * 3 + [False] * 2
+    await targets[6].client.publish_prekeys(b"signed prekey", [])
+    assert targets[6].client.prekey_stock == 17  # 20 - 3: the stock survived

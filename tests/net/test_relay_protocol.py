@@ -418,7 +418,8 @@ def test_flow_control_bounds_deliveries_in_flight(tmp_path: Path) -> None:
 
 
 def test_each_one_time_prekey_is_handed_out_once(tmp_path: Path) -> None:
-    relay = Harness(tmp_path, prekey_low_threshold=2)
+    # One requester drains the stock here: the fetch limits (tested below) are off.
+    relay = Harness(tmp_path, prekey_low_threshold=2, otk_pair_interval=0)
     bconn, _ = relay.login(bob)
     published = relay.request(bconn, wire.Publish(1, b"spk", (b"k1", b"k2", b"k3")))
     assert published == [wire.Published(1, 3)]
@@ -438,6 +439,28 @@ def test_each_one_time_prekey_is_handed_out_once(tmp_path: Path) -> None:
     assert got == [b"k1", b"k2", b"k3", None]
     relay.login(bob)
     assert relay.store.prekey_count(bob_id) == 0
+    relay.store.close()
+
+
+def test_one_time_prekey_limits_refill_with_time(tmp_path: Path) -> None:
+    relay = Harness(tmp_path, otk_per_requester=2, otk_per_target=100)
+    bconn, _ = relay.login(bob)
+    keys = tuple(b"k%d" % n for n in range(10))
+    relay.request(bconn, wire.Publish(1, b"spk", keys))
+    aconn, _ = relay.login(alice)
+    bob_id = bytes(bob.verify_key)
+
+    def fetch(n: int, now: float) -> bytes | None:
+        [bundle] = relay.frames(
+            relay.core.receive(aconn, wire.encode(wire.Fetch(n, bob_id)), now), aconn
+        )
+        assert isinstance(bundle, wire.Bundle) and bundle.signed_prekey == b"spk"
+        return bundle.one_time_prekey
+
+    assert [fetch(n, T0) for n in range(3)] == [b"k0", None, None]  # one per pair per day
+    assert fetch(3, T0 + 86_400) == b"k1"  # a day later, one more
+    assert fetch(4, T0 + 2 * 86_400) == b"k2"
+    assert relay.core.counters.otk_withheld_total == 2
     relay.store.close()
 
 

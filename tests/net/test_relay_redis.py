@@ -77,7 +77,9 @@ async def test_a_one_time_prekey_is_handed_out_once_when_two_relays_race(
 ) -> None:
     from nacl.signing import SigningKey
 
-    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--rate", "0")
+    # The fetch limits are off: this test drains the stock on purpose, from two processes.
+    limits_off = ("--otk-pair-hours", "0", "--otk-per-target", "0")
+    relay_a, relay_b = _two_relays(relay_factory, redis_url, "--rate", "0", *limits_off)
     owner_key = SigningKey.generate()
     owner = await RawConnection.open(relay_a.url)
     await owner.login(owner_key)

@@ -17,9 +17,18 @@ from parley.ui.search_dialog import SearchDialog
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import click, open_chat, open_from_menu, press, send, wait_for_window
+from tests.ui.ui_driver import (
+    click,
+    close_window,
+    open_chat,
+    open_from_menu,
+    press,
+    send,
+    wait_for_window,
+)
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
@@ -232,3 +241,27 @@ def test_pasted_picture_is_sent_and_its_temporary_file_removed(
     qtbot.waitUntil(arrived, timeout=WAIT_MS)
     assert len(written) == 1
     qtbot.waitUntil(lambda: not written[0].exists(), timeout=WAIT_MS)
+
+
+def test_search_results_say_who_wrote_them_and_highlight_the_match(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    send(alice, "a wombat [not a match] here")
+    qtbot.waitUntil(lambda: (m := last_message(alice)) is not None and "wombat" in m.body,
+                    timeout=WAIT_MS)  # fmt: skip
+    dialog = open_from_menu(qtbot, alice, "Parley", "Search", SearchDialog)
+    QTest.keyClicks(dialog.query, "wombat")
+    qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=WAIT_MS)
+    assert dialog.summary.text() == "1 message, newest first."
+    item = dialog.results.item(0)
+    label = dialog.results.itemWidget(item)
+    assert isinstance(label, QLabel)
+    shown = label.text()
+    assert "You to Bob" in shown  # my own message, not labelled with Bob's name
+    assert "background" in shown and ">wombat</span>" in shown  # highlighted, not bracketed
+    assert "[not a match]" in shown  # the message's own brackets stay as typed
+    spoken = item.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken.startswith("You to Bob") and "\x02" not in spoken
+    close_window(qtbot, dialog)

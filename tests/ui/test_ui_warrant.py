@@ -149,6 +149,11 @@ def test_the_standard_build_tells_its_user_at_once_and_before_writing(
     assert box is not None and box.isVisible()
     QTest.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bob.pane.model.rowCount() == 2, timeout=WAIT_MS)
+    # Remembered in the store: the core's view of the conversation says so (asked only once).
+    qtbot.waitUntil(
+        lambda: bob.pane.conversation is not None and bob.pane.conversation.build_acknowledged,
+        timeout=WAIT_MS,
+    )
     # Told once: the next message goes without a notice.
     shown = bob.pane.notice
     QTest.keyClicks(bob.pane.composer.edit, "and again")

@@ -50,10 +50,26 @@ def click(widget: QWidget, pos: QPoint | None = None) -> None:
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
 
 
+def type_text(widget: QWidget, text: str) -> None:
+    """Type ``text`` key by key; characters beyond ASCII (é, emoji) arrive as a keyboard layout
+    or input method delivers them: a key event carrying the text (QTest.keyClicks takes ASCII)."""
+    for char in text:
+        if char.isascii():
+            QTest.keyClicks(widget, char)
+        else:
+            QTest.sendKeyEvent(
+                QTest.KeyAction.Click,
+                widget,
+                Qt.Key.Key_unknown,
+                char,
+                Qt.KeyboardModifier.NoModifier,
+            )
+
+
 def type_into(widget: QWidget, text: str) -> None:
     """Give ``widget`` the keyboard focus by clicking it, then type ``text`` key by key."""
     click(widget)
-    QTest.keyClicks(widget, text)
+    type_text(widget, text)
 
 
 def press(widget: QWidget, key: Qt.Key, modifier: Qt.KeyboardModifier | None = None) -> None:
@@ -146,7 +162,7 @@ def send(window: MainWindow, text: str) -> None:
     """Type ``text`` into the open conversation's composer and press Return."""
     edit = window.pane.composer.edit
     click(edit)
-    QTest.keyClicks(edit, text)
+    type_text(edit, text)
     QTest.keyClick(edit, Qt.Key.Key_Return)
 
 
