@@ -182,8 +182,8 @@ class Pipeline:
         confirm: called after a commit with (contact id, message ids) to send delivery receipts.
         notify: called after a commit with (contact id, message id, send a notice?) for a message
             from a contact that a fresh session would let us read: the relay client must let its
-            resend in, and (at most once a minute per sender) a "cannot decrypt" notice goes out
-            (app/recovery.py).
+            resend in, and (once per message, a few a minute per sender) a "cannot decrypt" notice
+            goes out (app/recovery.py).
         resend: called after a commit with (contact id, recovery.Action) when a verified notice
             asks to send a message again (in a fresh session, with all that is not delivered).
     """
@@ -453,6 +453,10 @@ class Pipeline:
                 continue
             if row.conversation_id != conversation.id or row.direction != "out":
                 continue  # a receipt names only messages we sent to this contact
+            # The contact's device has it, so it acknowledged it to the relay, which deleted it:
+            # "what the relay saw" must say so, not show the stored-until date.
+            with contextlib.suppress(NotFound):
+                relay_records.mark_deleted(self.db, message_id)
             if STATUS_RANK[status] > STATUS_RANK[row.status]:
                 messages.set_status(self.db, message_id, status)
                 out.events.append(MessageStatusChanged(conversation.id, message_id.hex(), status))
@@ -591,6 +595,7 @@ class Pipeline:
     def record_stored(self, receipt: SendReceipt, recipient: bytes) -> Status | None:
         """The relay stored the message: keep what it saw, and move "sending" to "sent"."""
         with self.db.transaction():
+            row = messages.get(self.db, receipt.message_id)
             relay_records.record(
                 self.db,
                 RelayRecordRow(
@@ -604,10 +609,10 @@ class Pipeline:
                     ),
                     time.time(),
                     receipt.expires_at,
-                    False,
+                    # The contact's receipt can overtake the relay's: then it is gone already.
+                    row.status in ("delivered", "read"),
                 ),
             )
-            row = messages.get(self.db, receipt.message_id)
             if row.status == "sending":
                 messages.set_status(self.db, receipt.message_id, "sent")
                 return "sent"
