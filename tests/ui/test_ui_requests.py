@@ -16,6 +16,7 @@ from parley.ui.main_window import MainWindow
 from parley.ui.requests_view import RequestsDialog
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_fixtures import FAST_ARGON2, PASSPHRASE, WAIT_MS
@@ -136,3 +137,46 @@ def test_delete_forgets_the_request(qtbot: QtBot, strangers: tuple[MainWindow, M
     assert db.one("SELECT count(*) FROM messages") == (0,)
     assert db.one("SELECT count(*) FROM contacts") == (0,)
     assert dialog.empty.isVisible()
+
+
+def test_merge_asks_to_compare_safety_numbers_first(
+    qtbot: QtBot, runtime: Submitter, relay: EmbeddedRelay, strangers: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, bob = strangers
+    say(qtbot, alice, "hello")
+    QTest.mouseClick(open_requests(qtbot, bob, 1).accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bob.conversations.rowCount() == 1, timeout=WAIT_MS)
+    bob.requests_button.dialog.close()  # type: ignore[union-attr]
+    old_key = alice.bridge.messenger.identity.public.to_bytes()  # type: ignore[attr-defined]
+    folder = Path(alice.bridge.messenger.store.folder).parent / "alice-new"  # type: ignore[attr-defined]
+
+    async def lost_phone() -> bytes:
+        """Alice on a new device without her old one: only an unproven claim."""
+        again = await create_account(
+            folder, "Alice", relay.url or "", key_storage="passphrase", passphrase=PASSPHRASE,
+            argon2_limits=FAST_ARGON2, replaces=old_key,
+        )  # fmt: skip
+        try:
+            await again.add_contact((await bob.bridge.messenger.my_invite()).code)
+            await again.send_text((await again.conversations())[0].id, "new phone, it's me")
+            await again.flush(WAIT_MS / 1000)
+            return again.identity.public.to_bytes()
+        finally:
+            await again.close()
+
+    new_key = runtime.submit(lost_phone()).result(WAIT_MS / 1000)
+    dialog = open_requests(qtbot, bob, 1)
+    assert "Says it is Alice's new identity (not proven)." in dialog.list.item(0).text()
+    qtbot.waitUntil(dialog.merge_button.isEnabled, timeout=WAIT_MS)
+    QTest.mouseClick(dialog.merge_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: dialog.merge_box is not None and dialog.merge_box.isVisible(), timeout=WAIT_MS
+    )
+    box = dialog.merge_box
+    assert box is not None and "Compare these numbers" in box.text()
+    QTest.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.list.count() == 0, timeout=WAIT_MS)
+    contacts = runtime.submit(bob.bridge.messenger.contacts()).result(WAIT_MS / 1000)
+    assert [(c.display_name, c.identity_key_hex, c.verified) for c in contacts] == [
+        ("Alice", new_key.hex(), True)
+    ]
