@@ -162,6 +162,7 @@ def conversation_view(db: Database, row: ConversationRow) -> ConversationView:
         contact.build_variant,
         authority_of(db, contact.id) if contact.build_variant == "warrant" else "",
         contact.build_variant == "warrant" and build_acknowledged(db, contact.id),
+        contact.identity_key.hex(),
     )
 
 

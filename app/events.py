@@ -68,6 +68,9 @@ class ConversationView:
     """For a warrant-build contact, the authority its envelopes are sealed to (hex)."""
     build_acknowledged: bool = False
     """The user has read, once, what writing to this warrant-build contact means."""
+    identity_key_hex: str = ""
+    """The contact's identity key: the avatar's colour is derived from it (a new key, a new
+    colour, as in Signal)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,8 @@ class ContactKeyChanged:
 class ConnectionChanged:
     state: ConnectionState
     detail: str
+    #: Offline: seconds until the next attempt (None: not retrying, or not known).
+    retry_in: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

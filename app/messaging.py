@@ -453,6 +453,10 @@ class Pipeline:
                 continue
             if row.conversation_id != conversation.id or row.direction != "out":
                 continue  # a receipt names only messages we sent to this contact
+            # The contact's device has it, so it acknowledged it to the relay, which deleted it:
+            # "what the relay saw" must say so, not show the stored-until date.
+            with contextlib.suppress(NotFound):
+                relay_records.mark_deleted(self.db, message_id)
             if STATUS_RANK[status] > STATUS_RANK[row.status]:
                 messages.set_status(self.db, message_id, status)
                 out.events.append(MessageStatusChanged(conversation.id, message_id.hex(), status))
@@ -591,6 +595,7 @@ class Pipeline:
     def record_stored(self, receipt: SendReceipt, recipient: bytes) -> Status | None:
         """The relay stored the message: keep what it saw, and move "sending" to "sent"."""
         with self.db.transaction():
+            row = messages.get(self.db, receipt.message_id)
             relay_records.record(
                 self.db,
                 RelayRecordRow(
@@ -604,10 +609,10 @@ class Pipeline:
                     ),
                     time.time(),
                     receipt.expires_at,
-                    False,
+                    # The contact's receipt can overtake the relay's: then it is gone already.
+                    row.status in ("delivered", "read"),
                 ),
             )
-            row = messages.get(self.db, receipt.message_id)
             if row.status == "sending":
                 messages.set_status(self.db, receipt.message_id, "sent")
                 return "sent"

@@ -239,9 +239,12 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
+        retry_in = self._client.retry_delay if self._client is not None else None
         for known in CONNECTION_STATES:
             if state == known:
-                self._emit(ConnectionChanged(known, detail))
+                self._emit(
+                    ConnectionChanged(known, detail, retry_in if known == "offline" else None)
+                )
         if state == "online":
             self.pipeline.new_connection()
             self._spawn(self._after_login())

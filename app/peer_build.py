@@ -48,10 +48,12 @@ def warrant_notice(name: str, key_id: str) -> str:
     """The one plain paragraph a standard build shows about a warrant-build contact."""
     return (
         f"{name} uses the warrant build of Parley (authority {key_id or 'unknown'}). Every "
-        "message in this conversation, yours included, also carries its key sealed to that "
-        "lawful-access authority: any K of its trustees, acting on a logged warrant, can read "
-        "messages the relay captured. Your safety number is unchanged and nobody else is added "
-        f"to the conversation. What this means and what it cannot do: {WARRANT_DOC}."
+        f"message {name} sends also carries its key sealed to that lawful-access authority: any "
+        "K of its trustees, acting on a logged warrant, can read those messages if the relay "
+        "captured them, and they may quote what you wrote. Your own messages carry no such "
+        "envelope, and a warrant build with the strict policy refuses them. Your safety number "
+        "is unchanged and nobody is added to the conversation. What this means and what it "
+        f"cannot do: {WARRANT_DOC}."
     )
 
 

@@ -5,12 +5,14 @@ SQLCipher store (checked to hold no readable SQLite header), a real relay on 127
 process, and two fresh accounts that publish their prekeys, start a session by X3DH and exchange
 messages in both directions, so that both sides take several Double Ratchet steps. Nothing touches
 the person's profile or keyring (the stores use a throw-away passphrase at Argon2id's minimum cost)
-and everything is removed afterwards. The user interface adds its own check (ui/self_test.py).
+and everything is removed afterwards. The warrant build adds its envelope check
+(app/warrant/self_test.py); the user interface adds its own (ui/self_test.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import itertools
 import tempfile
 import time
@@ -24,6 +26,8 @@ from parley.app.errors import AppError
 from parley.app.events import Event, MessageAdded
 from parley.app.messenger import Messenger
 from parley.app.store.profile import DB_NAME
+
+from parley.variant import config
 
 LOOPBACK = "127.0.0.1"
 STEP_TIMEOUT_S = 10.0
@@ -135,8 +139,20 @@ async def _exchange(
     )
 
 
+def _warrant_check() -> Callable[[Report], None] | None:
+    """The warrant build's envelope check (its module is absent from the standard build)."""
+    if not config().is_warrant:
+        return None
+    warrant = importlib.import_module("parley.app.warrant.self_test")
+    return lambda report: report.add(warrant.check())
+
+
 def run(extra: Callable[[Report], None] | None = None) -> Report:
-    """Run the core self-test on a fresh event loop; returns the report, raises on failure."""
+    """Run the core self-test on a fresh event loop; returns the report, raises on failure.
+
+    ``extra`` defaults to this build's own additional check (the warrant build's envelope check).
+    """
+    extra = extra or _warrant_check()
     report = Report()
     started = time.monotonic()
     try:

@@ -181,6 +181,7 @@ class RelayClient:
         self._closing = False
         self._fatal: RelayRefused | None = None
         self.last_error = ""  # why the last connection attempt failed, for a person
+        self.retry_delay: float | None = None  # seconds until the next attempt, while offline
         self._runner: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -430,8 +431,10 @@ class RelayClient:
             if self.closed:  # close() ran while we were connected
                 return
             self.last_error = reason
-            self._set_state("offline", reason)
             delay = self._backoff.next_delay()
+            self.retry_delay = delay  # known before the state change, so the app can say when
+            self._set_state("offline", reason)
+            self.retry_delay = None
             log.info("relay connection lost (%s); retrying in %.1f s", reason, delay)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):

@@ -21,9 +21,10 @@ import struct
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import msgpack
+import msgspec
 from parley.net.errors import (
     FieldTooLarge,
     MalformedFrame,
@@ -657,8 +658,65 @@ _CLIENT_PARSERS: dict[str, Callable[[dict[str, Any], int | None], ClientFrame]] 
 }
 
 
+# The relay's hot path: ``send`` and ``ack`` frames are decoded by msgspec into typed Structs whose
+# constraints are the same as the checks below (2.7x faster for a send, 4.4x for an ack; measured
+# by bench/wire_msgspec.py). Whatever msgspec refuses goes through the hand-written parser, which
+# names the problem with its stable code: error codes and messages are exactly as before, and the
+# wire bytes are untouched (encoding does not change). The other frames are rare (login, prekeys)
+# and keep the hand-written parser alone; docs/relay.md says why msgspec does not replace it all.
+_AccountBytes = Annotated[bytes, msgspec.Meta(min_length=ACCOUNT_LEN, max_length=ACCOUNT_LEN)]
+_MessageIdBytes = Annotated[
+    bytes, msgspec.Meta(min_length=MESSAGE_ID_LEN, max_length=MESSAGE_ID_LEN)
+]
+_RequestIdInt = Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUEST_ID)]
+
+
+class _FastSend(msgspec.Struct, tag_field="type", tag="send"):
+    id: _RequestIdInt
+    to: _AccountBytes
+    message_id: _MessageIdBytes
+    payload: Annotated[bytes, msgspec.Meta(max_length=MAX_PAYLOAD)]
+
+
+class _FastAck(msgspec.Struct, tag_field="type", tag="ack"):
+    message_id: _MessageIdBytes
+    more: Annotated[list[_MessageIdBytes], msgspec.Meta(max_length=MAX_ACK_BATCH - 1)] = []
+    id: _RequestIdInt | None = None
+
+
+_FAST_CLIENT = msgspec.msgpack.Decoder(_FastSend | _FastAck)
+
+
+def _decode_fast(data: bytes) -> ClientFrame | None:
+    """A valid send or ack frame, or None for anything else (the full parser then decides)."""
+    try:
+        frame = _FAST_CLIENT.decode(data)
+    except msgspec.MsgspecError:
+        return None
+    if type(frame) is _FastSend:
+        return Send(frame.id, frame.to, frame.message_id, frame.payload)
+    if type(frame) is _FastAck:
+        ack = Ack(frame.message_id, tuple(frame.more))
+        if len(set(ack.message_ids)) == len(frame.more) + 1:
+            return ack
+    return None
+
+
 def decode_client_frame(data: bytes | str) -> ClientFrame:
     """Parse a frame a client sent to the relay (a ``str`` is a text frame, always refused).
+
+    Raises:
+        WireError: any malformed input (a subclass naming the problem; never anything else).
+    """
+    if type(data) is bytes and len(data) <= MAX_FRAME:
+        fast = _decode_fast(data)
+        if fast is not None:
+            return fast
+    return parse_client_frame(data)
+
+
+def parse_client_frame(data: bytes | str) -> ClientFrame:
+    """``decode_client_frame`` by the hand-written checks alone (every frame type, every error).
 
     Raises:
         WireError: any malformed input (a subclass naming the problem; never anything else).

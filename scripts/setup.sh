@@ -35,6 +35,9 @@ APT_PACKAGES=(
   twm libzbar0
   # emoji in messages (Qt falls back to it for colour glyphs)
   fonts-noto-color-emoji
+  # packaging/build-installers.sh: Debian's shared libpython for PyInstaller, strip and objdump,
+  # lintian (dpkg-deb comes with dpkg; no fakeroot: dpkg-deb --root-owner-group)
+  libpython3.11 binutils lintian
 )
 
 missing=()

@@ -13,4 +13,6 @@ status=0
 MYPYPATH=build/typecheck .venv/bin/mypy --strict -p parley || status=1
 MYPYPATH=build/typecheck .venv/bin/mypy --strict tests || status=1
 MYPYPATH=build/typecheck:bench .venv/bin/mypy --strict bench || status=1
+MYPYPATH=build/typecheck .venv/bin/mypy --strict packaging/installers.py packaging/parley_entry.py \
+  || status=1
 exit $status

@@ -36,3 +36,18 @@ def test_quick_bench_prints_every_figure_as_one_json_line_last() -> None:
         assert figures[key] > 0, key
     assert figures["redis_appendfsync"] == "everysec"
     assert figures["quick"] == 1
+
+
+def test_the_wire_decoding_bench_prints_its_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH.parent / "wire_msgspec.py")],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PARLEY_BENCH_QUICK="1"),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in ("send_hand_us", "send_msgspec_us", "ack_hand_us", "ack_msgspec_us"):
+        assert figures[key] > 0, key

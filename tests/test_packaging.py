@@ -90,3 +90,27 @@ def test_desktop_entry_makes_parley_the_default_link_handler(tmp_path: Path) -> 
         f"update-desktop-database {tmp_path / 'data' / 'applications'}",
         "xdg-mime default parley.desktop x-scheme-handler/parley",
     ]
+
+
+def test_the_installers_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    """packaging/requirements-build.txt (packaging/lock.sh) must follow pyproject's dependencies:
+    a dependency added there and not re-locked would be missing from every installer."""
+    import re
+    import tomllib
+
+    pins: dict[str, int] = {}
+    current = ""
+    for line in (ROOT / "packaging" / "requirements-build.txt").read_text().splitlines():
+        if line and not line.startswith((" ", "#")):
+            assert "==" in line, f"not pinned: {line}"
+            current = line.split("==")[0].strip().lower()
+            pins.setdefault(current, 0)
+        elif "--hash=sha256:" in line:
+            pins[current] += 1
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = {
+        re.split(r"[<>=!~;\[ ]", dep)[0].lower().replace("_", "-")
+        for dep in project["dependencies"]
+    }
+    assert needed | {"pyinstaller"} <= set(pins), needed - set(pins)
+    assert all(count > 0 for count in pins.values()), pins

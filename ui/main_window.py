@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import time
 from collections.abc import Callable
 
 from parley.app.events import (
@@ -25,9 +27,10 @@ from parley.ui.safety_dialog import SafetyNumberDialog
 from parley.ui.search_dialog import SearchDialog
 from parley.ui.settings_dialog import SettingsDialog
 from parley.ui.widgets import named
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -56,6 +59,56 @@ def window_title(display_name: str) -> str:
     ("… — Parley").
     """
     return f"{display_name} ({build_config().describe()}) — Parley"
+
+
+class OfflineBanner(QFrame):
+    """Offline, said where it is seen: why in plain words, and when Parley tries again."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("offlineBanner")
+        self.setStyleSheet("#offlineBanner { background: #fff4ce; color: #3d2e00; }")
+        self.text = named(QLabel(self), "Offline")
+        self.text.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.text, 1)
+        self._reason = ""
+        self._retry_at: float | None = None
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self._update)
+        self.hide()
+
+    def show_state(self, event: ConnectionChanged) -> None:
+        if event.state == "connecting" and self.isVisible():
+            self._retry_at = time.monotonic()  # stays up, "trying again now", until online
+            self._update()
+            return
+        if event.state != "offline":
+            self._tick.stop()
+            self.hide()
+            return
+        self._reason = event.detail
+        self._retry_at = None if event.retry_in is None else time.monotonic() + event.retry_in
+        self._update()
+        self._tick.start()
+        self.show()
+
+    def _update(self) -> None:
+        reason = self._reason or "the connection was lost"
+        text = f"Offline: Parley cannot reach your relay ({reason}). "
+        if self._retry_at is None:
+            text += "It will not retry by itself: check the relay address in Settings."
+        else:
+            seconds = max(0, math.ceil(self._retry_at - time.monotonic()))
+            text += (
+                f"Trying again in {seconds} s. Messages you send wait here until then."
+                if seconds
+                else "Trying again now…"
+            )
+        self.text.setText(text)
+        self.text.setAccessibleDescription(text)
 
 
 class MainWindow(QMainWindow):
@@ -90,7 +143,14 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 680])
-        self.setCentralWidget(splitter)
+        self.offline_banner = OfflineBanner(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.offline_banner)
+        column.addWidget(splitter, 1)
+        self.setCentralWidget(central)
         self._build_status_bar()
         self._build_menus()
         self.notifier = Notifier(self, icon)
@@ -283,6 +343,7 @@ class MainWindow(QMainWindow):
 
     def show_connection(self, event: ConnectionChanged) -> None:
         words = CONNECTION_WORDS.get(event.state, event.state)
+        self.offline_banner.show_state(event)
         self.connection.setText(words)
         self.connection.setToolTip(event.detail)
         self.connection.setAccessibleDescription(f"{words}. {event.detail}".strip())
