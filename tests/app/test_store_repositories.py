@@ -92,14 +92,16 @@ def test_one_time_prekeys_are_consumed_once(db: Database) -> None:
     rows = [prekeys.OneTimePrekeyRow(i, os.urandom(32), os.urandom(32), False) for i in range(5)]
     prekeys.add_one_time(db, rows)
     assert prekeys.next_one_time_id(db) == 5
-    assert prekeys.consume_one_time(db, 2) == rows[2]
+    assert prekeys.one_time_by_id(db, 2) == rows[2]
+    assert prekeys.count_one_time(db) == 5  # reading does not consume
+    prekeys.delete_one_time(db, 2)
     with pytest.raises(NotFound, match="already used"):
-        prekeys.consume_one_time(db, 2)
+        prekeys.one_time_by_id(db, 2)
     assert prekeys.count_one_time(db) == 4
     prekeys.mark_published(db, [0, 1])
     assert [r.key_id for r in prekeys.unpublished_one_time(db)] == [3, 4]
     for key_id in (0, 1, 3, 4):
-        prekeys.consume_one_time(db, key_id)
+        prekeys.delete_one_time(db, key_id)
     assert prekeys.next_one_time_id(db) == 5  # ids are never reused, even when all are gone
 
 
@@ -238,7 +240,8 @@ def test_relay_records(db: Database) -> None:
     ("sql", "params", "read", "column"),
     [
         (
-            "INSERT INTO contacts VALUES ('c9', x'00', ?, 0, 0, 1.0, 'standard')",
+            "INSERT INTO contacts (id, display_name, identity_key, verified, key_changed, "
+            "first_seen, build_variant) VALUES ('c9', x'00', ?, 0, 0, 1.0, 'standard')",
             (bytes(32),),
             lambda db: contacts.get(db, "c9"),
             "display_name",
