@@ -87,6 +87,7 @@ margin-top:1.8em}
 table{border-collapse:collapse;width:100%;margin:.6em 0 1em}
 th,td{border:1px solid #cfd6dd;padding:.35em .5em;text-align:left;vertical-align:top;
 overflow-wrap:anywhere}
+td:first-child,th:first-child{min-width:9em;overflow-wrap:normal}
 th{background:#eef2f5}
 td.opened,td.delivered,td.shown{background:#fdecea}td.refused,td.rejected{background:#e8f5ec}
 td.shown{background:#eef4fb}
