@@ -74,7 +74,23 @@ def main() -> int:
     with xvfb() as display:
         os.environ["DISPLAY"] = display
         os.environ["QT_QPA_PLATFORM"] = "xcb"
-        return render(args.out)
+        # A window manager draws the title bars (the build's name is in them); twm is small.
+        twm = shutil.which("twm")
+        manager = (
+            subprocess.Popen(  # noqa: S603 (a fixed program found on PATH)
+                [twm, "-f", str(ROOT / "scripts" / "twmrc")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if twm
+            else None
+        )
+        try:
+            return render(args.out)
+        finally:
+            if manager is not None:
+                manager.terminate()
+                manager.wait(timeout=10)
 
 
 class Camera:
@@ -99,6 +115,14 @@ class Camera:
         while time.monotonic() < end:
             self.app.processEvents()
             time.sleep(0.01)
+
+    def shoot_screen(self, name: str) -> None:
+        """The whole X screen: windows with the window manager's title bars."""
+        self.settle(1.0)
+        screen = self.app.primaryScreen()
+        path = self.out / f"{name}.png"
+        screen.grabWindow(0).save(str(path))
+        print(f"screenshots: {path}")
 
     def shoot(self, widget: QWidget, name: str) -> None:
         self.settle()
@@ -125,7 +149,7 @@ def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) 
     """A short exchange and a picture, so that the windows show bubbles, ticks and a thumbnail."""
     for window in (alice, bob):
         camera.wait(lambda w=window: w.conversations.rowCount() > 0, "the conversations")
-        window.resize(900, 620)
+        window.resize(620, 700)  # side by side on the 1280-pixel screen
         window.list.setCurrentIndex(window.conversations.index(0))
     lines = [
         (alice, "Hi! Did the parcel arrive?"),
@@ -231,6 +255,7 @@ def render(out: Path) -> int:
         if alice is None or bob is None:
             raise SystemExit("screenshots: a window did not open")
         converse(camera, alice, bob, sample_picture(base / "sunset.png"))
+        camera.shoot_screen("desktop")
         camera.shoot(alice, "main-window-sender")
         camera.shoot(bob, "main-window-recipient")
         shoot_dialogs(camera, alice)

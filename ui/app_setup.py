@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from parley.ui.errors import StartupFailed
 from parley.ui.resources import app_icon, stylesheet
+from parley.ui.theme import follow_system_theme
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -38,6 +39,7 @@ def make_application(argv: Sequence[str] = ()) -> QApplication:
     app.setDesktopFileName("parley")
     app.setWindowIcon(app_icon())
     app.setStyleSheet(stylesheet())
+    follow_system_theme(app)
     app.setQuitOnLastWindowClosed(False)
     return app
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import html
 import math
 import re
+import time
 from collections import OrderedDict
 
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
-from parley.ui.text import STATUS_TICKS, clock_time
+from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
+from parley.ui.theme import IN_TEXT_LIGHT, incoming_colours
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QPointF, QRect, QSize, Qt
 from PySide6.QtGui import (
@@ -26,6 +28,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QPainter,
     QPalette,
+    QPen,
     QTextDocument,
     QTextOption,
 )
@@ -38,13 +41,15 @@ MAX_BUBBLE_FRACTION = 0.72
 #: A bubble's text is never wider than this many average characters (Signal's measure, about 60
 #: to 70): long lines are hard to read when the window is maximised.
 MAX_LINE_CHARS = 64
+#: Consecutive messages from one side within this many seconds form a group: closer together.
+GROUP_SECONDS = 180
+GROUPED_GAP = 1
 #: Layouts kept (message, status, width): a few screens of rows at a few widths.
 SIZE_CACHE = 2000
 
 OUT_BUBBLE = QColor("#2c6bed")
 OUT_TEXT = QColor("#ffffff")
-IN_BUBBLE = QColor("#e9e9eb")
-IN_TEXT = QColor("#1b1b1b")
+IN_TEXT = IN_TEXT_LIGHT  # for measuring only: colour does not change a layout
 #: Read ticks sit on a white badge: a different shape and contrast from delivered, not a tint.
 READ_BADGE = QColor("#ffffff")
 FAILED = QColor("#ffd0d0")
@@ -104,6 +109,8 @@ class BubbleDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._thumbnails = thumbnails
         self._sizes: OrderedDict[tuple[str, str, int], Layout] = OrderedDict()
+        #: (message id, count): "count unread messages" is drawn above that message.
+        self.unread_marker: tuple[str, int] = ("", 0)
 
     @property
     def cached_layouts(self) -> int:
@@ -172,12 +179,77 @@ class BubbleDelegate(QStyledItemDelegate):
             text += "  " + STATUS_TICKS[message.status]
         return text
 
+    def _above(
+        self, message: MessageView, index: ModelIndex, option: QStyleOptionViewItem
+    ) -> tuple[int, str]:
+        """Space above the bubble, and the separator's text: a new day, or the unread marker."""
+        marker_id, unread = self.unread_marker
+        if marker_id and marker_id == message.id:
+            _body, small = self._fonts(option)
+            words = f"{unread} unread message{'' if unread == 1 else 's'}"
+            return QFontMetrics(small).height() + 12 + MARGIN, words
+        previous = None
+        if index.row() > 0:
+            previous = index.model().index(index.row() - 1, 0).data(MESSAGE_ROLE)
+        if not isinstance(previous, MessageView) or not same_day(previous.sent_at, message.sent_at):
+            _body, small = self._fonts(option)
+            label = day_label(message.sent_at, now=time.time())
+            return QFontMetrics(small).height() + 12 + MARGIN, label
+        close = 0 <= message.sent_at - previous.sent_at < GROUP_SECONDS
+        if previous.direction == message.direction and close:
+            return GROUPED_GAP, ""
+        return MARGIN, ""
+
+    def _paint_day(self, painter: QPainter, option: QStyleOptionViewItem, label: str) -> None:
+        """A centred pill with the day, above the first message of that day; the unread marker
+        is a pill on a line across the view, in the accent colour."""
+        _body, small = self._fonts(option)
+        if label.endswith(("unread message", "unread messages")):
+            self._paint_unread(painter, option, label, small)
+            return
+        metrics = QFontMetrics(small)
+        width = metrics.horizontalAdvance(label) + 20
+        height = metrics.height() + 6
+        pill = QRect(0, option.rect.top() + 4, width, height)
+        pill.moveLeft(option.rect.center().x() - width // 2)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(option.palette.color(QPalette.ColorRole.AlternateBase))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(small)
+        painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
+        painter.restore()
+
+    @staticmethod
+    def _paint_unread(
+        painter: QPainter, option: QStyleOptionViewItem, label: str, font: QFont
+    ) -> None:
+        metrics = QFontMetrics(font)
+        height = metrics.height() + 6
+        middle = option.rect.top() + 4 + height // 2
+        painter.save()
+        painter.setPen(QPen(OUT_BUBBLE, 1))
+        painter.drawLine(option.rect.left() + MARGIN, middle, option.rect.right() - MARGIN, middle)
+        width = metrics.horizontalAdvance(label) + 20
+        pill = QRect(option.rect.center().x() - width // 2, option.rect.top() + 4, width, height)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(OUT_BUBBLE)
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(font)
+        painter.setPen(OUT_TEXT)
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), label)
+        painter.restore()
+
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802
         message = index.data(MESSAGE_ROLE)
         if not isinstance(message, MessageView):
             return super().sizeHint(option, index)
         bubble, _ = self._layout(message, option)
-        return QSize(option.rect.width() or bubble.width(), bubble.height() + 2 * MARGIN)
+        above, _label = self._above(message, index, option)
+        return QSize(option.rect.width() or bubble.width(), bubble.height() + above + MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         message = index.data(MESSAGE_ROLE)
@@ -187,12 +259,16 @@ class BubbleDelegate(QStyledItemDelegate):
         size, text_rect = self._layout(message, option)
         outgoing = message.direction == "out"
         row = option.rect
+        above, day = self._above(message, index, option)
+        if day:
+            self._paint_day(painter, option, day)
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
-        bubble = QRect(left, row.top() + MARGIN, size.width(), size.height())
+        bubble = QRect(left, row.top() + above, size.width(), size.height())
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(OUT_BUBBLE if outgoing else IN_BUBBLE)
+        in_bubble, in_text = incoming_colours(option.palette)
+        painter.setBrush(OUT_BUBBLE if outgoing else in_bubble)
         painter.drawRoundedRect(bubble, 12, 12)
         if option.state & QStyle.StateFlag.State_HasFocus or (
             option.state & QStyle.StateFlag.State_Selected
@@ -200,7 +276,7 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(bubble.adjusted(-2, -2, 2, 2), 13, 13)
-        foreground = OUT_TEXT if outgoing else IN_TEXT
+        foreground = OUT_TEXT if outgoing else in_text
         body_font, small_font = self._fonts(option)
         if message.attachment is not None:
             self._paint_picture(painter, message.attachment, bubble, foreground)
@@ -230,7 +306,8 @@ class BubbleDelegate(QStyledItemDelegate):
         row = option.rect
         outgoing = message.direction == "out"
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
-        origin = text_rect.translated(left, row.top() + MARGIN).topLeft()
+        above, _day = self._above(message, index, option)
+        origin = text_rect.translated(left, row.top() + above).topLeft()
         body_font, _small = self._fonts(option)
         document = link_document(message.body, body_font, IN_TEXT, text_rect.width())
         return str(document.documentLayout().anchorAt(QPointF(point - origin)))

@@ -7,8 +7,9 @@ import time
 from parley.app.events import ConversationView
 from parley.ui.conversation_model import CONVERSATION_ROLE
 from parley.ui.text import short_time
+from parley.ui.widgets import paint_avatar
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -17,12 +18,43 @@ WARNING = QColor("#c4400b")
 VERIFIED = QColor("#1a7f37")
 
 
+def paint_focus_ring(painter: QPainter, option: QStyleOptionViewItem, *, selected: bool) -> None:
+    """The keyboard is on this row: a ring, visible on the selection's colour too."""
+    role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight
+    style = Qt.PenStyle.DotLine if selected else Qt.PenStyle.SolidLine
+    painter.setPen(QPen(option.palette.color(role), 2, style))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
+
+
+def paint_unread_badge(painter: QPainter, unread: int, rect: QRect, metrics: QFontMetrics) -> int:
+    """The unread count as a round badge on the second line's right; returns its width."""
+    if not unread:
+        return 0
+    line = metrics.height()
+    label = str(unread) if unread < 1000 else "999+"
+    badge_w = max(line + 4, metrics.horizontalAdvance(label) + 12)
+    badge = QRect(rect.right() - badge_w, rect.top() + line + 4, badge_w, line + 2)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(BADGE)
+    painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
+    painter.setPen(QColor("#ffffff"))
+    painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), label)
+    return badge_w
+
+
 class ConversationDelegate(QStyledItemDelegate):
     """Two lines per row; the unread count as a round badge on the right."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:  # noqa: N802
         metrics = QFontMetrics(option.font)
         return QSize(220, metrics.height() * 2 + 18)
+
+    @staticmethod
+    def avatar_rect(option: QStyleOptionViewItem) -> QRect:
+        side = option.rect.height() - 12
+        return QRect(option.rect.left() + 8, option.rect.top() + 6, side, side)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         conversation = index.data(CONVERSATION_ROLE)
@@ -37,7 +69,9 @@ class ConversationDelegate(QStyledItemDelegate):
         text_colour = palette.color(
             QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         )
-        rect = option.rect.adjusted(10, 6, -10, -6)
+        avatar = self.avatar_rect(option)
+        paint_avatar(painter, avatar, conversation.title, conversation.identity_key_hex)
+        rect = option.rect.adjusted(avatar.right() - option.rect.left() + 10, 6, -10, -6)
         title_font = QFont(option.font)
         title_font.setBold(conversation.unread > 0)
         metrics = QFontMetrics(option.font)
@@ -64,17 +98,7 @@ class ConversationDelegate(QStyledItemDelegate):
                 int(Qt.AlignmentFlag.AlignRight),
                 stamp,
             )
-        badge_w = 0
-        if conversation.unread:
-            label = str(conversation.unread) if conversation.unread < 1000 else "999+"
-            badge_w = max(line + 4, metrics.horizontalAdvance(label) + 12)
-            badge = QRect(rect.right() - badge_w, rect.top() + line + 4, badge_w, line + 2)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(BADGE)
-            painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
-            painter.setPen(QColor("#ffffff"))
-            painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), label)
+        badge_w = paint_unread_badge(painter, conversation.unread, rect, metrics)
         preview = conversation.last_message_preview or "No messages yet"
         colour = text_colour
         if conversation.key_changed:
@@ -89,4 +113,14 @@ class ConversationDelegate(QStyledItemDelegate):
                 preview.replace("\n", " "), Qt.TextElideMode.ElideRight, preview_rect.width()
             ),
         )
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # The keyboard is here: a ring, visible on the selection's colour too.
+            ring = palette.color(
+                QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight
+            )
+            painter.setPen(
+                QPen(ring, 2, Qt.PenStyle.DotLine if selected else Qt.PenStyle.SolidLine)
+            )
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(option.rect.adjusted(1, 1, -2, -2))
         painter.restore()

@@ -138,6 +138,7 @@ class ConversationPane(QWidget):
     """Everything about the open conversation; the main window only says which one."""
 
     safety_number_requested = Signal(str, str)  # contact id, title
+    _unread_at_open = 0  # unread count when the conversation opened, until the marker is placed
 
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -216,6 +217,9 @@ class ConversationPane(QWidget):
         self._jump_to = at
         if not same:
             self.status.hide()
+            # The unread marker goes above the first of the messages unread at opening.
+            self._unread_at_open = conversation.unread
+            self.delegate.unread_marker = ("", 0)
             self.model.open(conversation.id)
             self.composer.edit.clear()
         elif at is not None:
@@ -246,7 +250,23 @@ class ConversationPane(QWidget):
 
     # ---- paging and scrolling ------------------------------------------------------------------
 
+    def _place_unread_marker(self) -> None:
+        """Put "N unread messages" above the oldest of the newest N incoming messages."""
+        count, self._unread_at_open = self._unread_at_open, 0
+        if count <= 0:
+            return
+        seen = 0
+        for row in range(self.model.rowCount() - 1, -1, -1):
+            message = self.model.message_at(row)
+            if message is not None and message.direction == "in":
+                seen += 1
+                if seen == count:
+                    self.delegate.unread_marker = (message.id, count)
+                    return
+
     def _page_loaded(self, inserted: int) -> None:
+        if self._unread_at_open:
+            self._place_unread_marker()
         if self._jump_to is not None:
             self._continue_jump()
             return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from parley.app.events import RelayRecordView
 from parley.ui.bridge import CoreBridge
+from parley.ui.text import human_time
 from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -19,6 +21,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+#: The core writes relay timestamps as "2026-12-01 13:05:03 UTC (1764594303.000)".
+RELAY_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \((\d+(?:\.\d+)?)\)$")
+
+
+def local_stamp(value: str, *, now: float) -> str:
+    """A relay timestamp in local human form, the exact UTC value kept beside it."""
+    match = RELAY_STAMP.match(value)
+    if match is None:
+        return value
+    utc = value.split(" (", maxsplit=1)[0]
+    return f"{human_time(float(match.group(1)), now=now)} ({utc})"
 
 
 def hex_dump(data_hex: str, *, width: int = 16) -> str:
@@ -87,18 +101,25 @@ class RelayRecordDialog(QDialog):
         self.record = record
         self.explanation.setText(record.explanation)
         self.metadata.setRowCount(len(record.metadata))
+        now = time.time()
         for row, (key, value) in enumerate(record.metadata):
             self.metadata.setItem(row, 0, QTableWidgetItem(key))
-            self.metadata.setItem(row, 1, QTableWidgetItem(value))
+            self.metadata.setItem(row, 1, QTableWidgetItem(local_stamp(value, now=now)))
         self.metadata.resizeColumnToContents(0)
         size = len(record.frame_hex) // 2
         self.frame.setPlainText(hex_dump(record.frame_hex))
         self.frame.setAccessibleDescription(f"{size} bytes")
         if record.deleted:
-            kept = "The relay has deleted this frame."
+            kept = (
+                "The relay no longer has this frame: it deleted it when the recipient's device "
+                "acknowledged it."
+            )
         elif record.stored_until is not None:
-            until = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.stored_until))
-            kept = f"The relay keeps this frame until {until} at the latest."
+            until = human_time(record.stored_until, now=time.time())
+            kept = (
+                "The relay holds this frame until the recipient's device acknowledges it, and "
+                f"deletes it unread {until} at the latest."
+            )
         else:
             kept = "The relay keeps this frame until the recipient's device acknowledges it."
         self.retention.setText(f"{kept} Size: {size} bytes.")

@@ -36,6 +36,38 @@ def short_time(timestamp: float, *, now: float) -> str:
     return time.strftime("%Y-%m-%d", when)
 
 
+def human_time(timestamp: float, *, now: float) -> str:
+    """A moment in local time as people say it: "today at 14:05", "yesterday at 09:12",
+    "Mon 30 Nov at 18:00", "3 Mar 2025 at 08:15"."""
+    when = time.localtime(timestamp)
+    today = time.localtime(now)
+    clock = time.strftime("%H:%M", when)
+    days = (
+        time.mktime((*today[:3], 0, 0, 0, 0, 0, -1)) - time.mktime((*when[:3], 0, 0, 0, 0, 0, -1))
+    ) / 86400
+    if round(days) == 0:
+        return f"today at {clock}"
+    if round(days) == 1:
+        return f"yesterday at {clock}"
+    if round(days) == -1:
+        return f"tomorrow at {clock}"
+    if when.tm_year == today.tm_year:
+        return f"{time.strftime('%a', when)} {when.tm_mday} {time.strftime('%b', when)} at {clock}"
+    return f"{when.tm_mday} {time.strftime('%b %Y', when)} at {clock}"
+
+
+def day_label(timestamp: float, *, now: float) -> str:
+    """The date separator between days of a conversation: "Today", "Yesterday", "Mon 30 Nov",
+    "3 Mar 2025"."""
+    label = human_time(timestamp, now=now).split(" at ")[0]
+    return label[:1].upper() + label[1:]
+
+
+def same_day(first: float, second: float) -> bool:
+    a, b = time.localtime(first), time.localtime(second)
+    return (a.tm_year, a.tm_yday) == (b.tm_year, b.tm_yday)
+
+
 def clock_time(timestamp: float) -> str:
     return time.strftime("%H:%M", time.localtime(timestamp))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import TypeVar
 
 import segno
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
 W = TypeVar("W", bound=QWidget)
@@ -24,6 +25,34 @@ def named(widget: W, name: str, description: str = "") -> W:
         widget.setAccessibleDescription(description)
         widget.setToolTip(description)
     return widget
+
+
+def initials(name: str) -> str:
+    """Up to two letters for an avatar: "Alice Smith" -> "AS", "bob" -> "B"."""
+    words = [w for w in name.split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def avatar_colour(identity_key_hex: str, name: str) -> QColor:
+    """A steady, readable colour for a contact, derived from their identity key."""
+    seed = hashlib.sha256((identity_key_hex or name).encode()).digest()
+    return QColor.fromHsl(int.from_bytes(seed[:2], "big") % 360, 150, 95)
+
+
+def paint_avatar(painter: QPainter, rect: QRect, name: str, identity_key_hex: str) -> None:
+    """Initials on a circle of the contact's colour (white text: contrast on every hue)."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(avatar_colour(identity_key_hex, name))
+    painter.drawEllipse(rect)
+    font = QFont(painter.font())
+    font.setBold(True)
+    font.setPixelSize(max(8, int(rect.height() * 0.4)))
+    painter.setFont(font)
+    painter.setPen(QColor("#ffffff"))
+    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), initials(name))
+    painter.restore()
 
 
 #: The light margin a QR code needs around it to be found by a scanner (ISO/IEC 18004: 4 modules).

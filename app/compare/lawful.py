@@ -140,6 +140,13 @@ class Lawful:
         )
         cell = self.r.evidence.cell("shown", text, f"capture-volume-{side.variant}", data)
         self.r.facts.capture[side.variant] = cell
+        fields = sorted(records[0]["attestation"]) if records else []
+        text = (
+            f"per message of the target, signed by the relay: {', '.join(fields)}; and the "
+            "content (ciphertext with its envelope, if any)"
+        )
+        saw = Cell("shown", text if fields else "nothing captured", cell.evidence)
+        self.r.facts.relay_saw.setdefault(side.variant, {})["capture"] = saw
         self.captures[side.variant] = export
         self.capture_files[side.variant] = path
 

@@ -319,6 +319,12 @@ def relay_section(facts: Facts) -> Section:
     rows.append(["fields kept at rest", *per(kept)])
     rows.append(["held while the recipient was offline", *per(held)])
     rows.append(["frames received", *per(frames)])
+
+    def captured(side: Side) -> Item:
+        cell = facts.relay_saw.get(side.variant, {}).get("capture")
+        return cell if isinstance(cell, Cell) else Cell("not run", "no capture in this run")
+
+    rows.append(["kept for a warranted target (--lawful-intercept)", *per(captured)])
     rows.append(
         [
             "plaintext found",

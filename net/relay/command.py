@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import os
 import signal
 import sys
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from parley.net.errors import NetError
 from parley.net.relay.limits import DAY, RelayConfig
-from parley.net.relay.server import TICK_INTERVAL, serve_relay
+from parley.net.relay.server import SLOW_TURN, TICK_INTERVAL, serve_relay
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -112,6 +114,17 @@ class _OffsetClock:
         return time.time() + self._offset
 
 
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """Stop once the supervisor is gone (even SIGKILLed): a worker re-parented to init would
+    otherwise keep serving the port with nobody to stop it."""
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(TICK_INTERVAL)
+        if os.getppid() != parent:
+            logging.getLogger("parley.relay").warning("the --workers supervisor is gone; stopping")
+            stop.set()
+
+
 async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     clock: Callable[[], float] = time.time
     if args.test_clock_offset_file is not None:
@@ -120,6 +133,9 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watch = None
+    if args.reuse_port:  # a worker of `--workers N`: it must not outlive its supervisor
+        watch = loop.create_task(_stop_when_orphaned(stop), name="orphan-watch")
     async with serve_relay(
         args.host,
         args.port,
@@ -133,7 +149,34 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     ) as relay:
         sys.stdout.write(relay.url + "\n")
         sys.stdout.flush()
+        # The start-up heap (modules, classes) is never garbage: freeze it so that no full
+        # collection walks it again while connections come and go (as the app does, gc_policy).
+        gc.collect()
+        gc.freeze()
         await stop.wait()
+    if watch is not None:
+        watch.cancel()
+
+
+def _log_slow_collections() -> Callable[[str, dict[str, int]], None]:
+    """Log a garbage collection that held the relay's loop longer than SLOW_TURN: with many
+    connections a full collection walks them all, and the loop stands still meanwhile."""
+    started = [0.0]
+
+    def timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        took = time.perf_counter() - started[0]
+        if took > SLOW_TURN:
+            logging.getLogger("parley.relay").warning(
+                "a garbage collection (generation %d) held the relay for %.0f ms",
+                info.get("generation", -1),
+                took * 1000,
+            )
+
+    gc.callbacks.append(timer)
+    return timer
 
 
 def main(argv: list[str]) -> int:
@@ -156,6 +199,7 @@ def main(argv: list[str]) -> int:
     logging.getLogger("websockets").setLevel(
         max(logging.WARNING, logging.getLevelName(args.log_level))
     )
+    gc_timer = _log_slow_collections()
     try:
         config = RelayConfig(
             ttl=args.ttl_days * DAY,
@@ -184,4 +228,6 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"parley relay: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        gc.callbacks.remove(gc_timer)  # main() also runs inside tests' processes
     return 0

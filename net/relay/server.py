@@ -65,6 +65,7 @@ DB_NAME = "relay.sqlite3"
 DATA_DIR_MODE = 0o700
 DB_FILE_MODE = 0o600
 TICK_INTERVAL = 1.0
+SLOW_TURN = 0.05  # seconds: a commit (or collection, command.py) longer than this is logged
 
 
 @dataclass(eq=False)
@@ -215,11 +216,15 @@ class RelayServer:
         self._held_conns.clear()
         recovery: list[Action] = []
         if self.store.dirty:
+            started = time.perf_counter()
             try:
                 self.store.commit()
             except StoreError as exc:
                 log.error("commit failed: %s", exc)
                 recovery = self.core.recover(self._clock())
+            took = time.perf_counter() - started
+            if took > SLOW_TURN:  # the loop stood still meanwhile: an operator wants to know
+                log.warning("a commit held the relay for %.0f ms", took * 1000)
         if self.store.rollbacks != self._rollbacks_seen:
             self._rollbacks_seen = self.store.rollbacks
             held = [

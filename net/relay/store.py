@@ -16,13 +16,17 @@ relay processes on many machines share the queues.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from parley.net.errors import StoreError
+
+log = logging.getLogger("parley.relay")
 
 SCHEMA_VERSION = 2
 
@@ -269,8 +273,13 @@ class SqliteStore:
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.commit()
             self._queued: int = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+            # No checkpoint on the event loop's thread: SQLite's automatic one runs inside the
+            # commit that crosses 1,000 WAL pages and fsyncs the database file, which stalled
+            # the relay for up to half a second in bench/relay.py's open loops (issue 13).
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the relay database {path}: {exc}") from exc
+        self._checkpointer = _Checkpointer(path)
 
     def _exec(self, sql: str, args: tuple[object, ...]) -> sqlite3.Cursor:
         """Run one statement; a database failure becomes a StoreError the core can report."""
@@ -309,7 +318,13 @@ class SqliteStore:
             self._queued = self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
 
     def close(self) -> None:
+        self._checkpointer.stop()
         self._db.close()
+
+    @property
+    def checkpoints(self) -> int:
+        """How many background checkpoints have run (a metric, and for tests)."""
+        return self._checkpointer.done
 
     def is_registered(self, account: bytes) -> bool:
         if account in self._registered:
@@ -488,3 +503,48 @@ class SqliteStore:
             self._usage.clear()
             self._queued -= deleted
         return int(deleted)
+
+
+class _Checkpointer:
+    """Checkpoints the WAL from a thread of its own, so the relay's loop never waits for it.
+
+    A PASSIVE checkpoint copies committed pages into the database and fsyncs it without taking
+    any lock a writer needs; the relay keeps committing meanwhile, and the WAL is reused from its
+    start once a checkpoint has caught up. It runs every ``INTERVAL`` seconds, and once more at
+    close.
+    """
+
+    INTERVAL = 1.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="relay-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=True)
+        except sqlite3.Error as exc:
+            log.error("the WAL checkpointer cannot open %s: %s", self.path, exc)
+            return
+        try:
+            while not self._stop.wait(self.INTERVAL):
+                self._checkpoint(db)
+            self._checkpoint(db)
+        finally:
+            db.close()
+
+    def _checkpoint(self, db: sqlite3.Connection) -> None:
+        try:
+            # (busy, WAL frames, frames checkpointed); with nothing new it costs one cheap call.
+            _, _, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if copied > 0:
+                self.done += 1
+        except sqlite3.Error as exc:
+            log.error("WAL checkpoint failed (the relay keeps running): %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

@@ -8,6 +8,7 @@ same data again (a reopen). SQLite-only tests (WAL mode, schema versions, transa
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -240,3 +241,21 @@ def test_a_version_1_database_keeps_one_copy_of_each_prekey(tmp_path: Path) -> N
     assert (store.prekey_count(ALICE), store.prekey_count(BOB)) == (2, 1)
     assert store.publish_prekeys(ALICE, b"spk", (b"k2",)) == 2
     store.close()
+
+
+def test_the_wal_is_checkpointed_off_the_relays_thread(tmp_path: Path) -> None:
+    store = open_sqlite(tmp_path, quota_messages=10_000, quota_bytes=10**8)
+    # The relay's own connection never checkpoints inside a commit (that stalled the loop).
+    assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    for n in range(2000):
+        store.enqueue(BOB, ALICE, mid(n), bytes(300), now=1.0, expires_at=9.0)
+        if n % 100 == 99:
+            store.commit()
+    deadline = time.monotonic() + 15
+    while store.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.checkpoints > 0
+    store.close()
+    reopened = open_sqlite(tmp_path)
+    assert reopened.usage(BOB)[0] == 2000
+    reopened.close()

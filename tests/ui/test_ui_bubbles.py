@@ -134,3 +134,66 @@ def test_a_link_opens_with_a_click_and_bubbles_keep_a_readable_width(
     finally:
         QDesktopServices.unsetUrlHandler("https")
     assert browser.opened == ["https://example.org/quokka"]
+
+
+def test_days_are_separated_and_consecutive_messages_grouped(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    import time
+
+    from parley.ui.message_model import MESSAGE_ROLE
+    from parley.ui.text import day_label
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+    now = time.time()
+    assert day_label(now, now=now) == "Today"
+    assert day_label(now - 86400, now=now) == "Yesterday"
+    alice, _bob = pair
+    delegate = BubbleDelegate(ThumbnailCache(alice.bridge, alice), alice)
+    day_one = now - 2 * 86400
+    rows = [
+        (day_one, "out"),  # the first message: a date separator above it
+        (day_one + 30, "out"),  # 30 s later, same side: grouped, close under the first
+        (day_one + 600, "in"),  # the other side: a normal gap
+        (now, "in"),  # a new day: a separator again
+    ]
+    model = QStandardItemModel()
+    for number, (sent_at, direction) in enumerate(rows):
+        message = MessageView(
+            id=f"g{number}", conversation_id="c", seq=number, direction=direction,  # type: ignore[arg-type]
+            sender_name="x", body="same text", sent_at=sent_at, received_at=sent_at,
+            status="delivered",
+        )  # fmt: skip
+        item = QStandardItem()
+        item.setData(message, MESSAGE_ROLE)
+        model.appendRow(item)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 500, 40)
+    heights = [delegate.sizeHint(option, model.index(r, 0)).height() for r in range(4)]
+    assert heights[1] < heights[2] < heights[0], heights
+    assert heights[3] == heights[0], heights
+
+
+def test_opening_a_conversation_marks_where_the_unread_messages_start(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, bob = pair
+    open_chat(alice)
+    send(alice, "first unread")
+    send(alice, "second unread")
+    qtbot.waitUntil(
+        lambda: (c := bob.conversations.conversation_at(0)) is not None and c.unread == 3,
+        timeout=WAIT_MS,
+    )  # the fixture's greeting and these two
+    open_chat(bob)
+    model = bob.pane.model
+    qtbot.waitUntil(lambda: bob.pane.delegate.unread_marker[1] == 3, timeout=WAIT_MS)
+    marker_id, _count = bob.pane.delegate.unread_marker
+    row = model.row_of_message(marker_id)
+    assert row is not None
+    message = model.message_at(row)
+    assert message is not None and message.body.startswith("Hello Bob")  # the oldest unread
+    option = QStyleOptionViewItem()
+    option.rect = bob.pane.view.visualRect(model.index(row))
+    _above, label = bob.pane.delegate._above(message, model.index(row), option)
+    assert label == "3 unread messages"

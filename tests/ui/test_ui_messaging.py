@@ -265,3 +265,31 @@ def test_search_results_say_who_wrote_them_and_highlight_the_match(
     spoken = item.data(Qt.ItemDataRole.AccessibleTextRole)
     assert spoken.startswith("You to Bob") and "\x02" not in spoken
     close_window(qtbot, dialog)
+
+
+def test_what_the_relay_saw_after_delivery_says_it_is_deleted_in_local_time(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, _bob = pair
+    open_first(alice)
+    send(alice, "is it gone from the relay?")
+    qtbot.waitUntil(
+        lambda: (m := last_message(alice)) is not None and m.status in ("delivered", "read"),
+        timeout=WAIT_MS,
+    )  # Bob's device has it: it acknowledged it to the relay, which deleted it
+    message = last_message(alice)
+    assert message is not None
+    row = alice.pane.model.row_of_message(message.id)
+    assert row is not None
+    view = alice.pane.view
+    click(view.viewport(), view.visualRect(alice.pane.model.index(row)).center())
+    dialog = open_from_menu(qtbot, alice, "Message", "What the relay saw", RelayRecordDialog)
+    qtbot.waitUntil(lambda: dialog.record is not None, timeout=WAIT_MS)
+    assert "no longer has this frame" in dialog.retention.text()
+    cells = [
+        (dialog.metadata.item(r, 0), dialog.metadata.item(r, 1))
+        for r in range(dialog.metadata.rowCount())
+    ]
+    stamps = [v.text() for k, v in cells if k and v and k.text() == "relay stored at"]
+    assert stamps and stamps[0].startswith("today at "), stamps
+    close_window(qtbot, dialog)

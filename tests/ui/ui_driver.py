@@ -94,10 +94,18 @@ def menu_item(qtbot: QtBot, window: QMainWindow, menu: str, item: str) -> None:
     click(popup, popup.actionGeometry(action).center())
 
 
+def focus_window(qtbot: QtBot, window: QWidget) -> None:
+    """Bring ``window`` to the keyboard as a person does: raise it and point at it (window
+    managers such as twm give focus to the window under the pointer; others honour the request)."""
+    window.raise_()
+    window.activateWindow()
+    QTest.mouseMove(window, window.rect().center())
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+
+
 def shortcut(qtbot: QtBot, window: QWidget, keys: str) -> None:
     """Press a key sequence with ``window`` active, as typed on the keyboard."""
-    window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    focus_window(qtbot, window)
     target = QApplication.focusWidget() or window
     QTest.keySequence(target, QKeySequence(keys))
 

@@ -66,7 +66,12 @@ def test_two_warrant_build_clis_are_captured_and_opened_under_a_logged_warrant(
     export = tmp_path / "export.json"
     ok("capture", "export", "--relay-data", relay.data_dir, "--liid", "LIID-CLI", "--out", export)
     records = json.loads(export.read_text())["records"]
-    assert [r["attestation"]["sender"] for r in records] == [target.hex()]
+    # The target's message, and whatever Ben's app sends back to the target (delivery receipts):
+    # all of it is the target's traffic; Cid's message to Ben is not.
+    cid_account = parse_invite(_cli(cid, "invite")[0]).identity_key.hex()
+    parties = [(r["attestation"]["sender"], r["attestation"]["recipient"]) for r in records]
+    assert (target.hex(), parse_invite(ben_code).identity_key.hex()) in parties
+    assert all(target.hex() in pair and cid_account not in pair for pair in parties)
     request = tmp_path / "request.json"
     auth_args = ("--log", log, "--authority", authority)
     ok("request", *auth_args, "--warrant", warrant, "--capture", export, "--out", request)
@@ -77,8 +82,10 @@ def test_two_warrant_build_clis_are_captured_and_opened_under_a_logged_warrant(
            "--request", request, "--out", tmp_path / f"a{i}.json")  # fmt: skip
     result = json.loads(ok("open", *auth_args, "--request", request, *answers, "--json"))
     assert result["answered_by"] == [2, 4, 5]
-    [message] = result["messages"]
-    assert b"the target speaks" in bytes.fromhex(message["plaintext_hex"])
+    plaintexts = [bytes.fromhex(m["plaintext_hex"]) for m in result["messages"]]
+    assert len(plaintexts) == len(records)
+    assert any(b"the target speaks" in p for p in plaintexts)
+    assert not any(b"a bystander speaks" in p for p in plaintexts)
     # Two trustees are not enough, whatever the agency holds.
     line = refused("open", *auth_args, "--request", request, *answers[:4])
     assert "Only 2 valid trustee answers, 3 needed" in line
