@@ -120,8 +120,10 @@ async def create_account(
             so callers may pass the runtime they run it on.
         keyring_backend: a specific keyring backend (tests); None means the platform default.
         argon2_limits: (opslimit, memlimit) for the passphrase; None means libsodium's MODERATE.
-        replaces: the identity key of this person's previous account (a new device or a lost
-            profile); messages then say so, and contacts see a key change to accept.
+        replaces: the identity key of this person's previous account when its key is lost (no
+            succession statement can be signed): messages then claim it, unproven, and contacts
+            see a message request that they may merge after comparing safety numbers. With the
+            old account still at hand, use ``Messenger.adopt_succession`` instead.
         publish_timeout: seconds to wait for the relay to take the prekeys.
 
     Raises:

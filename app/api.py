@@ -19,6 +19,7 @@ from parley.app.events import (
     KeyStorageInfo,
     MessageView,
     RelayRecordView,
+    RequestView,
     SafetyNumberView,
     SearchHit,
     Settings,
@@ -84,6 +85,27 @@ class MessengerApi(Protocol):
 
     async def accept_key_change(self, contact_id: str) -> None:
         """Acknowledge a contact's new identity key, which unblocks sending to it."""
+
+    async def requests(self) -> list[RequestView]:
+        """Message requests: first messages from identities that are not contacts."""
+
+    async def accept_request(self, contact_id: str, display_name: str | None = None) -> ContactView:
+        """Make a request a contact; the delivery receipts held back are sent now."""
+
+    async def delete_request(self, contact_id: str) -> None: ...
+
+    async def block(self, contact_id: str) -> None:
+        """Drop (acknowledged, counted, never stored) everything this identity sends."""
+
+    async def merge_contact(self, source_id: str, into_id: str) -> ContactView:
+        """After the user compared safety numbers with ``source_id`` (marked verified): it is
+        ``into_id``'s new identity; the contact takes its key, session and history."""
+
+    async def sign_succession(self, new_identity_key: bytes) -> str:
+        """A statement, signed by this identity, that ``new_identity_key`` replaces it."""
+
+    async def adopt_succession(self, text: str) -> None:
+        """Carry the previous identity's succession statement in every message."""
 
     async def acknowledge_build(self, contact_id: str) -> None:
         """The user read what writing to this warrant-build contact means (asked only once)."""

@@ -2,7 +2,17 @@
 
 Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the platform's profile
 folder). Commands: init, invite, add, send, recv, list, search, safety-number, verify,
-accept-key, key-storage. A passphrase is read from ``PARLEY_PASSPHRASE`` or, with
+accept-key, key-storage, requests (``requests accept|delete|block ID``), merge, succession
+(``succession sign NEW-INVITE-OR-KEY`` on the old profile, ``succession adopt STATEMENT`` on the
+new one).
+
+Message requests: a first message from someone who is not a contact is a request. ``recv`` prints
+its messages with ``request`` in the sender column (the claimed name in quotes, marked unverified,
+and the identity's fingerprint; ``"request": true`` in JSON); nothing, not even a delivery receipt,
+goes back until ``requests accept ID``. A message that cannot be shown is reported on standard
+error as "a message from X could not be shown: REASON".
+
+A passphrase is read from ``PARLEY_PASSPHRASE`` or, with
 ``--passphrase-stdin``, from the first line of standard input; it is never a command-line argument
 (other users can read those in the process list).
 
@@ -53,6 +63,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from parley.app import account
+from parley.app import invite as invite_format
 from parley.app.contacts import message_view
 from parley.app.errors import (
     AccountLocked,
@@ -76,7 +87,9 @@ from parley.app.events import (
     ErrorRaised,
     Event,
     MessageAdded,
+    MessageRefused,
     MessageView,
+    RequestView,
 )
 from parley.app.messenger import Messenger
 from parley.app.runtime import CoreRuntime
@@ -217,6 +230,21 @@ def _parser() -> argparse.ArgumentParser:
     ):
         commands.add_parser(name, help=text).add_argument("contact")
     commands.add_parser("key-storage", help="say where the database key is kept")
+    requests = commands.add_parser("requests", help="list message requests, or act on one")
+    requests.add_argument("action", nargs="?", choices=("accept", "delete", "block"))
+    requests.add_argument("request", nargs="?", help="the request's id (or a prefix of it)")
+    requests.add_argument("--name", help="with accept: what to call the new contact")
+    requests.add_argument("--json", action="store_true")
+    merge = commands.add_parser(
+        "merge", help="merge a verified request or contact (a new key) into an existing contact"
+    )
+    merge.add_argument("source", help="the request or contact with the new identity key")
+    merge.add_argument("--into", required=True, help="the existing contact it replaces")
+    succession = commands.add_parser("succession", help="move contacts to a new identity key")
+    succession.add_argument("action", choices=("sign", "adopt"))
+    succession.add_argument(
+        "value", help="sign: the NEW account's invite or identity key; adopt: the statement"
+    )
     return parser
 
 
@@ -251,13 +279,29 @@ def _message_json(message: MessageView) -> dict[str, Any]:
     return data
 
 
-def _message_line(message: MessageView) -> str:
+def _request_json(request: RequestView) -> dict[str, Any]:
+    return {
+        "request_id": request.contact_id,
+        "conversation_id": request.conversation_id,
+        "claimed_name": request.claimed_name,
+        "fingerprint": request.fingerprint,
+        "identity_key": request.identity_key_hex,
+        "messages": request.message_count,
+        "preview": request.preview,
+        "claims_to_replace": (
+            None if request.claims_to_replace is None else request.claims_to_replace.id
+        ),
+    }
+
+
+def _message_line(message: MessageView, request: RequestView | None = None) -> str:
     """One tab-separated line; every field a peer chose is made printable (app/terminal.py)."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(message.sent_at))
     body = printable(message.body)
     if message.attachment is not None:
         body = f"[picture {printable(message.attachment.file_name)}] {body}".rstrip()
-    return f"{stamp}\t{printable(message.sender_name)}\t{body}"
+    sender = message.sender_name if request is None else f"request {request.label}"
+    return f"{stamp}\t{printable(sender)}\t{body}"
 
 
 class Cli:
@@ -326,8 +370,10 @@ class Cli:
         elif command == "key-storage":
             info = await messenger.key_storage()
             self.print(f"{info.kind}\t{info.backend}\t{info.description}")
+        elif command in ("requests", "merge", "succession"):
+            await self.strangers(messenger)
         elif command in ("safety-number", "verify", "accept-key"):
-            contact = await self.contact(messenger)
+            contact = await self.contact(messenger, self.args.contact, requests=True)
             if command == "verify":
                 await messenger.set_verified(contact.id, True)
             elif command == "accept-key":
@@ -371,12 +417,78 @@ class Cli:
                 name = printable(contact.display_name)
                 self.print(f"{contact.id}\t{name}\t{trust}\t{unread} unread")
 
-    async def contact(self, messenger: Messenger) -> ContactView:
-        wanted = self.args.contact
+    async def strangers(self, messenger: Messenger) -> None:
+        """requests, merge and succession: who may speak as whom."""
+        if self.args.command == "requests":
+            await self.requests(messenger)
+        elif self.args.command == "merge":
+            source = await self.contact(messenger, self.args.source, requests=True)
+            into = await self.contact(messenger, self.args.into)
+            merged = await messenger.merge_contact(source.id, into.id)
+            self.print(f"{merged.id}\t{merged.display_name}")
+        else:
+            await self.succession(messenger)
+
+    async def requests(self, messenger: Messenger) -> None:
+        action = self.args.action
+        if action is None:
+            for request in await messenger.requests():
+                if self.args.json:
+                    self.print(json.dumps(_request_json(request)))
+                else:
+                    self.print(
+                        f"{request.contact_id}\t{printable(request.label)}\t"
+                        f"{request.message_count} messages\t{printable(request.preview)}"
+                    )
+            return
+        if self.args.request is None:
+            raise UsageError(f"requests {action} needs the request's id (see `requests`)")
+        request = await self.request(messenger, self.args.request)
+        if action == "accept":
+            contact = await messenger.accept_request(request.contact_id, self.args.name)
+            await messenger.start()  # the receipts held back while it was a request
+            with contextlib.suppress(AppError):
+                await messenger.wait_online(ONLINE_TIMEOUT_S)
+                await messenger.flush(SEND_TIMEOUT_S)
+            self.print(f"{contact.id}\t{contact.display_name}")
+        elif action == "delete":
+            await messenger.delete_request(request.contact_id)
+        else:
+            await messenger.block(request.contact_id)
+
+    async def request(self, messenger: Messenger, wanted: str) -> RequestView:
+        everyone = await messenger.requests()
+        found = [r for r in everyone if wanted and r.contact_id.startswith(wanted.lower())]
+        if len(found) != 1:
+            reason = "no message request" if not found else "more than one message request"
+            raise ContactNotFound(f"There is {reason} {wanted!r}; see `parley cli requests`.")
+        return found[0]
+
+    async def succession(self, messenger: Messenger) -> None:
+        if self.args.action == "adopt":
+            await messenger.adopt_succession(self.args.value)
+            print("Your messages now carry this succession statement.", file=self.err)
+            return
+        value = self.args.value.strip()
+        try:
+            if len(value) == 64:
+                key = bytes.fromhex(value)
+            else:
+                key = invite_format.parse(value).identity_key
+        except ValueError as exc:
+            raise InvalidInvite("Give the new account's invite or identity key (hex).") from exc
+        self.print(await messenger.sign_succession(key))
+
+    async def contact(
+        self, messenger: Messenger, wanted: str | None = None, *, requests: bool = False
+    ) -> ContactView:
+        wanted = self.args.contact if wanted is None else wanted
         if not wanted.strip():
             # An empty string is a prefix of every id: it would pick the only contact.
             raise UsageError("give a contact's name or id (an empty name matches nobody)")
         everyone = await messenger.contacts()
+        if requests:
+            everyone += [await messenger.contact(r.contact_id) for r in await messenger.requests()]
         exact = [c for c in everyone if wanted in (c.id, c.display_name)]
         matches = exact or [
             c
@@ -398,14 +510,17 @@ class Cli:
         printed = 0
         if self.args.command == "recv":  # first what arrived since a recv last printed
             received += self.unseen(messenger)
-            printed = self.print_new(messenger, received, 0)
+            printed = await self.print_new(messenger, received, 0)
         arrived = asyncio.Event()
         failures: list[StorageError] = []
 
         def on_event(event: Event) -> None:
             if isinstance(event, MessageAdded) and event.message.direction == "in":
-                received.append(event.message)
-                arrived.set()
+                if event.message.kind == "message":
+                    received.append(event.message)
+                    arrived.set()
+            elif isinstance(event, MessageRefused):
+                _say(self.err, f"{event.text[0].lower()}{event.text[1:]}")
             elif isinstance(event, ErrorRaised):
                 _say(self.err, event.message)
                 if isinstance(event.error, StorageError):
@@ -449,13 +564,26 @@ class Cli:
         after = settings_repo.get_int(db, SEEN_SETTING, 0)
         return [message_view(db, row) for row in message_repo.incoming_after(db, after)]
 
-    def print_new(self, messenger: Messenger, received: list[MessageView], printed: int) -> int:
-        """Print ``received[printed:]``, remember the newest as seen; the new count printed."""
+    async def print_new(
+        self, messenger: Messenger, received: list[MessageView], printed: int
+    ) -> int:
+        """Print ``received[printed:]``, remember the newest as seen; the new count printed.
+
+        A message of a message request says so (``request`` and the claimed name marked as a
+        claim in the sender column; ``"request": true`` in JSON).
+        """
         batch = received[printed:]
+        pending = {r.conversation_id: r for r in await messenger.requests()} if batch else {}
         for message in batch:
-            self.print(
-                json.dumps(_message_json(message)) if self.args.json else _message_line(message)
-            )
+            request = pending.get(message.conversation_id)
+            if self.args.json:
+                data = _message_json(message)
+                if request is not None:
+                    data |= {"request": True, "request_id": request.contact_id}
+                    data["sender"] = request.label
+                self.print(json.dumps(data))
+            else:
+                self.print(_message_line(message, request))
         if batch:
             newest = max(m.seq for m in batch)
             settings_repo.put(messenger.store.db, SEEN_SETTING, str(newest))
@@ -495,7 +623,7 @@ class Cli:
         count = self.args.count
         loop = asyncio.get_running_loop()
         while True:
-            printed = self.print_new(messenger, received, printed)
+            printed = await self.print_new(messenger, received, printed)
             remaining = deadline - loop.time()
             if (count is not None and printed >= count) or remaining <= 0 or failures:
                 break

@@ -1,10 +1,18 @@
 """Contacts and conversations: adding from an invite, trust state, and the views the UI shows.
 
-Trust rules (docs/protocol.md, section "app"):
+Trust rules (docs/protocol.md, sections 8, 8.1 "Succession statements", 8.2 "Message requests"):
 
+- A first message from an identity that is not a contact makes a message REQUEST (state
+  "request"): its claimed name is kept as a claim, nothing is sent back (no receipt) until the
+  user accepts it; deleting forgets it; blocking keeps only the identity key, and every later
+  delivery from it is acknowledged to the relay, counted and dropped, never stored (its earlier
+  history stays, hidden with it).
+- A contact's identity key changes only with a succession statement signed by the old key
+  (crypto/succession.py) or when the user merges a request into the contact after comparing
+  safety numbers. Every rebinding writes a system line into the conversation.
 - A contact is keyed by a random id, not by its identity key, so that a key change keeps the
   conversation and its history.
-- A key change (a new identity claiming, end-to-end, to replace a known one) stores the new key,
+- A key change (a new identity proven by a succession statement) stores the new key,
   flags ``key_changed`` and, if the contact was verified, records that sending is BLOCKED until
   the user accepts the new key (``accept_key_change``). An unverified contact is flagged but not
   blocked, as in Signal: the warning is shown, the user was never relying on a verified key.
@@ -22,13 +30,14 @@ from parley.app.events import (
     ContactView,
     ConversationView,
     MessageView,
+    RequestView,
     SafetyNumberView,
 )
-from parley.app.store import attachments, contacts, conversations, messages, settings
-from parley.app.store.contacts import ContactRow
+from parley.app.store import attachments, contacts, conversations, messages, sessions, settings
+from parley.app.store.contacts import ContactRow, State
 from parley.app.store.conversations import ConversationRow
 from parley.app.store.db import Database
-from parley.app.store.messages import MessageRow
+from parley.app.store.messages import MessageRow, NewMessage
 from parley.crypto.keys import IdentityPublicKey
 from parley.crypto.safety import qr_payload, safety_number
 
@@ -43,12 +52,45 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
+def fingerprint(identity_key: bytes) -> str:
+    """The short fingerprint shown next to a stranger's claimed name: 16 hex digits in fours."""
+    digits = identity_key.hex()[:16]
+    return " ".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+def display_label(row: ContactRow) -> str:
+    """How to name a sender to the user: a contact by its name; a request by its CLAIMED name,
+    marked as a claim, with the fingerprint of its identity key."""
+    if row.state == "accepted":
+        return row.display_name
+    claim = f"\u201c{row.claimed_name}\u201d (unverified name)" if row.claimed_name else "Unknown"
+    return f"{claim} \u00b7 {fingerprint(row.identity_key)}"
+
+
 def create(
-    db: Database, identity_key: bytes, display_name: str, *, build_variant: str = "standard"
+    db: Database,
+    identity_key: bytes,
+    display_name: str,
+    *,
+    build_variant: str = "standard",
+    state: State = "accepted",
+    claimed_name: str | None = None,
+    claims_was: bytes | None = None,
 ) -> tuple[ContactRow, ConversationRow]:
-    """Add a contact and its conversation (call inside a transaction)."""
+    """Add a contact (or request) and its conversation (call inside a transaction)."""
     now = time.time()
-    row = ContactRow(new_id(), display_name, identity_key, False, False, now, build_variant)
+    row = ContactRow(
+        new_id(),
+        display_name,
+        identity_key,
+        False,
+        False,
+        now,
+        build_variant,
+        state,
+        claimed_name,
+        claims_was,
+    )
     contacts.add(db, row)
     conversation = ConversationRow(new_id(), row.id, 0, now)
     conversations.add(db, conversation)
@@ -70,6 +112,68 @@ def record_key_change(db: Database, contact: ContactRow, new_identity_key: bytes
     if contact.verified:
         settings.put(db, _BLOCKED_PREFIX + contact.id, "1")
     contacts.record_key_change(db, contact.id, new_identity_key)
+
+
+def system_line(db: Database, conversation_id: str, text: str, now: float) -> MessageRow:
+    """Write a line of the app's own into a conversation (stored as read, never sent)."""
+    row = messages.add(
+        db,
+        NewMessage(
+            os.urandom(messages.MESSAGE_ID_BYTES),
+            conversation_id,
+            "in",
+            "Parley",
+            text,
+            now,
+            now,
+            "read",
+            None,
+            "system",
+        ),
+    )
+    if row is None:  # 128 random bits clashed: impossible in practice
+        raise RuntimeError("a system line's random id clashed")
+    conversations.touch(db, conversation_id, now)
+    return row
+
+
+def rebind(
+    db: Database, contact: ContactRow, new_identity_key: bytes, why: str, now: float
+) -> MessageRow:
+    """Move ``contact`` to a new identity key: its old sessions go, verification is dropped
+    (sending stays blocked until accepted if it was verified), and a system line says so."""
+    record_key_change(db, contact, new_identity_key)
+    sessions.delete(db, contact.id)
+    conversation = conversation_of(db, contact.id)
+    text = (
+        f"{contact.display_name}'s identity key changed ({why}). New key "
+        f"{fingerprint(new_identity_key)}. Compare safety numbers again"
+        + (" before sending: sending is blocked until you accept it." if contact.verified else ".")
+    )
+    return system_line(db, conversation.id, text, now)
+
+
+def merge(db: Database, source: ContactRow, into: ContactRow, now: float) -> MessageRow:
+    """The user compared safety numbers with ``source`` (a request or contact with a new key) and
+    says it is the same person as ``into``: ``into`` takes the key, the session and the history."""
+    source_conversation = conversation_of(db, source.id)
+    target_conversation = conversation_of(db, into.id)
+    messages.move(db, source_conversation.id, target_conversation.id)
+    state = sessions.load(db, source.id)
+    contacts.delete(db, source.id)
+    contacts.record_key_change(db, into.id, source.identity_key)
+    contacts.accept_key_change(db, into.id)
+    contacts.set_verified(db, into.id, True)
+    settings.delete(db, _BLOCKED_PREFIX + into.id)
+    sessions.delete(db, into.id)
+    if state is not None:
+        sessions.save(db, into.id, state, now=now)
+    conversations.touch(db, target_conversation.id, now)
+    text = (
+        f"You merged {fingerprint(source.identity_key)} into {into.display_name} after comparing "
+        "safety numbers: this is their identity key now."
+    )
+    return system_line(db, target_conversation.id, text, now)
 
 
 def set_build(db: Database, contact_id: str, build_variant: str, authority_key_id: str) -> None:
@@ -140,6 +244,7 @@ def message_view(db: Database, row: MessageRow) -> MessageView:
         row.received_at,
         row.status,
         attachment,
+        row.kind,
     )
 
 
@@ -170,4 +275,33 @@ def safety_view(mine: IdentityPublicKey, contact: ContactRow) -> SafetyNumberVie
     theirs = IdentityPublicKey.from_bytes(contact.identity_key)
     return SafetyNumberView(
         contact.id, safety_number(mine, theirs), qr_payload(mine, theirs), contact.verified
+    )
+
+
+def request_view(db: Database, row: ContactRow) -> RequestView:
+    conversation = conversation_of(db, row.id)
+    count_row = db.one(
+        "SELECT count(*) FROM messages WHERE conversation_id = ? AND kind = 'message'",
+        (conversation.id,),
+    )
+    latest = messages.latest(db, conversation.id)
+    preview = ""
+    if latest is not None:
+        preview = latest.body or ("Picture" if latest.attachment_id else "")
+        preview = preview.replace("\n", " ")[:PREVIEW_CHARS]
+    replaces = None
+    if row.claims_was is not None:
+        previous = contacts.find_by_identity_key(db, row.claims_was)
+        if previous is not None and previous.state == "accepted":
+            replaces = contact_view(previous)
+    return RequestView(
+        row.id,
+        conversation.id,
+        row.claimed_name,
+        fingerprint(row.identity_key),
+        row.identity_key.hex(),
+        row.first_seen,
+        int(count_row[0]) if count_row else 0,
+        preview,
+        replaces,
     )

@@ -2,16 +2,21 @@
 
 Every session plaintext is one msgpack map (docs/protocol.md, section "app")::
 
-    {"v": 1, "t": "text",      "at": float, "body": str, ["name": str], ["was": bytes(32)]}
-    {"v": 1, "t": "picture",   "at": float, "body": str (caption), "pic": {...}, ["name"], ["was"]}
+    {"v": 1, "t": "text",      "at": float, "body": str, ["name": str],
+                                ["was": bytes(32), ["was_at": int, "was_sig": bytes(64)]]}
+    {"v": 1, "t": "picture",   "at": float, "body": str (caption), "pic": {...}, ["name"],
+                                ["was", ["was_at", "was_sig"]]}
         pic = {"key": bytes(32), "digest": bytes(32), "data": bytes, "mime": str,
                "w": int, "h": int, "size": int, "file": str}
     {"v": 1, "t": "delivered", "ids": [bytes(16), ...]}
     {"v": 1, "t": "read",      "ids": [bytes(16), ...]}
 
-``name`` tells a first-time recipient what to call the sender; ``was`` claims a previous
-identity key of the sender (an account re-created on a new device): the recipient treats it as a
-key change of that contact, which must be accepted before sending to a verified contact again.
+``name`` tells a first-time recipient what the sender calls itself (shown as a claim in a message
+request). ``was`` names a previous identity key of the sender (an account re-created on a new
+device); ``was_at`` and ``was_sig`` are the succession statement the old key signed
+(crypto/succession.py). Only with a valid statement does the recipient treat the message as a key
+change of that contact; a bare ``was`` (what versions before schema 4 sent, still read) is an
+unproven claim, and the sender stays a separate message request.
 Parsing is strict: unknown keys, wrong types and oversize fields are refused, because a peer's
 bytes are untrusted even after they decrypt.
 
@@ -39,6 +44,7 @@ MAX_CONTENT_BYTES = 256 * 1024
 MAX_DIMENSION = 20_000
 MESSAGE_ID_LEN = 16
 KEY_LEN = 32
+SIGNATURE_LEN = 64
 MIME_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
@@ -62,6 +68,8 @@ class Text:
     body: str
     sender_name: str | None = None
     was: bytes | None = None
+    was_at: int | None = None
+    was_sig: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,8 @@ class Picture:
     picture: PictureRef
     sender_name: str | None = None
     was: bytes | None = None
+    was_at: int | None = None
+    was_sig: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,8 @@ def encode(content: Content) -> bytes:
             obj["name"] = content.sender_name
         if content.was is not None:
             obj["was"] = content.was
+        if content.was_at is not None and content.was_sig is not None:
+            obj |= {"was_at": content.was_at, "was_sig": content.was_sig}
     data: bytes = msgpack.packb(obj, use_bin_type=True)
     decode(data)  # one definition of valid: never send what a peer would refuse
     return padding.pad(data)
@@ -151,12 +163,12 @@ def decode(data: bytes) -> Content:
             _bin(item, MESSAGE_ID_LEN, "a receipt's message id")
         return Receipt(kind, tuple(ids))
     if kind == "text":
-        _keys(obj, {"v", "t", "at", "body"}, {"v", "t", "at", "body", "name", "was"})
-        return Text(_time(obj["at"]), _body(obj["body"]), _name(obj), _was(obj))
+        _keys(obj, {"v", "t", "at", "body"}, {"v", "t", "at", "body", "name", *_WAS})
+        return Text(_time(obj["at"]), _body(obj["body"]), _name(obj), *_was(obj))
     if kind == "picture":
-        _keys(obj, {"v", "t", "at", "body", "pic"}, {"v", "t", "at", "body", "pic", "name", "was"})
+        _keys(obj, {"v", "t", "at", "body", "pic"}, {"v", "t", "at", "body", "pic", "name", *_WAS})
         return Picture(
-            _time(obj["at"]), _body(obj["body"]), _picture(obj["pic"]), _name(obj), _was(obj)
+            _time(obj["at"]), _body(obj["body"]), _picture(obj["pic"]), _name(obj), *_was(obj)
         )
     raise ContentError(f"Unknown message type {kind!r}.")
 
@@ -204,9 +216,22 @@ def _name(obj: dict[str, Any]) -> str | None:
     return name
 
 
-def _was(obj: dict[str, Any]) -> bytes | None:
+_WAS = ("was", "was_at", "was_sig")
+
+
+def _was(obj: dict[str, Any]) -> tuple[bytes | None, int | None, bytes | None]:
+    """The previous identity and its succession statement (time, signature), each optional."""
     value = obj.get("was")
-    return None if value is None else _bin(value, KEY_LEN, "a previous identity key")
+    was = None if value is None else _bin(value, KEY_LEN, "a previous identity key")
+    if "was_at" not in obj and "was_sig" not in obj:
+        return was, None, None
+    if was is None or "was_at" not in obj or "was_sig" not in obj:
+        raise ContentError("A succession statement has a previous key, a time and a signature.")
+    return (
+        was,
+        _int(obj["was_at"], 0, 2**63 - 1, "A succession statement's time"),
+        _bin(obj["was_sig"], SIGNATURE_LEN, "a succession signature"),
+    )
 
 
 def _picture(value: object) -> PictureRef:

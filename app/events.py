@@ -48,6 +48,7 @@ class MessageView:
     received_at: float | None
     status: MessageStatus
     attachment: AttachmentView | None = None
+    kind: str = "message"  # "system": a line the app wrote (a key change, a refused message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,33 @@ class ContactView:
     verified: bool
     key_changed: bool
     build_variant: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """A message request: a stranger's first messages, waiting to be accepted, deleted or blocked.
+
+    ``claimed_name`` is what the stranger calls itself, a claim nobody checked: show it as one
+    (``label``), next to ``fingerprint``, the first 16 hex digits of its identity key.
+    ``claims_to_replace`` names an existing contact the stranger says it replaces WITHOUT a valid
+    succession statement: the two may be merged only after comparing safety numbers.
+    """
+
+    contact_id: str
+    conversation_id: str
+    claimed_name: str | None
+    fingerprint: str
+    identity_key_hex: str
+    first_seen: float
+    message_count: int
+    preview: str
+    claims_to_replace: ContactView | None = None
+
+    @property
+    def label(self) -> str:
+        name = self.claimed_name
+        claim = f"\u201c{name}\u201d (unverified name)" if name else "Unknown"
+        return f"{claim} \u00b7 {self.fingerprint}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +198,38 @@ class ContactKeyChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestChanged:
+    """A message request appeared or received another message."""
+
+    request: RequestView
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRemoved:
+    """A request was accepted (it is a contact now), deleted, merged or blocked."""
+
+    contact_id: str
+    outcome: str  # "accepted", "deleted", "blocked", "merged"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRefused:
+    """A delivery was taken from the relay but cannot be shown; ``text`` says so to a person.
+
+    ``conversation_id`` is the contact's or request's conversation (where a system line was
+    written), or None when the sender is unknown.
+    """
+
+    conversation_id: str | None
+    sender: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"A message from {self.sender} could not be shown: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     state: ConnectionState
     detail: str
@@ -222,6 +282,9 @@ Event = (
     | MessageStatusChanged
     | ConversationChanged
     | ContactKeyChanged
+    | RequestChanged
+    | RequestRemoved
+    | MessageRefused
     | ContactBuildChanged
     | ConnectionChanged
     | CatchUpProgress

@@ -40,10 +40,11 @@ from parley.app.events import (
     CatchUpProgress,
     ContactKeyChanged,
     ConversationChanged,
-    ErrorRaised,
     Event,
     MessageAdded,
+    MessageRefused,
     MessageStatusChanged,
+    RequestChanged,
 )
 from parley.app.store import (
     attachments,
@@ -61,12 +62,15 @@ from parley.app.store.errors import NotFound, StoreError
 from parley.app.store.messages import NewMessage, Status
 from parley.app.store.profile import Store
 from parley.app.store.relay_records import RelayRecordRow
+from parley.crypto import succession
 from parley.crypto.attachment import decrypt_attachment
 from parley.crypto.errors import CryptoError, DuplicateMessage, EnvelopeRejected
 from parley.crypto.keys import DHKeyPair, IdentityKeyPair
 from parley.crypto.notice import is_notice
 from parley.crypto.prekeys import OneTimePreKey, SignedPreKey
 from parley.crypto.session import Session, accept_session, peek_initial
+from parley.crypto.succession import Succession, SuccessionRefused
+from parley.crypto.x3dh import X3DHHeader
 from parley.net.client_types import Delivery, SendReceipt
 
 from parley.variant import config as variant_config
@@ -135,7 +139,8 @@ class Received:
 
 
 class _Drop(Exception):
-    """Internal: a delivery that will never decrypt; it is acknowledged and reported.
+    """Internal: a delivery that will never decrypt; it is acknowledged and reported (the
+    message completes "A message from X could not be shown: ...").
 
     ``recoverable``: a fresh session would fix it (app/recovery.py), so a known sender is told.
     """
@@ -302,46 +307,75 @@ class Pipeline:
         if messages.exists(self.db, delivery.message_id):
             return out  # a redelivery of a committed message: acknowledge, nothing else
         contact = contacts.find_by_identity_key(self.db, delivery.sender)
+        if contact is not None and contact.state == "blocked":
+            contacts.count_dropped(self.db, contact.id)  # acknowledged, counted, never stored
+            return out
         hook = self.hooks.for_receiving(delivery.relay_received_at)
         opened = self._open_delivery(out, delivery, contact, hook)
         if opened is None:
             return out
-        known, plaintext = opened
+        known, plaintext, first = opened
         try:
             body: content_format.Content | None = content_format.decode(plaintext)
             reason = ""
         except ContentError as exc:
             body, reason = None, str(exc)
+        if body is None or isinstance(body, content_format.Receipt):
+            if contact is not None:  # the ratchet moved on; a stranger gets nothing stored
+                self._keep_session(contact, known, first)
+                out.events += peer_build.note_sender_build(
+                    self.db, contact, hook.sender_variant(), self.variant
+                )
+            if body is None:
+                self._refused(out, contact, delivery.sender, reason)
+            elif contact is not None:
+                self._apply_receipt(out, contact, body)
+            return out
         if contact is None:
-            if body is None or isinstance(body, content_format.Receipt):
-                return self._dropped(out, "A message from a stranger was discarded.")
             contact = self._new_sender(out, delivery.sender, body)
-        save_sessions(self.db, contact.id, known)
+        self._keep_session(contact, known, first)
         out.events += peer_build.note_sender_build(
             self.db, contact, hook.sender_variant(), self.variant
         )
-        if body is None:
-            return self._dropped(out, f"Unreadable message from {contact.display_name}: {reason}")
-        if isinstance(body, content_format.Receipt):
-            self._apply_receipt(out, contact, body)
-        else:
-            self._store_incoming(out, contact, delivery, body, hook.outcome())
+        self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
+
+    def _keep_session(
+        self, contact: ContactRow, known: list[Session], first: X3DHHeader | None
+    ) -> None:
+        """Store the sessions; for a first message, in the same transaction, delete the
+        one-time prekey it used and remember it in the replay cache (docs/protocol.md)."""
+        save_sessions(self.db, contact.id, known)
+        if first is not None:
+            if first.one_time_prekey_id is not None:
+                prekeys.delete_one_time(self.db, first.one_time_prekey_id)
+            prekeys.remember_first_message(
+                self.db,
+                first.identity_key.to_bytes(),
+                first.ephemeral_key,
+                first.signed_prekey_id,
+                time.time(),
+            )
 
     def _open_delivery(
         self, out: Received, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
-    ) -> tuple[list[Session], bytes] | None:
+    ) -> tuple[list[Session], bytes, X3DHHeader | None] | None:
         """Decrypt, or say why not (a duplicate, a drop, a refused envelope kept as evidence)."""
         try:
-            with self.db.transaction():  # a refusal also gives back a consumed one-time prekey
+            with self.db.transaction():  # nothing a failed attempt wrote survives it
                 return self._decrypt(delivery, contact, hook)
         except _Duplicate:
             return None
         except _Drop as drop:
-            if drop.recoverable and contact is not None:
+            if drop.recoverable and contact is not None and contact.state == "accepted":
                 notify = self._notices.allow(delivery.sender, delivery.message_id, time.time())
                 out.undecryptable = (contact.id, delivery.message_id, notify)
-            self._dropped(out, str(drop))
+                # Said, but not as a line in the conversation: the sender is asked for a fresh
+                # session and sends it again, so the message itself will be shown.
+                reason = f"{drop} It is being asked for again in a fresh session."
+                self._refused(out, contact, delivery.sender, reason, line=False)
+            else:
+                self._refused(out, contact, delivery.sender, str(drop))
             return None
         except _Refused as refused:
             when = relay_time(delivery.relay_received_at)
@@ -350,18 +384,22 @@ class Pipeline:
 
     def _decrypt(
         self, delivery: Delivery, contact: ContactRow | None, hook: ReceiveHook
-    ) -> tuple[list[Session], bytes]:
+    ) -> tuple[list[Session], bytes, X3DHHeader | None]:
         """Decrypt with a known session (promoting it) or start the responder's session.
 
+        Returns the sessions to store, the plaintext, and the X3DH header when a new session was
+        started (its one-time prekey is deleted only when the caller stores the session).
+
         Raises:
-            _Duplicate: the ratchet already decrypted this message.
+            _Duplicate: the ratchet already decrypted this message, or it replays a first
+                message that already started a session.
             _Drop: the message cannot be decrypted and never will be.
             _Refused: it decrypted, and the hook refused its envelope.
         """
         try:
             header = peek_initial(delivery.payload)
         except CryptoError:
-            raise _Drop("A message that is not a Parley message was discarded.") from None
+            raise _Drop("it is not a Parley message.") from None
         known = load_sessions(self.db, contact.id) if contact is not None else []
         for index, candidate in enumerate(known):
             try:
@@ -372,40 +410,54 @@ class Pipeline:
                 raise _Refused(exc) from None
             except CryptoError:
                 continue
-            return [session, *known[:index], *known[index + 1 :]], plaintext
+            return [session, *known[:index], *known[index + 1 :]], plaintext, None
         if header is None or header.identity_key.to_bytes() != delivery.sender:
             raise _Drop(
-                "A message that could not be decrypted was discarded.", recoverable=header is None
+                "it could not be decrypted (no session with this sender can open it).",
+                recoverable=header is None,
             )
+        if prekeys.first_message_seen(
+            self.db, delivery.sender, header.ephemeral_key, header.signed_prekey_id
+        ):
+            # A replayed first message: it must never start a session again (and never push a
+            # session that has moved on out of first place).
+            log.info("a replayed first message was discarded")
+            raise _Duplicate
         try:
             signed = prekeys.signed_by_id(self.db, header.signed_prekey_id)
             one_time = None
             if header.one_time_prekey_id is not None:
-                row = prekeys.consume_one_time(self.db, header.one_time_prekey_id)
+                row = prekeys.one_time_by_id(self.db, header.one_time_prekey_id)
                 one_time = OneTimePreKey(row.key_id, DHKeyPair.from_private(row.private_key))
-            spk = SignedPreKey(
-                signed.key_id,
-                DHKeyPair.from_private(signed.private_key),
-                signed.signature,
-                int(signed.created_at),
-            )
+        except NotFound:
+            raise _Drop(
+                "it was made for keys this device does not have (used, expired or never issued).",
+                recoverable=True,
+            ) from None
+        spk = SignedPreKey(
+            signed.key_id,
+            DHKeyPair.from_private(signed.private_key),
+            signed.signature,
+            int(signed.created_at),
+        )
+        try:
             session, plaintext = accept_session(
                 self.identity, spk, one_time, delivery.payload, hook
             )
         except EnvelopeRejected as exc:
             raise _Refused(exc) from None
-        except (NotFound, CryptoError):
+        except CryptoError:
             raise _Drop(
-                "A first message for unknown or used prekeys was discarded.", recoverable=True
+                "it could not be decrypted (damaged or forged).", recoverable=True
             ) from None
-        return [session, *known], plaintext
+        return [session, *known], plaintext, header
 
     def _notice(self, delivery: Delivery) -> Received:
         """A "cannot decrypt" notice: a fresh session if it verifies and is due (app/recovery)."""
         out = Received()
         contact = contacts.find_by_identity_key(self.db, delivery.sender)
-        if contact is None:
-            log.info("ignored a cannot-decrypt notice from a stranger")
+        if contact is None or contact.state != "accepted":
+            log.info("ignored a cannot-decrypt notice from someone who is not a contact")
             return out
         conversation = contact_ops.conversation_of(self.db, contact.id)
         action = recovery.accept_notice(
@@ -420,26 +472,93 @@ class Pipeline:
             out.resend = (contact.id, action)
         return out
 
-    def _dropped(self, out: Received, message: str) -> Received:
-        log.info("%s", message)
-        out.events.append(ErrorRaised(message))
+    def _refused(
+        self,
+        out: Received,
+        contact: ContactRow | None,
+        sender: bytes,
+        reason: str,
+        *,
+        line: bool = True,
+    ) -> Received:
+        """Tell the user a delivery could not be shown: an event, and (``line``) a system line in
+        the contact's (or request's) conversation when the sender is known."""
+        conversation_id = None
+        if contact is None:
+            label = f"an unknown sender ({contact_ops.fingerprint(sender)})"
+        elif not line:
+            label = contact_ops.display_label(contact)
+            conversation_id = contact_ops.conversation_of(self.db, contact.id).id
+        else:
+            label = contact_ops.display_label(contact)
+            conversation = contact_ops.conversation_of(self.db, contact.id)
+            conversation_id = conversation.id
+            text = MessageRefused(conversation_id, label, reason).text
+            row = contact_ops.system_line(self.db, conversation.id, text, time.time())
+            out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
+            self._changed(out, contact)
+        log.info("refused a delivery: %s", reason)
+        out.events.append(MessageRefused(conversation_id, label, reason))
         return out
 
     def _new_sender(
         self, out: Received, sender: bytes, body: content_format.Text | content_format.Picture
     ) -> ContactRow:
-        """A first message from an identity we do not know: a new contact, or a key change."""
+        """A first message from an identity we do not know: a proven key change of a contact
+        (a valid succession statement), or else a message request."""
+        claims_was = None
         if body.was is not None:
             previous = contacts.find_by_identity_key(self.db, body.was)
-            if previous is not None:
-                contact_ops.record_key_change(self.db, previous, sender)
-                sessions.delete(self.db, previous.id)
-                conversation = contact_ops.conversation_of(self.db, previous.id)
-                out.events.append(ContactKeyChanged(previous.id, conversation.id))
-                return contacts.get(self.db, previous.id)
-        name = body.sender_name or f"Unknown {sender.hex()[:8]}"
-        row, _ = contact_ops.create(self.db, sender, name)
+            if previous is not None and previous.state == "accepted":
+                try:
+                    statement = self._proven_succession(previous, sender, body)
+                except CryptoError as exc:
+                    log.info("an unproven key change was refused: %s", exc)
+                    claims_was = body.was
+                else:
+                    line = contact_ops.rebind(
+                        self.db,
+                        previous,
+                        sender,
+                        "proven by a succession statement signed with the old key",
+                        time.time(),
+                    )
+                    contacts.set_succession(self.db, previous.id, statement.at)
+                    conversation = contact_ops.conversation_of(self.db, previous.id)
+                    out.events.append(MessageAdded(contact_ops.message_view(self.db, line)))
+                    out.events.append(ContactKeyChanged(previous.id, conversation.id))
+                    return contacts.get(self.db, previous.id)
+        name = body.sender_name
+        row, _ = contact_ops.create(
+            self.db,
+            sender,
+            name or f"Unknown {sender.hex()[:8]}",
+            state="request",
+            claimed_name=name,
+            claims_was=claims_was,
+        )
         return row
+
+    @staticmethod
+    def _proven_succession(
+        previous: ContactRow, sender: bytes, body: content_format.Text | content_format.Picture
+    ) -> Succession:
+        """The message's succession statement, checked: it must prove previous -> sender now.
+
+        Raises:
+            SuccessionRefused: there is none, or it is forged, stale or older than the last one.
+        """
+        if body.was is None or body.was_at is None or body.was_sig is None:
+            raise SuccessionRefused("The key change carries no succession statement.")
+        statement = Succession(body.was, sender, body.was_at, body.was_sig)
+        succession.check(
+            statement,
+            old=previous.identity_key,
+            new=sender,
+            now=time.time(),
+            after=previous.succession_at,
+        )
+        return statement
 
     def _apply_receipt(
         self, out: Received, contact: ContactRow, receipt: content_format.Receipt
@@ -474,9 +593,10 @@ class Pipeline:
         attachment_id = None
         text = body.body if isinstance(body, content_format.Text) else body.caption
         if isinstance(body, content_format.Picture):
-            attachment_id = self._store_picture(body.picture, now)
-            if attachment_id is None:
-                self._dropped(out, f"{contact.display_name} sent a picture that was refused.")
+            try:
+                attachment_id = self._store_picture(body.picture, now)
+            except (CryptoError, AttachmentRejected) as exc:
+                self._refused(out, contact, delivery.sender, f"its picture was refused ({exc})")
                 return
         row = messages.add(
             self.db,
@@ -513,20 +633,23 @@ class Pipeline:
         )
         conversations.touch(self.db, conversation.id, now, add_unread=1)
         out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
-        out.events.append(
-            ConversationChanged(
-                contact_ops.conversation_view(self.db, conversations.get(self.db, conversation.id))
-            )
-        )
-        out.receipt_to = (contact.id, delivery.message_id)
+        self._changed(out, contact)
+        if contact.state == "accepted":  # nothing goes back to a request until it is accepted
+            out.receipt_to = (contact.id, delivery.message_id)
 
-    def _store_picture(self, ref: content_format.PictureRef, now: float) -> str | None:
-        try:
-            plain = decrypt_attachment(ref.key, ref.digest, ref.data)
-            checked = check_received(plain, ref.file_name or "picture")
-        except (CryptoError, AttachmentRejected) as exc:
-            log.info("refused a received picture: %s", exc)
-            return None
+    def _changed(self, out: Received, contact: ContactRow) -> None:
+        """The event for the conversation list, or for the requests list."""
+        if contact.state == "request":
+            out.events.append(RequestChanged(contact_ops.request_view(self.db, contact)))
+            return
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        out.events.append(ConversationChanged(contact_ops.conversation_view(self.db, conversation)))
+
+    def _store_picture(self, ref: content_format.PictureRef, now: float) -> str:
+        """Decrypt and check a received picture and store it. Raises CryptoError or
+        AttachmentRejected when it is refused."""
+        plain = decrypt_attachment(ref.key, ref.digest, ref.data)
+        checked = check_received(plain, ref.file_name or "picture")
         attachment_id = contact_ops.new_id()
         meta = AttachmentMeta(
             attachment_id,
@@ -550,6 +673,11 @@ class Pipeline:
         Raises:
             SendBlocked: the contact's verified key changed and the change is not accepted.
         """
+        if contact.state != "accepted":
+            raise SendBlocked(
+                f"{contact_ops.display_label(contact)} is a message request: accept it before "
+                "anything is sent back."
+            )
         if contact_ops.send_blocked(self.db, contact):
             raise SendBlocked(
                 f"{contact.display_name}'s safety number changed. Compare it again and accept the "

@@ -25,6 +25,7 @@ from parley.app.errors import (
     AppError,
     ContactExists,
     ContactNotFound,
+    ContentError,
     NetworkError,
     from_store,
 )
@@ -43,6 +44,8 @@ from parley.app.events import (
     MessageStatusChanged,
     MessageView,
     RelayRecordView,
+    RequestRemoved,
+    RequestView,
     SafetyNumberView,
     SearchHit,
     Settings,
@@ -59,6 +62,7 @@ from parley.app.store import (
 )
 from parley.app.store import identity as identity_repo
 from parley.app.store import search as search_repo
+from parley.app.store import sessions as sessions_repo
 from parley.app.store import settings as settings_repo
 from parley.app.store.attachments import AttachmentMeta, AttachmentRow
 from parley.app.store.contacts import ContactRow
@@ -67,11 +71,13 @@ from parley.app.store.errors import StoreError
 from parley.app.store.keysource import KeyringSource, KeySource, PassphraseSource
 from parley.app.store.messages import NewMessage
 from parley.app.store.profile import Store
+from parley.crypto import succession
 from parley.crypto.attachment import decrypt_attachment, digest, encrypt_attachment
 from parley.crypto.errors import CryptoError
 from parley.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from parley.crypto.prekeys import PreKeyBundle
 from parley.crypto.session import Session, initiate_session
+from parley.crypto.succession import Succession
 from parley.net.client import ClientError, Delivery, RelayClient
 from parley.net.client_backoff import Backoff
 from parley.net.errors import RelayRefused
@@ -82,6 +88,8 @@ from parley.variant import config as build_config
 log = logging.getLogger("parley.app.messenger")
 
 RECEIPT_BATCH = 256
+SUCCESSION_SETTING = "identity.succession"
+SUCCESSION_PREFIX = "parley-succession:"
 CONNECTION_STATES: tuple[ConnectionState, ...] = ("connecting", "online", "offline")
 REQUEST_TIMEOUT_S = 15.0
 RECONNECT_SETTLE_S = 5.0
@@ -132,8 +140,11 @@ class Messenger:
             resend=self._on_notice,
         )
         replaces = settings_repo.get(store.db, prekey_ops.REPLACES_SETTING)
-        # Told to contacts in every message: this account replaces that identity (content.py).
+        # Told to contacts in every message: this account replaces that identity (content.py);
+        # proven only by a succession statement the old identity signed (adopt_succession).
         self.previous_identity = None if replaces is None else bytes.fromhex(replaces)
+        stored = settings_repo.get(store.db, SUCCESSION_SETTING)
+        self.succession = None if stored is None else Succession.from_bytes(bytes.fromhex(stored))
         self.backoff = Backoff(base=0.2, maximum=5.0)
         self.send_timeout = 60.0
 
@@ -347,6 +358,11 @@ class Messenger:
         if parsed.identity_key == self.identity.public.to_bytes():
             raise ContactExists("This is your own invite.")
         existing = contacts.find_by_identity_key(self.store.db, parsed.identity_key)
+        if existing is not None and existing.state == "request":
+            # Adding someone whose request is waiting accepts it (with the session it started).
+            return await self.accept_request(existing.id, display_name or parsed.display_name)
+        if existing is not None and existing.state == "blocked":
+            raise ContactExists("You blocked this identity; it cannot be added again.")
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")
         name = (display_name or parsed.display_name).strip() or parsed.display_name
@@ -387,12 +403,129 @@ class Messenger:
         except CryptoError as exc:
             raise NetworkError(f"{name}'s published keys are invalid ({exc}).") from exc
 
+    async def contact(self, contact_id: str) -> ContactView:
+        """One contact, request or blocked identity by id. Raises ContactNotFound."""
+        return contact_ops.contact_view(self._contact(contact_id))
+
     async def contacts(self) -> list[ContactView]:
         return [contact_ops.contact_view(r) for r in contacts.all_contacts(self.store.db)]
 
     async def conversations(self) -> list[ConversationView]:
         db = self.store.db
-        return [contact_ops.conversation_view(db, r) for r in conversations.all_conversations(db)]
+        accepted = {c.id for c in contacts.all_contacts(db)}
+        return [
+            contact_ops.conversation_view(db, r)
+            for r in conversations.all_conversations(db)
+            if r.contact_id in accepted
+        ]
+
+    # ---- message requests, blocking, merging, succession -----------------------------------
+
+    async def requests(self) -> list[RequestView]:
+        db = self.store.db
+        rows = contacts.all_contacts(db, "request")
+        views = [contact_ops.request_view(db, r) for r in rows]
+        return sorted(views, key=lambda v: v.first_seen)
+
+    def _request(self, contact_id: str) -> ContactRow:
+        row = self._contact(contact_id)
+        if row.state != "request":
+            raise ContactNotFound(f"There is no message request {contact_id!r}.")
+        return row
+
+    async def accept_request(self, contact_id: str, display_name: str | None = None) -> ContactView:
+        row = self._request(contact_id)
+        name = (display_name or "").strip() or row.display_name
+        with self.store.transaction() as db:
+            contacts.set_state(db, row.id, "accepted")
+            contacts.set_display_name(db, row.id, name)
+            conversation = contact_ops.conversation_of(db, row.id)
+            ids = [
+                bytes(r[0])
+                for r in db.all(
+                    "SELECT id FROM messages WHERE conversation_id = ? AND direction = 'in' "
+                    "AND kind = 'message' ORDER BY seq",
+                    (conversation.id,),
+                )
+            ]
+            accepted = contacts.get(db, row.id)
+            view = contact_ops.conversation_view(db, conversation)
+        self._emit(RequestRemoved(row.id, "accepted"))
+        self._emit(ConversationChanged(view))
+        if ids:  # the delivery receipts held back while it was a request
+            self._confirm(row.id, ids)
+        return contact_ops.contact_view(accepted)
+
+    async def delete_request(self, contact_id: str) -> None:
+        row = self._request(contact_id)
+        with self.store.transaction() as db:
+            contacts.delete(db, row.id)
+        self._emit(RequestRemoved(row.id, "deleted"))
+
+    async def block(self, contact_id: str) -> None:
+        row = self._contact(contact_id)
+        with self.store.transaction() as db:
+            # Its history stays (hidden with it); its sessions go, and whatever it sends from
+            # now on is acknowledged to the relay, counted and dropped (app/messaging.py).
+            contacts.set_state(db, row.id, "blocked")
+            sessions_repo.delete(db, row.id)
+        self._emit(RequestRemoved(row.id, "blocked"))
+
+    async def blocked(self) -> list[tuple[ContactView, int]]:
+        db = self.store.db
+        return [
+            (contact_ops.contact_view(r), contacts.dropped(db, r.id))
+            for r in contacts.all_contacts(db, "blocked")
+        ]
+
+    async def merge_contact(self, source_id: str, into_id: str) -> ContactView:
+        source, into = self._contact(source_id), self._contact(into_id)
+        if into.state != "accepted" or source.state == "blocked" or source.id == into.id:
+            raise AppError("Merge a message request (or contact) into a different contact.")
+        if not source.verified:
+            raise AppError(
+                "Compare safety numbers with the new identity first, and mark it verified if "
+                "they match; only then can it be merged into an existing contact."
+            )
+        with self.store.transaction() as db:
+            line = contact_ops.merge(db, source, into, time.time())
+            line_view = contact_ops.message_view(db, line)
+            merged = contacts.get(db, into.id)
+            view = contact_ops.conversation_view(db, contact_ops.conversation_of(db, into.id))
+        if source.state == "request":
+            self._emit(RequestRemoved(source.id, "merged"))
+        self._emit(MessageAdded(line_view))
+        self._emit(ConversationChanged(view))
+        return contact_ops.contact_view(merged)
+
+    async def sign_succession(self, new_identity_key: bytes) -> str:
+        """A statement, signed by this (old) identity, that ``new_identity_key`` replaces it;
+        give it to the new account (``adopt_succession``) before this one is gone."""
+        try:
+            statement = succession.sign(self.identity, new_identity_key, int(time.time()))
+        except CryptoError as exc:
+            raise AppError(f"Cannot sign a succession: {exc}") from exc
+        return SUCCESSION_PREFIX + statement.to_bytes().hex()
+
+    async def adopt_succession(self, text: str) -> None:
+        """Carry a succession statement from this account's previous identity in every message
+        (checked first: it must name this identity and be fresh)."""
+        raw = text.strip().removeprefix(SUCCESSION_PREFIX)
+        try:
+            statement = Succession.from_bytes(bytes.fromhex(raw))
+            succession.check(
+                statement,
+                old=statement.old,
+                new=self.identity.public.to_bytes(),
+                now=time.time(),
+            )
+        except ValueError as exc:
+            raise ContentError("A succession statement is written in hexadecimal.") from exc
+        except CryptoError as exc:
+            raise ContentError(f"This succession statement cannot be used: {exc}") from exc
+        with self.store.transaction() as db:
+            settings_repo.put(db, SUCCESSION_SETTING, statement.to_bytes().hex())
+        self.succession = statement
 
     def _contact(self, contact_id: str) -> ContactRow:
         try:
@@ -451,8 +584,15 @@ class Messenger:
         if len(text) > content_format.MAX_BODY_CHARS:
             raise AppError(f"A message is at most {content_format.MAX_BODY_CHARS} characters.")
         now = time.time()
-        body = content_format.Text(now, text, self.display_name, self.previous_identity)
+        body = content_format.Text(now, text, self.display_name, *self._was())
         return self._send(conversation_id, body, None)
+
+    def _was(self) -> tuple[bytes | None, int | None, bytes | None]:
+        """What every message says about a previous identity: the succession statement if this
+        account has one, else the bare (unproven) claim, else nothing."""
+        if self.succession is not None:
+            return self.succession.old, self.succession.at, self.succession.signature
+        return self.previous_identity, None, None
 
     async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
         checked = await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
@@ -467,9 +607,7 @@ class Messenger:
             len(checked.data),
             checked.file_name,
         )
-        body = content_format.Picture(
-            time.time(), "", ref, self.display_name, self.previous_identity
-        )
+        body = content_format.Picture(time.time(), "", ref, self.display_name, *self._was())
         meta = AttachmentMeta(
             contact_ops.new_id(),
             checked.mime_type,
@@ -634,8 +772,8 @@ class Messenger:
                 chunk = tuple(ids[start : start + RECEIPT_BATCH])
                 with self.store.transaction() as db:
                     contact = contacts.get(db, contact_id)
-                    if contact_ops.send_blocked(db, contact):
-                        return  # no receipts to a key nobody has accepted yet
+                    if contact.state != "accepted" or contact_ops.send_blocked(db, contact):
+                        return  # no receipts to a request, a block, or an unaccepted key
                     plaintext = content_format.encode(content_format.Receipt(kind, chunk))
                     payload = self.pipeline.encrypt_for(contact, plaintext)
                 with contextlib.suppress(ClientError, RelayRefused):

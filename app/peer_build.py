@@ -82,14 +82,16 @@ def note_sender_build(
             f"warrant envelope. This {now_variant} build accepts them under its transitional "
             "policy and marks each one."
         )
-    view = contact_ops.conversation_view(db, conversations.get(db, conversation.id))
-    return [
+    told: list[Event] = [
         ContactBuildChanged(
             contact.id, conversation.id, contact.display_name, variant, key_id, explanation
         ),
-        ConversationChanged(view),
         ErrorRaised(explanation),
     ]
+    if contact.state == "accepted":  # a message request stays out of the conversation list
+        view = contact_ops.conversation_view(db, conversations.get(db, conversation.id))
+        told.insert(1, ConversationChanged(view))
+    return told
 
 
 def store_refused(
@@ -101,8 +103,10 @@ def store_refused(
 ) -> list[Event]:
     """Keep a refused message as evidence and say so (who, ``when``, why). Returns the events."""
     now = time.time()
-    if contact is None:  # a refused first message: the sender is known only by its account
-        contact, _ = contact_ops.create(db, delivery.sender, f"Unknown {delivery.sender.hex()[:8]}")
+    if contact is None:  # a refused first message: a stranger, so a message request
+        contact, _ = contact_ops.create(
+            db, delivery.sender, f"Unknown {delivery.sender.hex()[:8]}", state="request"
+        )
     conversation = contact_ops.conversation_of(db, contact.id)
     reason = REASONS.get(error.reason, str(error))
     body = (

@@ -143,7 +143,7 @@ def undelivered(db: Database, conversation_id: str) -> list[MessageRow]:
     """Our messages in the conversation that the contact has not confirmed, oldest first."""
     rows = db.all(
         "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, "
-        "status, attachment_id FROM messages WHERE conversation_id = ? AND direction = 'out' "
+        "status, attachment_id, kind FROM messages WHERE conversation_id = ? AND direction = 'out' "
         "AND status IN ('sending', 'sent', 'failed') "
         "ORDER BY seq DESC LIMIT ?",
         (conversation_id, MAX_RESEND),

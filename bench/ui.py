@@ -93,7 +93,9 @@ async def introduce(base: Path, relay_url: str) -> None:
     conversation = next(c for c in await alice.conversations() if c.contact_id == contact.id)
     await alice.send_text(conversation.id, "hello")
     for _ in range(3000):
-        if await bob.conversations():
+        pending = await bob.requests()  # Alice is a stranger to Bob until he accepts her
+        if pending:
+            await bob.accept_request(pending[0].contact_id)
             break
         await asyncio.sleep(0.01)
     await alice.close()

@@ -28,8 +28,11 @@ from parley.app.events import (
     Event,
     Locked,
     MessageAdded,
+    MessageRefused,
     MessageStatusChanged,
     MessageView,
+    RequestChanged,
+    RequestRemoved,
 )
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -149,6 +152,8 @@ class CoreBridge(CoreCalls):
     connection_changed = Signal(object)  # ConnectionChanged
     catch_up_progress = Signal(object)  # CatchUpProgress
     locked = Signal()
+    requests_changed = Signal()  # a message request appeared, changed or went (once per batch)
+    message_refused = Signal(object)  # MessageRefused: a delivery that cannot be shown
 
     _wake = Signal()
 
@@ -189,10 +194,17 @@ class CoreBridge(CoreCalls):
         self.dispatch(batch)
 
     def _forward(
-        self, event: ContactKeyChanged | ContactBuildChanged | ConnectionChanged | CatchUpProgress
+        self,
+        event: ContactKeyChanged
+        | ContactBuildChanged
+        | ConnectionChanged
+        | CatchUpProgress
+        | MessageRefused,
     ) -> None:
         """Events the UI takes one by one, each on its own signal."""
-        if isinstance(event, ContactKeyChanged):
+        if isinstance(event, MessageRefused):
+            self.message_refused.emit(event)
+        elif isinstance(event, ContactKeyChanged):
             self.contact_key_changed.emit(event)
         elif isinstance(event, ContactBuildChanged):
             self.contact_build_changed.emit(event)
@@ -206,6 +218,7 @@ class CoreBridge(CoreCalls):
         added: list[MessageView] = []
         statuses: dict[str, MessageStatusChanged] = {}
         conversations: dict[str, Any] = {}
+        requests = False
         for event in batch:
             if isinstance(event, MessageAdded):
                 added.append(event.message)
@@ -214,16 +227,25 @@ class CoreBridge(CoreCalls):
             elif isinstance(event, ConversationChanged):
                 conversations[event.conversation.id] = event.conversation
             elif isinstance(
-                event, ContactKeyChanged | ContactBuildChanged | ConnectionChanged | CatchUpProgress
+                event,
+                ContactKeyChanged
+                | ContactBuildChanged
+                | ConnectionChanged
+                | CatchUpProgress
+                | MessageRefused,
             ):
                 self._forward(event)
             elif isinstance(event, Locked):
                 self.locked.emit()
             elif isinstance(event, ErrorRaised):
                 self.error_raised.emit(event.message)
+            elif isinstance(event, RequestChanged | RequestRemoved):
+                requests = True
         if added:
             self.messages_added.emit(added)
         if statuses:
             self.statuses_changed.emit(list(statuses.values()))
         if conversations:
             self.conversations_changed.emit(list(conversations.values()))
+        if requests:
+            self.requests_changed.emit()

@@ -14,6 +14,7 @@ from parley.app.events import (
     ContactKeyChanged,
     ContactView,
     ConversationView,
+    MessageRefused,
     MessageView,
     Settings,
 )
@@ -23,6 +24,7 @@ from parley.ui.conversation_model import CONVERSATION_ROLE, ConversationListMode
 from parley.ui.conversation_pane import ConversationPane
 from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
 from parley.ui.notifier import Notifier
+from parley.ui.requests_view import RequestsButton
 from parley.ui.safety_dialog import SafetyNumberDialog
 from parley.ui.search_dialog import SearchDialog
 from parley.ui.settings_dialog import SettingsDialog
@@ -160,6 +162,7 @@ class MainWindow(QMainWindow):
         chain = (
             self.invite_button,
             self.add_button,
+            self.requests_button,
             self.list,
             self.pane.safety,
             self.pane.view,
@@ -177,6 +180,7 @@ class MainWindow(QMainWindow):
         bridge.connection_changed.connect(self.show_connection)
         bridge.catch_up_progress.connect(self._catch_up)
         bridge.error_raised.connect(self.show_error)
+        bridge.message_refused.connect(self._message_refused)
         bridge.locked.connect(self.lock_requested)
         self.pane.safety_number_requested.connect(self.show_safety_number)
         self.refresh()
@@ -202,6 +206,8 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(self.left)
         layout.setContentsMargins(6, 6, 0, 6)
         layout.addLayout(buttons)
+        self.requests_button = RequestsButton(self.bridge, self.left)
+        layout.addWidget(self.requests_button)
         layout.addWidget(self.list, 1)
         # ``clicked`` passes ``checked``, which must not reach show_add_contact's ``invite``.
         self.invite_button.clicked.connect(lambda _checked=False: self.show_invite())
@@ -340,6 +346,10 @@ class MainWindow(QMainWindow):
         conversation = self.conversations.conversation(event.conversation_id)
         if conversation is not None:
             self.statusBar().showMessage(f"{conversation.title}'s safety number changed.", 10000)
+
+    def _message_refused(self, event: MessageRefused) -> None:
+        """Said in the status bar; a known sender's conversation also gets a system line."""
+        self.statusBar().showMessage(event.text, 15000)
 
     def show_connection(self, event: ConnectionChanged) -> None:
         words = CONNECTION_WORDS.get(event.state, event.state)

@@ -91,6 +91,11 @@ def distribution(series: dict[str, list[float]], unit: str, title: str) -> str:
             f'<line x1="{x(med):.1f}" y1="{y - 15:.1f}" x2="{x(med):.1f}" y2="{y + 15:.1f}" '
             f'stroke="{colour}" stroke-width="3"/>'
         )
-        out.append(f'<text x="{x(med) + 5:.1f}" y="{y - 16:.1f}">median {med:.4g}</text>')
+        right = x(med) > WIDTH - RIGHT - 110  # keep the label inside the figure
+        anchor, dx = ("end", -5) if right else ("start", 5)
+        out.append(
+            f'<text x="{x(med) + dx:.1f}" y="{y - 16:.1f}" text-anchor="{anchor}">'
+            f"median {med:.4g}</text>"
+        )
     out.append("</svg>")
     return "".join(out)

@@ -85,7 +85,9 @@ padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #d6dde4;padding-bottom:.2em;
 margin-top:1.8em}
 table{border-collapse:collapse;width:100%;margin:.6em 0 1em}
-th,td{border:1px solid #cfd6dd;padding:.35em .5em;text-align:left;vertical-align:top}
+th,td{border:1px solid #cfd6dd;padding:.35em .5em;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+td:first-child,th:first-child{min-width:9em;overflow-wrap:normal}
 th{background:#eef2f5}
 td.opened,td.delivered,td.shown{background:#fdecea}td.refused,td.rejected{background:#e8f5ec}
 td.shown{background:#eef4fb}
@@ -104,7 +106,10 @@ def _html_item(item: Item, row_label: str) -> str:
         return f'<td><a href="{html.escape(item.href)}">{html.escape(item.text)}</a></td>'
     if isinstance(item, Cell):
         kind = item.outcome.replace(" ", "").replace("/", "")
-        good = " good" if row_label in GOOD_OPENERS or item.outcome == "delivered" else ""
+        # Reading is good for the two parties; a delivery is good for an honest message (the
+        # control, the mixed pairs), and bad when a modified client got one through.
+        expected = row_label in GOOD_OPENERS or row_label.startswith("(control)")
+        good = " good" if expected or "->" in row_label else ""
         text = html.escape(item.text)
         link = f' <a href="{html.escape(item.evidence)}">evidence</a>' if item.evidence else ""
         outcome = html.escape(item.outcome)

@@ -1,13 +1,17 @@
-"""Contacts: identity key, trust state (verified, key_changed), first seen, build variant."""
+"""Contacts: identity key, trust state (verified, key_changed), first seen, build variant, and
+the request state (accepted, request, blocked) of schema version 4."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from parley.app.store._rows import RowReader
 from parley.app.store.db import Database
 from parley.app.store.errors import NotFound
 
+State = Literal["accepted", "request", "blocked"]
+STATES: tuple[State, ...] = ("accepted", "request", "blocked")
 _COLUMNS = (
     "id",
     "display_name",
@@ -16,6 +20,14 @@ _COLUMNS = (
     "key_changed",
     "first_seen",
     "build_variant",
+    "state",
+    "claimed_name",
+    "claims_was",
+    "succession_at",
+)
+_SELECT = (
+    "SELECT id, display_name, identity_key, verified, key_changed, first_seen, build_variant, "
+    "state, claimed_name, claims_was, succession_at FROM contacts "
 )
 
 
@@ -28,6 +40,10 @@ class ContactRow:
     key_changed: bool
     first_seen: float
     build_variant: str
+    state: State = "accepted"
+    claimed_name: str | None = None  # what a stranger called itself: a claim, not a name
+    claims_was: bytes | None = None  # a previous identity it claimed without proof
+    succession_at: int | None = None  # time of the last succession statement accepted
 
 
 def _parse(row: tuple[object, ...]) -> ContactRow:
@@ -40,6 +56,10 @@ def _parse(row: tuple[object, ...]) -> ContactRow:
         r.flag("key_changed"),
         r.real("first_seen"),
         r.text("build_variant"),
+        r.choice("state", STATES),
+        r.opt_text("claimed_name"),
+        None if row[9] is None else r.blob("claims_was", 32),
+        None if row[10] is None else r.integer("succession_at"),
     )
 
 
@@ -47,7 +67,8 @@ def add(db: Database, row: ContactRow) -> None:
     """Insert a new contact (its id must be new)."""
     db.execute(
         "INSERT INTO contacts (id, display_name, identity_key, verified, key_changed, "
-        "first_seen, build_variant) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "first_seen, build_variant, state, claimed_name, claims_was, succession_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             row.id,
             row.display_name,
@@ -56,39 +77,72 @@ def add(db: Database, row: ContactRow) -> None:
             int(row.key_changed),
             row.first_seen,
             row.build_variant,
+            row.state,
+            row.claimed_name,
+            row.claims_was,
+            row.succession_at,
         ),
     )
 
 
 def get(db: Database, contact_id: str) -> ContactRow:
     """The contact ``contact_id``. Raises NotFound."""
-    row = db.one(
-        "SELECT id, display_name, identity_key, verified, key_changed, first_seen, "
-        "build_variant FROM contacts WHERE id = ?",
-        (contact_id,),
-    )
+    row = db.one(_SELECT + "WHERE id = ?", (contact_id,))
     if row is None:
         raise NotFound(f"No contact {contact_id!r}.")
     return _parse(row)
 
 
 def find_by_identity_key(db: Database, identity_key: bytes) -> ContactRow | None:
-    """The contact with this identity key, if any."""
+    """The contact (or request, or blocked identity) with this identity key, if any.
+
+    An accepted contact wins over a request or a block naming the same key.
+    """
     row = db.one(
-        "SELECT id, display_name, identity_key, verified, key_changed, first_seen, "
-        "build_variant FROM contacts WHERE identity_key = ?",
+        _SELECT + "WHERE identity_key = ? ORDER BY state = 'accepted' DESC, first_seen LIMIT 1",
         (identity_key,),
     )
     return None if row is None else _parse(row)
 
 
-def all_contacts(db: Database) -> list[ContactRow]:
-    """Every contact, by display name."""
-    rows = db.all(
-        "SELECT id, display_name, identity_key, verified, key_changed, first_seen, "
-        "build_variant FROM contacts ORDER BY display_name, id"
-    )
+def all_contacts(db: Database, state: State = "accepted") -> list[ContactRow]:
+    """Every contact in ``state`` (by default the accepted ones), by display name."""
+    rows = db.all(_SELECT + "WHERE state = ? ORDER BY display_name, id", (state,))
     return [_parse(r) for r in rows]
+
+
+def set_state(db: Database, contact_id: str, state: State) -> None:
+    """Accept a request, or block an identity."""
+    _update(db, "UPDATE contacts SET state = ? WHERE id = ?", (state, contact_id))
+
+
+def set_succession(db: Database, contact_id: str, at: int) -> None:
+    """Remember the time of the succession statement just accepted for this contact."""
+    _update(db, "UPDATE contacts SET succession_at = ? WHERE id = ?", (at, contact_id))
+
+
+def count_dropped(db: Database, contact_id: str) -> None:
+    """One more delivery from a blocked identity was acknowledged and dropped."""
+    _update(db, "UPDATE contacts SET dropped = dropped + 1 WHERE id = ?", (contact_id,))
+
+
+def dropped(db: Database, contact_id: str) -> int:
+    """How many deliveries from this (blocked) identity were dropped."""
+    row = db.one("SELECT dropped FROM contacts WHERE id = ?", (contact_id,))
+    if row is None:
+        raise NotFound(f"No contact {contact_id!r}.")
+    return int(row[0])
+
+
+def delete(db: Database, contact_id: str) -> None:
+    """Forget a contact with its conversation, messages, pictures and session (cascades)."""
+    pictures = db.all(
+        "SELECT m.attachment_id FROM messages AS m JOIN conversations AS v "
+        "ON v.id = m.conversation_id WHERE v.contact_id = ? AND m.attachment_id IS NOT NULL",
+        (contact_id,),
+    )
+    _update(db, "DELETE FROM contacts WHERE id = ?", (contact_id,))
+    db.executemany("DELETE FROM attachments WHERE id = ?", [(r[0],) for r in pictures])
 
 
 def set_verified(db: Database, contact_id: str, verified: bool) -> None:

@@ -15,6 +15,8 @@ from parley.app.store.errors import NotFound, StoreError
 
 Direction = Literal["in", "out"]
 Status = Literal["sending", "sent", "delivered", "read", "failed", "rejected"]
+Kind = Literal["message", "system"]
+KINDS: tuple[Kind, ...] = ("message", "system")
 DIRECTIONS: tuple[Direction, ...] = ("in", "out")
 STATUSES: tuple[Status, ...] = ("sending", "sent", "delivered", "read", "failed", "rejected")
 MESSAGE_ID_BYTES = 16
@@ -31,8 +33,13 @@ COLUMNS = (
     "received_at",
     "status",
     "attachment_id",
+    "kind",
 )
 _INSERT_COLUMNS = COLUMNS[1:]
+_SELECT = (
+    "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, status, "
+    "attachment_id, kind FROM messages "
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,7 @@ class NewMessage:
     received_at: float | None
     status: Status
     attachment_id: str | None = None
+    kind: Kind = "message"  # "system": a line this app wrote (a key change, a refused message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,7 @@ class MessageRow:
     received_at: float | None
     status: Status
     attachment_id: str | None
+    kind: Kind = "message"
 
 
 def parse(row: tuple[object, ...]) -> MessageRow:
@@ -78,6 +87,7 @@ def parse(row: tuple[object, ...]) -> MessageRow:
         r.opt_real("received_at"),
         r.choice("status", STATUSES),
         r.opt_text("attachment_id"),
+        r.choice("kind", KINDS),
     )
 
 
@@ -94,12 +104,13 @@ def _values(m: NewMessage) -> tuple[bytes | str | float | None, ...]:
         m.received_at,
         m.status,
         m.attachment_id,
+        m.kind,
     )
 
 
 _INSERT = (
     "INSERT INTO messages (id, conversation_id, direction, sender, body, sent_at, "
-    "received_at, status, attachment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "received_at, status, attachment_id, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -127,6 +138,7 @@ def add(db: Database, message: NewMessage) -> MessageRow | None:
         m.received_at,
         m.status,
         m.attachment_id,
+        m.kind,
     )
 
 
@@ -138,8 +150,7 @@ def add_many(db: Database, batch: list[NewMessage]) -> None:
 def get(db: Database, message_id: bytes) -> MessageRow:
     """The message with ``message_id``. Raises NotFound."""
     row = db.one(
-        "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, "
-        "status, attachment_id FROM messages WHERE id = ?",
+        _SELECT + "WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -163,9 +174,7 @@ def page(
         raise StoreError(f"A page holds 1..{MAX_PAGE} messages.")
     cursor = (1 << 63) - 1 if before_seq is None else before_seq
     rows = db.all(
-        "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, "
-        "status, attachment_id FROM messages "
-        "WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        _SELECT + "WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         (conversation_id, cursor, limit),
     )
     return [parse(r) for r in reversed(rows)]
@@ -191,12 +200,19 @@ def delete(db: Database, message_id: bytes) -> None:
     db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
 
+def move(db: Database, from_conversation: str, to_conversation: str) -> None:
+    """Move every message of one conversation into another (merging two contacts); ``seq`` is
+    kept, so the merged history stays in the order it arrived."""
+    db.execute(
+        "UPDATE messages SET conversation_id = ? WHERE conversation_id = ?",
+        (to_conversation, from_conversation),
+    )
+
+
 def incoming_after(db: Database, after_seq: int, *, limit: int = MAX_PAGE) -> list[MessageRow]:
     """Received messages stored after ``after_seq`` (every conversation), oldest first."""
     rows = db.all(
-        "SELECT seq, id, conversation_id, direction, sender, body, sent_at, received_at, "
-        "status, attachment_id FROM messages WHERE direction = 'in' AND seq > ? "
-        "ORDER BY seq LIMIT ?",
+        _SELECT + "WHERE direction = 'in' AND kind = 'message' AND seq > ? ORDER BY seq LIMIT ?",
         (after_seq, limit),
     )
     return [parse(r) for r in rows]

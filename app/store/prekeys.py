@@ -150,22 +150,49 @@ def mark_published(db: Database, key_ids: list[int]) -> None:
     )
 
 
-def consume_one_time(db: Database, key_id: int) -> OneTimePrekeyRow:
-    """Take one-time prekey ``key_id`` out of the store (it must never be used twice).
+def one_time_by_id(db: Database, key_id: int) -> OneTimePrekeyRow:
+    """One-time prekey ``key_id`` (still in the store). Raises NotFound if used or unknown.
 
-    Call inside the transaction that stores the new session, so both happen or neither.
-    Raises NotFound if it was already used or never existed.
+    Reading does not consume it: the pipeline deletes it with ``delete_one_time`` only once the
+    first message naming it has decrypted, in the transaction that stores the session, so a
+    forged first message cannot burn a key that a genuine one still needs.
     """
-    with db.transaction():
-        row = db.one(
-            "SELECT key_id, private_key, public_key, published FROM one_time_prekeys WHERE "
-            "key_id = ?",
-            (key_id,),
-        )
-        if row is None:
-            raise NotFound(f"One-time prekey {key_id} was already used or never existed.")
-        db.execute("DELETE FROM one_time_prekeys WHERE key_id = ?", (key_id,))
+    row = db.one(
+        "SELECT key_id, private_key, public_key, published FROM one_time_prekeys WHERE key_id = ?",
+        (key_id,),
+    )
+    if row is None:
+        raise NotFound(f"One-time prekey {key_id} was already used or never existed.")
     return _one_time(row)
+
+
+def delete_one_time(db: Database, key_id: int) -> None:
+    """Delete a used one-time prekey (secure_delete zeroes it), in the session's transaction."""
+    db.execute("DELETE FROM one_time_prekeys WHERE key_id = ?", (key_id,))
+
+
+def first_message_seen(
+    db: Database, sender: bytes, ephemeral: bytes, signed_prekey_id: int
+) -> bool:
+    """Whether a first message with these X3DH values already started a session (a replay)."""
+    return (
+        db.one(
+            "SELECT 1 FROM x3dh_replay WHERE sender = ? AND ephemeral = ? AND signed_prekey_id = ?",
+            (sender, ephemeral, signed_prekey_id),
+        )
+        is not None
+    )
+
+
+def remember_first_message(
+    db: Database, sender: bytes, ephemeral: bytes, signed_prekey_id: int, now: float
+) -> None:
+    """Record an accepted first message; the row lives as long as its signed prekey (cascade)."""
+    db.execute(
+        "INSERT OR IGNORE INTO x3dh_replay (sender, ephemeral, signed_prekey_id, seen_at) "
+        "VALUES (?, ?, ?, ?)",
+        (sender, ephemeral, signed_prekey_id, now),
+    )
 
 
 def count_one_time(db: Database) -> int:

@@ -23,7 +23,7 @@ MAX_QUERY_CHARS = 1000
 
 _SELECT = (
     "SELECT m.seq, m.id, m.conversation_id, m.direction, m.sender, m.body, m.sent_at, "
-    "m.received_at, m.status, m.attachment_id, snippet(messages_fts, -1, ?, ?, '…', 12) "
+    "m.received_at, m.status, m.attachment_id, m.kind, snippet(messages_fts, -1, ?, ?, '…', 12) "
     "FROM messages_fts JOIN messages AS m ON m.seq = messages_fts.rowid "
     "WHERE messages_fts MATCH ? AND messages_fts.rowid < ? "
 )

@@ -6,7 +6,9 @@ documented exit codes.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,12 +53,21 @@ def test_two_people_talk_through_the_cli(relay_url: str, tmp_path: Path) -> None
 
     lines = ok(run(ben, "recv", "--count", "2", "--timeout", "30", "--json"))
     first, second = (json.loads(line) for line in lines)
-    assert (first["id"], first["sender"], first["body"]) == (
+    # Ben never added Ann: her messages are a message request, her name only a claim.
+    claim = "\u201cAnn\u201d (unverified name) \u00b7 "
+    assert (first["id"], first["body"], first["request"]) == (
         message_id,
-        "Ann",
         "the parcel is at the pharmacy",
+        True,
     )
+    assert first["sender"].startswith(claim)
     assert second["picture"]["width"] == 20 and second["picture"]["mime_type"] == "image/png"
+    assert ok(run(ben, "list")) == []
+    [request] = ok(run(ben, "requests"))
+    request_id, label, count, _ = request.split("\t")
+    assert label.startswith(claim) and count == "2 messages"
+    assert ok(run(ben, "requests", "accept", request_id[:8])) == [f"{request_id}\tAnn"]
+    assert ok(run(ben, "requests")) == []
 
     [hit] = ok(run(ben, "search", "pharmacy"))
     assert hit.split("\t")[0] == "Ann" and hit.endswith("the parcel is at the pharmacy")
@@ -91,3 +102,96 @@ def test_exit_codes_are_the_documented_ones(relay_url: str, tmp_path: Path) -> N
     )
     assert unreachable.returncode == cli.EXIT_NETWORK
     assert not dead.exists()
+
+
+async def _forge_to(target: bytes, relay_url: str, folder: Path) -> None:
+    """Mallory, a real account on the relay, sends ``target`` a tampered first message."""
+    from parley.app.account import create_account
+    from parley.crypto.prekeys import PreKeyBundle
+    from parley.crypto.session import initiate_session
+
+    from .test_core_fixtures import FAST
+
+    mallory = await create_account(
+        folder, "mallory", relay_url, key_storage="passphrase", passphrase=PASSPHRASE,
+        argon2_limits=FAST,
+    )  # fmt: skip
+    try:
+        client = mallory._require_client()
+        fetched = await client.fetch_bundle(target)
+        bundle = PreKeyBundle.from_parts(
+            fetched.identity_key, fetched.signed_prekey, fetched.one_time_prekey
+        )
+        _, payload = initiate_session(mallory.identity, bundle).encrypt(b"\x80")
+        await client.send(target, os.urandom(16), payload[:-1] + bytes([payload[-1] ^ 1]))
+    finally:
+        await mallory.close()
+
+
+def test_requests_and_refused_messages_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
+    from parley.app import invite
+
+    ann, ben = tmp_path / "ann", tmp_path / "ben"
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    [ben_code] = ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ben_code))
+    ok(run(ann, "send", "Ben", "hello from a stranger"))
+    asyncio.run(_forge_to(invite.parse(ben_code).identity_key, relay_url, tmp_path / "mallory"))
+
+    got = run(ben, "recv", "--count", "1", "--timeout", "30")
+    [line] = ok(got)
+    assert "\trequest \u201cAnn\u201d (unverified name) \u00b7 " in line
+    assert line.endswith("\thello from a stranger")
+    assert "parley cli: a message from an unknown sender (" in got.stderr
+    assert "could not be shown: it could not be decrypted" in got.stderr
+    [request] = ok(run(ben, "requests", "--json"))
+    data = json.loads(request)
+    assert data["claimed_name"] == "Ann" and data["messages"] == 1
+    assert run(ben, "requests", "accept").returncode == cli.EXIT_USAGE
+    assert run(ben, "requests", "block", "nope").returncode == cli.EXIT_NOT_FOUND
+    assert run(ben, "send", "Ann", "hi").returncode == cli.EXIT_NOT_FOUND  # not a contact yet
+    ok(run(ben, "requests", "block", data["request_id"][:8]))
+    assert ok(run(ben, "requests")) == []
+    ok(run(ann, "send", "Ben", "are you there?"))
+    assert ok(run(ben, "recv", "--timeout", "3")) == []
+    assert ok(run(ben, "list")) == []
+
+
+def test_succession_and_merge_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
+    ann, ben, phone, tablet = (tmp_path / n for n in ("ann", "ben", "phone", "tablet"))
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    [ben_code] = ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ben_code))
+    ok(run(ann, "send", "Ben", "hi"))
+    ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    ok(run(ben, "requests", "accept", request.split("\t")[0]))
+    # Ann moves to a new phone: the old profile signs for the new identity.
+    [phone_code] = ok(run(phone, "init", "--name", "Ann", "--relay", relay_url))
+    [statement] = ok(run(ann, "succession", "sign", phone_code))
+    assert statement.startswith("parley-succession:") and len(statement) == 18 + 272
+    bad = run(tablet, "succession", "adopt", statement)  # no account there yet
+    assert bad.returncode == cli.EXIT_NOT_FOUND
+    ok(run(phone, "succession", "adopt", statement))
+    ok(run(phone, "add", ben_code))
+    ok(run(phone, "send", "Ben", "new phone, same Ann"))
+    [line] = ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    assert line.split("\t")[1:] == ["Ann", "new phone, same Ann"]  # the contact, not a request
+    [listed] = ok(run(ben, "list"))
+    assert "\tAnn\tunverified,key-changed\t" in listed
+    assert ok(run(ben, "requests")) == []
+    # A tablet with no statement (the phone is lost): a request, merged after comparing numbers.
+    ok(run(tablet, "init", "--name", "Ann", "--relay", relay_url))
+    ok(run(tablet, "add", ben_code))
+    ok(run(tablet, "send", "Ben", "it's Ann, trust me"))
+    ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    request_id = request.split("\t")[0]
+    refused = run(ben, "merge", request_id, "--into", "Ann")
+    assert refused.returncode == cli.EXIT_REJECTED and "Compare safety numbers" in refused.stderr
+    assert ok(run(ben, "verify", request_id)) == ok(run(tablet, "safety-number", "Ben"))
+    [merged] = ok(run(ben, "merge", request_id, "--into", "Ann"))
+    assert merged.endswith("\tAnn")
+    assert ok(run(ben, "requests")) == []
+    [listed] = ok(run(ben, "list"))
+    assert "\tAnn\tverified\t" in listed

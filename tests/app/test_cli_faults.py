@@ -35,7 +35,7 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def pair(relay: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Ann and Ben, who know each other (Ann added Ben; Ben learns Ann from her first message)."""
+    """Ann and Ben, who know each other (Ann added Ben; Ben accepts her first message's request)."""
     root = tmp_path_factory.mktemp("faults-pair")
     ann, ben = root / "ann", root / "ben"
     ok(run(ann, "init", "--name", "Ann", "--relay", relay))
@@ -43,6 +43,8 @@ def pair(relay: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     ok(run(ann, "add", ben_code))
     ok(run(ann, "send", "Ben", "hello Ben"))
     ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    ok(run(ben, "requests", "accept", request.split("\t")[0]))
     return ann, ben
 
 

@@ -16,6 +16,8 @@ SAMPLES: list[content.Content] = [
     content.Text(1.5, "hello"),
     content.Text(2.0, "", "Alice", b"w" * 32),
     content.Picture(3.0, "a cat", PIC, "Bob"),
+    content.Text(2.5, "new phone", "Alice", b"w" * 32, 1_800_000_000, b"s" * 64),
+    content.Picture(3.5, "", PIC, None, b"w" * 32, 7, b"s" * 64),
     content.Receipt("delivered", (b"i" * 16, b"j" * 16)),
     content.Receipt("read", (b"i" * 16,)),
 ]
@@ -43,6 +45,23 @@ def pack(obj: object) -> bytes:
         ({"v": 1, "t": "text", "at": True, "body": "x"}, "time"),
         ({"v": 1, "t": "text", "at": 1.0, "body": "x" * 16_001}, "at most"),
         ({"v": 1, "t": "text", "at": 1.0, "body": "x", "was": b"short"}, "32 bytes"),
+        ({"v": 1, "t": "text", "at": 1.0, "body": "x", "was_at": 1}, "previous key, a time"),
+        (
+            {"v": 1, "t": "text", "at": 1.0, "body": "x", "was": b"w" * 32, "was_at": 1},
+            "previous key, a time",
+        ),
+        (
+            {
+                "v": 1,
+                "t": "text",
+                "at": 1.0,
+                "body": "x",
+                "was": b"w" * 32,
+                "was_at": -1,
+                "was_sig": b"s" * 64,
+            },
+            "succession statement's time",
+        ),
         ({"v": 1, "t": "video", "at": 1.0, "body": "x"}, "Unknown message type"),
         ({"v": 1, "t": "read", "ids": []}, "one or more"),
         ({"v": 1, "t": "read", "ids": [b"x" * 15]}, "16 bytes"),
@@ -83,6 +102,12 @@ def test_not_msgpack_and_oversize_input_are_refused() -> None:
 def test_arbitrary_bytes_never_crash_the_parser(data: bytes) -> None:
     with contextlib.suppress(ContentError):
         content.decode(data)
+
+
+def test_messages_of_earlier_versions_still_read() -> None:
+    """Before schema 4 a key change was a bare ``was``: it still parses (as an unproven claim)."""
+    old = pack({"v": 1, "t": "text", "at": 1.0, "body": "hi", "name": "A", "was": b"w" * 32})
+    assert content.decode(old) == content.Text(1.0, "hi", "A", b"w" * 32, None, None)
 
 
 def test_padding_hides_the_size_of_short_messages_and_is_checked() -> None:

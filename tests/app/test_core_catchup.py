@@ -8,7 +8,14 @@ from parley.app import account
 from parley.app.events import CatchUpProgress, ErrorRaised, MessageAdded
 from parley.app.store import prekeys
 
-from .test_core_fixtures import WAIT_S, Person, eventually, pair_fixture, relay_fixture  # noqa: F401
+from .test_core_fixtures import (  # noqa: F401
+    WAIT_S,
+    Person,
+    accept_requests,
+    eventually,
+    pair_fixture,
+    relay_fixture,
+)
 
 BACKLOG = 150
 
@@ -29,6 +36,8 @@ async def test_a_backlog_arrives_in_order_with_progress(pair: tuple[Person, Pers
     assert progress[-1].done == BACKLOG
     # Catch-up committed in batches: fewer progress reports than messages.
     assert len(progress) < BACKLOG
+    assert await bob.messenger.conversations() == []  # a message request until accepted
+    await accept_requests(bob)
     [conversation_view] = await bob.messenger.conversations()
     assert conversation_view.unread == BACKLOG
 

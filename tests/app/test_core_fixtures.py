@@ -67,6 +67,15 @@ async def eventually(check: Callable[[], object], timeout: float = WAIT_S) -> No
         await asyncio.sleep(0.02)
 
 
+async def accept_requests(person: Person) -> None:
+    """Accept every message request (a first message from someone the person never added)."""
+    for request in await person.messenger.requests():
+        await person.messenger.accept_request(request.contact_id)
+    await asyncio.sleep(0)  # the held-back receipts start on their way...
+    if person.messenger._client is not None:
+        await person.messenger.flush(WAIT_S)  # ...and reach the relay before the test goes on
+
+
 @pytest.fixture(name="relay")
 async def relay_fixture(tmp_path: Path) -> AsyncIterator[RelayServer]:
     # These tests drain prekey stocks on purpose; the relay's fetch limits have their own tests

@@ -16,7 +16,13 @@ from parley.net import wire
 from parley.net.client_types import Delivery
 from PIL import Image
 
-from .test_core_fixtures import Person, eventually, pair_fixture, relay_fixture  # noqa: F401
+from .test_core_fixtures import (  # noqa: F401
+    Person,
+    accept_requests,
+    eventually,
+    pair_fixture,
+    relay_fixture,
+)
 
 WAIT_S = 20.0
 
@@ -44,7 +50,17 @@ async def test_first_message_while_the_peer_is_offline_then_receipts(
     await bob.reopen()
     await eventually(lambda: added(bob))
     got = added(bob)[0].message
-    assert (got.body, got.sender_name, got.id) == ("hello bob, café at 5?", "alice", sent.id)
+    assert (got.body, got.id) == ("hello bob, café at 5?", sent.id)
+    # Bob never added Alice: a message request, her name shown as a claim; nothing goes back.
+    assert await bob.messenger.conversations() == []
+    [request] = await bob.messenger.requests()
+    assert (request.claimed_name, request.message_count) == ("alice", 1)
+    await asyncio.sleep(0.5)
+    await bob.messenger.flush(WAIT_S)
+    assert not [
+        e for e in alice.events if isinstance(e, MessageStatusChanged) and e.status == "delivered"
+    ]
+    await bob.messenger.accept_request(request.contact_id)
     bob_conversations = await bob.messenger.conversations()
     assert [c.title for c in bob_conversations] == ["alice"]
     assert bob_conversations[0].unread == 1
@@ -127,6 +143,7 @@ async def test_a_redelivered_message_is_stored_once(pair: tuple[Person, Person])
         frame.message_id, alice.messenger.identity.public.to_bytes(), frame.payload, 0.0
     )
     await bob.messenger.pipeline.on_delivery(again)
+    await accept_requests(bob)
     bob_conv = (await bob.messenger.conversations())[0].id
     assert [m.body for m in await bob.messenger.load_messages(bob_conv)] == ["only once"]
     assert len(added(bob)) == 1

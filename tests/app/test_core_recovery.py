@@ -22,6 +22,7 @@ from tests.net.conftest import RelayProcess
 
 from .test_core_fixtures import (  # noqa: F401
     Person,
+    accept_requests,
     eventually,
     make_person,
     pair_fixture,
@@ -56,6 +57,7 @@ async def _talk(alice: Person, bob: Person) -> str:
     conversation = (await alice.messenger.conversations())[0].id
     await alice.messenger.send_text(conversation, "hello bob")
     await eventually(lambda: "hello bob" in bodies(bob))
+    await accept_requests(bob)  # Alice is a stranger to Bob until he accepts her request
     bob_conversation = (await bob.messenger.conversations())[0].id
     await bob.messenger.send_text(bob_conversation, "hello alice")
     await eventually(lambda: "hello alice" in bodies(alice))

@@ -9,7 +9,7 @@ from pathlib import Path
 from parley.app.events import MessageAdded
 from parley.net.relay.server import serve_relay
 
-from .test_core_fixtures import WAIT_S, Person, eventually, make_person
+from .test_core_fixtures import WAIT_S, Person, accept_requests, eventually, make_person
 
 
 def bodies_in(person: Person) -> list[str]:
@@ -50,6 +50,7 @@ async def test_restart_everything_mid_conversation_and_lose_nothing(tmp_path: Pa
         await alice.reopen()
         await bob.reopen()
         await eventually(lambda: bodies_in(bob) == ["queued 1", "queued 2", "written offline"])
+        await accept_requests(bob)
         bob_conversation = (await bob.messenger.conversations())[0].id
         await bob.messenger.send_text(bob_conversation, "got them all")
         await eventually(lambda: bodies_in(alice) == ["got them all"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nacl.pwhash
 import pytest
-from parley.app.store import messages, migrate, search
+from parley.app.store import contacts, messages, migrate, search
 from parley.app.store.db import Database
 from parley.app.store.errors import DatabaseTooNew, MigrationError
 from parley.app.store.keysource import PassphraseSource
@@ -46,7 +46,7 @@ def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
 
 def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     store = Store.open(v1_profile, V1_SOURCE)
-    assert store.db.user_version() == migrate.SCHEMA_VERSION == 3
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 4
     page = messages.page(store.db, "v1")
     assert [m.body for m in page] == [
         "Café at noon? See example.com/menu",
@@ -56,9 +56,15 @@ def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     # Migration 2 indexed the messages that version 1 already held.
     assert [r.message.seq for r in search.search(store.db, "cafe")] == [page[0].seq]
     assert [r.message.seq for r in search.search(store.db, "photo")] == [page[1].seq]
+    # Migration 4: every existing contact stays an accepted contact, every message a message.
+    assert {c.state for c in contacts.all_contacts(store.db)} == {"accepted"}
+    assert contacts.all_contacts(store.db)
+    assert not contacts.all_contacts(store.db, "request")
+    assert {m.kind for m in page} == {"message"}
+    assert store.db.one("SELECT count(*) FROM x3dh_replay") == (0,)
     store.close()
     reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
-    assert reopened.db.user_version() == 3
+    assert reopened.db.user_version() == 4
     sql = reopened.db.one("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
     assert sql is not None and "prefix = '2 3'" in sql[0]
     reopened.close()

@@ -88,18 +88,39 @@ def test_signed_prekeys_are_kept_for_the_grace_period_after_their_replacement(
     assert 30 * day <= PREVIOUS_KEY_GRACE  # longer than the relay's 14-day TTL, as Signal
 
 
+def test_the_replay_cache_lives_as_long_as_its_signed_prekey(db: Database) -> None:
+    def spk(key_id: int, created_at: float) -> prekeys.SignedPrekeyRow:
+        return prekeys.SignedPrekeyRow(
+            key_id, os.urandom(32), os.urandom(32), os.urandom(64), created_at, True
+        )
+
+    sender, ephemeral = os.urandom(32), os.urandom(32)
+    prekeys.rotate_signed(db, spk(1, 0.0))
+    prekeys.remember_first_message(db, sender, ephemeral, 1, 1.0)
+    prekeys.remember_first_message(db, sender, ephemeral, 1, 2.0)  # idempotent
+    assert prekeys.first_message_seen(db, sender, ephemeral, 1)
+    assert not prekeys.first_message_seen(db, sender, os.urandom(32), 1)
+    prekeys.rotate_signed(db, spk(2, 10.0))  # key 1 is replaced, kept for the grace period
+    assert prekeys.first_message_seen(db, sender, ephemeral, 1)
+    prekeys.rotate_signed(db, spk(3, 10.0 + PREVIOUS_KEY_GRACE))  # key 1 goes, and its rows
+    assert not prekeys.first_message_seen(db, sender, ephemeral, 1)
+    assert db.one("SELECT count(*) FROM x3dh_replay") == (0,)
+
+
 def test_one_time_prekeys_are_consumed_once(db: Database) -> None:
     rows = [prekeys.OneTimePrekeyRow(i, os.urandom(32), os.urandom(32), False) for i in range(5)]
     prekeys.add_one_time(db, rows)
     assert prekeys.next_one_time_id(db) == 5
-    assert prekeys.consume_one_time(db, 2) == rows[2]
+    assert prekeys.one_time_by_id(db, 2) == rows[2]
+    assert prekeys.count_one_time(db) == 5  # reading does not consume
+    prekeys.delete_one_time(db, 2)
     with pytest.raises(NotFound, match="already used"):
-        prekeys.consume_one_time(db, 2)
+        prekeys.one_time_by_id(db, 2)
     assert prekeys.count_one_time(db) == 4
     prekeys.mark_published(db, [0, 1])
     assert [r.key_id for r in prekeys.unpublished_one_time(db)] == [3, 4]
     for key_id in (0, 1, 3, 4):
-        prekeys.consume_one_time(db, key_id)
+        prekeys.delete_one_time(db, key_id)
     assert prekeys.next_one_time_id(db) == 5  # ids are never reused, even when all are gone
 
 
@@ -238,7 +259,8 @@ def test_relay_records(db: Database) -> None:
     ("sql", "params", "read", "column"),
     [
         (
-            "INSERT INTO contacts VALUES ('c9', x'00', ?, 0, 0, 1.0, 'standard')",
+            "INSERT INTO contacts (id, display_name, identity_key, verified, key_changed, "
+            "first_seen, build_variant) VALUES ('c9', x'00', ?, 0, 0, 1.0, 'standard')",
             (bytes(32),),
             lambda db: contacts.get(db, "c9"),
             "display_name",

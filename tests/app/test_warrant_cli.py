@@ -45,6 +45,9 @@ def test_a_standard_recipient_is_told_about_a_warrant_sender(
     assert done.stdout.rstrip().endswith("the warrant build wrote this")
     assert f"Ann uses the warrant build of Parley (authority {warrant_build.key_id})" in done.stderr
     assert "docs/warrant.md" in done.stderr
+    # Ann is a stranger to Ben: her first message is a message request until he accepts it.
+    [request] = run(ben, "requests", config=None).stdout.splitlines()
+    run(ben, "requests", "accept", request.split("\t")[0], config=None)
     [listed] = run(ben, "list", config=None).stdout.splitlines()
     assert "\tAnn\tunverified,warrant-build\t" in listed
     [as_json] = run(ben, "list", "--json", config=None).stdout.splitlines()

@@ -30,6 +30,7 @@ from tests.warrant_build import WarrantBuild, install_build
 
 from .test_core_fixtures import (  # noqa: F401
     Person,
+    accept_requests,
     eventually,
     make_person,
     pair_fixture,
@@ -143,6 +144,7 @@ async def test_an_honest_warrant_recipient_refuses_each_forgery_and_keeps_eviden
     conversation = (await alice.messenger.conversations())[0].id
     await alice.messenger.send_text(conversation, "an honest first message")
     await eventually(lambda: len(incoming(bob)) == 1)
+    await accept_requests(bob)  # Alice is a stranger to Bob: a message request first
     [contact] = await bob.messenger.contacts()
     assert contact.build_variant == "warrant"  # learnt from the envelope, checked
     sessions_before = [s.to_bytes() for s in load_sessions(bob.messenger.store.db, contact.id)]
@@ -203,6 +205,7 @@ async def test_the_standard_build_reads_warrant_messages_and_says_so_at_once(
     assert (
         "docs/warrant.md" in told.explanation and "alice uses the warrant build" in told.explanation
     )
+    await accept_requests(bob)
     [contact] = await bob.messenger.contacts()
     assert contact.build_variant == "warrant"
     [view] = await bob.messenger.conversations()
@@ -239,6 +242,7 @@ async def test_the_transitional_policy_accepts_standard_messages_with_a_mark(
     assert (got.body, got.status) == ("no envelope here", "delivered")
     record = await bob.messenger.relay_record(got.id)
     assert ("warrant envelope", "none: accepted under the transitional policy") in record.metadata
+    await accept_requests(bob)
     [contact] = await bob.messenger.contacts()
     assert contact.build_variant == "standard"
 
@@ -259,6 +263,7 @@ async def test_the_invite_tells_the_build_and_safety_numbers_do_not_change(
     await started(alice, bob)
     await alice.messenger.send_text(view.id, "hello")
     await eventually(lambda: len(incoming(bob)) == 1)
+    await accept_requests(bob)
     [bob_contact] = await bob.messenger.contacts()
     ours = await alice.messenger.safety_number(contact.id)
     theirs = await bob.messenger.safety_number(bob_contact.id)

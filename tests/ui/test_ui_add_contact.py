@@ -88,7 +88,15 @@ def test_invite_copied_pasted_added_then_first_message_and_verified(
     assert typing_target is not None
     QTest.keyClicks(typing_target, "Hello Carol")
     QTest.keyClick(typing_target, Qt.Key.Key_Return)
+    # Alice is a stranger to Carol: her first message is a request, accepted with a click.
+    qtbot.waitUntil(lambda: carol.requests_button.text() == "Message requests (1)", timeout=WAIT_MS)
+    click(carol.requests_button)
+    requests = carol.requests_button.dialog
+    assert requests is not None
+    qtbot.waitUntil(requests.isVisible, timeout=WAIT_MS)
+    click(requests.accept_button)
     qtbot.waitUntil(lambda: carol.conversations.rowCount() == 1, timeout=WAIT_MS)
+    close_window(qtbot, requests)
     click(carol.list.viewport(), carol.list.visualRect(carol.conversations.index(0)).center())
     qtbot.waitUntil(
         lambda: any(
@@ -119,7 +127,7 @@ def test_tab_walks_the_window_in_reading_order(
     click(alice.list.viewport(), alice.list.visualRect(alice.conversations.index(0)).center())
     qtbot.waitUntil(lambda: alice.focusWidget() is alice.pane.composer.edit, timeout=WAIT_MS)
     order = []
-    for _ in range(8):
+    for _ in range(9):
         focus = alice.focusWidget()
         assert focus is not None
         order.append(focus.accessibleName())

@@ -126,6 +126,13 @@ def test_the_standard_build_tells_its_user_at_once_and_before_writing(
     assert "docs/warrant.md" in notice.text()
     QTest.mouseClick(notice.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
 
+    # Alice is a stranger to Bob: he accepts her message request first.
+    button = bob.requests_button
+    qtbot.waitUntil(lambda: button.text() == "Message requests (1)", timeout=WAIT_MS)
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert button.dialog is not None
+    QTest.mouseClick(button.dialog.accept_button, Qt.MouseButton.LeftButton)
+    button.dialog.close()
     # The conversation header carries a badge; the message itself reads normally.
     qtbot.waitUntil(lambda: bob.conversations.rowCount() == 1, timeout=WAIT_MS)
     open_chat(bob)

@@ -99,7 +99,9 @@ async def _introduce(base: Path, relay_url: str) -> tuple[Any, Any]:
     greeting = next(c for c in conversations if c.contact_id == contact.id)
     await alice.send_text(greeting.id, "Hello Bob, this is Alice.")
     for _ in range(int(WAIT_MS / 20)):
-        if await bob.conversations():
+        pending = await bob.requests()  # Alice is a stranger to Bob until he accepts her
+        if pending:
+            await bob.accept_request(pending[0].contact_id)
             break
         await asyncio.sleep(0.02)
     return alice, bob
