@@ -51,6 +51,11 @@ class Workers(load.Server):
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(pid) for pid in path.read_text().split()]
 
+    def stop(self) -> None:
+        """SIGTERM: the supervisor stops its workers (a SIGKILL would orphan them)."""
+        self.proc.terminate()
+        self.proc.wait()
+
     def cpu_seconds(self) -> float:
         total = 0.0
         for pid in self._children():

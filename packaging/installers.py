@@ -99,8 +99,15 @@ def build_bundle(variant: str, wheel: Path, work: Path, python: str) -> Path:
          "--no-compile", "--target", str(site), str(wheel)])  # fmt: skip
     # PYTHONSAFEPATH and the working folder keep the repository's own parley/ folder (which holds
     # only parley/__init__.py and friends) from shadowing the wheel's package.
-    env = {**os.environ, "PARLEY_VARIANT": variant, "PYTHONPATH": str(site.resolve()),
-           "PYTHONSAFEPATH": "1"}  # fmt: skip
+    # PYINSTALLER_CONFIG_DIR: a private binary cache (stripped copies), so that two builds on one
+    # machine neither race on ~/.cache/pyinstaller (seen: a torn cache index) nor share state.
+    env = {
+        **os.environ,
+        "PARLEY_VARIANT": variant,
+        "PYTHONPATH": str(site.resolve()),
+        "PYTHONSAFEPATH": "1",
+        "PYINSTALLER_CONFIG_DIR": str((work / "pyi-config").resolve()),
+    }
     log = work / "pyinstaller.log"
     with log.open("w") as out:
         done = subprocess.run(

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 import time
@@ -113,6 +114,17 @@ class _OffsetClock:
         return time.time() + self._offset
 
 
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """Stop once the supervisor is gone (even SIGKILLed): a worker re-parented to init would
+    otherwise keep serving the port with nobody to stop it."""
+    parent = os.getppid()
+    while not stop.is_set():
+        await asyncio.sleep(TICK_INTERVAL)
+        if os.getppid() != parent:
+            logging.getLogger("parley.relay").warning("the --workers supervisor is gone; stopping")
+            stop.set()
+
+
 async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     clock: Callable[[], float] = time.time
     if args.test_clock_offset_file is not None:
@@ -121,6 +133,9 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    watch = None
+    if args.reuse_port:  # a worker of `--workers N`: it must not outlive its supervisor
+        watch = loop.create_task(_stop_when_orphaned(stop), name="orphan-watch")
     async with serve_relay(
         args.host,
         args.port,
@@ -139,6 +154,8 @@ async def _run(args: argparse.Namespace, config: RelayConfig) -> None:
         gc.collect()
         gc.freeze()
         await stop.wait()
+    if watch is not None:
+        watch.cancel()
 
 
 def _log_slow_collections() -> Callable[[str, dict[str, int]], None]:

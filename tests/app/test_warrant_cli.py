@@ -45,7 +45,7 @@ def test_a_standard_recipient_is_told_about_a_warrant_sender(
     assert done.stdout.rstrip().endswith("the warrant build wrote this")
     assert f"Ann uses the warrant build of Parley (authority {warrant_build.key_id})" in done.stderr
     assert "docs/warrant.md" in done.stderr
-    # Ann is a stranger to Ben: her message is a request until he accepts it.
+    # Ann is a stranger to Ben: her first message is a message request until he accepts it.
     [request] = run(ben, "requests", config=None).stdout.splitlines()
     run(ben, "requests", "accept", request.split("\t")[0], config=None)
     [listed] = run(ben, "list", config=None).stdout.splitlines()

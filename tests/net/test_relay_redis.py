@@ -262,3 +262,21 @@ async def test_the_rate_limit_holds_across_relay_processes(
     assert accepted >= burst  # and the burst itself was honoured
     for conn in conns:
         await conn.close()
+
+
+@pytest.mark.slow
+async def test_workers_stop_when_their_supervisor_is_sigkilled(redis_url: str) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parley", "relay", "--port", "0", "--workers", "2",
+         "--store", redis_url],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    _readline_with_timeout(proc, 60)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 20
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}/status").exists() for pid in workers)
