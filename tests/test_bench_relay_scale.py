@@ -1,6 +1,6 @@
-"""bench/relay_scale.py in its quick mode: it runs end to end against a real redis-server and
-prints the figures issue 13 names, as one JSON line last. Only the shape is checked, never a
-timing (a loaded CI machine makes any threshold flaky)."""
+"""bench/relay_scale.py and bench/wire_msgspec.py in their quick mode: each runs end to end (the
+first against a real redis-server) and prints the figures issue 13 names, as one JSON line last.
+Only the shape is checked, never a timing (a loaded CI machine makes any threshold flaky)."""
 
 from __future__ import annotations
 
@@ -9,29 +9,34 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "relay_scale.py"
-KEYS = (
-    "redis_durable_ratio",
-    "two_process_ratio",
-    "cross_process_p99_ms",
-    "idle_conn_kb",
-    "idle_10k_rss_mb",
-)
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def test_quick_bench_prints_every_figure_as_one_json_line_last() -> None:
+def run_quick(script: str, timeout: float) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(BENCH)],
+        [sys.executable, str(BENCH / script)],
         check=False,
         capture_output=True,
         text=True,
         env=dict(os.environ, PARLEY_BENCH_QUICK="1"),
-        timeout=240,
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
-    for key in KEYS:
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def test_the_scale_bench_prints_every_figure_as_one_json_line_last() -> None:
+    figures = run_quick("relay_scale.py", 240)
+    for key in (
+        "redis_durable_ratio",
+        "two_process_ratio",
+        "cross_process_p99_ms",
+        "idle_conn_kb",
+        "idle_10k_rss_mb",
+    ):
         assert isinstance(figures[key], float), key
         assert figures[key] > 0, key
     assert figures["redis_appendfsync"] == "everysec"
@@ -39,15 +44,6 @@ def test_quick_bench_prints_every_figure_as_one_json_line_last() -> None:
 
 
 def test_the_wire_decoding_bench_prints_its_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH.parent / "wire_msgspec.py")],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PARLEY_BENCH_QUICK="1"),
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures = run_quick("wire_msgspec.py", 120)
     for key in ("send_hand_us", "send_msgspec_us", "ack_hand_us", "ack_msgspec_us"):
         assert figures[key] > 0, key
