@@ -63,6 +63,11 @@ class MessengerApi(Protocol):
     async def mark_read(self, conversation_id: str) -> None:
         """Mark the conversation read and send read receipts."""
 
+    async def send_typing(self, conversation_id: str, typing: bool) -> bool:
+        """Tell the contact that we started (True) or stopped typing, only when the account's
+        typing-indicators setting is on and we are online; never stored, never queued.
+        Returns whether it was sent."""
+
     async def load_attachment(self, attachment_id: str) -> bytes:
         """The decrypted bytes of a picture (kept encrypted in the store)."""
 

@@ -10,6 +10,7 @@ Every session plaintext is one msgpack map (docs/protocol.md, section "app")::
                "w": int, "h": int, "size": int, "file": str}
     {"v": 1, "t": "delivered", "ids": [bytes(16), ...]}
     {"v": 1, "t": "read",      "ids": [bytes(16), ...]}
+    {"v": 1, "t": "typing",    "state": "started" | "stopped"}
 
 ``name`` tells a first-time recipient what the sender calls itself (shown as a claim in a message
 request). ``was`` names a previous identity key of the sender (an account re-created on a new
@@ -17,6 +18,8 @@ device); ``was_at`` and ``was_sig`` are the succession statement the old key sig
 (crypto/succession.py). Only with a valid statement does the recipient treat the message as a key
 change of that contact; a bare ``was`` (what versions before schema 4 sent, still read) is an
 unproven claim, and the sender stays a separate message request.
+``typing`` is a typing indicator, sent only when the sender's "Send typing indicators" setting is
+on (off by default) and never stored (app/typing_indicators.py).
 Parsing is strict: unknown keys, wrong types and oversize fields are refused, because a peer's
 bytes are untrusted even after they decrypt.
 
@@ -91,7 +94,16 @@ class Receipt:
     message_ids: tuple[bytes, ...]
 
 
-Content = Text | Picture | Receipt
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """A typing indicator: ``state`` "started" (refreshed every few seconds) or "stopped"."""
+
+    state: str
+
+
+TYPING_STATES = frozenset({"started", "stopped"})
+
+Content = Text | Picture | Receipt | Typing
 
 
 def encode(content: Content) -> bytes:
@@ -99,6 +111,8 @@ def encode(content: Content) -> bytes:
     obj: dict[str, Any] = {"v": VERSION}
     if isinstance(content, Receipt):
         obj |= {"t": content.kind, "ids": list(content.message_ids)}
+    elif isinstance(content, Typing):
+        obj |= {"t": "typing", "state": content.state}
     else:
         obj |= {"at": content.sent_at}
         if isinstance(content, Text):
@@ -162,6 +176,11 @@ def decode(data: bytes) -> Content:
         for item in ids:
             _bin(item, MESSAGE_ID_LEN, "a receipt's message id")
         return Receipt(kind, tuple(ids))
+    if kind == "typing":
+        _keys(obj, {"v", "t", "state"}, {"v", "t", "state"})
+        if obj["state"] not in TYPING_STATES:
+            raise ContentError("A typing indicator is 'started' or 'stopped'.")
+        return Typing(str(obj["state"]))
     if kind == "text":
         _keys(obj, {"v", "t", "at", "body"}, {"v", "t", "at", "body", "name", *_WAS})
         return Text(_time(obj["at"]), _body(obj["body"]), _name(obj), *_was(obj))

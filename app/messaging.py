@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
-from parley.app import peer_build, recovery
+from parley.app import peer_build, recovery, typing_indicators
 from parley.app.attachments import check_received
 from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
@@ -45,6 +45,7 @@ from parley.app.events import (
     MessageRefused,
     MessageStatusChanged,
     RequestChanged,
+    TypingChanged,
 )
 from parley.app.store import (
     attachments,
@@ -320,7 +321,7 @@ class Pipeline:
             reason = ""
         except ContentError as exc:
             body, reason = None, str(exc)
-        if body is None or isinstance(body, content_format.Receipt):
+        if body is None or isinstance(body, content_format.Receipt | content_format.Typing):
             if contact is not None:  # the ratchet moved on; a stranger gets nothing stored
                 self._keep_session(contact, known, first)
                 out.events += peer_build.note_sender_build(
@@ -328,8 +329,10 @@ class Pipeline:
                 )
             if body is None:
                 self._refused(out, contact, delivery.sender, reason)
-            elif contact is not None:
+            elif contact is not None and isinstance(body, content_format.Receipt):
                 self._apply_receipt(out, contact, body)
+            elif contact is not None and isinstance(body, content_format.Typing):
+                self._typing(out, delivery, contact, body)
             return out
         if contact is None:
             contact = self._new_sender(out, delivery.sender, body)
@@ -339,6 +342,18 @@ class Pipeline:
         )
         self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
+
+    def _typing(
+        self, out: Received, delivery: Delivery, contact: ContactRow, body: content_format.Typing
+    ) -> None:
+        """A typing indicator is never stored, and only an accepted contact's is shown (never a
+        request's; a stranger's never gets here, a blocked one's was dropped before decryption).
+        One that waited at the relay longer than it would be shown (we were offline) is stale."""
+        fresh = time.time() - delivery.relay_received_at < typing_indicators.SHOWN_FOR_S
+        if contact.state == "accepted" and fresh:
+            conversation = contact_ops.conversation_of(self.db, contact.id)
+            typing = body.state == "started"
+            out.events.append(TypingChanged(conversation.id, contact.display_name, typing))
 
     def _keep_session(
         self, contact: ContactRow, known: list[Session], first: X3DHHeader | None
