@@ -19,7 +19,7 @@ from parley.app import account as prekey_ops
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
-from parley.app import peer_build, recovery
+from parley.app import peer_build, recovery, replies
 from parley.app.attachments import prepare_picture
 from parley.app.errors import (
     AppError,
@@ -43,6 +43,7 @@ from parley.app.events import (
     MessageAdded,
     MessageStatusChanged,
     MessageView,
+    ReactionChanged,
     RelayRecordView,
     RequestRemoved,
     RequestView,
@@ -61,6 +62,7 @@ from parley.app.store import (
     relay_records,
 )
 from parley.app.store import identity as identity_repo
+from parley.app.store import replies as replies_repo
 from parley.app.store import search as search_repo
 from parley.app.store import sessions as sessions_repo
 from parley.app.store import settings as settings_repo
@@ -582,14 +584,75 @@ class Messenger:
         rows = messages.page(db, conversation_id, before_seq=before_seq, limit=limit)
         return [contact_ops.message_view(db, r) for r in rows]
 
-    async def send_text(self, conversation_id: str, text: str) -> MessageView:
+    async def send_text(
+        self, conversation_id: str, text: str, *, reply_to: str | None = None
+    ) -> MessageView:
         if not text.strip():
             raise AppError("There is nothing to send.")
         if len(text) > content_format.MAX_BODY_CHARS:
             raise AppError(f"A message is at most {content_format.MAX_BODY_CHARS} characters.")
+        quote = None if reply_to is None else self._quote(conversation_id, reply_to)
         now = time.time()
-        body = content_format.Text(now, text, self.display_name, *self._was())
+        body = content_format.Text(now, text, self.display_name, *self._was(), quote)
         return self._send(conversation_id, body, None)
+
+    def _quote(self, conversation_id: str, reply_to: str) -> content_format.Quote:
+        """The quote of a message of this conversation. Raises ContactNotFound."""
+        self._conversation(conversation_id)
+        quote, _side = replies.quote_for(
+            self.store.db,
+            conversation_id,
+            _hex_id(reply_to, "message"),
+            self.identity.public.to_bytes(),
+        )
+        return quote
+
+    async def react(self, message_id: str, emoji: str | None) -> MessageView:
+        """Put ``emoji`` on a message of a conversation (replacing my earlier reaction to it),
+        or take my reaction back (None); the contact is told in the background."""
+        raw = _hex_id(message_id, "message")
+        try:
+            row = messages.get(self.store.db, raw)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+        if row.kind != "message":
+            raise AppError("Only messages take reactions, not the lines Parley writes itself.")
+        if emoji is not None:
+            content_format.check_emoji(emoji)
+        _conversation, contact = self._conversation(row.conversation_id)
+        now = time.time()
+        with self.store.transaction() as db:
+            before = replies_repo.reactions_of(db, [raw]).get(raw, [])
+            previous = next((r.emoji for r in before if r.side == "out"), None)
+            if emoji is None and previous is None:
+                return contact_ops.message_view(db, row)  # nothing to take back
+            reaction = content_format.Reaction(
+                now, raw, emoji or previous or "", remove=emoji is None
+            )
+            payload = self.pipeline.encrypt_for(contact, content_format.encode(reaction))
+            replies_repo.set_reaction(db, raw, "out", emoji, now)
+            view = contact_ops.message_view(db, row)
+        self._emit(ReactionChanged(view, replies.YOU, emoji))
+        self._send_soon(contact.identity_key, payload)
+        return view
+
+    def _send_soon(self, recipient: bytes, payload: bytes) -> None:
+        """Send a payload that is not a stored message (a reaction) in the background, counted
+        from now so that ``flush`` waits for it; the relay client retries it across
+        reconnections until ``send_timeout``."""
+        client = self._client
+        if client is None:
+            return
+        self._receipts += 1
+
+        async def send() -> None:
+            try:
+                with contextlib.suppress(ClientError, RelayRefused):
+                    await client.send(recipient, Pipeline.new_message_id(), payload)
+            finally:
+                self._receipts -= 1
+
+        self._spawn(send())
 
     def _was(self) -> tuple[bytes | None, int | None, bytes | None]:
         """What every message says about a previous identity: the succession statement if this
@@ -652,6 +715,10 @@ class Messenger:
             row = messages.add(db, new)
             if row is None:
                 raise AppError("A message id clashed; nothing was sent. Try again.")
+            if body.reply is not None:
+                me = self.identity.public.to_bytes()
+                side = replies.side_of(body.reply.author, me, contact.identity_key)
+                replies.store_quote(db, message_id, body.reply, side)
             self.pipeline.queue_outgoing(new, payload)
             conversations.touch(db, conversation.id, body.sent_at)
             view = contact_ops.message_view(db, row)
