@@ -223,6 +223,7 @@ class ReactionChanged:
     message: MessageView
     by: str
     emoji: str | None
+    mine: bool = False  # my own reaction (``by`` is then "You")
 
 
 @dataclass(frozen=True, slots=True)

@@ -632,7 +632,7 @@ class Messenger:
             payload = self.pipeline.encrypt_for(contact, content_format.encode(reaction))
             replies_repo.set_reaction(db, raw, "out", emoji, now)
             view = contact_ops.message_view(db, row)
-        self._emit(ReactionChanged(view, replies.YOU, emoji))
+        self._emit(ReactionChanged(view, replies.YOU, emoji, mine=True))
         self._send_soon(contact.identity_key, payload)
         return view
 
