@@ -18,7 +18,16 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import WAIT_MS, click, close_window, menu_item, type_into, wait_for_window
+from tests.ui.ui_driver import (
+    WAIT_MS,
+    choose_in_menu,
+    click,
+    close_window,
+    menu_item,
+    message_menu,
+    type_into,
+    wait_for_window,
+)
 from tests.ui.ui_layout import problems
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
@@ -147,6 +156,16 @@ def test_main_window_and_every_dialog(qtbot: QtBot, pair: tuple[MainWindow, Main
     qtbot.wait(200)
     found += _at_both_sizes(qtbot, record, "What the relay saw")
     close_window(qtbot, record)
+
+    # The message menu (quick reactions, Reply...) over the newest bubble, and a reply begun.
+    newest = alice.pane.model.message_at(alice.pane.model.rowCount() - 1)
+    assert newest is not None
+    menu = message_menu(qtbot, alice, newest.id)
+    found += [f"message menu: {p}" for p in problems(menu)]
+    choose_in_menu(qtbot, menu, "Reply")
+    qtbot.waitUntil(alice.pane.composer.reply_bar.isVisible, timeout=WAIT_MS)
+    found += _at_both_sizes(qtbot, alice, "main window, replying")
+    click(alice.pane.composer.reply_bar.cancel)
 
     menu_item(qtbot, alice, "Help", "About Parley")
     about = wait_for_window(qtbot, QMessageBox, alice)
