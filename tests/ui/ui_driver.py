@@ -7,8 +7,10 @@ person would be stuck.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
@@ -16,6 +18,8 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QCheckBox,
+    QFileDialog,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QRadioButton,
@@ -178,3 +182,34 @@ def open_from_menu(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind:
     """Choose a menu item and return the window it opened."""
     menu_item(qtbot, window, menu, item)
     return wait_for_window(qtbot, kind, window)
+
+
+def _dismiss_completions(qtbot: QtBot, field: QLineEdit) -> None:
+    qtbot.wait(200)  # the completions appear once the dialog has read the folder
+    completer = field.completer()
+    if completer is not None and completer.popup().isVisible():
+        QTest.keyClick(completer.popup(), Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not completer.popup().isVisible(), timeout=WAIT_MS)
+
+
+def choose_file(qtbot: QtBot, owner: QWidget, path: Path) -> None:
+    """In the file dialog that the last input opened over ``owner`` (showing ``path``'s folder),
+    type the file's name and press Return, as a person does in Qt's own file dialog.
+
+    Tests point HOME at their own folder, where the app's dialogs start. (A whole path typed at
+    once races the dialog's completion, which replaces the text with the name it selected in
+    the folder it is reading.)"""
+    dialog = wait_for_window(qtbot, QFileDialog, owner)
+    assert Path(dialog.directory().absolutePath()) == path.parent, "the dialog is elsewhere"
+    field = dialog.findChild(QLineEdit, "fileNameEdit")
+    assert field is not None, "the file dialog has no file name field"
+    replace_text(field, path.name)
+    qtbot.wait(200)  # the completions appear once the dialog has read the folder
+    completer = field.completer()
+    if completer is not None and completer.popup().isVisible():
+        QTest.keyClick(completer.popup(), Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not completer.popup().isVisible(), timeout=WAIT_MS)
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=WAIT_MS
+    )
