@@ -14,13 +14,20 @@ from typing import Any
 import pytest
 from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import OnboardingDialog, UnlockDialog
-from PySide6.QtCore import QMimeData, QSize, Qt, QUrl
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import WAIT_MS, click, close_window, menu_item, type_into, wait_for_window
+from tests.ui.ui_driver import (
+    WAIT_MS,
+    click,
+    close_window,
+    menu_item,
+    paste_file,
+    type_into,
+    wait_for_window,
+)
 from tests.ui.ui_layout import problems
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
@@ -104,16 +111,6 @@ def _open(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind: type[Any
     return wait_for_window(qtbot, kind, window)
 
 
-def _paste_file(window: MainWindow, path: Path) -> None:
-    """Copy a file, as a file manager does, and press Ctrl+V in the composer."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    QGuiApplication.clipboard().setMimeData(mime)
-    click(window.pane.composer.edit)
-    QTest.keyClick(window.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    QGuiApplication.clipboard().clear()  # PySide crashes at exit on a QMimeData left there
-
-
 def _pictures(qtbot: QtBot, alice: MainWindow, folder: Path) -> list[str]:
     """The picture preview (ready, and refusing a file) and the picture viewer."""
     from parley.ui.picture_preview import PicturePreview
@@ -126,13 +123,13 @@ def _pictures(qtbot: QtBot, alice: MainWindow, folder: Path) -> list[str]:
     huge = folder / "huge.png"
     huge.write_bytes(path.read_bytes() + bytes(11 * 1024 * 1024))
 
-    _paste_file(alice, huge)
+    paste_file(alice, huge)
     preview = wait_for_window(qtbot, PicturePreview, alice)
     qtbot.waitUntil(preview.error.isVisible, timeout=WAIT_MS)
     found = _at_both_sizes(qtbot, preview, "Picture preview, error shown")
     close_window(qtbot, preview)
 
-    _paste_file(alice, path)
+    paste_file(alice, path)
     preview = wait_for_window(qtbot, PicturePreview, alice)
     qtbot.waitUntil(preview.send.isEnabled, timeout=WAIT_MS)
     found += _at_both_sizes(qtbot, preview, "Picture preview")

@@ -12,8 +12,8 @@ from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.search_dialog import SearchDialog
-from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
@@ -23,6 +23,7 @@ from tests.ui.ui_driver import (
     close_window,
     open_chat,
     open_from_menu,
+    paste_file,
     press,
     send,
     wait_for_window,
@@ -94,14 +95,7 @@ def test_picture_arrives_as_thumbnail_and_opens_in_viewer(
     assert picture.save(str(path))
     open_first(alice)
     open_first(bob)
-    # The person pastes the file (as copied in a file manager) into the composer.
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    QGuiApplication.clipboard().setMimeData(mime)
-    click(alice.pane.composer.edit)
-    press(alice.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
-    QGuiApplication.clipboard().clear()
+    paste_file(alice, path)  # as copied in a file manager
     preview = wait_for_window(qtbot, PicturePreview, alice)  # seen before it is sent
     qtbot.waitUntil(preview.send.isEnabled, timeout=WAIT_MS)
     click(preview.send)

@@ -6,6 +6,7 @@ Two real windows, a real relay, the real file dialogs (Qt's own, offscreen), rea
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from parley.ui.composer import write_private_png
 from parley.ui.main_window import MainWindow
 from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
@@ -27,6 +28,7 @@ from tests.ui.ui_driver import (
     choose_file,
     click,
     open_chat,
+    paste_file,
     press,
     shortcut,
     type_into,
@@ -66,15 +68,8 @@ def two_colour_png(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def paste_file(window: MainWindow, path: Path) -> None:
-    """Copy ``path`` (as a file manager does) and press Ctrl+V in the composer."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    QGuiApplication.clipboard().setMimeData(mime)
-    click(window.pane.composer.edit)
-    press(window.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
-    QGuiApplication.clipboard().clear()
+def gone(window: QWidget) -> bool:
+    return not window.isVisible()
 
 
 def ready_preview(qtbot: QtBot, window: MainWindow) -> PicturePreview:
@@ -200,7 +195,7 @@ def test_files_that_cannot_be_sent_are_refused_in_the_preview(
             click(preview.cancel)
         else:
             press(preview.cancel, Qt.Key.Key_Return)  # Enter now dismisses: nothing to send
-        qtbot.waitUntil(lambda p=preview: not p.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(functools.partial(gone, preview), timeout=WAIT_MS)
     assert pictures(alice) == []
     assert alice.isVisible() and bob.isVisible()
 

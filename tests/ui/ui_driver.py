@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -184,12 +184,15 @@ def open_from_menu(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind:
     return wait_for_window(qtbot, kind, window)
 
 
-def _dismiss_completions(qtbot: QtBot, field: QLineEdit) -> None:
-    qtbot.wait(200)  # the completions appear once the dialog has read the folder
-    completer = field.completer()
-    if completer is not None and completer.popup().isVisible():
-        QTest.keyClick(completer.popup(), Qt.Key.Key_Escape)
-        qtbot.waitUntil(lambda: not completer.popup().isVisible(), timeout=WAIT_MS)
+def paste_file(window: MainWindow, path: Path) -> None:
+    """Copy ``path`` (as a file manager does) and press Ctrl+V in the open chat's composer."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    QGuiApplication.clipboard().setMimeData(mime)
+    click(window.pane.composer.edit)
+    press(window.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
+    QGuiApplication.clipboard().clear()
 
 
 def choose_file(qtbot: QtBot, owner: QWidget, path: Path) -> None:
@@ -206,9 +209,10 @@ def choose_file(qtbot: QtBot, owner: QWidget, path: Path) -> None:
     replace_text(field, path.name)
     qtbot.wait(200)  # the completions appear once the dialog has read the folder
     completer = field.completer()
-    if completer is not None and completer.popup().isVisible():
-        QTest.keyClick(completer.popup(), Qt.Key.Key_Escape)
-        qtbot.waitUntil(lambda: not completer.popup().isVisible(), timeout=WAIT_MS)
+    popup = completer.popup() if completer is not None else None
+    if popup is not None and popup.isVisible():
+        QTest.keyClick(popup, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not popup.isVisible(), timeout=WAIT_MS)
     QTest.keyClick(field, Qt.Key.Key_Return)
     qtbot.waitUntil(
         lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=WAIT_MS
