@@ -56,7 +56,13 @@ class MessengerApi(Protocol):
     ) -> list[MessageView]:
         """The newest ``limit`` messages older than ``before_seq``, oldest first."""
 
-    async def send_text(self, conversation_id: str, text: str) -> MessageView: ...
+    async def send_text(
+        self, conversation_id: str, text: str, *, reply_to: str | None = None
+    ) -> MessageView:
+        """Send a text; ``reply_to`` (a message id of this conversation) quotes that message."""
+
+    async def react(self, message_id: str, emoji: str | None) -> MessageView:
+        """Put one emoji on a message (replacing my earlier one), or take mine back (None)."""
 
     async def prepare_picture(self, path: Path) -> CheckedPicture:
         """Read, check, strip and shrink a picture for sending, without sending it (the
@@ -70,6 +76,11 @@ class MessengerApi(Protocol):
 
     async def mark_read(self, conversation_id: str) -> None:
         """Mark the conversation read and send read receipts."""
+
+    async def send_typing(self, conversation_id: str, typing: bool) -> bool:
+        """Tell the contact that we started (True) or stopped typing, only when the account's
+        typing-indicators setting is on and we are online; never stored, never queued.
+        Returns whether it was sent."""
 
     async def load_attachment(self, attachment_id: str) -> bytes:
         """The decrypted bytes of a picture (kept encrypted in the store)."""

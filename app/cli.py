@@ -1,8 +1,9 @@
 """``parley cli``: the messenger without windows, for scripts and tests.
 
 Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the platform's profile
-folder). Commands: init, invite, add, send, recv, list, search, safety-number, verify,
-accept-key, key-storage, requests (``requests accept|delete|block ID``), merge, succession
+folder). Commands: init, invite, add, send (``--reply-to MESSAGE-ID`` quotes a message), react
+(``react MESSAGE-ID EMOJI``, ``react MESSAGE-ID --remove``), recv, list, search, safety-number,
+verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), merge, succession
 (``succession sign NEW-INVITE-OR-KEY`` on the old profile, ``succession adopt STATEMENT`` on the
 new one).
 
@@ -39,6 +40,13 @@ control characters escaped (app/terminal.py), so a contact cannot drive the term
 line or a field; ``--json`` output is exact. Log records of the layers below are not shown unless
 ``PARLEY_LOG`` names a level (``debug``, ``info``, ``warning``), for developers.
 
+Replies and reactions: a reply's line starts with what it quotes, ``[reply to AUTHOR: "TEXT"]``
+(``AUTHOR (not in your history)`` when this device lacks the original, so the text is only the
+sender's claim; docs/protocol.md 8.4); ``--json`` adds ``"reply"`` and ``"reactions"``. While
+``recv`` runs, a contact's reaction prints a line ``[reaction EMOJI to "TEXT"]`` (or ``[reaction
+removed from "TEXT"]``; in JSON an object with ``"reaction"``); reactions are not messages and
+are not counted by ``--count``. Message ids are in ``--json`` output and printed by ``send``.
+
 ``recv`` first prints the received messages that no ``recv`` has printed yet (those that arrived
 while ``send`` or ``add`` were online, or while a ``recv`` was interrupted), then waits for new
 ones. It remembers the newest one it printed in the profile (setting ``cli.recv_seen_seq``).
@@ -65,6 +73,7 @@ from typing import Any, NoReturn, TextIO
 from parley.app import account
 from parley.app import invite as invite_format
 from parley.app.contacts import message_view
+from parley.app.content import excerpt
 from parley.app.errors import (
     AccountLocked,
     AppError,
@@ -89,6 +98,8 @@ from parley.app.events import (
     MessageAdded,
     MessageRefused,
     MessageView,
+    ReactionChanged,
+    ReactionView,
     RequestView,
 )
 from parley.app.messenger import Messenger
@@ -132,7 +143,7 @@ PASSPHRASE_ENV = "PARLEY_PASSPHRASE"  # noqa: S105 (the name of a variable)
 LOG_ENV = "PARLEY_LOG"
 SEEN_SETTING = "cli.recv_seen_seq"
 # Arguments that are text (sent, stored or matched), which must be UTF-8; paths may be anything.
-TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query")
+TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query", "emoji")
 
 
 class CliFailure(Exception):
@@ -214,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("contact", help="contact name or id")
     send.add_argument("text", nargs="?", help="the message text")
     send.add_argument("--picture", type=Path, help="a picture file to send instead of text")
+    send.add_argument("--reply-to", metavar="MESSAGE-ID", help="quote this message (its id)")
+    react = commands.add_parser("react", help="put an emoji on a message, or take yours back")
+    react.add_argument("message", metavar="MESSAGE-ID", help="the message's id")
+    react.add_argument("emoji", nargs="?", help="one emoji (replaces your earlier reaction)")
+    react.add_argument("--remove", action="store_true", help="take your reaction back")
     recv = commands.add_parser("recv", help="wait for messages and print them")
     recv.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait (default 10)")
     recv.add_argument("--count", type=_count, help="stop after this many messages")
@@ -267,6 +283,19 @@ def _message_json(message: MessageView) -> dict[str, Any]:
         "sent_at": message.sent_at,
         "status": message.status,
     }
+    if message.reply is not None:
+        q = message.reply
+        data["reply"] = {
+            "message_id": q.message_id,
+            "author": q.author,
+            "text": q.text,
+            "found": q.found,
+            "picture": q.picture,
+        }
+    if message.reactions:
+        data["reactions"] = [
+            {"emoji": r.emoji, "count": r.count, "mine": r.mine} for r in message.reactions
+        ]
     if message.attachment is not None:
         a = message.attachment
         data["picture"] = {
@@ -300,8 +329,43 @@ def _message_line(message: MessageView, request: RequestView | None = None) -> s
     body = printable(message.body)
     if message.attachment is not None:
         body = f"[picture {printable(message.attachment.file_name)}] {body}".rstrip()
+    if message.reply is not None:
+        q = message.reply
+        author = q.author if q.found else f"{q.author} (not in your history)"
+        text = "[picture]" if q.picture and not q.text else q.text
+        body = f'[reply to {printable(author)}: "{printable(text)}"] {body}'.rstrip()
     sender = message.sender_name if request is None else f"request {request.label}"
     return f"{stamp}\t{printable(sender)}\t{body}"
+
+
+def _reactions_text(reactions: tuple[ReactionView, ...]) -> str:
+    """``❤️ 2 (yours), 👍 1``: each emoji, how many chose it, and whether you did."""
+    return ", ".join(
+        f"{printable(r.emoji)} {r.count}{' (yours)' if r.mine else ''}" for r in reactions
+    )
+
+
+def _reaction_line(event: ReactionChanged) -> str:
+    """One line for a contact's reaction, fields made printable like a message's."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
+    message = event.message
+    shown = "[picture]" if message.attachment is not None and not message.body else message.body
+    what = f'"{printable(excerpt(shown))}"'
+    if event.emoji is None:
+        change = f"[reaction removed from {what}]"
+    else:
+        change = f"[reaction {printable(event.emoji)} to {what}]"
+    return f"{stamp}\t{printable(event.by)}\t{change}"
+
+
+def _reaction_json(event: ReactionChanged) -> dict[str, Any]:
+    return {
+        "reaction": event.emoji,
+        "by": event.by,
+        "message_id": event.message.id,
+        "conversation_id": event.message.conversation_id,
+        "reactions": _message_json(event.message).get("reactions", []),
+    }
 
 
 class Cli:
@@ -515,7 +579,11 @@ class Cli:
         failures: list[StorageError] = []
 
         def on_event(event: Event) -> None:
-            if isinstance(event, MessageAdded) and event.message.direction == "in":
+            if isinstance(event, ReactionChanged) and not event.mine:
+                if self.args.command == "recv":
+                    reaction = _reaction_json(event) if self.args.json else None
+                    self.print(json.dumps(reaction) if reaction else _reaction_line(event))
+            elif isinstance(event, MessageAdded) and event.message.direction == "in":
                 if event.message.kind == "message":
                     received.append(event.message)
                     arrived.set()
@@ -541,6 +609,8 @@ class Cli:
             self.print(f"{contact.id}\t{printable(contact.display_name)}")
         elif command == "send":
             await self.send(messenger)
+        elif command == "react":
+            await self.react(messenger)
         elif command == "recv":
             deadline = started + self.args.timeout
             code = await self.recv(
@@ -592,6 +662,8 @@ class Cli:
     async def send(self, messenger: Messenger) -> None:
         if (self.args.text is None) == (self.args.picture is None):
             raise UsageError("send takes either a TEXT or --picture FILE")
+        if self.args.picture is not None and self.args.reply_to is not None:
+            raise UsageError("--reply-to goes with a TEXT (a picture cannot quote yet)")
         contact = await self.contact(messenger)
         conversation = next(
             c for c in await messenger.conversations() if c.contact_id == contact.id
@@ -599,9 +671,18 @@ class Cli:
         if self.args.picture is not None:
             message = await messenger.send_picture(conversation.id, self.args.picture)
         else:
-            message = await messenger.send_text(conversation.id, self.args.text)
+            message = await messenger.send_text(
+                conversation.id, self.args.text, reply_to=self.args.reply_to
+            )
         await messenger.flush(SEND_TIMEOUT_S)
         self.print(message.id)
+
+    async def react(self, messenger: Messenger) -> None:
+        if (self.args.emoji is None) != self.args.remove:
+            raise UsageError("react takes a MESSAGE-ID and either an EMOJI or --remove")
+        message = await messenger.react(self.args.message, self.args.emoji)
+        await messenger.flush(SEND_TIMEOUT_S)
+        self.print(f"{message.id}\t{_reactions_text(message.reactions)}".rstrip("\t"))
 
     async def recv(
         self,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import time
 
+from parley.app import replies
 from parley.app.events import (
     AttachmentView,
     ContactView,
@@ -34,6 +35,7 @@ from parley.app.events import (
     SafetyNumberView,
 )
 from parley.app.store import attachments, contacts, conversations, messages, sessions, settings
+from parley.app.store import replies as replies_repo
 from parley.app.store.contacts import ContactRow, State
 from parley.app.store.conversations import ConversationRow
 from parley.app.store.db import Database
@@ -233,6 +235,7 @@ def message_view(db: Database, row: MessageRow) -> MessageView:
         attachment = AttachmentView(
             meta.id, meta.mime_type, meta.size, meta.width, meta.height, meta.file_name
         )
+    reactions = replies_repo.reactions_of(db, [row.id]).get(row.id, [])
     return MessageView(
         row.id.hex(),
         row.conversation_id,
@@ -245,6 +248,8 @@ def message_view(db: Database, row: MessageRow) -> MessageView:
         row.status,
         attachment,
         row.kind,
+        replies.reply_view(db, row),
+        replies.reaction_views(reactions),
     )
 
 

@@ -31,6 +31,31 @@ class AttachmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplyView:
+    """What a message quotes, as the UI shows it inside the bubble.
+
+    ``found``: the quoted message is in this conversation here, and ``author`` and ``text`` are
+    taken from it; otherwise they are the sender's claim (its excerpt), shown as such.
+    ``author`` is "You", the contact's name, or "Someone else" (a claim naming neither of you).
+    """
+
+    message_id: str
+    author: str
+    text: str
+    found: bool
+    picture: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionView:
+    """One emoji under a message: how many people chose it, and whether you are one of them."""
+
+    emoji: str
+    count: int
+    mine: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MessageView:
     """One message as the UI shows it.
 
@@ -49,6 +74,8 @@ class MessageView:
     status: MessageStatus
     attachment: AttachmentView | None = None
     kind: str = "message"  # "system": a line the app wrote (a key change, a refused message)
+    reply: ReplyView | None = None
+    reactions: tuple[ReactionView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +196,8 @@ class Settings:
     auto_lock_minutes: int
     notifications: bool
     proxy_url: str
+    typing_indicators: bool = False
+    """Send typing indicators to contacts: off unless the person turns it on (privacy)."""
 
 
 # ---- events ------------------------------------------------------------------------------------
@@ -184,6 +213,17 @@ class MessageStatusChanged:
     conversation_id: str
     message_id: str
     status: MessageStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionChanged:
+    """Someone reacted to a message (or took a reaction back): ``message`` with its reactions
+    now; ``by`` is "You" or the contact's name, ``emoji`` None for a removal."""
+
+    message: MessageView
+    by: str
+    emoji: str | None
+    mine: bool = False  # my own reaction (``by`` is then "You")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +267,16 @@ class MessageRefused:
     @property
     def text(self) -> str:
         return f"A message from {self.sender} could not be shown: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class TypingChanged:
+    """An accepted contact started or stopped typing in ``conversation_id`` (never stored; a
+    "started" that is not refreshed expires after app/typing_indicators.SHOWN_FOR_S)."""
+
+    conversation_id: str
+    display_name: str
+    typing: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,11 +330,13 @@ class ErrorRaised:
 Event = (
     MessageAdded
     | MessageStatusChanged
+    | ReactionChanged
     | ConversationChanged
     | ContactKeyChanged
     | RequestChanged
     | RequestRemoved
     | MessageRefused
+    | TypingChanged
     | ContactBuildChanged
     | ConnectionChanged
     | CatchUpProgress

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
-from parley.app import peer_build, recovery
+from parley.app import peer_build, recovery, replies, typing_indicators
 from parley.app.attachments import check_received
 from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
@@ -44,7 +44,9 @@ from parley.app.events import (
     MessageAdded,
     MessageRefused,
     MessageStatusChanged,
+    ReactionChanged,
     RequestChanged,
+    TypingChanged,
 )
 from parley.app.store import (
     attachments,
@@ -55,6 +57,7 @@ from parley.app.store import (
     relay_records,
     sessions,
 )
+from parley.app.store import replies as replies_repo
 from parley.app.store.attachments import AttachmentMeta, AttachmentRow
 from parley.app.store.contacts import ContactRow
 from parley.app.store.db import Database
@@ -320,7 +323,9 @@ class Pipeline:
             reason = ""
         except ContentError as exc:
             body, reason = None, str(exc)
-        if body is None or isinstance(body, content_format.Receipt):
+        if body is None or isinstance(
+            body, content_format.Receipt | content_format.Reaction | content_format.Typing
+        ):
             if contact is not None:  # the ratchet moved on; a stranger gets nothing stored
                 self._keep_session(contact, known, first)
                 out.events += peer_build.note_sender_build(
@@ -328,8 +333,14 @@ class Pipeline:
                 )
             if body is None:
                 self._refused(out, contact, delivery.sender, reason)
-            elif contact is not None:
+            elif contact is None:
+                pass
+            elif isinstance(body, content_format.Receipt):
                 self._apply_receipt(out, contact, body)
+            elif isinstance(body, content_format.Typing):
+                self._typing(out, delivery, contact, body)
+            elif contact.state == "accepted":  # a request's reactions act on nothing here
+                self._apply_reaction(out, contact, body)
             return out
         if contact is None:
             contact = self._new_sender(out, delivery.sender, body)
@@ -339,6 +350,18 @@ class Pipeline:
         )
         self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
+
+    def _typing(
+        self, out: Received, delivery: Delivery, contact: ContactRow, body: content_format.Typing
+    ) -> None:
+        """A typing indicator is never stored, and only an accepted contact's is shown (never a
+        request's; a stranger's never gets here, a blocked one's was dropped before decryption).
+        One that waited at the relay longer than it would be shown (we were offline) is stale."""
+        fresh = time.time() - delivery.relay_received_at < typing_indicators.SHOWN_FOR_S
+        if contact.state == "accepted" and fresh:
+            conversation = contact_ops.conversation_of(self.db, contact.id)
+            typing = body.state == "started"
+            out.events.append(TypingChanged(conversation.id, contact.display_name, typing))
 
     def _keep_session(
         self, contact: ContactRow, known: list[Session], first: X3DHHeader | None
@@ -580,6 +603,20 @@ class Pipeline:
                 messages.set_status(self.db, message_id, status)
                 out.events.append(MessageStatusChanged(conversation.id, message_id.hex(), status))
 
+    def _apply_reaction(
+        self, out: Received, contact: ContactRow, reaction: content_format.Reaction
+    ) -> None:
+        """A contact's reaction, to a message of its own conversation only (app/replies.py)."""
+        conversation = contact_ops.conversation_of(self.db, contact.id)
+        row = replies.target(self.db, conversation.id, reaction.message_id)
+        if row is None:
+            log.info("a reaction to a message outside its conversation was ignored")
+            return
+        emoji = None if reaction.remove else reaction.emoji
+        if replies_repo.set_reaction(self.db, row.id, "in", emoji, reaction.sent_at):
+            view = contact_ops.message_view(self.db, row)
+            out.events.append(ReactionChanged(view, contact.display_name, emoji))
+
     def _store_incoming(
         self,
         out: Received,
@@ -614,6 +651,11 @@ class Pipeline:
         )
         if row is None:
             return
+        if body.reply is not None:
+            side = replies.side_of(
+                body.reply.author, self.identity.public.to_bytes(), delivery.sender
+            )
+            replies.store_quote(self.db, row.id, body.reply, side)
         relay_records.record(
             self.db,
             RelayRecordRow(

@@ -19,7 +19,7 @@ from parley.app import account as prekey_ops
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
-from parley.app import peer_build, recovery
+from parley.app import peer_build, recovery, replies
 from parley.app.attachments import CheckedPicture, prepare_picture, write_file
 from parley.app.errors import (
     AppError,
@@ -43,6 +43,7 @@ from parley.app.events import (
     MessageAdded,
     MessageStatusChanged,
     MessageView,
+    ReactionChanged,
     RelayRecordView,
     RequestRemoved,
     RequestView,
@@ -61,6 +62,7 @@ from parley.app.store import (
     relay_records,
 )
 from parley.app.store import identity as identity_repo
+from parley.app.store import replies as replies_repo
 from parley.app.store import search as search_repo
 from parley.app.store import sessions as sessions_repo
 from parley.app.store import settings as settings_repo
@@ -89,6 +91,8 @@ log = logging.getLogger("parley.app.messenger")
 
 RECEIPT_BATCH = 256
 SUCCESSION_SETTING = "identity.succession"
+#: Per account, off unless turned on in Settings (app/typing_indicators.py says why).
+TYPING_SETTING = "privacy.typing_indicators"
 SUCCESSION_PREFIX = "parley-succession:"
 CONNECTION_STATES: tuple[ConnectionState, ...] = ("connecting", "online", "offline")
 REQUEST_TIMEOUT_S = 15.0
@@ -130,6 +134,7 @@ class Messenger:
         self._resending: dict[str, asyncio.Lock] = {}  # by contact id (_send_again)
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
+        self._online = False  # logged in to the relay right now (typing indicators need it)
         self._closed = False
         self.pipeline = Pipeline(
             store,
@@ -250,6 +255,7 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
+        self._online = state == "online"
         retry_in = self._client.retry_delay if self._client is not None else None
         for known in CONNECTION_STATES:
             if state == known:
@@ -578,14 +584,75 @@ class Messenger:
         rows = messages.page(db, conversation_id, before_seq=before_seq, limit=limit)
         return [contact_ops.message_view(db, r) for r in rows]
 
-    async def send_text(self, conversation_id: str, text: str) -> MessageView:
+    async def send_text(
+        self, conversation_id: str, text: str, *, reply_to: str | None = None
+    ) -> MessageView:
         if not text.strip():
             raise AppError("There is nothing to send.")
         if len(text) > content_format.MAX_BODY_CHARS:
             raise AppError(f"A message is at most {content_format.MAX_BODY_CHARS} characters.")
+        quote = None if reply_to is None else self._quote(conversation_id, reply_to)
         now = time.time()
-        body = content_format.Text(now, text, self.display_name, *self._was())
+        body = content_format.Text(now, text, self.display_name, *self._was(), quote)
         return self._send(conversation_id, body, None)
+
+    def _quote(self, conversation_id: str, reply_to: str) -> content_format.Quote:
+        """The quote of a message of this conversation. Raises ContactNotFound."""
+        self._conversation(conversation_id)
+        quote, _side = replies.quote_for(
+            self.store.db,
+            conversation_id,
+            _hex_id(reply_to, "message"),
+            self.identity.public.to_bytes(),
+        )
+        return quote
+
+    async def react(self, message_id: str, emoji: str | None) -> MessageView:
+        """Put ``emoji`` on a message of a conversation (replacing my earlier reaction to it),
+        or take my reaction back (None); the contact is told in the background."""
+        raw = _hex_id(message_id, "message")
+        try:
+            row = messages.get(self.store.db, raw)
+        except StoreError as exc:
+            raise from_store(exc) from exc
+        if row.kind != "message":
+            raise AppError("Only messages take reactions, not the lines Parley writes itself.")
+        if emoji is not None:
+            content_format.check_emoji(emoji)
+        _conversation, contact = self._conversation(row.conversation_id)
+        now = time.time()
+        with self.store.transaction() as db:
+            before = replies_repo.reactions_of(db, [raw]).get(raw, [])
+            previous = next((r.emoji for r in before if r.side == "out"), None)
+            if emoji is None and previous is None:
+                return contact_ops.message_view(db, row)  # nothing to take back
+            reaction = content_format.Reaction(
+                now, raw, emoji or previous or "", remove=emoji is None
+            )
+            payload = self.pipeline.encrypt_for(contact, content_format.encode(reaction))
+            replies_repo.set_reaction(db, raw, "out", emoji, now)
+            view = contact_ops.message_view(db, row)
+        self._emit(ReactionChanged(view, replies.YOU, emoji, mine=True))
+        self._send_soon(contact.identity_key, payload)
+        return view
+
+    def _send_soon(self, recipient: bytes, payload: bytes) -> None:
+        """Send a payload that is not a stored message (a reaction) in the background, counted
+        from now so that ``flush`` waits for it; the relay client retries it across
+        reconnections until ``send_timeout``."""
+        client = self._client
+        if client is None:
+            return
+        self._receipts += 1
+
+        async def send() -> None:
+            try:
+                with contextlib.suppress(ClientError, RelayRefused):
+                    await client.send(recipient, Pipeline.new_message_id(), payload)
+            finally:
+                self._receipts -= 1
+
+        self._spawn(send())
 
     def _was(self) -> tuple[bytes | None, int | None, bytes | None]:
         """What every message says about a previous identity: the succession statement if this
@@ -659,6 +726,10 @@ class Messenger:
             row = messages.add(db, new)
             if row is None:
                 raise AppError("A message id clashed; nothing was sent. Try again.")
+            if body.reply is not None:
+                me = self.identity.public.to_bytes()
+                side = replies.side_of(body.reply.author, me, contact.identity_key)
+                replies.store_quote(db, message_id, body.reply, side)
             self.pipeline.queue_outgoing(new, payload)
             conversations.touch(db, conversation.id, body.sent_at)
             view = contact_ops.message_view(db, row)
@@ -811,6 +882,27 @@ class Messenger:
         if ids:
             self._receipt_soon(contact.id, "read", ids)
 
+    async def send_typing(self, conversation_id: str, typing: bool) -> bool:
+        """Best effort and never queued: a typing indicator that waits for a reconnection would
+        be stale, so nothing is sent offline (and nothing at all with the setting off)."""
+        client = self._client
+        if client is None or not self._online:
+            return False
+        if not settings_repo.get_bool(self.store.db, TYPING_SETTING, False):
+            return False
+        _conversation, contact = self._conversation(conversation_id)
+        state = "started" if typing else "stopped"
+        with self.store.transaction() as db:
+            if contact.state != "accepted" or contact_ops.send_blocked(db, contact):
+                return False
+            plaintext = content_format.encode(content_format.Typing(state))
+            payload = self.pipeline.encrypt_for(contact, plaintext)
+        try:
+            await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
+        except (ClientError, RelayRefused):
+            return False
+        return True
+
     async def load_attachment(self, attachment_id: str) -> bytes:
         try:
             row = attachments.get(self.store.db, attachment_id)
@@ -880,6 +972,7 @@ class Messenger:
             settings_repo.get_int(db, "ui.auto_lock_minutes", 0),
             settings_repo.get_bool(db, "ui.notifications", True),
             settings_repo.get(db, "net.proxy_url") or "",
+            settings_repo.get_bool(db, TYPING_SETTING, False),
         )
 
     async def update_settings(self, settings: Settings) -> None:
@@ -892,6 +985,7 @@ class Messenger:
             settings_repo.put(db, "ui.auto_lock_minutes", str(settings.auto_lock_minutes))
             settings_repo.put_bool(db, "ui.notifications", settings.notifications)
             settings_repo.put(db, "net.proxy_url", settings.proxy_url)
+            settings_repo.put_bool(db, TYPING_SETTING, settings.typing_indicators)
             if settings.relay_url != self.relay_url:
                 identity_repo.update(db, relay_url=settings.relay_url)
         self.relay_url = settings.relay_url

@@ -27,6 +27,7 @@ import logging
 from typing import Final, NamedTuple
 
 from parley.app import content as content_format
+from parley.app import replies
 from parley.app.store import attachments, messages, settings
 from parley.app.store.contacts import ContactRow
 from parley.app.store.db import Database
@@ -159,8 +160,9 @@ def rebuild(
     Raises:
         NotFound: its picture is gone.
     """
+    quote = replies.stored_quote(db, row.id)
     if row.attachment_id is None:
-        return content_format.Text(row.sent_at, row.body, name, previous_identity)
+        return content_format.Text(row.sent_at, row.body, name, previous_identity, reply=quote)
     stored = attachments.get(db, row.attachment_id)
     meta = stored.meta
     picture = content_format.PictureRef(
@@ -173,4 +175,6 @@ def rebuild(
         meta.size,
         meta.file_name,
     )
-    return content_format.Picture(row.sent_at, row.body, picture, name, previous_identity)
+    return content_format.Picture(
+        row.sent_at, row.body, picture, name, previous_identity, reply=quote
+    )

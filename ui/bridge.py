@@ -33,6 +33,7 @@ from parley.app.events import (
     MessageView,
     RequestChanged,
     RequestRemoved,
+    TypingChanged,
 )
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -154,6 +155,7 @@ class CoreBridge(CoreCalls):
     locked = Signal()
     requests_changed = Signal()  # a message request appeared, changed or went (once per batch)
     message_refused = Signal(object)  # MessageRefused: a delivery that cannot be shown
+    typing_changed = Signal(object)  # TypingChanged: a contact started or stopped typing
 
     _wake = Signal()
 
@@ -199,10 +201,13 @@ class CoreBridge(CoreCalls):
         | ContactBuildChanged
         | ConnectionChanged
         | CatchUpProgress
-        | MessageRefused,
+        | MessageRefused
+        | TypingChanged,
     ) -> None:
         """Events the UI takes one by one, each on its own signal."""
-        if isinstance(event, MessageRefused):
+        if isinstance(event, TypingChanged):
+            self.typing_changed.emit(event)
+        elif isinstance(event, MessageRefused):
             self.message_refused.emit(event)
         elif isinstance(event, ContactKeyChanged):
             self.contact_key_changed.emit(event)
@@ -232,7 +237,8 @@ class CoreBridge(CoreCalls):
                 | ContactBuildChanged
                 | ConnectionChanged
                 | CatchUpProgress
-                | MessageRefused,
+                | MessageRefused
+                | TypingChanged,
             ):
                 self._forward(event)
             elif isinstance(event, Locked):

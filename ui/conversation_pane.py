@@ -17,6 +17,7 @@ from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
+from parley.ui.typing_indicator import TypingIndicator
 from parley.ui.widgets import named
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -181,15 +182,14 @@ class ConversationPane(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(self.view, 1)
+        self.typing = TypingIndicator(bridge, self.composer, self)
+        layout.addWidget(self.typing.label)  # "Alice is typing…"
         layout.addWidget(self.status)
         layout.addWidget(self.composer)
         self.setAcceptDrops(True)
         self._connect_signals()
         self._was_at_bottom = True
-        self._read_timer = QTimer(self)
-        self._read_timer.setSingleShot(True)
-        self._read_timer.setInterval(250)
-        self._read_timer.timeout.connect(self._mark_read)
+        self._read_timer = self._make_read_timer()
 
     def _connect_signals(self) -> None:
         self.safety.clicked.connect(self._request_safety_number)
@@ -206,6 +206,14 @@ class ConversationPane(QWidget):
         self.view.activated.connect(self._activated)
         # Only web links become anchors (bubble_delegate.LINK): the browser opens them.
         self.view.link_clicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+
+    def _make_read_timer(self) -> QTimer:
+        """Marks the conversation read a moment after it is shown (coalescing bursts)."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(250)
+        timer.timeout.connect(self._mark_read)
+        return timer
 
     def _make_badge(self) -> QLabel:
         """The contact's build, when it is the warrant build (learnt from invite or messages)."""
@@ -227,6 +235,7 @@ class ConversationPane(QWidget):
             # The unread marker goes above the first of the messages unread at opening.
             self._unread_at_open = conversation.unread
             self.delegate.unread_marker = ("", 0)
+            self.typing.open(conversation.id)
             self.model.open(conversation.id)
             self.composer.edit.clear()
         elif at is not None:

@@ -332,6 +332,7 @@ class MainWindow(QMainWindow):
     def _settings_loaded(self, settings: Settings) -> None:
         self.settings = settings
         self.notifier.enabled = settings.notifications
+        self.pane.typing.sending = settings.typing_indicators
 
     def _messages_added(self, messages: list[MessageView]) -> None:
         incoming = [m for m in messages if m.direction == "in"]

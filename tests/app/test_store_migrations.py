@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nacl.pwhash
 import pytest
-from parley.app.store import contacts, messages, migrate, search
+from parley.app.store import contacts, messages, migrate, replies, search
 from parley.app.store.db import Database
 from parley.app.store.errors import DatabaseTooNew, MigrationError
 from parley.app.store.keysource import PassphraseSource
@@ -46,7 +46,7 @@ def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
 
 def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     store = Store.open(v1_profile, V1_SOURCE)
-    assert store.db.user_version() == migrate.SCHEMA_VERSION == 4
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 5
     page = messages.page(store.db, "v1")
     assert [m.body for m in page] == [
         "Café at noon? See example.com/menu",
@@ -62,9 +62,16 @@ def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     assert not contacts.all_contacts(store.db, "request")
     assert {m.kind for m in page} == {"message"}
     assert store.db.one("SELECT count(*) FROM x3dh_replay") == (0,)
+    # Migration 5: old messages quote nothing and carry no reactions; both can be added now.
+    assert store.db.one("SELECT count(*) FROM message_replies") == (0,)
+    assert replies.reactions_of(store.db, [m.id for m in page]) == {}
+    assert replies.set_reaction(store.db, page[0].id, "in", "\U0001f44d", 1.0)
     store.close()
     reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
-    assert reopened.db.user_version() == 4
+    assert reopened.db.user_version() == 5
+    [kept] = replies.reactions_of(reopened.db, [page[0].id])[page[0].id]
+    assert (kept.side, kept.emoji) == ("in", "\U0001f44d")
+    assert [r.message.seq for r in search.search(reopened.db, "cafe")] == [page[0].seq]
     sql = reopened.db.one("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
     assert sql is not None and "prefix = '2 3'" in sql[0]
     reopened.close()
