@@ -1,4 +1,5 @@
-"""The application message format inside the end-to-end layer: text, picture, receipts, reactions.
+"""The application message format inside the end-to-end layer: text, picture, receipts, reactions,
+typing indicators.
 
 Every session plaintext is one msgpack map (docs/protocol.md, section "app")::
 
@@ -10,6 +11,7 @@ Every session plaintext is one msgpack map (docs/protocol.md, section "app")::
                "w": int, "h": int, "size": int, "file": str}
     {"v": 1, "t": "delivered", "ids": [bytes(16), ...]}
     {"v": 1, "t": "read",      "ids": [bytes(16), ...]}
+    {"v": 1, "t": "typing",    "state": "started" | "stopped"}
     {"v": 1, "t": "reaction",  "at": float, "id": bytes(16), "emoji": str, "remove": bool}
 
 A text or picture may quote an earlier message of the conversation (a reply), as Signal's quote
@@ -26,6 +28,8 @@ device); ``was_at`` and ``was_sig`` are the succession statement the old key sig
 (crypto/succession.py). Only with a valid statement does the recipient treat the message as a key
 change of that contact; a bare ``was`` (what versions before schema 4 sent, still read) is an
 unproven claim, and the sender stays a separate message request.
+``typing`` is a typing indicator, sent only when the sender's "Send typing indicators" setting is
+on (off by default) and never stored (app/typing_indicators.py).
 Parsing is strict: unknown keys, wrong types and oversize fields are refused, because a peer's
 bytes are untrusted even after they decrypt.
 
@@ -125,7 +129,16 @@ class Receipt:
     message_ids: tuple[bytes, ...]
 
 
-Content = Text | Picture | Receipt | Reaction
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """A typing indicator: ``state`` "started" (refreshed every few seconds) or "stopped"."""
+
+    state: str
+
+
+TYPING_STATES = frozenset({"started", "stopped"})
+
+Content = Text | Picture | Receipt | Reaction | Typing
 
 
 def excerpt(text: str) -> str:
@@ -140,6 +153,8 @@ def encode(content: Content) -> bytes:
     obj: dict[str, Any] = {"v": VERSION}
     if isinstance(content, Receipt):
         obj |= {"t": content.kind, "ids": list(content.message_ids)}
+    elif isinstance(content, Typing):
+        obj |= {"t": "typing", "state": content.state}
     elif isinstance(content, Reaction):
         obj |= {
             "t": "reaction",
@@ -214,6 +229,8 @@ def decode(data: bytes) -> Content:
         for item in ids:
             _bin(item, MESSAGE_ID_LEN, "a receipt's message id")
         return Receipt(kind, tuple(ids))
+    if kind == "typing":
+        return _typing(obj)
     if kind == "text":
         _keys(obj, {"v", "t", "at", "body"}, {"v", "t", "at", "body", "name", "reply", *_WAS})
         return Text(
@@ -234,17 +251,28 @@ def decode(data: bytes) -> Content:
             _quote(obj.get("reply")),
         )
     if kind == "reaction":
-        names = {"v", "t", "at", "id", "emoji", "remove"}
-        _keys(obj, names, names)
-        if not isinstance(obj["remove"], bool):
-            raise ContentError("A reaction's remove flag is true or false.")
-        return Reaction(
-            _time(obj["at"]),
-            _bin(obj["id"], MESSAGE_ID_LEN, "a reaction's message id"),
-            check_emoji(obj["emoji"]),
-            obj["remove"],
-        )
+        return _reaction(obj)
     raise ContentError(f"Unknown message type {kind!r}.")
+
+
+def _reaction(obj: dict[str, Any]) -> Reaction:
+    names = {"v", "t", "at", "id", "emoji", "remove"}
+    _keys(obj, names, names)
+    if not isinstance(obj["remove"], bool):
+        raise ContentError("A reaction's remove flag is true or false.")
+    return Reaction(
+        _time(obj["at"]),
+        _bin(obj["id"], MESSAGE_ID_LEN, "a reaction's message id"),
+        check_emoji(obj["emoji"]),
+        obj["remove"],
+    )
+
+
+def _typing(obj: dict[str, Any]) -> Typing:
+    _keys(obj, {"v", "t", "state"}, {"v", "t", "state"})
+    if obj["state"] not in TYPING_STATES:
+        raise ContentError("A typing indicator is 'started' or 'stopped'.")
+    return Typing(str(obj["state"]))
 
 
 def _keys(obj: dict[str, Any], required: set[str], allowed: set[str]) -> None:

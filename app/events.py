@@ -196,6 +196,8 @@ class Settings:
     auto_lock_minutes: int
     notifications: bool
     proxy_url: str
+    typing_indicators: bool = False
+    """Send typing indicators to contacts: off unless the person turns it on (privacy)."""
 
 
 # ---- events ------------------------------------------------------------------------------------
@@ -268,6 +270,16 @@ class MessageRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class TypingChanged:
+    """An accepted contact started or stopped typing in ``conversation_id`` (never stored; a
+    "started" that is not refreshed expires after app/typing_indicators.SHOWN_FOR_S)."""
+
+    conversation_id: str
+    display_name: str
+    typing: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionChanged:
     state: ConnectionState
     detail: str
@@ -324,6 +336,7 @@ Event = (
     | RequestChanged
     | RequestRemoved
     | MessageRefused
+    | TypingChanged
     | ContactBuildChanged
     | ConnectionChanged
     | CatchUpProgress

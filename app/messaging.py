@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 import msgpack
 from parley.app import contacts as contact_ops
 from parley.app import content as content_format
-from parley.app import peer_build, recovery, replies
+from parley.app import peer_build, recovery, replies, typing_indicators
 from parley.app.attachments import check_received
 from parley.app.build_hooks import HookProvider, ReceiveHook, provider
 from parley.app.errors import AppError, AttachmentRejected, ContentError, SendBlocked
@@ -46,6 +46,7 @@ from parley.app.events import (
     MessageStatusChanged,
     ReactionChanged,
     RequestChanged,
+    TypingChanged,
 )
 from parley.app.store import (
     attachments,
@@ -322,7 +323,9 @@ class Pipeline:
             reason = ""
         except ContentError as exc:
             body, reason = None, str(exc)
-        if body is None or isinstance(body, content_format.Receipt | content_format.Reaction):
+        if body is None or isinstance(
+            body, content_format.Receipt | content_format.Reaction | content_format.Typing
+        ):
             if contact is not None:  # the ratchet moved on; a stranger gets nothing stored
                 self._keep_session(contact, known, first)
                 out.events += peer_build.note_sender_build(
@@ -334,6 +337,8 @@ class Pipeline:
                 pass
             elif isinstance(body, content_format.Receipt):
                 self._apply_receipt(out, contact, body)
+            elif isinstance(body, content_format.Typing):
+                self._typing(out, delivery, contact, body)
             elif contact.state == "accepted":  # a request's reactions act on nothing here
                 self._apply_reaction(out, contact, body)
             return out
@@ -345,6 +350,18 @@ class Pipeline:
         )
         self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
+
+    def _typing(
+        self, out: Received, delivery: Delivery, contact: ContactRow, body: content_format.Typing
+    ) -> None:
+        """A typing indicator is never stored, and only an accepted contact's is shown (never a
+        request's; a stranger's never gets here, a blocked one's was dropped before decryption).
+        One that waited at the relay longer than it would be shown (we were offline) is stale."""
+        fresh = time.time() - delivery.relay_received_at < typing_indicators.SHOWN_FOR_S
+        if contact.state == "accepted" and fresh:
+            conversation = contact_ops.conversation_of(self.db, contact.id)
+            typing = body.state == "started"
+            out.events.append(TypingChanged(conversation.id, contact.display_name, typing))
 
     def _keep_session(
         self, contact: ContactRow, known: list[Session], first: X3DHHeader | None

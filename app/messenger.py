@@ -20,7 +20,7 @@ from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
 from parley.app import peer_build, recovery, replies
-from parley.app.attachments import prepare_picture
+from parley.app.attachments import CheckedPicture, prepare_picture, write_file
 from parley.app.errors import (
     AppError,
     ContactExists,
@@ -91,6 +91,8 @@ log = logging.getLogger("parley.app.messenger")
 
 RECEIPT_BATCH = 256
 SUCCESSION_SETTING = "identity.succession"
+#: Per account, off unless turned on in Settings (app/typing_indicators.py says why).
+TYPING_SETTING = "privacy.typing_indicators"
 SUCCESSION_PREFIX = "parley-succession:"
 CONNECTION_STATES: tuple[ConnectionState, ...] = ("connecting", "online", "offline")
 REQUEST_TIMEOUT_S = 15.0
@@ -132,6 +134,7 @@ class Messenger:
         self._resending: dict[str, asyncio.Lock] = {}  # by contact id (_send_again)
         self._receipts = 0  # receipts being encrypted or sent
         self._client: RelayClient | None = None
+        self._online = False  # logged in to the relay right now (typing indicators need it)
         self._closed = False
         self.pipeline = Pipeline(
             store,
@@ -252,6 +255,7 @@ class Messenger:
         return self._client
 
     def _on_state(self, state: str, detail: str) -> None:
+        self._online = state == "online"
         retry_in = self._client.retry_delay if self._client is not None else None
         for known in CONNECTION_STATES:
             if state == known:
@@ -657,8 +661,17 @@ class Messenger:
             return self.succession.old, self.succession.at, self.succession.signature
         return self.previous_identity, None, None
 
-    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
-        checked = await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+    async def prepare_picture(self, path: Path) -> CheckedPicture:
+        return await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+
+    async def send_picture(
+        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+    ) -> MessageView:
+        if len(caption) > content_format.MAX_BODY_CHARS:
+            raise AppError(f"A caption is at most {content_format.MAX_BODY_CHARS} characters.")
+        checked = (
+            picture if isinstance(picture, CheckedPicture) else await self.prepare_picture(picture)
+        )
         sealed = encrypt_attachment(checked.data)
         ref = content_format.PictureRef(
             sealed.key,
@@ -670,7 +683,9 @@ class Messenger:
             len(checked.data),
             checked.file_name,
         )
-        body = content_format.Picture(time.time(), "", ref, self.display_name, *self._was())
+        body = content_format.Picture(
+            time.time(), caption.strip(), ref, self.display_name, *self._was()
+        )
         meta = AttachmentMeta(
             contact_ops.new_id(),
             checked.mime_type,
@@ -867,6 +882,27 @@ class Messenger:
         if ids:
             self._receipt_soon(contact.id, "read", ids)
 
+    async def send_typing(self, conversation_id: str, typing: bool) -> bool:
+        """Best effort and never queued: a typing indicator that waits for a reconnection would
+        be stale, so nothing is sent offline (and nothing at all with the setting off)."""
+        client = self._client
+        if client is None or not self._online:
+            return False
+        if not settings_repo.get_bool(self.store.db, TYPING_SETTING, False):
+            return False
+        _conversation, contact = self._conversation(conversation_id)
+        state = "started" if typing else "stopped"
+        with self.store.transaction() as db:
+            if contact.state != "accepted" or contact_ops.send_blocked(db, contact):
+                return False
+            plaintext = content_format.encode(content_format.Typing(state))
+            payload = self.pipeline.encrypt_for(contact, plaintext)
+        try:
+            await client.send(contact.identity_key, Pipeline.new_message_id(), payload)
+        except (ClientError, RelayRefused):
+            return False
+        return True
+
     async def load_attachment(self, attachment_id: str) -> bytes:
         try:
             row = attachments.get(self.store.db, attachment_id)
@@ -876,6 +912,10 @@ class Messenger:
             return decrypt_attachment(row.key, digest(row.content), row.content)
         except CryptoError as exc:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
+
+    async def save_attachment(self, attachment_id: str, path: Path) -> None:
+        data = await self.load_attachment(attachment_id)
+        await asyncio.get_running_loop().run_in_executor(None, write_file, path, data)
 
     async def search(
         self,
@@ -932,6 +972,7 @@ class Messenger:
             settings_repo.get_int(db, "ui.auto_lock_minutes", 0),
             settings_repo.get_bool(db, "ui.notifications", True),
             settings_repo.get(db, "net.proxy_url") or "",
+            settings_repo.get_bool(db, TYPING_SETTING, False),
         )
 
     async def update_settings(self, settings: Settings) -> None:
@@ -944,6 +985,7 @@ class Messenger:
             settings_repo.put(db, "ui.auto_lock_minutes", str(settings.auto_lock_minutes))
             settings_repo.put_bool(db, "ui.notifications", settings.notifications)
             settings_repo.put(db, "net.proxy_url", settings.proxy_url)
+            settings_repo.put_bool(db, TYPING_SETTING, settings.typing_indicators)
             if settings.relay_url != self.relay_url:
                 identity_repo.update(db, relay_url=settings.relay_url)
         self.relay_url = settings.relay_url

@@ -29,8 +29,16 @@ MAINTAINER = "Parley developers <parley@users.noreply.github.com>"
 # tests/test_installers.py checks this list against the libraries the bundle's files need.
 DEPENDS = (
     "libc6 (>= 2.28), libbz2-1.0, libegl1, libexpat1, libfreetype6, libgl1, libpng16-16, "
-    "libtinfo6, libwayland-client0, libwayland-cursor0, libwayland-egl1, libxcb1, zlib1g"
+    "libtinfo6, libwayland-client0, libwayland-cursor0, libwayland-egl1, libxcb1, zlib1g, "
+    "fonts-noto-color-emoji"
 )
+# The colour emoji font (Debian's fonts-noto-color-emoji) and its licence: the .tar.gz bundle
+# carries them in parley/resources/fonts/ for systems without one (ui/fonts.py registers it only
+# then); the .deb leaves them out and depends on the package instead (Debian policy: no embedded
+# font copies). docs/packaging.md.
+EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
+EMOJI_LICENCE = Path("/usr/share/doc/fonts-noto-color-emoji/copyright")
+FONTS_IN_BUNDLE = Path("_internal") / "parley" / "resources" / "fonts"
 # Runtime distributions whose licence files go to /usr/share/doc/PACKAGE/licenses/.
 LICENSED = (
     "pyside6-essentials", "shiboken6", "pynacl", "websockets", "sqlcipher3", "keyring", "msgpack",
@@ -119,8 +127,21 @@ def build_bundle(variant: str, wheel: Path, work: Path, python: str) -> Path:
     if done.returncode:
         sys.exit(f"build-installers: PyInstaller failed, see {log}:\n{log.read_text()[-3000:]}")
     bundle = work / "bundle" / "parley"
+    add_emoji_font(bundle)
     normalise(bundle)
     return bundle
+
+
+def add_emoji_font(bundle: Path) -> None:
+    """Copy the build machine's Noto Color Emoji and its Debian copyright file into the bundle."""
+    missing = [p for p in (EMOJI_FONT, EMOJI_LICENCE) if not p.is_file()]
+    if missing:
+        sys.exit(f"build-installers: {missing[0]} is missing (scripts/setup.sh installs "
+                 "fonts-noto-color-emoji)")  # fmt: skip
+    fonts = bundle / FONTS_IN_BUNDLE
+    fonts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EMOJI_FONT, fonts / EMOJI_FONT.name)
+    shutil.copyfile(EMOJI_LICENCE, fonts / "NotoColorEmoji-LICENSE.txt")
 
 
 def tree_size(tree: Path) -> int:
@@ -237,6 +258,7 @@ def build_deb(
     shutil.rmtree(stage, ignore_errors=True)
     lib = stage / "usr" / "lib" / pkg
     shutil.copytree(bundle, lib, symlinks=True)
+    shutil.rmtree(lib / FONTS_IN_BUNDLE)  # Depends: fonts-noto-color-emoji instead
     (stage / "usr" / "bin").mkdir(parents=True)
     (stage / "usr" / "bin" / "parley").symlink_to(f"../lib/{pkg}/parley")
     share = stage / "usr" / "share"

@@ -98,10 +98,21 @@ def _tarball(dist: Path, variant: str) -> Path:
     return dist / f"parley-{VERSION}+{variant}-linux-x86_64.tar.gz"
 
 
-def _self_test(parley: Path, tmp_path: Path) -> list[str]:
+def _without_emoji_fonts(tmp_path: Path) -> dict[str, str]:
+    """A fontconfig that sees only DejaVu: a desktop without any emoji font."""
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        "  <dir>/usr/share/fonts/truetype/dejavu</dir>\n"
+        f"  <cachedir>{tmp_path / 'fc-cache'}</cachedir>\n</fontconfig>\n"
+    )
+    return {"FONTCONFIG_FILE": str(conf)}
+
+
+def _self_test(parley: Path, tmp_path: Path, extra: dict[str, str] | None = None) -> list[str]:
     """Run it as a user without a display would: a clean environment, Qt offscreen."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen",
-           "LANG": "C.UTF-8", "TMPDIR": str(tmp_path)}  # fmt: skip
+           "LANG": "C.UTF-8", "TMPDIR": str(tmp_path), **(extra or {})}  # fmt: skip
     done = subprocess.run([str(parley), "--self-test"], capture_output=True, text=True,
                           env=env, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -139,6 +150,13 @@ def test_the_bundle_runs_its_self_test(
     parley = tmp_path / "unpacked" / f"parley-{VERSION}+{variant}" / "parley"
     lines = _self_test(parley, tmp_path)
     assert lines[0] == _expected_first_line(variant, authority)
+    assert "  ok  emoji drawn in colour by Noto Color Emoji (system font)" in lines
+    # On a desktop without an emoji font the bundle registers its own, and emoji draw in colour.
+    fonts = parley.parent / "_internal" / "parley" / "resources" / "fonts"
+    assert (fonts / "NotoColorEmoji.ttf").stat().st_size > 1_000_000
+    assert "SIL OPEN FONT LICENSE" in (fonts / "NotoColorEmoji-LICENSE.txt").read_text().upper()
+    lines = _self_test(parley, tmp_path, _without_emoji_fonts(tmp_path))
+    assert "  ok  emoji drawn in colour by Noto Color Emoji (bundled font)" in lines
 
 
 @pytest.mark.parametrize("variant", ["standard", "warrant"])
@@ -150,6 +168,9 @@ def test_the_deb_installs_command_entry_handler_icon_and_runs_its_self_test(
     package = "parley-warrant" if variant == "warrant" else "parley"
     lines = _self_test(root / "usr" / "bin" / "parley", tmp_path)
     assert lines[0] == _expected_first_line(variant, authority)
+    # The package's emoji font is Debian's (Depends), never a copy of its own.
+    assert "  ok  emoji drawn in colour by Noto Color Emoji (system font)" in lines
+    assert not list(root.rglob("*.ttf"))
 
     entry = (root / "usr/share/applications" / f"{package}.desktop").read_text()
     assert "Exec=parley %u\n" in entry and "MimeType=x-scheme-handler/parley;\n" in entry
@@ -159,6 +180,8 @@ def test_the_deb_installs_command_entry_handler_icon_and_runs_its_self_test(
                             check=True).stdout  # fmt: skip
     assert f"Package: {package}\n" in fields
     assert f"Version: {VERSION}+{variant}\n" in fields
+    depends = next(f for f in fields.splitlines() if f.startswith("Depends: "))
+    assert "fonts-noto-color-emoji" in depends
     if variant == "warrant":
         assert "Conflicts: parley\n" in fields
         assert "Description: Parley WARRANT BUILD" in fields

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from parley.ui.errors import StartupFailed
+from parley.ui.fonts import ensure_emoji_font
 from parley.ui.resources import app_icon, stylesheet
 from parley.ui.theme import follow_system_theme
 from PySide6.QtCore import QTimer
@@ -39,6 +40,7 @@ def make_application(argv: Sequence[str] = ()) -> QApplication:
     app.setDesktopFileName("parley")
     app.setWindowIcon(app_icon())
     app.setStyleSheet(stylesheet())
+    ensure_emoji_font()  # the bundle's own emoji font when the system has none
     follow_system_theme(app)
     app.setQuitOnLastWindowClosed(False)
     return app

@@ -34,6 +34,7 @@ from parley.app.events import (
     ReactionChanged,
     RequestChanged,
     RequestRemoved,
+    TypingChanged,
 )
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
@@ -156,6 +157,7 @@ class CoreBridge(CoreCalls):
     locked = Signal()
     requests_changed = Signal()  # a message request appeared, changed or went (once per batch)
     message_refused = Signal(object)  # MessageRefused: a delivery that cannot be shown
+    typing_changed = Signal(object)  # TypingChanged: a contact started or stopped typing
 
     _wake = Signal()
 
@@ -202,11 +204,14 @@ class CoreBridge(CoreCalls):
         | ConnectionChanged
         | CatchUpProgress
         | MessageRefused
+        | TypingChanged
         | Locked,
     ) -> None:
         """Events the UI takes one by one, each on its own signal."""
         if isinstance(event, Locked):
             self.locked.emit()
+        elif isinstance(event, TypingChanged):
+            self.typing_changed.emit(event)
         elif isinstance(event, MessageRefused):
             self.message_refused.emit(event)
         elif isinstance(event, ContactKeyChanged):
@@ -240,6 +245,7 @@ class CoreBridge(CoreCalls):
                 | ConnectionChanged
                 | CatchUpProgress
                 | MessageRefused
+                | TypingChanged
                 | Locked,
             ):
                 self._forward(event)

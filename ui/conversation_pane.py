@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from parley.app.attachments import CheckedPicture
 from parley.app.events import ConversationView, MessageView
 from parley.app.peer_build import warrant_notice
 from parley.ui.bridge import CoreBridge
@@ -12,9 +13,11 @@ from parley.ui.bubble_delegate import BubbleDelegate
 from parley.ui.composer import Composer, image_paths, write_private_png
 from parley.ui.errors import UiError
 from parley.ui.message_model import MESSAGE_ROLE, PAGE, MessageListModel
+from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
+from parley.ui.typing_indicator import TypingIndicator
 from parley.ui.widgets import named
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -179,6 +182,9 @@ class ConversationPane(QWidget):
         self.badge = self._make_badge()
         self.notice: QMessageBox | None = None
         self._told: set[str] = set()  # told in this window, before the core has stored it
+        self.preview: PicturePreview | None = None
+        #: Pictures waiting for the preview: (file, name to show, what to do once it is read).
+        self._offers: list[tuple[Path, str | None, Callable[[], None] | None]] = []
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.badge)
@@ -200,10 +206,16 @@ class ConversationPane(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(self.view, 1)
+        self.typing = TypingIndicator(bridge, self.composer, self)
+        layout.addWidget(self.typing.label)  # "Alice is typing…"
         layout.addWidget(self.status)
         layout.addWidget(self.composer)
         self.setAcceptDrops(True)
+        self._connect_signals()
+        self._was_at_bottom = True
+        self._read_timer = self._make_read_timer()
 
+    def _connect_signals(self) -> None:
         self.safety.clicked.connect(self._request_safety_number)
         self.banner.review.connect(self._request_safety_number)
         self.banner.accept_key.connect(self._accept_key)
@@ -215,11 +227,14 @@ class ConversationPane(QWidget):
         self.model.messages_appended.connect(self._appended)
         self.thumbnails.ready.connect(lambda _id: self.view.viewport().update())
         self._connect_view()
-        self._was_at_bottom = True
-        self._read_timer = QTimer(self)
-        self._read_timer.setSingleShot(True)
-        self._read_timer.setInterval(250)
-        self._read_timer.timeout.connect(self._mark_read)
+
+    def _make_read_timer(self) -> QTimer:
+        """Marks the conversation read a moment after it is shown (coalescing bursts)."""
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(250)
+        timer.timeout.connect(self._mark_read)
+        return timer
 
     def _connect_view(self) -> None:
         """What clicks in the message list do."""
@@ -250,6 +265,7 @@ class ConversationPane(QWidget):
             # The unread marker goes above the first of the messages unread at opening.
             self._unread_at_open = conversation.unread
             self.delegate.unread_marker = ("", 0)
+            self.typing.open(conversation.id)
             self.model.open(conversation.id)
             self.composer.edit.clear()
             self.composer.cancel_reply()
@@ -446,28 +462,11 @@ class ConversationPane(QWidget):
         mine = next((r.emoji for r in message.reactions if r.mine), None)
         self.react(message, None if mine == emoji else emoji)
 
-    def send_picture(self, path: Path, *, delete_after: bool = False) -> None:
-        self._after_notice(lambda: self._send_picture_now(path, delete_after=delete_after))
+    # ---- pictures: preview first (ui/picture_preview.py), then send ----------------------------
 
-    def _send_picture_now(self, path: Path, *, delete_after: bool = False) -> None:
-        if self.conversation is None:
-            return
-
-        def finish() -> None:
-            if delete_after:
-                path.unlink(missing_ok=True)
-
-        def sent(message: MessageView) -> None:
-            finish()
-            self._sent(message)
-
-        def failed(text: str) -> None:
-            finish()
-            self._send_failed(text)
-
-        self._bridge.call(
-            self._bridge.messenger.send_picture(self.conversation.id, path), sent, failed
-        )
+    def send_picture(self, path: Path) -> None:
+        """Show the picture at ``path`` with a caption field; it is sent only on Send."""
+        self._offer_picture(path, None)
 
     def _send_pasted(self, image: QImage) -> None:
         try:
@@ -475,7 +474,61 @@ class ConversationPane(QWidget):
         except UiError as error:
             self._send_failed(str(error))
             return
-        self.send_picture(path, delete_after=True)
+        # The private copy is deleted as soon as the core has read it (prepared or refused).
+        self._offer_picture(path, "Pasted picture", lambda: path.unlink(missing_ok=True))
+
+    def _offer_picture(
+        self, path: Path, shown_name: str | None, after_prepared: Callable[[], None] | None = None
+    ) -> None:
+        """Queue a picture for the preview: several dropped at once are shown one after another."""
+        self._offers.append((path, shown_name, after_prepared))
+        if self.preview is None:
+            self._next_preview()
+
+    def _next_preview(self) -> None:
+        self.preview = None
+        if not self._offers or self.conversation is None or not self.composer.isEnabled():
+            for _path, _name, cleanup in self._offers:
+                if cleanup is not None:
+                    cleanup()
+            self._offers.clear()
+            return
+        path, shown_name, after_prepared = self._offers.pop(0)
+        carried = self.composer.edit.toPlainText().strip()  # the draft becomes the caption
+        preview = PicturePreview(
+            self._bridge,
+            path,
+            shown_name=shown_name,
+            send_as="pasted picture" if shown_name else None,
+            caption=carried,
+            parent=self,
+            after_prepared=after_prepared,
+        )
+        preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        conversation_id = self.conversation.id
+        preview.send_requested.connect(
+            lambda picture, caption: self._send_prepared(conversation_id, picture, caption, carried)
+        )
+        preview.finished.connect(lambda _result: QTimer.singleShot(0, self._next_preview))
+        self.preview = preview
+        preview.open()
+
+    def _send_prepared(
+        self, conversation_id: str, picture: CheckedPicture, caption: str, carried: str
+    ) -> None:
+        # The draft went into the caption field (and perhaps was edited there): it goes out with
+        # the picture, so it leaves the composer. Cancel leaves the draft where it was.
+        if carried and self.composer.edit.toPlainText().strip() == carried:
+            self.composer.edit.clear()
+
+        def now() -> None:
+            self._bridge.call(
+                self._bridge.messenger.send_picture(conversation_id, picture, caption),
+                self._sent,
+                self._send_failed,
+            )
+
+        self._after_notice(now)
 
     def _sent(self, message: MessageView) -> None:
         self.status.hide()
@@ -492,7 +545,7 @@ class ConversationPane(QWidget):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for path in image_paths(event.mimeData()):
-            self.send_picture(path)
+            self._offer_picture(path, None)
         event.acceptProposedAction()
 
     # ---- trust ---------------------------------------------------------------------------------

@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         message_menu.addAction(
             self._action("What the &relay saw…", "Ctrl+I", self._relay_record_of_current)
         )
+        message_menu.addAction(self._action("&Attach picture…", "Ctrl+U", self._attach_picture))
         message_menu.addAction(self._action("Open &picture", "Ctrl+O", self._picture_of_current))
         # Signal Desktop's keys for replying to and reacting to the selected message.
         message_menu.addAction(self._action("R&eply", "Ctrl+Shift+R", self._reply_to_current))
@@ -334,6 +335,7 @@ class MainWindow(QMainWindow):
     def _settings_loaded(self, settings: Settings) -> None:
         self.settings = settings
         self.notifier.enabled = settings.notifications
+        self.pane.typing.sending = settings.typing_indicators
 
     def _messages_added(self, messages: list[MessageView]) -> None:
         incoming = [m for m in messages if m.direction == "in"]
@@ -501,6 +503,11 @@ class MainWindow(QMainWindow):
         message = self._message_to_answer()
         if message is not None:
             self.pane.popup_menu_at(message)
+
+    def _attach_picture(self) -> None:
+        """Choose a picture for the open conversation (it is previewed before it is sent)."""
+        if self.pane.conversation is not None and self.pane.composer.isEnabled():
+            self.pane.composer.choose_picture()
 
     def _picture_of_current(self) -> None:
         message = self.pane.current_message()

@@ -2,7 +2,8 @@
 
 The Qt half catches a bundle that left out something the window uses: the platform plugin, the
 image plugins for the formats people send (JPEG, GIF, WebP; PNG is built in) and for the SVG icon,
-the icon engine, and QtNetwork's local socket (one Parley per profile). Without a display it runs
+the icon engine, QtNetwork's local socket (one Parley per profile), and a colour emoji font
+(the system's, or the one the Linux bundle carries: ui/fonts.py). Without a display it runs
 on Qt's offscreen platform, so it works in CI and over ssh.
 """
 
@@ -26,6 +27,7 @@ IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "svg")
 def _qt_checks(report: Report) -> None:
     if not any(os.environ.get(v) for v in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from parley.ui.fonts import emoji_is_coloured, ensure_emoji_font
     from parley.ui.resources import app_icon, stylesheet
     from parley.ui.widgets import qr_pixmap
     from PySide6.QtGui import QImageReader
@@ -47,11 +49,20 @@ def _qt_checks(report: Report) -> None:
     if not server.listen(name):
         raise SelfTestFailed(f"QtNetwork could not open a local socket: {server.errorString()}")
     server.close()
+    emoji = ensure_emoji_font()
+    if emoji is None:
+        raise SelfTestFailed(
+            "no colour emoji font: emoji would show as empty boxes (install Noto Color Emoji, "
+            "Debian's fonts-noto-color-emoji)"
+        )
+    if not emoji_is_coloured():
+        raise SelfTestFailed(f"the emoji font {emoji[0]} draws no colour")
     del app
     report.add(
         f"Qt platform {QApplication.platformName()}: widgets, icon, QR code, local socket; "
         f"pictures: {', '.join(IMAGE_FORMATS)}"
     )
+    report.add(f"emoji drawn in colour by {emoji[0]} ({emoji[1]} font)")
 
 
 def main(argv: Sequence[str] = ()) -> int:

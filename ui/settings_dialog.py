@@ -1,4 +1,5 @@
-"""Settings: relay, database key location (and moving it), auto-lock, notifications, proxy."""
+"""Settings: relay, database key location (and moving it), auto-lock, notifications, proxy,
+typing indicators (off by default: TYPING_TEXT says why)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ KEYCHAIN_TEXT = (
 UNLOCK_WORDS_TEXT = (
     "The key is derived from a passphrase that only you know. Parley asks for it at every "
     "start; if you forget it, your messages cannot be recovered."
+)
+
+TYPING_TEXT = (
+    "Off by default: typing indicators tell the other side, and anyone who can time the relay's "
+    "traffic, when you are typing. You see your contacts' indicators either way."
 )
 
 
@@ -132,6 +138,11 @@ class SettingsDialog(QDialog):
         self.notifications = named(
             QCheckBox("Show desktop notifications", self), "Desktop notifications"
         )
+        self.typing = named(
+            QCheckBox("Send typing indicators", self), "Send typing indicators", TYPING_TEXT
+        )
+        typing_text = QLabel(TYPING_TEXT, self)
+        typing_text.setWordWrap(True)
         self.storage = named(QLabel("Loading…", self), "Database key location")
         self.storage.setWordWrap(True)
         self.change_storage = named(
@@ -146,6 +157,8 @@ class SettingsDialog(QDialog):
         privacy_form = QFormLayout(privacy)
         privacy_form.addRow("Auto-lock:", self.auto_lock)
         privacy_form.addRow("", self.notifications)
+        privacy_form.addRow("", self.typing)
+        privacy_form.addRow("", typing_text)
         privacy_form.addRow(self.storage)
         privacy_form.addRow("", self.change_storage)
         self.error = ErrorLabel(self)
@@ -169,6 +182,7 @@ class SettingsDialog(QDialog):
         self.proxy_url.setText(settings.proxy_url)
         self.auto_lock.setValue(settings.auto_lock_minutes)
         self.notifications.setChecked(settings.notifications)
+        self.typing.setChecked(settings.typing_indicators)
         self.save.setEnabled(True)
 
     def _show_storage(self, info: KeyStorageInfo) -> None:
@@ -187,6 +201,7 @@ class SettingsDialog(QDialog):
             auto_lock_minutes=self.auto_lock.value(),
             notifications=self.notifications.isChecked(),
             proxy_url=self.proxy_url.text().strip(),
+            typing_indicators=self.typing.isChecked(),
         )
 
     def _save(self) -> None:

@@ -89,3 +89,12 @@ def group_digits(digits: str, *, group: int = 5, per_line: int = 4) -> str:
     groups = [digits[i : i + group] for i in range(0, len(digits), group)]
     lines = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
     return "\n".join(lines)
+
+
+def file_size(size: int) -> str:
+    """A size as people read it: "812 bytes", "3.4 KiB", "1.2 MiB"."""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"

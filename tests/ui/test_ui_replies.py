@@ -11,7 +11,7 @@ from parley.app.events import MessageView, ReactionView
 from parley.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QStyleOptionViewItem, QToolButton
+from PySide6.QtWidgets import QMenu, QStyleOptionViewItem, QToolButton
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
@@ -112,7 +112,8 @@ def test_the_reply_shortcut_and_escape_and_the_cancel_button(
     assert plain.reply is None
 
 
-def _reaction_button(menu: Any, emoji: str) -> QToolButton:
+def _reaction_button(menu: QMenu | None, emoji: str) -> QToolButton:
+    assert menu is not None
     buttons = [
         b for b in menu.findChildren(QToolButton) if b.accessibleName() == f"React with {emoji}"
     ]
