@@ -20,7 +20,7 @@ from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
 from parley.app import peer_build, recovery, replies
-from parley.app.attachments import prepare_picture
+from parley.app.attachments import CheckedPicture, prepare_picture, write_file
 from parley.app.errors import (
     AppError,
     ContactExists,
@@ -661,8 +661,17 @@ class Messenger:
             return self.succession.old, self.succession.at, self.succession.signature
         return self.previous_identity, None, None
 
-    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
-        checked = await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+    async def prepare_picture(self, path: Path) -> CheckedPicture:
+        return await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+
+    async def send_picture(
+        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+    ) -> MessageView:
+        if len(caption) > content_format.MAX_BODY_CHARS:
+            raise AppError(f"A caption is at most {content_format.MAX_BODY_CHARS} characters.")
+        checked = (
+            picture if isinstance(picture, CheckedPicture) else await self.prepare_picture(picture)
+        )
         sealed = encrypt_attachment(checked.data)
         ref = content_format.PictureRef(
             sealed.key,
@@ -674,7 +683,9 @@ class Messenger:
             len(checked.data),
             checked.file_name,
         )
-        body = content_format.Picture(time.time(), "", ref, self.display_name, *self._was())
+        body = content_format.Picture(
+            time.time(), caption.strip(), ref, self.display_name, *self._was()
+        )
         meta = AttachmentMeta(
             contact_ops.new_id(),
             checked.mime_type,
@@ -901,6 +912,10 @@ class Messenger:
             return decrypt_attachment(row.key, digest(row.content), row.content)
         except CryptoError as exc:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
+
+    async def save_attachment(self, attachment_id: str, path: Path) -> None:
+        data = await self.load_attachment(attachment_id)
+        await asyncio.get_running_loop().run_in_executor(None, write_file, path, data)
 
     async def search(
         self,

@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from parley.app.events import AttachmentView, MessageView
 from parley.ui.message_model import MESSAGE_ROLE
+from parley.ui.system_line import paint_system, system_size
 from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
 from parley.ui.theme import IN_TEXT_LIGHT, incoming_colours
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
@@ -196,7 +197,8 @@ class BubbleDelegate(QStyledItemDelegate):
             label = day_label(message.sent_at, now=time.time())
             return QFontMetrics(small).height() + 12 + MARGIN, label
         close = 0 <= message.sent_at - previous.sent_at < GROUP_SECONDS
-        if previous.direction == message.direction and close:
+        ordinary = message.kind != "system" and previous.kind != "system"
+        if previous.direction == message.direction and close and ordinary:
             return GROUPED_GAP, ""
         return MARGIN, ""
 
@@ -247,8 +249,11 @@ class BubbleDelegate(QStyledItemDelegate):
         message = index.data(MESSAGE_ROLE)
         if not isinstance(message, MessageView):
             return super().sizeHint(option, index)
-        bubble, _ = self._layout(message, option)
         above, _label = self._above(message, index, option)
+        if message.kind == "system":
+            line = system_size(message, option, option.rect.width() or 600)
+            return QSize(option.rect.width() or line.width(), line.height() + above)
+        bubble, _ = self._layout(message, option)
         return QSize(option.rect.width() or bubble.width(), bubble.height() + above + MARGIN)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
@@ -256,12 +261,21 @@ class BubbleDelegate(QStyledItemDelegate):
         if not isinstance(message, MessageView):
             super().paint(painter, option, index)
             return
-        size, text_rect = self._layout(message, option)
-        outgoing = message.direction == "out"
         row = option.rect
         above, day = self._above(message, index, option)
         if day:
             self._paint_day(painter, option, day)
+        if message.kind == "system":
+            # The app's own words: centred, small, muted, no bubble (ui/system_line.py).
+            drawn = paint_system(painter, message, option, row.top() + above)
+            if option.state & QStyle.StateFlag.State_HasFocus:
+                painter.save()
+                painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
+                painter.drawRoundedRect(drawn.adjusted(-6, -3, 6, 3), 6, 6)
+                painter.restore()
+            return
+        size, text_rect = self._layout(message, option)
+        outgoing = message.direction == "out"
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
         bubble = QRect(left, row.top() + above, size.width(), size.height())
         painter.save()
@@ -300,7 +314,11 @@ class BubbleDelegate(QStyledItemDelegate):
     def link_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPoint) -> str:
         """The link under ``point`` (view coordinates) in the row's bubble, or ""."""
         message = index.data(MESSAGE_ROLE)
-        if not isinstance(message, MessageView) or not LINK.search(message.body):
+        if (
+            not isinstance(message, MessageView)
+            or message.kind == "system"
+            or not LINK.search(message.body)
+        ):
             return ""
         size, text_rect = self._layout(message, option)
         row = option.rect

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.webp *.bmp)"
+IMAGE_FILTER = "Pictures (*.png *.jpg *.jpeg *.gif *.webp)"
 
 
 def image_paths(mime: QMimeData) -> list[Path]:
@@ -118,8 +118,8 @@ class Composer(QWidget):
     """The row under the conversation: attach, text, send."""
 
     send_text = Signal(str)
-    send_picture = Signal(object)  # Path
-    send_pasted = Signal(object)  # QImage
+    send_picture = Signal(object)  # Path: a chosen or dropped file, for the preview
+    send_pasted = Signal(object)  # QImage: a pasted picture, for the preview
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,8 +127,8 @@ class Composer(QWidget):
         self.attach = named(
             QToolButton(self),
             "Attach picture",
-            f"Send a PNG, JPEG, GIF or WebP picture up to {limit_mib} MiB "
-            "(Parley shrinks it to fit one encrypted message).",
+            f"Send a PNG, JPEG, GIF or WebP picture up to {limit_mib} MiB (Ctrl+U); "
+            "you see it, with a caption, before it is sent.",
         )
         self.attach.setText("+")
         self.edit = named(
@@ -146,7 +146,7 @@ class Composer(QWidget):
         layout.addWidget(self.send)
         self.edit.submitted.connect(self._submit)
         self.send.clicked.connect(self._submit)
-        self.attach.clicked.connect(self._choose_picture)
+        self.attach.clicked.connect(lambda _checked=False: self.choose_picture())
         self.edit.picture_offered.connect(self.send_picture)
         self.edit.picture_pasted.connect(self.send_pasted)
         self.setTabOrder(self.attach, self.edit)
@@ -158,9 +158,13 @@ class Composer(QWidget):
             self.send_text.emit(text)
             self.edit.clear()
 
-    def _choose_picture(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Send a picture", str(Path.home()), IMAGE_FILTER
-        )
-        if name:
-            self.send_picture.emit(Path(name))
+    def choose_picture(self) -> QFileDialog:
+        """The file chooser, window-modal and not blocking (``open``, not ``exec``): the
+        chosen file goes to the preview (ui/picture_preview.py), never straight out."""
+        dialog = QFileDialog(self, "Send a picture", str(Path.home()), IMAGE_FILTER)
+        named(dialog, "Choose a picture")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda name: self.send_picture.emit(Path(name)))
+        dialog.open()
+        return dialog

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from parley.app.attachments import CheckedPicture
 from parley.app.events import ConversationView, MessageView
 from parley.app.peer_build import warrant_notice
 from parley.ui.bridge import CoreBridge
@@ -12,6 +13,7 @@ from parley.ui.bubble_delegate import BubbleDelegate
 from parley.ui.composer import Composer, image_paths, write_private_png
 from parley.ui.errors import UiError
 from parley.ui.message_model import MESSAGE_ROLE, PAGE, MessageListModel
+from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
@@ -156,6 +158,9 @@ class ConversationPane(QWidget):
         self.badge = self._make_badge()
         self.notice: QMessageBox | None = None
         self._told: set[str] = set()  # told in this window, before the core has stored it
+        self.preview: PicturePreview | None = None
+        #: Pictures waiting for the preview: (file, name to show, what to do once it is read).
+        self._offers: list[tuple[Path, str | None, Callable[[], None] | None]] = []
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.badge)
@@ -182,7 +187,11 @@ class ConversationPane(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.composer)
         self.setAcceptDrops(True)
+        self._connect_signals()
+        self._was_at_bottom = True
+        self._read_timer = self._make_read_timer()
 
+    def _connect_signals(self) -> None:
         self.safety.clicked.connect(self._request_safety_number)
         self.banner.review.connect(self._request_safety_number)
         self.banner.accept_key.connect(self._accept_key)
@@ -197,8 +206,6 @@ class ConversationPane(QWidget):
         self.view.activated.connect(self._activated)
         # Only web links become anchors (bubble_delegate.LINK): the browser opens them.
         self.view.link_clicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
-        self._was_at_bottom = True
-        self._read_timer = self._make_read_timer()
 
     def _make_read_timer(self) -> QTimer:
         """Marks the conversation read a moment after it is shown (coalescing bursts)."""
@@ -267,7 +274,7 @@ class ConversationPane(QWidget):
         seen = 0
         for row in range(self.model.rowCount() - 1, -1, -1):
             message = self.model.message_at(row)
-            if message is not None and message.direction == "in":
+            if message is not None and message.direction == "in" and message.kind != "system":
                 seen += 1
                 if seen == count:
                     self.delegate.unread_marker = (message.id, count)
@@ -381,28 +388,11 @@ class ConversationPane(QWidget):
             self._send_failed,
         )
 
-    def send_picture(self, path: Path, *, delete_after: bool = False) -> None:
-        self._after_notice(lambda: self._send_picture_now(path, delete_after=delete_after))
+    # ---- pictures: preview first (ui/picture_preview.py), then send ----------------------------
 
-    def _send_picture_now(self, path: Path, *, delete_after: bool = False) -> None:
-        if self.conversation is None:
-            return
-
-        def finish() -> None:
-            if delete_after:
-                path.unlink(missing_ok=True)
-
-        def sent(message: MessageView) -> None:
-            finish()
-            self._sent(message)
-
-        def failed(text: str) -> None:
-            finish()
-            self._send_failed(text)
-
-        self._bridge.call(
-            self._bridge.messenger.send_picture(self.conversation.id, path), sent, failed
-        )
+    def send_picture(self, path: Path) -> None:
+        """Show the picture at ``path`` with a caption field; it is sent only on Send."""
+        self._offer_picture(path, None)
 
     def _send_pasted(self, image: QImage) -> None:
         try:
@@ -410,7 +400,61 @@ class ConversationPane(QWidget):
         except UiError as error:
             self._send_failed(str(error))
             return
-        self.send_picture(path, delete_after=True)
+        # The private copy is deleted as soon as the core has read it (prepared or refused).
+        self._offer_picture(path, "Pasted picture", lambda: path.unlink(missing_ok=True))
+
+    def _offer_picture(
+        self, path: Path, shown_name: str | None, after_prepared: Callable[[], None] | None = None
+    ) -> None:
+        """Queue a picture for the preview: several dropped at once are shown one after another."""
+        self._offers.append((path, shown_name, after_prepared))
+        if self.preview is None:
+            self._next_preview()
+
+    def _next_preview(self) -> None:
+        self.preview = None
+        if not self._offers or self.conversation is None or not self.composer.isEnabled():
+            for _path, _name, cleanup in self._offers:
+                if cleanup is not None:
+                    cleanup()
+            self._offers.clear()
+            return
+        path, shown_name, after_prepared = self._offers.pop(0)
+        carried = self.composer.edit.toPlainText().strip()  # the draft becomes the caption
+        preview = PicturePreview(
+            self._bridge,
+            path,
+            shown_name=shown_name,
+            send_as="pasted picture" if shown_name else None,
+            caption=carried,
+            parent=self,
+            after_prepared=after_prepared,
+        )
+        preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        conversation_id = self.conversation.id
+        preview.send_requested.connect(
+            lambda picture, caption: self._send_prepared(conversation_id, picture, caption, carried)
+        )
+        preview.finished.connect(lambda _result: QTimer.singleShot(0, self._next_preview))
+        self.preview = preview
+        preview.open()
+
+    def _send_prepared(
+        self, conversation_id: str, picture: CheckedPicture, caption: str, carried: str
+    ) -> None:
+        # The draft went into the caption field (and perhaps was edited there): it goes out with
+        # the picture, so it leaves the composer. Cancel leaves the draft where it was.
+        if carried and self.composer.edit.toPlainText().strip() == carried:
+            self.composer.edit.clear()
+
+        def now() -> None:
+            self._bridge.call(
+                self._bridge.messenger.send_picture(conversation_id, picture, caption),
+                self._sent,
+                self._send_failed,
+            )
+
+        self._after_notice(now)
 
     def _sent(self, message: MessageView) -> None:
         self.status.hide()
@@ -427,7 +471,7 @@ class ConversationPane(QWidget):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for path in image_paths(event.mimeData()):
-            self.send_picture(path)
+            self._offer_picture(path, None)
         event.acceptProposedAction()
 
     # ---- trust ---------------------------------------------------------------------------------
@@ -453,9 +497,10 @@ class ConversationPane(QWidget):
             return
         menu = QMenu(self)
         named(menu, "Message actions")
-        relay = QAction("What the relay saw…", menu)
-        relay.triggered.connect(lambda: self.show_relay_record(message))
-        menu.addAction(relay)
+        if message.kind != "system":  # the app's own line never went through the relay
+            relay = QAction("What the relay saw…", menu)
+            relay.triggered.connect(lambda: self.show_relay_record(message))
+            menu.addAction(relay)
         if message.body:
             copy = QAction("Copy text", menu)
             copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))

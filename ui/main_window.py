@@ -257,6 +257,7 @@ class MainWindow(QMainWindow):
         message_menu.addAction(
             self._action("What the &relay saw…", "Ctrl+I", self._relay_record_of_current)
         )
+        message_menu.addAction(self._action("&Attach picture…", "Ctrl+U", self._attach_picture))
         message_menu.addAction(self._action("Open &picture", "Ctrl+O", self._picture_of_current))
         message_menu.addAction(
             self._action("Safety &number…", "Ctrl+Shift+S", self._safety_number_of_current)
@@ -480,8 +481,17 @@ class MainWindow(QMainWindow):
 
     def _relay_record_of_current(self) -> None:
         message = self.pane.current_message()
-        if message is not None:
+        if message is not None and message.kind == "system":
+            self.statusBar().showMessage(
+                "Parley wrote this line on this computer: it never went through the relay.", 10000
+            )
+        elif message is not None:
             self.pane.show_relay_record(message)
+
+    def _attach_picture(self) -> None:
+        """Choose a picture for the open conversation (it is previewed before it is sent)."""
+        if self.pane.conversation is not None and self.pane.composer.isEnabled():
+            self.pane.composer.choose_picture()
 
     def _picture_of_current(self) -> None:
         message = self.pane.current_message()

@@ -24,6 +24,9 @@ class Counters:
         refused_total: error frames sent, whatever the reason.
         refused_by_code: the same, per stable error code.
         otk_withheld_total: bundles handed out without a one-time prekey (a fetch limit hit).
+        queue_reads_total: reads of a recipient's queue from the store (for delivery).
+        wake_forwarded_total: messages another relay process stored and this one forwarded from
+            the wake-up itself, without reading the queue (a shared store only).
     """
 
     connections: int = 0
@@ -34,6 +37,8 @@ class Counters:
     refused_total: int = 0
     refused_by_code: Counter[str] = field(default_factory=Counter)
     otk_withheld_total: int = 0
+    queue_reads_total: int = 0
+    wake_forwarded_total: int = 0
 
     def render(self, queued: int) -> str:
         """The counters as Prometheus text; ``queued`` (a gauge) comes from the store."""
@@ -46,6 +51,8 @@ class Counters:
             f"parley_relay_expired_total {self.expired_total}",
             f"parley_relay_otk_withheld_total {self.otk_withheld_total}",
             f"parley_relay_refused_total {self.refused_total}",
+            f"parley_relay_queue_reads_total {self.queue_reads_total}",
+            f"parley_relay_wake_forwarded_total {self.wake_forwarded_total}",
         ]
         lines += [
             f'parley_relay_refused_by_code_total{{code="{code}"}} {count}'

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -45,7 +45,7 @@ from parley.net import wire
 from parley.net.errors import StoreError, UnsupportedVersion, WireError
 from parley.net.relay.limits import OneTimePrekeyLimits, RelayConfig, TokenBucket
 from parley.net.relay.metrics import Counters
-from parley.net.relay.store import Refused, RelayStore
+from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, Stored
 
 log = logging.getLogger("parley.relay")
 
@@ -108,6 +108,16 @@ class _Deferred:
 
 
 @dataclass(eq=False, slots=True)
+class _Staged:
+    """A send waiting for the end of the turn to be stored with the turn's others."""
+
+    conn: int
+    batch: bool
+    request_id: int
+    item: Enqueue
+
+
+@dataclass(eq=False, slots=True)
 class _DeferredQueue:
     """One recipient's held messages, in arrival order, and their payload bytes (for the quota)."""
 
@@ -165,6 +175,12 @@ class RelayCore:
         self._journal: list[tuple[bytes, bytes, _Deferred]] = []
         self._debug = log.isEnabledFor(logging.DEBUG)
         self._shared = store.shared
+        # With a networked store (Redis) each call is a round trip: the server sets this, and a
+        # turn's sends are then stored together by ``store_staged`` (one round trip).
+        self.stage_sends = False
+        self._staged: list[_Staged] = []
+        self._staged_for: set[bytes] = set()
+        self._staged_acks: dict[bytes, list[bytes]] = {}
         self._leases: dict[bytes, int] = {}  # rate-limit tokens leased from a shared store
         self._next_renewal = 0.0
         # Told when an account gets its first connection here, and when its last one closes: a
@@ -279,15 +295,32 @@ class RelayCore:
                 log.error("could not renew connection leases: %s", exc)
         return actions
 
-    def wake(self, account: bytes, now: float) -> list[Action]:
-        """Another relay process stored messages for ``account``: read them for its connections
-        here (each reads from its own cursor, so nothing is delivered twice by this)."""
+    def wake(
+        self, account: bytes, now: float, fresh: Sequence[Queued] | None = None
+    ) -> list[Action]:
+        """Another relay process stored messages for ``account``: forward them to its
+        connections here. ``fresh`` are those messages when the wake-up carried them: a
+        connection takes them straight if they continue its stream (``seq == cursor + 1``,
+        contiguous, room in its window); otherwise, or without them, it reads its queue from its
+        own cursor, so nothing is delivered twice by this."""
         actions: list[Action] = []
+        ordered = sorted(fresh, key=lambda row: row.seq) if fresh else None
         try:
             for conn in self._by_account.get(account, ()):
-                if not conn.closing:
-                    conn.backlog = True
-                    actions += self._pull(conn, now)
+                if conn.closing:
+                    continue
+                if ordered is not None and not conn.backlog:
+                    rows = [row for row in ordered if row.seq > conn.cursor]
+                    if _continues(rows, conn.cursor, self.config.window - len(conn.inflight)):
+                        self.counters.wake_forwarded_total += len(rows)
+                        for row in rows:
+                            conn.inflight.add(row.message_id)
+                            conn.cursor = row.seq
+                            delivery = (row.sender, row.message_id, row.payload, row.stored_at)
+                            actions.append(_deliver(conn, delivery))
+                        continue
+                conn.backlog = True
+                actions += self._pull(conn, now)
         except StoreError as exc:
             log.error("store failure while reading a woken queue: %s", exc)
         return actions
@@ -331,14 +364,14 @@ class RelayCore:
         if type(frame) is wire.Auth:
             return self._refuse(conn, "already_authenticated", "already logged in", request_id)
         account = conn.account
-        if type(frame) is not wire.Ack and account and not self._take_token(account, now):
-            return self._refuse(
-                conn,
-                "rate_limited",
-                f"more than {self.config.rate_per_second:g} requests per second; slow down",
-                request_id,
-            )
-        try:
+        try:  # a shared store also holds the rate limit: its failure is a store failure too
+            if type(frame) is not wire.Ack and account and not self._take_token(account, now):
+                return self._refuse(
+                    conn,
+                    "rate_limited",
+                    f"more than {self.config.rate_per_second:g} requests per second; slow down",
+                    request_id,
+                )
             return self._handlers[type(frame)](conn, frame, now)
         except StoreError as exc:
             return self._store_failed(conn, exc, request_id, now)
@@ -497,8 +530,14 @@ class RelayCore:
         recipient = frame.recipient
         if self.tap is not None:
             self.tap(sender, recipient, frame.message_id, frame.payload, now)
+        staged = recipient in self._staged_for
         peers = self._by_account.get(recipient)
-        if peers and self.config.commit_delay and self._can_hold(recipient, peers, frame):
+        if (
+            not staged
+            and peers
+            and self.config.commit_delay
+            and self._can_hold(recipient, peers, frame)
+        ):
             return self._hold(conn, sender, frame, peers, now)
         if not self.store.is_registered(recipient):
             return self._refuse(
@@ -508,6 +547,15 @@ class RelayCore:
                 frame.request_id,
                 message_id=frame.message_id,
             )
+        item = Enqueue(
+            recipient, sender, frame.message_id, frame.payload, now, now + self.config.ttl
+        )
+        if self.stage_sends and (staged or recipient not in self._deferred):
+            # Gathered and stored at the end of the turn in one store round trip; the receipt
+            # waits for that end anyway, and so would a live delivery.
+            self._staged.append(_Staged(conn.id, conn.batch, frame.request_id, item))
+            self._staged_for.add(recipient)
+            return []
         # Held messages for this recipient are older: they take their sequence numbers first.
         actions: list[Action] = (
             self._store_deferred(recipient, None) if recipient in self._deferred else []
@@ -518,38 +566,83 @@ class RelayCore:
             frame.message_id,
             frame.payload,
             now=now,
-            expires_at=now + self.config.ttl,
+            expires_at=item.expires_at,
         )
+        return actions + self._forward(conn.id, conn.batch, frame.request_id, item, result)
+
+    @property
+    def staged_count(self) -> int:
+        """How many sends and acknowledging accounts wait for ``store_staged`` (only with
+        ``stage_sends``)."""
+        return len(self._staged) + len(self._staged_acks)
+
+    def store_staged(self, now: float) -> list[Action]:
+        """Apply the acks and store the sends gathered in this turn (one ``write_batch``), in
+        arrival order, and return the sends' receipts and live deliveries. The server calls this
+        at the end of each turn. If the store fails, each send is answered ``internal`` (a retry
+        is idempotent by message id) and the delivery streams restart (an unapplied ack means a
+        redelivery, which at-least-once delivery allows)."""
+        staged, self._staged = self._staged, []
+        acks, self._staged_acks = self._staged_acks, {}
+        self._staged_for.clear()
+        if not staged and not acks:
+            return []
+        try:
+            deleted, results = self.store.write_batch(
+                list(acks.items()), [entry.item for entry in staged]
+            )
+        except StoreError as exc:
+            log.error("store failure while storing a turn's sends: %s", exc)
+            actions: list[Action] = []
+            for entry in staged:
+                conn = self._conns.get(entry.conn)
+                if conn is not None and not conn.closing:
+                    actions += self._refuse(
+                        conn,
+                        "internal",
+                        "the relay could not store this; try again",
+                        entry.request_id,
+                        message_id=entry.item.message_id,
+                    )
+            return actions + self.recover(now)
+        self.counters.delivered_total += deleted
+        actions = []
+        for entry, result in zip(staged, results, strict=True):
+            actions += self._forward(entry.conn, entry.batch, entry.request_id, entry.item, result)
+        return actions
+
+    def _forward(
+        self, conn_id: int, batch: bool, request_id: int, item: Enqueue, result: Stored | Refused
+    ) -> list[Action]:
+        """The receipt of a stored send (or its refusal), and its live deliveries."""
         if isinstance(result, Refused):
-            return actions + self._refuse(
-                conn, result.code, result.reason, frame.request_id, message_id=frame.message_id
+            conn = self._conns.get(conn_id)
+            if conn is None:  # gone before its staged send was stored: nobody to tell
+                return []
+            return self._refuse(
+                conn, result.code, result.reason, request_id, message_id=item.message_id
             )
         # The two frames of a forward are packed straight from their fields (no frame objects):
         # this is the relay's hottest path.
-        receipt = (
-            frame.request_id,
-            frame.message_id,
-            result.stored_at,
-            result.expires_at,
-            result.duplicate,
-        )
-        actions.append(_receipt(conn.id, conn.batch, receipt))
+        message_id = item.message_id
+        receipt = (request_id, message_id, result.stored_at, result.expires_at, result.duplicate)
+        actions: list[Action] = [_receipt(conn_id, batch, receipt)]
         if result.duplicate:
             return actions
         self.counters.stored_total += 1
         if self._debug:
-            log.debug("queued %s -> %s", short(sender), short(recipient))
-        delivery = (sender, frame.message_id, frame.payload, now)
-        for peer in self._by_account.get(recipient, ()):
+            log.debug("queued %s -> %s", short(item.sender), short(item.recipient))
+        delivery = (item.sender, message_id, item.payload, item.now)
+        for peer in self._by_account.get(item.recipient, ()):
             if peer.backlog or len(peer.inflight) >= self.config.window:
                 peer.backlog = True
                 continue
             if self._shared and result.seq != peer.cursor + 1:
                 # Another process may have stored a message in between: read the queue instead.
                 peer.backlog = True
-                actions += self._pull(peer, now)
+                actions += self._pull(peer, item.now)
                 continue
-            peer.inflight.add(frame.message_id)
+            peer.inflight.add(message_id)
             peer.cursor = result.seq
             actions.append(_deliver(peer, delivery))
         return actions
@@ -692,7 +785,10 @@ class RelayCore:
         if queue is not None and not queue.entries:
             del self._deferred[account]
         if stored:
-            self.counters.delivered_total += self.store.ack_many(account, stored)
+            if self.stage_sends:  # deleted at the end of the turn, with the turn's sends
+                self._staged_acks.setdefault(account, []).extend(stored)
+            else:
+                self.counters.delivered_total += self.store.ack_many(account, stored)
         for peer in peers:
             if peer.backlog and len(peer.inflight) <= self.config.window // 2:
                 actions += self._pull(peer, now)
@@ -706,6 +802,7 @@ class RelayCore:
         if room <= 0:
             return []
         rows = self.store.pending(conn.account, conn.cursor, room, now)
+        self.counters.queue_reads_total += 1
         actions: list[Action] = []
         for row in rows:
             conn.inflight.add(row.message_id)
@@ -762,6 +859,11 @@ class RelayCore:
 
     def _on_ping(self, conn: _Conn, frame: wire.Ping, now: float) -> list[Action]:
         return [Transmit(conn.id, wire.encode(wire.Pong(frame.request_id)))]
+
+
+def _continues(rows: Sequence[Queued], cursor: int, room: int) -> bool:
+    """Whether ``rows`` (ascending) follow ``cursor`` without a gap and fit in ``room``."""
+    return len(rows) <= room and all(row.seq == cursor + 1 + i for i, row in enumerate(rows))
 
 
 def _receipt(conn_id: int, batch: bool, receipt: wire.Receipt) -> Transmit:

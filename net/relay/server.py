@@ -50,7 +50,7 @@ from parley.net.errors import RelayConfigError, StoreError
 from parley.net.relay.connection import RelayConnection
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.protocol import Action, Close, RelayCore, Transmit
-from parley.net.relay.store import RelayStore, SqliteStore
+from parley.net.relay.store import Queued, RelayStore, SqliteStore
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -96,6 +96,7 @@ class RelayServer:
     ) -> None:
         self.core = core
         self.store = store
+        core.stage_sends = store.pipelined  # a turn's sends in one round trip (see _flush)
         self.url = ""
         self._clock = clock
         self._links: dict[int, _Link] = {}
@@ -109,7 +110,9 @@ class RelayServer:
         self._server: Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._wakeups: Any = None  # Wakeups, over a shared store only
-        self._woken: set[bytes] = set()  # accounts woken in this loop turn
+        # Accounts woken in this loop turn, with the messages the wake-ups carried (None: read
+        # the queue).
+        self._woken: dict[bytes, list[Queued] | None] = {}
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
 
@@ -148,6 +151,8 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
+        if self.core.staged_count:
+            self._schedule_flush()
         if self.capture is not None and self.capture.dirty:
             self._schedule_flush()  # the capture's records of this turn commit at its end
         if self._deferred_timer is None and self.core.deferred_count:
@@ -207,6 +212,8 @@ class RelayServer:
         group earlier, the held durable replies become ``internal`` errors (the senders retry)
         and the core restarts its delivery streams.
         """
+        if self.core.staged_count:  # the turn's gathered sends: their receipts join ``held``
+            self._apply(self.core.store_staged(self._clock()))
         if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -281,19 +288,23 @@ class RelayServer:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def _wake(self, account: bytes) -> None:
-        """Another relay process stored messages for ``account``: read its queue at the end of
-        this loop turn, once however many wake-ups for it arrived in the turn (one store read
-        for a burst, not one per message)."""
+    def _wake(self, account: bytes, fresh: list[Queued] | None) -> None:
+        """Another relay process stored messages for ``account`` (``fresh``, when the wake-up
+        carried them): forward them at the end of this loop turn, once however many wake-ups
+        for it arrived in the turn (at most one store read for a burst)."""
         if not self._woken:
             asyncio.get_running_loop().call_soon(self._read_woken)
-        self._woken.add(account)
+        if account not in self._woken:
+            self._woken[account] = fresh
+        else:
+            known = self._woken[account]
+            self._woken[account] = None if known is None or fresh is None else known + fresh
 
     def _read_woken(self) -> None:
-        woken, self._woken = self._woken, set()
+        woken, self._woken = self._woken, {}
         now = self._clock()
-        for account in woken:
-            self._apply(self.core.wake(account, now))
+        for account, fresh in woken.items():
+            self._apply(self.core.wake(account, now, fresh))
 
     async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
         """Listen on host:port (0 picks a free port) and start the periodic work.

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from parley.net.errors import StoreError
 
@@ -91,6 +91,17 @@ class Refused:
     reason: str
 
 
+class Enqueue(NamedTuple):
+    """One message for ``RelayStore.write_batch`` (the arguments of ``enqueue``)."""
+
+    recipient: bytes
+    sender: bytes
+    message_id: bytes
+    payload: bytes
+    now: float
+    expires_at: float
+
+
 @dataclass(frozen=True, slots=True)
 class Queued:
     """A queued message as read back for delivery."""
@@ -121,6 +132,7 @@ class RelayStore(Protocol):
     """
 
     shared: bool
+    pipelined: bool
 
     @property
     def dirty(self) -> bool:
@@ -191,6 +203,14 @@ class RelayStore(Protocol):
         """Queue a message unless it is a duplicate or over quota."""
         ...
 
+    def write_batch(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        """``ack_many`` each (recipient, ids), then ``enqueue`` each send in order: how many
+        messages the acks deleted, and one result per send. A networked store does it all in
+        one round trip (``pipelined`` says so, and the core then gathers a turn's writes)."""
+        ...
+
     def usage(self, recipient: bytes) -> tuple[int, int]:
         """How many messages, and payload bytes, are queued for ``recipient`` (for the quota)."""
         ...
@@ -240,6 +260,7 @@ class SqliteStore:
     """
 
     shared = False
+    pipelined = False  # a call costs microseconds in-process: nothing to gather
 
     def __init__(
         self,
@@ -447,6 +468,14 @@ class SqliteStore:
         usage[1] += len(payload)
         self._queued += 1
         return Stored(cursor.lastrowid or 0, now, expires_at, duplicate=False)
+
+    def write_batch(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        deleted = sum(self.ack_many(recipient, ids) for recipient, ids in acks)
+        return deleted, [
+            self.enqueue(r, s, m, p, now=now, expires_at=exp) for r, s, m, p, now, exp in sends
+        ]
 
     def usage(self, recipient: bytes) -> tuple[int, int]:
         count, size = self._usage.get(recipient) or self._usage_of(recipient)

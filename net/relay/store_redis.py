@@ -42,12 +42,14 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgpack
 from parley.net.errors import RelayConfigError, StoreError
-from parley.net.relay.store import PrekeyBundle, Queued, Refused, Stored
+from parley.net.relay.store import Enqueue, PrekeyBundle, Queued, Refused, Stored
 
 try:
     import redis
@@ -57,30 +59,65 @@ except ImportError:  # pragma: no cover - the optional dependency is part of the
     redis = None  # type: ignore[assignment]
 
 _HEAD = struct.Struct(">dd32s")  # stored_at, expires_at, sender: the record before its payload
-WAKE_CHANNEL = "parley:wake:"  # + the account in hex; the message is the publishing process's id
+USAGE_MAX_AGE = 1.0  # seconds a queue's use, as read for the live path, is taken as current
+USAGE_CACHE_ENTRIES = 100_000
+EXPIRE_CHUNK = 500
+_NOT_RUN = Refused("internal", "not stored")  # a placeholder that every result slot overwrites
+WAKE_CHANNEL = "parley:wake:"  # + the account in hex; the message: see ``decode_wake``
+WAKE_PAYLOAD_BYTES = 64 * 1024  # a wake-up carries the new messages up to this many record bytes
 SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
 
-# KEYS: meta, z, e, m.  ARGV: message id, sender, record, quota messages, quota bytes, expires_at,
-# wake channel, publisher id.  -> {"dup", seq, head} | {"conflict"} | {"quota"} | {"ok", seq}
+# One recipient's messages of a turn in one call (the per-call cost of a script is about twice
+# the work of one message). KEYS: meta, z, e, m.  ARGV: quota messages, quota bytes, wake
+# channel, publisher id, wake payload limit, then per message: id, sender, record, expires_at.
+# -> per message {"ok", seq} | {"dup", seq, head} | {"conflict"} | {"quota"}
+# The wake-up carries the stored messages (msgpack [publisher, [id, seq, record, ...]]) so that
+# a process serving the recipient can forward them without reading the queue back; past the
+# payload limit it carries [publisher] alone and the reader reads the queue.
 _ENQUEUE = """
-local rec = redis.call('HGET', KEYS[4], ARGV[1])
-if rec then
-  if string.sub(rec, 17, 48) ~= ARGV[2] then return {'conflict'} end
-  return {'dup', redis.call('ZSCORE', KEYS[2], ARGV[1]), string.sub(rec, 1, 16)}
+local counts = redis.call('HMGET', KEYS[1], 'seq', 'n', 'b')
+local seq = tonumber(counts[1] or '0')
+local n = tonumber(counts[2] or '0')
+local b = tonumber(counts[3] or '0')
+local qn, qb, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
+local out, added, fresh = {}, 0, {}
+for i = 6, #ARGV, 4 do
+  local id, rec = ARGV[i], ARGV[i + 2]
+  local old = redis.call('HGET', KEYS[4], id)
+  if old then
+    if string.sub(old, 17, 48) ~= ARGV[i + 1] then
+      out[#out + 1] = {'conflict'}
+    else
+      out[#out + 1] = {'dup', redis.call('ZSCORE', KEYS[2], id), string.sub(old, 1, 16)}
+    end
+  else
+    local size = string.len(rec) - 48
+    if n >= qn or b + size > qb then
+      out[#out + 1] = {'quota'}
+    else
+      seq, n, b, added = seq + 1, n + 1, b + size, added + 1
+      redis.call('HSET', KEYS[4], id, rec)
+      redis.call('ZADD', KEYS[2], seq, id)
+      redis.call('ZADD', KEYS[3], ARGV[i + 3], id)
+      out[#out + 1] = {'ok', seq}
+      room = room - string.len(rec)
+      if room >= 0 then
+        fresh[#fresh + 1] = id
+        fresh[#fresh + 1] = seq
+        fresh[#fresh + 1] = rec
+      end
+    end
+  end
 end
-local counts = redis.call('HMGET', KEYS[1], 'n', 'b')
-local n = tonumber(counts[1] or '0')
-local b = tonumber(counts[2] or '0')
-local size = string.len(ARGV[3]) - 48
-if n >= tonumber(ARGV[4]) or b + size > tonumber(ARGV[5]) then return {'quota'} end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HINCRBY', KEYS[1], 'n', 1)
-redis.call('HINCRBY', KEYS[1], 'b', size)
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[6], ARGV[1])
-redis.call('PUBLISH', ARGV[7], ARGV[8])
-return {'ok', seq}
+if added > 0 then
+  redis.call('HSET', KEYS[1], 'seq', seq, 'n', n, 'b', b)
+  if room >= 0 then
+    redis.call('PUBLISH', ARGV[3], cmsgpack.pack({ARGV[4], fresh}))
+  else
+    redis.call('PUBLISH', ARGV[3], cmsgpack.pack({ARGV[4]}))
+  end
+end
+return out
 """
 
 # KEYS: meta, z, e, m.  ARGV: message ids.  -> how many were deleted
@@ -241,6 +278,7 @@ class RedisStore:
     """
 
     shared = True
+    pipelined = True
 
     def __init__(
         self,
@@ -257,10 +295,12 @@ class RedisStore:
         self._quota_bytes = quota_bytes
         self._max_prekey_stock = max_prekey_stock
         self._registered: set[bytes] = set()
+        self._usage: dict[bytes, tuple[int, int, float]] = {}  # count, bytes, when read
         self._rollbacks = 0
         self._queued = 0  # this process's view: stored minus acknowledged and expired here
         self._lock = threading.Lock()  # the demo's relay thread and a test may share one store
         self._redis = _client(url)
+        self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
             self._redis.ping()
         except redis.exceptions.RedisError as exc:
@@ -283,6 +323,16 @@ class RedisStore:
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
 
+    def _call_all(self, what: str, calls: Sequence[tuple[Any, dict[str, Any]]]) -> list[Any]:
+        """Run each (script, arguments) in order: one pipeline, one round trip. redis-py refuses
+        scripts in a cluster pipeline, so on a cluster they go one by one (each still atomic)."""
+        if len(calls) == 1 or self._cluster:  # one call: a pipeline's bookkeeping costs more
+            return [self._run(what, script, **call) for script, call in calls]
+        pipe = self._redis.pipeline(transaction=False)
+        for script, call in calls:
+            script(**call, client=pipe)
+        return list(self._run(what, pipe.execute))
+
     @property
     def dirty(self) -> bool:
         return False  # every script is applied (and persisted as configured) when it returns
@@ -303,6 +353,7 @@ class RedisStore:
         # nothing, and every earlier one stands (their receipts are honest).
         self._rollbacks += 1
         self._registered.clear()
+        self._usage.clear()
 
     def close(self) -> None:
         self._redis.close()
@@ -367,30 +418,60 @@ class RedisStore:
         now: float,
         expires_at: float,
     ) -> Stored | Refused:
-        record = _HEAD.pack(now, expires_at, sender) + payload
-        tag = _tag(recipient)
-        result = self._run(
-            "enqueue",
-            self._enqueue,
-            keys=_queue_keys(tag),
-            args=[
-                message_id,
-                sender,
-                record,
+        item = Enqueue(recipient, sender, message_id, payload, now, expires_at)
+        return self.write_batch((), (item,))[1][0]
+
+    def write_batch(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        """Every script of the batch in one pipeline: one round trip for a turn's writes
+        (one call after another on a cluster: ``_call_all``), and one script call per
+        recipient. Each script is atomic on its own; the pipeline is not a transaction, so a
+        failure part-way leaves the earlier writes applied, and the core answers every send of
+        a failed batch with ``internal`` (a retry is idempotent by message id) and delivers
+        again from the store (an ack that did not apply is redelivered)."""
+        acks = [(recipient, ids) for recipient, ids in acks if ids]
+        for recipient, _ in acks:
+            self._usage.pop(recipient, None)
+        by_recipient: dict[bytes, list[int]] = {}
+        for index, item in enumerate(sends):
+            by_recipient.setdefault(item.recipient, []).append(index)
+        calls: list[tuple[Any, dict[str, Any]]] = [
+            (self._ack, {"keys": _queue_keys(_tag(recipient)), "args": list(ids)})
+            for recipient, ids in acks
+        ]
+        for recipient, indices in by_recipient.items():
+            self._usage.pop(recipient, None)
+            tag = _tag(recipient)
+            args: list[Any] = [
                 self._quota_messages,
                 self._quota_bytes,
-                repr(expires_at),
                 WAKE_CHANNEL + tag,
                 self.publisher,
-            ],
-        )
-        kind = result[0]
+                WAKE_PAYLOAD_BYTES,
+            ]
+            for index in indices:
+                item = sends[index]
+                record = _HEAD.pack(item.now, item.expires_at, item.sender) + item.payload
+                args += (item.message_id, item.sender, record, repr(item.expires_at))
+            calls.append((self._enqueue, {"keys": _queue_keys(tag), "args": args}))
+        replies = self._call_all("write batch", calls)
+        deleted = sum(int(reply) for reply in replies[: len(acks)])
+        self._queued -= deleted
+        results: list[Stored | Refused] = [_NOT_RUN] * len(sends)
+        for indices, reply in zip(by_recipient.values(), replies[len(acks) :], strict=True):
+            for index, answer in zip(indices, reply, strict=True):
+                results[index] = self._enqueued(sends[index], answer)
+        return deleted, results
+
+    def _enqueued(self, item: Enqueue, reply: Any) -> Stored | Refused:
+        kind = reply[0]
         if kind == b"ok":
             self._queued += 1
-            return Stored(int(result[1]), now, expires_at, duplicate=False)
+            return Stored(int(reply[1]), item.now, item.expires_at, duplicate=False)
         if kind == b"dup":
-            stored_at, original_expiry = struct.unpack(">dd", result[2])
-            return Stored(int(result[1]), stored_at, original_expiry, duplicate=True)
+            stored_at, original_expiry = struct.unpack(">dd", reply[2])
+            return Stored(int(reply[1]), stored_at, original_expiry, duplicate=True)
         if kind == b"conflict":
             return Refused(
                 "message_id_conflict",
@@ -403,9 +484,22 @@ class RedisStore:
         )
 
     def usage(self, recipient: bytes) -> tuple[int, int]:
+        """The recipient's queue use as last read here, at most ``USAGE_MAX_AGE`` old.
+
+        The core asks before every live (held) forward, where a round trip per message would
+        cost more than the rest of the forward; the quota itself is enforced exactly by the
+        enqueue script whenever a message is stored, so a stale answer here can only let a
+        held message be refused when it is stored (its sender then gets the error)."""
+        now = time.monotonic()
+        cached = self._usage.get(recipient)
+        if cached is not None and now - cached[2] < USAGE_MAX_AGE:
+            return cached[0], cached[1]
         count, size = self._run(
             "usage", self._redis.hmget, f"pq:{{{_tag(recipient)}}}:meta", ["n", "b"]
         )
+        if len(self._usage) >= USAGE_CACHE_ENTRIES:
+            self._usage.clear()
+        self._usage[recipient] = (int(count or 0), int(size or 0), now)
         return int(count or 0), int(size or 0)
 
     def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
@@ -431,6 +525,7 @@ class RedisStore:
     def ack_many(self, recipient: bytes, message_ids: Sequence[bytes]) -> int:
         if not message_ids:
             return 0
+        self._usage.pop(recipient, None)
         deleted = int(
             self._run("ack", self._ack, keys=_queue_keys(_tag(recipient)), args=list(message_ids))
         )
@@ -438,12 +533,17 @@ class RedisStore:
         return deleted
 
     def expire(self, now: float) -> int:
-        """Sweep every queue on every node (``SCAN`` for queue metadata keys)."""
-        total = 0
+        """Sweep every queue on every node (``SCAN`` for queue metadata keys), a pipeline of
+        ``EXPIRE_CHUNK`` queues per round trip."""
+        total, now_ = 0, repr(now)
         metas = self._run("scan", lambda: list(self._redis.scan_iter(match="pq:{*}:meta")))
-        for meta in metas:
-            tag = bytes(meta).decode()[4:-6]
-            total += int(self._run("expire", self._expire, keys=_queue_keys(tag), args=[repr(now)]))
+        for start in range(0, len(metas), EXPIRE_CHUNK):
+            calls = [
+                (self._expire, {"keys": _queue_keys(bytes(meta).decode()[4:-6]), "args": [now_]})
+                for meta in metas[start : start + EXPIRE_CHUNK]
+            ]
+            total += sum(int(n) for n in self._call_all("expire", calls))
+        self._usage.clear()
         self._queued = max(0, self._queued - total)
         return total
 
@@ -468,12 +568,14 @@ class RedisStore:
         """Extend the leases of this process's live connections (one pipeline)."""
         if not conns:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        for account, conn_id in conns:
-            self._renew_connection(
-                keys=[f"cn:{{{_tag(account)}}}"], args=[self._member(conn_id), lease], client=pipe
+        calls = [
+            (
+                self._renew_connection,
+                {"keys": [f"cn:{{{_tag(a)}}}"], "args": [self._member(c), lease]},
             )
-        self._run("connection leases", pipe.execute)
+            for a, c in conns
+        ]
+        self._call_all("connection leases", calls)
 
     def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
         """Up to ``want`` tokens from the account's one bucket shared by every process."""
@@ -493,6 +595,29 @@ class RedisStore:
     def flush_for_tests(self) -> None:
         """Delete every key of this database (tests start each case from empty)."""
         self._run("flush", self._redis.flushdb)
+
+
+def decode_wake(data: bytes) -> tuple[bytes, list[Queued] | None]:
+    """A wake-up message: the publishing process's id, and the messages it stored (None when it
+    did not carry them, or carried something this version cannot read: read the queue then)."""
+    try:
+        message = msgpack.unpackb(data, raw=True)
+        publisher = message[0]
+        if not isinstance(publisher, bytes):
+            raise TypeError("publisher")
+        if len(message) < 2:
+            return publisher, None
+        flat = message[1]
+        fresh = []
+        for i in range(0, len(flat) - 2, 3):
+            message_id, seq, record = flat[i : i + 3]
+            if not isinstance(message_id, bytes) or not isinstance(record, bytes):
+                raise TypeError("entry")
+            stored_at, _, sender = _HEAD.unpack_from(record)
+            fresh.append(Queued(int(seq), sender, message_id, record[48:], stored_at))
+        return publisher, fresh
+    except (ValueError, TypeError, IndexError, KeyError, struct.error, msgpack.UnpackException):
+        return b"", None
 
 
 def _tag(account: bytes) -> str:

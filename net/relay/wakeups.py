@@ -1,10 +1,11 @@
 """Wake-ups between relay processes that share a Redis store.
 
-When a process stores a message, the store's enqueue script publishes the recipient's account on
-``parley:wake:<hex>`` with the publishing process's id (one ``PUBLISH`` inside the same atomic
-script). Each process subscribes to the channels of the accounts connected to it, and on a wake-up
-from another process reads that account's queue for its connections (``RelayCore.wake``). Its own
-wake-ups are ignored: it delivered those messages itself.
+When a process stores messages, the store's enqueue script publishes on the recipient's channel
+``parley:wake:<hex>`` the publishing process's id and the messages it stored (one ``PUBLISH``
+inside the same atomic script; ``store_redis.decode_wake``), so that the process serving the
+recipient forwards them without reading the queue back (it still reads the queue when it cannot
+take them in order: ``RelayCore.wake``). Each process subscribes to the channels of the accounts
+connected to it. Its own wake-ups are ignored: it delivered those messages itself.
 
 Why one channel per account, not one per process: a process then hears only about accounts it
 serves, and no presence table is needed to route a wake-up (Signal-Server keeps one; with pub/sub
@@ -25,7 +26,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from parley.net.relay.store_redis import WAKE_CHANNEL
+from parley.net.relay.store import Queued
+from parley.net.relay.store_redis import WAKE_CHANNEL, decode_wake
 
 try:
     import redis.asyncio as aioredis
@@ -44,10 +46,13 @@ class Wakeups:
     Args:
         url: the store's URL (a cluster URL subscribes on the node it names).
         publisher: this process's id (its own wake-ups are ignored).
-        on_wake: called on the event loop with an account that another process stored for.
+        on_wake: called on the event loop with an account that another process stored for, and
+            the messages it stored (None: read the queue to find them).
     """
 
-    def __init__(self, url: str, publisher: str, on_wake: Callable[[bytes], None]) -> None:
+    def __init__(
+        self, url: str, publisher: str, on_wake: Callable[[bytes, list[Queued] | None], None]
+    ) -> None:
         parts = urlsplit(url)
         self._url = urlunsplit((parts.scheme.replace("+cluster", ""), *parts[1:]))
         self._publisher = publisher.encode()
@@ -120,14 +125,18 @@ class Wakeups:
                 channel = channel.decode()
             if not channel.startswith(WAKE_CHANNEL) or channel == WAKE_CHANNEL + "-":
                 continue
-            if kind == "subscribe" or (kind == "message" and message["data"] != self._publisher):
-                # A confirmed subscription wakes too: see the module docstring.
+            if kind == "subscribe":  # a confirmed subscription wakes too: see the module doc
                 with contextlib.suppress(ValueError):
-                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]))
+                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), None)
+            elif kind == "message":
+                publisher, fresh = decode_wake(message["data"])
+                if publisher != self._publisher:
+                    with contextlib.suppress(ValueError):
+                        self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), fresh)
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(redis.exceptions.RedisError, OSError):
             await self._pubsub.subscribe(WAKE_CHANNEL + "-", *sorted(self._wanted))
             for channel in self._wanted:
                 with contextlib.suppress(ValueError):
-                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]))
+                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), None)

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -420,3 +421,21 @@ async def chatter(relay: RelayProcess, peers: PeerFactory) -> AsyncIterator[Chat
     yield talk
     await talk.progressed(5)  # still chatting after whatever the test did
     await talk.stop()
+
+
+def _http_get_blocking(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+async def http_get(url: str) -> tuple[int, str]:
+    """GET ``url`` (a relay's /health or /metrics): the status and the body."""
+    return await asyncio.to_thread(_http_get_blocking, url)
+
+
+def metric(text: str, name: str) -> float:
+    """One value from a relay's Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no metric {name} in {text!r}")

@@ -5,32 +5,15 @@ operator's endpoints and log.
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from pathlib import Path
 
 import pytest
 from nacl.signing import SigningKey
 from parley.net.errors import RelayRefused
 
-from .conftest import PeerFactory, RelayFactory, RelayProcess, message_id
+from .conftest import PeerFactory, RelayFactory, RelayProcess, http_get, message_id, metric
 
 DAY = 86_400.0
-
-
-def _http_get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.status, response.read().decode("utf-8")
-
-
-async def _get(url: str) -> tuple[int, str]:
-    return await asyncio.to_thread(_http_get, url)
-
-
-def _metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no metric {name} in {text!r}")
 
 
 async def test_live_and_offline_exchange_in_both_directions(
@@ -129,7 +112,7 @@ async def test_the_per_recipient_quota_refuses_then_recovers(
 
 
 async def test_health_and_metrics_endpoints_answer(relay: RelayProcess, peers: PeerFactory) -> None:
-    status, body = await _get(relay.http_url + "/health")
+    status, body = await http_get(relay.http_url + "/health")
     assert status == 200
     assert body.strip() == "ok"
     alice = await peers(relay.url).start()
@@ -138,11 +121,11 @@ async def test_health_and_metrics_endpoints_answer(relay: RelayProcess, peers: P
     await bob.wait_for(1)
     with pytest.raises(RelayRefused):
         await alice.client.fetch_bundle(bytes(32))
-    status, text = await _get(relay.http_url + "/metrics")
+    status, text = await http_get(relay.http_url + "/metrics")
     assert status == 200
-    assert _metric(text, "parley_relay_authenticated") == 2
-    assert _metric(text, "parley_relay_stored_total") == 1
-    assert _metric(text, "parley_relay_refused_total") >= 1
+    assert metric(text, "parley_relay_authenticated") == 2
+    assert metric(text, "parley_relay_stored_total") == 1
+    assert metric(text, "parley_relay_refused_total") >= 1
     assert 'parley_relay_refused_by_code_total{code="unknown_account"} 1' in text
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from parley.net import wire
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.protocol import CLOSE_POLICY, Action, Close, RelayCore, Transmit
-from parley.net.relay.store import SqliteStore
+from parley.net.relay.store import Queued, SqliteStore, Stored
 
 NAME = "ws://relay.test:1"
 T0 = 1_000_000.0
@@ -704,3 +704,62 @@ def test_a_malformed_batched_ack_gets_an_error_and_acknowledges_nothing(
     relay.core.disconnect(bconn)
     _, again = relay.login(bob, caps=BATCH)
     assert [f.message_id for f in again] == [mid(0), mid(1)]  # type: ignore[union-attr]
+
+
+def test_a_wake_up_with_the_messages_forwards_them_and_a_gap_reads_the_queue(
+    relay: Harness,
+) -> None:
+    # Another relay process stored messages for Bob (here: straight into the store) and its
+    # wake-up carried them. If they continue Bob's stream they go out without a queue read; a
+    # missing one in between (a lost or reordered wake-up) makes the core read the queue.
+    bconn, _ = relay.login(bob)
+    sender = bytes(alice.verify_key)
+
+    def stored(n: int) -> Queued:
+        result = relay.store.enqueue(
+            bytes(bob.verify_key), sender, mid(n), bytes([n]), now=T0, expires_at=T0 + 99
+        )
+        assert isinstance(result, Stored)
+        return Queued(result.seq, sender, mid(n), bytes([n]), T0)
+
+    reads = relay.core.counters.queue_reads_total
+    first = [stored(1), stored(2)]
+    frames = relay.frames(relay.core.wake(bytes(bob.verify_key), T0, first), bconn)
+    assert [f.message_id for f in frames if isinstance(f, wire.Deliver)] == [mid(1), mid(2)]
+    assert relay.core.counters.queue_reads_total == reads
+    assert relay.core.counters.wake_forwarded_total == 2
+    again = relay.frames(relay.core.wake(bytes(bob.verify_key), T0, first), bconn)
+    assert again == []  # a wake-up heard twice delivers nothing twice
+    skipped, last = stored(3), stored(4)
+    frames = relay.frames(relay.core.wake(bytes(bob.verify_key), T0, [last]), bconn)
+    assert [f.message_id for f in frames if isinstance(f, wire.Deliver)] == [mid(3), mid(4)]
+    assert relay.core.counters.queue_reads_total == reads + 1
+    assert skipped.seq < last.seq
+
+
+def test_staged_sends_are_stored_at_the_end_of_the_turn_in_arrival_order(relay: Harness) -> None:
+    # Over a networked store the server stages a turn's sends and stores them in one batch: the
+    # receipts, deliveries and sequence order must be those of storing them one by one.
+    relay.core.stage_sends = True
+    relay.core.disconnect(relay.login(bob)[0])
+    aconn, _ = relay.login(alice)
+    assert relay.send(aconn, bob, mid(1), b"one") == []  # nothing until the end of the turn
+    bconn, _ = relay.login(bob)  # Bob comes back within the same turn
+    assert relay.send(aconn, bob, mid(2), b"two") == []
+    assert relay.send(aconn, bob, mid(1), b"one") == []  # a resend within the turn
+    assert relay.core.staged_count == 3
+    frames = relay.frames(relay.core.store_staged(T0))
+    assert relay.core.staged_count == 0
+    receipts = [f for f in frames if isinstance(f, wire.Sent)]
+    assert [(r.message_id, r.duplicate) for r in receipts] == [
+        (mid(1), False),
+        (mid(2), False),
+        (mid(1), True),
+    ]
+    delivered = [f.message_id for f in frames if isinstance(f, wire.Deliver)]
+    assert delivered == [mid(1), mid(2)]
+    relay.request(bconn, wire.Ack(mid(1)))
+    relay.request(bconn, wire.Ack(mid(2)))
+    assert relay.store.queued == 2  # the acks are staged too ...
+    relay.frames(relay.core.store_staged(T0))
+    assert relay.store.queued == 0  # ... and applied with the turn's batch

@@ -16,7 +16,7 @@ import pytest
 from parley.net import wire
 from parley.net.client_types import SendReceipt
 from parley.net.relay.server import serve_relay
-from parley.net.relay.store_redis import RedisStore
+from parley.net.relay.store_redis import WAKE_CHANNEL, RedisStore
 
 from tests.net.conftest import (
     PeerFactory,
@@ -24,7 +24,9 @@ from tests.net.conftest import (
     RelayFactory,
     RelayProcess,
     _readline_with_timeout,
+    http_get,
     message_id,
+    metric,
 )
 from tests.redis_server import RedisClusterServers, RedisServer
 
@@ -280,3 +282,71 @@ async def test_workers_stop_when_their_supervisor_is_sigkilled(redis_url: str) -
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not any(Path(f"/proc/{pid}/status").exists() for pid in workers)
+
+
+async def test_a_wake_up_carries_the_messages_so_the_other_relay_need_not_read_them(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_url: str
+) -> None:
+    relay_a, relay_b = _two_relays(relay_factory, redis_url)
+    bob = await peers(relay_b.url).start()
+    _, before = await http_get(relay_b.http_url + "/metrics")
+    alice = await peers(relay_a.url).start()
+    for n in range(30):
+        await alice.client.send(bob.account, message_id(n), b"carried %d" % n)
+    received = await bob.wait_for(30, timeout=20)
+    assert [d.payload for d in received] == [b"carried %d" % n for n in range(30)]
+    _, after = await http_get(relay_b.http_url + "/metrics")
+    assert metric(after, "parley_relay_wake_forwarded_total") == 30
+    # Relay B read Bob's queue only at his login (and when its subscription was confirmed).
+    reads = metric(after, "parley_relay_queue_reads_total")
+    assert reads == metric(before, "parley_relay_queue_reads_total")
+
+
+async def test_a_garbled_wake_up_makes_the_relay_read_the_queue_and_keep_serving(
+    relay_factory: RelayFactory, peers: PeerFactory, redis_server: RedisServer, redis_url: str
+) -> None:
+    relay_a, relay_b = _two_relays(relay_factory, redis_url)
+    bob = await peers(relay_b.url).start()
+    channel = WAKE_CHANNEL + bob.account.hex()
+    for garbage in ("x", "\x92\xa1p\x93\x01\x02\x03", "\x91\x01"):
+        redis_server.cli("publish", channel, garbage)
+    alice = await peers(relay_a.url).start()
+    await alice.client.send(bob.account, message_id(1), b"still served")
+    assert [d.payload for d in await bob.wait_for(1)] == [b"still served"]
+    _, text = await http_get(relay_b.http_url + "/health")
+    assert text.strip() == "ok"
+
+
+async def test_sends_while_redis_is_down_are_refused_and_the_relay_recovers(
+    tmp_path: Path, relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    from nacl.signing import SigningKey
+
+    server = RedisServer(tmp_path / "redis", appendfsync="always").start()
+    try:
+        relay = relay_factory(["--store", server.url])
+        relay.start()
+        bob = await peers(relay.url).start()
+        await bob.client.close()
+        raw = await RawConnection.open(relay.url)
+        await raw.login(SigningKey.generate())
+        alice = await peers(relay.url).start()
+        server.kill()
+        # Over the wire: an "internal" error for the send (not a closed connection), ...
+        error = await raw.request(wire.Send(raw.request_id(), bob.account, message_id(1), b"x"))
+        assert isinstance(error, wire.Error)
+        assert error.code == "internal"
+        # ... which the app's client retries until the store is back.
+        pending = asyncio.ensure_future(alice.client.send(bob.account, message_id(2), b"kept"))
+        await asyncio.sleep(1.0)
+        assert not pending.done()
+        server.start(port=server.port)
+        assert isinstance(await pending, SendReceipt)
+        bob_again = await peers(relay.url, key=bob.key).start()
+        assert [d.payload for d in await bob_again.wait_for(1)] == [b"kept"]
+        _, text = await http_get(relay.http_url + "/health")
+        assert text.strip() == "ok"
+        assert "Traceback" not in "\n".join(relay.lines)
+        await raw.close()
+    finally:
+        server.stop()

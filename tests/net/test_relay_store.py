@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from parley.net.errors import StoreError
-from parley.net.relay.store import Queued, Refused, RelayStore, SqliteStore, Stored
-from parley.net.relay.store_redis import RedisStore
+from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, SqliteStore, Stored
+from parley.net.relay.store_redis import RedisStore, decode_wake
 
 from tests.redis_server import RedisClusterServers, RedisServer
 
@@ -259,3 +259,68 @@ def test_the_wal_is_checkpointed_off_the_relays_thread(tmp_path: Path) -> None:
     reopened = open_sqlite(tmp_path)
     assert reopened.usage(BOB)[0] == 2000
     reopened.close()
+
+
+def test_a_write_batch_applies_its_acks_first_then_each_send_in_order(
+    open_store: OpenStore,
+) -> None:
+    # The core gathers a turn's writes into one batch (one Redis round trip): the outcome must be
+    # exactly that of the same calls made one by one.
+    store = open_store(quota_messages=3)
+    for n in range(3):
+        store.enqueue(BOB, ALICE, mid(n), b"x", now=1.0, expires_at=9.0)
+    deleted, results = store.write_batch(
+        [(BOB, [mid(0), mid(7)]), (ALICE, [])],
+        [
+            Enqueue(BOB, ALICE, mid(10), b"a", 2.0, 9.0),  # fits: the ack freed a place first
+            Enqueue(ALICE, BOB, mid(11), b"b", 2.0, 9.0),
+            Enqueue(BOB, ALICE, mid(10), b"a", 3.0, 12.0),  # the same send again: a duplicate
+            Enqueue(BOB, b"c" * 32, mid(10), b"c", 3.0, 9.0),  # another sender's id: conflict
+            Enqueue(BOB, ALICE, mid(12), b"d", 2.0, 9.0),  # Bob's queue is full again
+        ],
+    )
+    assert deleted == 1
+    first, other, again, conflict, full = results
+    assert isinstance(first, Stored) and not first.duplicate
+    assert isinstance(other, Stored) and not other.duplicate
+    assert again == Stored(first.seq, 2.0, 9.0, duplicate=True)
+    assert isinstance(conflict, Refused) and conflict.code == "message_id_conflict"
+    assert isinstance(full, Refused) and full.code == "quota_exceeded"
+    assert [q.message_id for q in store.pending(BOB, 0, 10, now=2.0)] == [mid(1), mid(2), mid(10)]
+    assert store.queued == 4
+    assert store.write_batch([], []) == (0, [])
+
+
+def test_a_batch_costs_one_script_call_per_recipient_on_redis(redis_server: RedisServer) -> None:
+    redis_server.cli("flushall")
+    redis_server.cli("config", "resetstat")
+    store = RedisStore(
+        redis_server.url, quota_messages=100, quota_bytes=100_000, max_prekey_stock=5, publisher="t"
+    )
+    try:
+        store.enqueue(ALICE, BOB, mid(99), b"x", now=1.0, expires_at=9.0)
+        redis_server.cli("config", "resetstat")
+        sends = [
+            Enqueue(BOB if n % 2 else ALICE, b"c" * 32, mid(n), b"x", 1.0, 9.0) for n in range(20)
+        ]
+        deleted, results = store.write_batch([(ALICE, [mid(99)])], sends)
+        assert deleted == 1
+        assert all(isinstance(r, Stored) for r in results)
+        stats = redis_server.cli("info", "commandstats")
+        evalsha = next(line for line in stats.splitlines() if line.startswith("cmdstat_evalsha:"))
+        assert "calls=3," in evalsha  # one ack script, one enqueue script per recipient
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\xc1", b"plain-publisher-id", b"\x91\x01", b"\x92\xa1p\x93\x01\x02\x03",
+     b"\x92\xa1p\x93\xb0" + b"m" * 16 + b"\x01\xa3abc", b"\x92\xa1p\xc0"],
+)  # fmt: skip
+def test_an_unreadable_wake_up_means_read_the_queue(data: bytes) -> None:
+    # Whatever another process (or anything else with access to Redis) publishes, the reader
+    # never fails: it falls back to reading the queue, which is always right.
+    publisher, fresh = decode_wake(data)
+    assert fresh is None
+    assert isinstance(publisher, bytes)

@@ -7,15 +7,19 @@ person would be stuck.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QKeySequence
+import shiboken6
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
     QCheckBox,
+    QFileDialog,
+    QLineEdit,
     QMainWindow,
     QMenu,
     QRadioButton,
@@ -178,3 +182,38 @@ def open_from_menu(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind:
     """Choose a menu item and return the window it opened."""
     menu_item(qtbot, window, menu, item)
     return wait_for_window(qtbot, kind, window)
+
+
+def paste_file(window: MainWindow, path: Path) -> None:
+    """Copy ``path`` (as a file manager does) and press Ctrl+V in the open chat's composer."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    QGuiApplication.clipboard().setMimeData(mime)
+    click(window.pane.composer.edit)
+    press(window.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
+    QGuiApplication.clipboard().clear()
+
+
+def choose_file(qtbot: QtBot, owner: QWidget, path: Path) -> None:
+    """In the file dialog that the last input opened over ``owner`` (showing ``path``'s folder),
+    type the file's name and press Return, as a person does in Qt's own file dialog.
+
+    Tests point HOME at their own folder, where the app's dialogs start. (A whole path typed at
+    once races the dialog's completion, which replaces the text with the name it selected in
+    the folder it is reading.)"""
+    dialog = wait_for_window(qtbot, QFileDialog, owner)
+    assert Path(dialog.directory().absolutePath()) == path.parent, "the dialog is elsewhere"
+    field = dialog.findChild(QLineEdit, "fileNameEdit")
+    assert field is not None, "the file dialog has no file name field"
+    replace_text(field, path.name)
+    qtbot.wait(200)  # the completions appear once the dialog has read the folder
+    completer = field.completer()
+    popup = completer.popup() if completer is not None else None
+    if popup is not None and popup.isVisible():
+        QTest.keyClick(popup, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not popup.isVisible(), timeout=WAIT_MS)
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=WAIT_MS
+    )
