@@ -19,6 +19,7 @@ from collections import OrderedDict
 
 from parley.app.events import AttachmentView, MessageView, ReactionView, ReplyView
 from parley.ui.message_model import MESSAGE_ROLE
+from parley.ui.system_line import paint_system, system_size
 from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
 from parley.ui.theme import IN_TEXT_LIGHT, incoming_colours
 from parley.ui.thumbnails import ThumbnailCache, thumbnail_size
@@ -255,7 +256,8 @@ class BubbleDelegate(QStyledItemDelegate):
             label = day_label(message.sent_at, now=time.time())
             return QFontMetrics(small).height() + 12 + MARGIN, label
         close = 0 <= message.sent_at - previous.sent_at < GROUP_SECONDS
-        if previous.direction == message.direction and close:
+        ordinary = message.kind != "system" and previous.kind != "system"
+        if previous.direction == message.direction and close and ordinary:
             return GROUPED_GAP, ""
         return MARGIN, ""
 
@@ -306,8 +308,11 @@ class BubbleDelegate(QStyledItemDelegate):
         message = index.data(MESSAGE_ROLE)
         if not isinstance(message, MessageView):
             return super().sizeHint(option, index)
-        bubble, _ = self._layout(message, option)
         above, _label = self._above(message, index, option)
+        if message.kind == "system":
+            line = system_size(message, option, option.rect.width() or 600)
+            return QSize(option.rect.width() or line.width(), line.height() + above)
+        bubble, _ = self._layout(message, option)
         _quote, chips = self._extras(message, option)
         height = bubble.height() + above + MARGIN + chips
         return QSize(option.rect.width() or bubble.width(), height)
@@ -317,12 +322,21 @@ class BubbleDelegate(QStyledItemDelegate):
         if not isinstance(message, MessageView):
             super().paint(painter, option, index)
             return
-        size, text_rect = self._layout(message, option)
-        outgoing = message.direction == "out"
         row = option.rect
         above, day = self._above(message, index, option)
         if day:
             self._paint_day(painter, option, day)
+        if message.kind == "system":
+            # The app's own words: centred, small, muted, no bubble (ui/system_line.py).
+            drawn = paint_system(painter, message, option, row.top() + above)
+            if option.state & QStyle.StateFlag.State_HasFocus:
+                painter.save()
+                painter.setPen(option.palette.color(QPalette.ColorRole.Highlight))
+                painter.drawRoundedRect(drawn.adjusted(-6, -3, 6, 3), 6, 6)
+                painter.restore()
+            return
+        size, text_rect = self._layout(message, option)
+        outgoing = message.direction == "out"
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
         bubble = QRect(left, row.top() + above, size.width(), size.height())
         painter.save()
@@ -370,8 +384,8 @@ class BubbleDelegate(QStyledItemDelegate):
     ) -> tuple[MessageView, QRect] | None:
         """The row's message and its bubble in view coordinates (None for other rows)."""
         message = index.data(MESSAGE_ROLE)
-        if not isinstance(message, MessageView):
-            return None
+        if not isinstance(message, MessageView) or message.kind == "system":
+            return None  # a system line has no bubble (ui/system_line.py)
         size, _text = self._layout(message, option)
         row = option.rect
         outgoing = message.direction == "out"

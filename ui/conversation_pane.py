@@ -306,7 +306,7 @@ class ConversationPane(QWidget):
         seen = 0
         for row in range(self.model.rowCount() - 1, -1, -1):
             message = self.model.message_at(row)
-            if message is not None and message.direction == "in":
+            if message is not None and message.direction == "in" and message.kind != "system":
                 seen += 1
                 if seen == count:
                     self.delegate.unread_marker = (message.id, count)
@@ -577,9 +577,10 @@ class ConversationPane(QWidget):
             reply.setShortcut(QKeySequence("Ctrl+Shift+R"))
             reply.triggered.connect(lambda: self.reply_to(message))
             menu.addAction(reply)
-        relay = QAction("What the relay saw…", menu)
-        relay.triggered.connect(lambda: self.show_relay_record(message))
-        menu.addAction(relay)
+        if message.kind != "system":  # the app's own line never went through the relay
+            relay = QAction("What the relay saw…", menu)
+            relay.triggered.connect(lambda: self.show_relay_record(message))
+            menu.addAction(relay)
         if message.body:
             copy = QAction("Copy text", menu)
             copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(message.body))

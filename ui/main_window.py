@@ -484,7 +484,11 @@ class MainWindow(QMainWindow):
 
     def _relay_record_of_current(self) -> None:
         message = self.pane.current_message()
-        if message is not None:
+        if message is not None and message.kind == "system":
+            self.statusBar().showMessage(
+                "Parley wrote this line on this computer: it never went through the relay.", 10000
+            )
+        elif message is not None:
             self.pane.show_relay_record(message)
 
     def _message_to_answer(self) -> MessageView | None:

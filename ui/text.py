@@ -74,6 +74,8 @@ def clock_time(timestamp: float) -> str:
 
 def message_accessible_text(message: MessageView, *, now: float) -> str:
     """What a screen reader says for a bubble: who, when, what, and its delivery state."""
+    if message.kind == "system":
+        return f"Notice from Parley, {short_time(message.sent_at, now=now)}: {message.body}"
     who = "You" if message.direction == "out" else message.sender_name
     what = message.body
     if message.attachment is not None:
