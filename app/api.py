@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from parley.app.attachments import CheckedPicture
 from parley.app.events import (
     ContactView,
     ConversationView,
@@ -63,8 +64,15 @@ class MessengerApi(Protocol):
     async def react(self, message_id: str, emoji: str | None) -> MessageView:
         """Put one emoji on a message (replacing my earlier one), or take mine back (None)."""
 
-    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
-        """Send a picture; raises AttachmentRejected when it is not an image or is too large."""
+    async def prepare_picture(self, path: Path) -> CheckedPicture:
+        """Read, check, strip and shrink a picture for sending, without sending it (the
+        preview shows what will be sent); raises AttachmentRejected."""
+
+    async def send_picture(
+        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+    ) -> MessageView:
+        """Send a picture (a file, or one ``prepare_picture`` returned) with a caption; raises
+        AttachmentRejected when it is not an image or is too large."""
 
     async def mark_read(self, conversation_id: str) -> None:
         """Mark the conversation read and send read receipts."""
@@ -76,6 +84,10 @@ class MessengerApi(Protocol):
 
     async def load_attachment(self, attachment_id: str) -> bytes:
         """The decrypted bytes of a picture (kept encrypted in the store)."""
+
+    async def save_attachment(self, attachment_id: str, path: Path) -> None:
+        """Decrypt a picture and write its exact bytes to ``path``, a place the user chose:
+        the one way plaintext leaves the encrypted store. Raises AppError."""
 
     async def search(
         self,

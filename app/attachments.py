@@ -16,6 +16,7 @@ not a PNG/JPEG/GIF/WebP image or are larger than ``MAX_SENT_BYTES``.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -23,7 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from parley.app.errors import AttachmentRejected
+from parley.app.errors import AppError, AttachmentRejected, DiskFull
 from PIL import Image, UnidentifiedImageError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
@@ -44,6 +45,8 @@ class CheckedPicture:
     width: int
     height: int
     file_name: str
+    source_size: int = 0
+    """The chosen file's size in bytes (0 for a received picture): the preview shows both."""
 
 
 def _decode(data: bytes) -> Image.Image:
@@ -153,7 +156,9 @@ def prepare_picture(path: Path) -> CheckedPicture:
         encoded = _encode(image, fmt)
     stem = path.stem[:200] or "picture"
     suffix = ".png" if fmt == "PNG" else ".jpg"
-    return CheckedPicture(encoded, FORMATS[fmt], image.size[0], image.size[1], stem + suffix)
+    return CheckedPicture(
+        encoded, FORMATS[fmt], image.size[0], image.size[1], stem + suffix, len(data)
+    )
 
 
 def check_received(data: bytes, file_name: str) -> CheckedPicture:
@@ -167,3 +172,37 @@ def check_received(data: bytes, file_name: str) -> CheckedPicture:
     image = _decode(data)
     fmt = image.format or ""
     return CheckedPicture(data, FORMATS[fmt], image.size[0], image.size[1], file_name)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Save a decrypted picture where the user chose (the one way plaintext leaves the store).
+
+    Written to a temporary file beside it, flushed, then renamed over ``path``: an existing file
+    the user chose to replace is never left half-written. The permissions are the user's usual
+    ones (umask), as for any file they save.
+
+    Raises:
+        DiskFull: no space left (nothing was replaced).
+        AppError: the folder is missing or not writable, or the name is a folder.
+    """
+    name = path.name or str(path)
+    if path.is_dir():
+        raise AppError(f"{name} is a folder; choose a file name to save the picture as.")
+    temporary: Path | None = None
+    try:
+        # O_EXCL with mode 0o666: the user's umask applies, as for any file they save.
+        temporary = path.parent / f".parley-save-{os.urandom(6).hex()}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        with os.fdopen(os.open(temporary, flags, 0o666), "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+        temporary = None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DiskFull(f"The disk is full: {name} was not saved.") from exc
+        raise AppError(f"Could not save {name}: {exc.strerror or exc}.") from exc
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)

@@ -20,7 +20,7 @@ from parley.app import contacts as contact_ops
 from parley.app import content as content_format
 from parley.app import invite as invite_format
 from parley.app import peer_build, recovery, replies
-from parley.app.attachments import prepare_picture
+from parley.app.attachments import CheckedPicture, prepare_picture, write_file
 from parley.app.errors import (
     AppError,
     ContactExists,
@@ -582,7 +582,7 @@ class Messenger:
         self._conversation(conversation_id)
         db = self.store.db
         rows = messages.page(db, conversation_id, before_seq=before_seq, limit=limit)
-        return [contact_ops.message_view(db, r) for r in rows]
+        return contact_ops.message_views(db, rows)
 
     async def send_text(
         self, conversation_id: str, text: str, *, reply_to: str | None = None
@@ -631,28 +631,13 @@ class Messenger:
             )
             payload = self.pipeline.encrypt_for(contact, content_format.encode(reaction))
             replies_repo.set_reaction(db, raw, "out", emoji, now)
+            # Kept until the relay stores it, and sent again after a restart (app/store/outbox).
+            wire_id = Pipeline.new_message_id()
+            self.pipeline.queue_reaction(wire_id, contact.identity_key, payload)
             view = contact_ops.message_view(db, row)
         self._emit(ReactionChanged(view, replies.YOU, emoji, mine=True))
-        self._send_soon(contact.identity_key, payload)
+        self._launch(wire_id, contact.identity_key, payload)
         return view
-
-    def _send_soon(self, recipient: bytes, payload: bytes) -> None:
-        """Send a payload that is not a stored message (a reaction) in the background, counted
-        from now so that ``flush`` waits for it; the relay client retries it across
-        reconnections until ``send_timeout``."""
-        client = self._client
-        if client is None:
-            return
-        self._receipts += 1
-
-        async def send() -> None:
-            try:
-                with contextlib.suppress(ClientError, RelayRefused):
-                    await client.send(recipient, Pipeline.new_message_id(), payload)
-            finally:
-                self._receipts -= 1
-
-        self._spawn(send())
 
     def _was(self) -> tuple[bytes | None, int | None, bytes | None]:
         """What every message says about a previous identity: the succession statement if this
@@ -661,8 +646,17 @@ class Messenger:
             return self.succession.old, self.succession.at, self.succession.signature
         return self.previous_identity, None, None
 
-    async def send_picture(self, conversation_id: str, path: Path) -> MessageView:
-        checked = await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+    async def prepare_picture(self, path: Path) -> CheckedPicture:
+        return await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
+
+    async def send_picture(
+        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+    ) -> MessageView:
+        if len(caption) > content_format.MAX_BODY_CHARS:
+            raise AppError(f"A caption is at most {content_format.MAX_BODY_CHARS} characters.")
+        checked = (
+            picture if isinstance(picture, CheckedPicture) else await self.prepare_picture(picture)
+        )
         sealed = encrypt_attachment(checked.data)
         ref = content_format.PictureRef(
             sealed.key,
@@ -674,7 +668,9 @@ class Messenger:
             len(checked.data),
             checked.file_name,
         )
-        body = content_format.Picture(time.time(), "", ref, self.display_name, *self._was())
+        body = content_format.Picture(
+            time.time(), caption.strip(), ref, self.display_name, *self._was()
+        )
         meta = AttachmentMeta(
             contact_ops.new_id(),
             checked.mime_type,
@@ -741,7 +737,8 @@ class Messenger:
         try:
             receipt = await self._require_client().send(recipient, message_id, payload)
         except RelayRefused as exc:
-            self.pipeline.record_failed(message_id)
+            if not self.pipeline.record_failed(message_id):
+                raise NetworkError(f"The relay refused a reaction: {exc.reason}") from exc
             row = messages.get(self.store.db, message_id)
             self._emit(MessageStatusChanged(row.conversation_id, message_id.hex(), "failed"))
             raise NetworkError(f"The relay refused a message: {exc.reason}") from exc
@@ -901,6 +898,10 @@ class Messenger:
             return decrypt_attachment(row.key, digest(row.content), row.content)
         except CryptoError as exc:
             raise AppError(f"The stored picture is damaged ({exc}).") from exc
+
+    async def save_attachment(self, attachment_id: str, path: Path) -> None:
+        data = await self.load_attachment(attachment_id)
+        await asyncio.get_running_loop().run_in_executor(None, write_file, path, data)
 
     async def search(
         self,

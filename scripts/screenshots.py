@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""Render the main screens of the desktop app into build/screenshots/*.png under Xvfb.
+"""Render the desktop app of both builds into build/screenshots/*.png under Xvfb with twm.
 
-Starts its own X server (``Xvfb :N -screen 0 1280x800x24``), then builds what `parley demo`
-builds (an embedded relay and two accounts that know each other), exchanges a few messages and a
-picture through the real core and relay, and grabs the windows and dialogs. The README's pictures
-are small copies of some of these, committed under docs/images/.
+Starts its own X server (``Xvfb :N -screen 0 1440x800x24``) and the twm window manager (so that
+the title bars, which name the account and the build, are drawn), then once per build, each in
+its own process: builds what `parley demo` builds (an embedded relay and two accounts that know
+each other), exchanges messages, a reply, a reaction and a picture through the real core and
+relay, and grabs the whole screen (title bars included) and the main dialogs. The warrant build
+runs from this checkout through a generated build configuration, the way its tests run it
+(tests/warrant_build.py: a throw-away authority, ``PARLEY_BUILD_CONFIG``).
 
-Usage: .venv/bin/python scripts/screenshots.py [--out build/screenshots]
+With ``--docs`` the pictures the README and docs/warrant.md show are written to docs/images/,
+reduced to 256 colours and optimised (each must stay under 300 kB).
+
+Usage: .venv/bin/python scripts/screenshots.py [--out build/screenshots] [--docs]
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0
 PASSPHRASE = "screenshot accounts, thrown away"  # noqa: S105 (throwaway accounts)
 XVFB = shutil.which("Xvfb") or "/usr/bin/Xvfb"
+SCREEN = "1440x800x24"
+#: Each window's size: two side by side, wide enough for the warrant build's header badge.
+WINDOW_W, WINDOW_H = 690, 700
+#: twm's title bars in X's Unicode "fixed" font (xfonts-base) under a UTF-8 locale: the titles'
+#: "—" is drawn, not "_" as in the Latin-1 "fixed" font scripts/twmrc uses for the tests.
+TITLE_FONT = 'TitleFont "-misc-fixed-bold-r-normal--13-*-*-*-*-*-*-*"\n'
 
 
 @contextlib.contextmanager
@@ -42,7 +55,7 @@ def xvfb() -> Iterator[str]:
             continue
         display = f":{number}"
         server = subprocess.Popen(  # noqa: S603 (fixed arguments, absolute path)
-            [XVFB, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            [XVFB, display, "-screen", "0", SCREEN, "-nolisten", "tcp"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -63,22 +76,42 @@ def xvfb() -> Iterator[str]:
     raise SystemExit("screenshots: no free X display number for Xvfb")
 
 
+VARIANTS = ("standard", "warrant")
+#: What docs/images/ keeps (README.md and docs/warrant.md show them), by the name rendered.
+DOCS = (
+    "desktop",
+    "desktop-warrant",
+    "first-run",
+    "safety-number",
+    "what-the-relay-saw",
+    "settings",
+    "about-warrant",
+)
+DOCS_LIMIT = 300_000
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "screenshots")
+    parser.add_argument("--docs", action="store_true", help="also update docs/images/")
+    parser.add_argument("--render", choices=VARIANTS, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.render is not None:
+        return render(args.out, args.render)
     if not Path(XVFB).exists():
         print("screenshots: Xvfb is missing (scripts/setup.sh installs it)", file=sys.stderr)
         return 1
-    args.out.mkdir(parents=True, exist_ok=True)
-    with xvfb() as display:
-        os.environ["DISPLAY"] = display
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
+    with xvfb() as display, tempfile.TemporaryDirectory(prefix="parley-shots-") as scratch:
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         # A window manager draws the title bars (the build's name is in them); twm is small.
         twm = shutil.which("twm")
+        twmrc = Path(scratch) / "twmrc"
+        twmrc.write_text((ROOT / "scripts" / "twmrc").read_text() + TITLE_FONT)
         manager = (
             subprocess.Popen(  # noqa: S603 (a fixed program found on PATH)
-                [twm, "-f", str(ROOT / "scripts" / "twmrc")],
+                [twm, "-f", str(twmrc)],
+                env={**env, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -86,11 +119,54 @@ def main() -> int:
             else None
         )
         try:
-            return render(args.out)
+            for variant in VARIANTS:
+                extra = warrant_config(Path(scratch)) if variant == "warrant" else {}
+                done = subprocess.run(  # noqa: S603 (this script, fixed arguments)
+                    [sys.executable, __file__, "--render", variant, "--out", str(args.out)],
+                    env={**env, **extra},
+                    check=False,
+                    timeout=600,
+                )
+                if done.returncode:
+                    return done.returncode
         finally:
             if manager is not None:
                 manager.terminate()
                 manager.wait(timeout=10)
+    return publish(args.out) if args.docs else 0
+
+
+def warrant_config(folder: Path) -> dict[str, str]:
+    """A throw-away authority and the build configuration packaging/build.sh would compile into
+    the warrant wheel, named in PARLEY_BUILD_CONFIG (as tests/warrant_build.py does)."""
+    from parley.app.warrant import authority as authority_files
+    from parley.app.warrant.buildconfig import make_config
+
+    from parley import variant
+
+    authority = folder / "authority"
+    authority_files.init(authority, trustees=5, threshold_k=3, epochs=4, start=int(time.time()))
+    config_file = folder / "build_config.py"
+    config_file.write_text(variant.render(make_config("warrant", authority, "strict")))
+    return {variant.CONFIG_ENV: str(config_file)}
+
+
+def publish(out: Path) -> int:
+    """docs/images/NAME.png: 256 colours (Pillow's quantizer) and zlib at its best."""
+    from PIL import Image
+
+    images = ROOT / "docs" / "images"
+    for name in DOCS:
+        with Image.open(out / f"{name}.png") as shot:
+            small = shot.convert("RGB").quantize(colors=256, dither=Image.Dither.NONE)
+        target = images / f"{name}.png"
+        small.save(target, optimize=True)
+        size = target.stat().st_size
+        print(f"screenshots: {target} ({size // 1000} kB)")
+        if size > DOCS_LIMIT:
+            print(f"screenshots: {target} is over {DOCS_LIMIT // 1000} kB", file=sys.stderr)
+            return 1
+    return 0
 
 
 class Camera:
@@ -145,21 +221,39 @@ def sample_picture(path: Path) -> Path:
     return path
 
 
+def core(camera: Camera, window: MainWindow, coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a call of ``window``'s core and wait for its result (the GUI keeps running)."""
+    future = window.bridge.call(coro, None, lambda message: print(f"screenshots: {message}"))
+    camera.wait(future.done, "the core")
+    return future.result()
+
+
 def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) -> None:
-    """A short exchange and a picture, so that the windows show bubbles, ticks and a thumbnail."""
+    """A short exchange with a reply, a reaction and a picture, so that the windows show bubbles,
+    ticks, a quote, an emoji and a thumbnail; then Bob starts typing (his indicators turned on)."""
     for window in (alice, bob):
         camera.wait(lambda w=window: w.conversations.rowCount() > 0, "the conversations")
-        window.resize(620, 700)  # side by side on the 1280-pixel screen
+        window.resize(WINDOW_W, WINDOW_H)  # side by side on the screen
         window.list.setCurrentIndex(window.conversations.index(0))
     lines = [
         (alice, "Hi! Did the parcel arrive?"),
-        (bob, "It did, this morning. Thank you!"),
+        (bob, "It did, this morning. Thank you! \U0001f381"),
         (alice, "Great. Is the safety number the same on your side?"),
-        (bob, "Yes: 12 groups, all match. Marking you verified."),
     ]
     for window, text in lines:
         window.pane.send_text(text)
         camera.settle(0.3)
+    question = alice.pane.model.message_at(alice.pane.model.rowCount() - 1)
+    conversation = bob.pane.conversation
+    if question is None or conversation is None:
+        raise SystemExit("screenshots: the conversation did not open")
+    camera.wait(lambda: bob.pane.model.row_of_message(question.id) is not None, "the question")
+    answer = "Yes: 12 groups, all match. Marking you verified."
+    core(camera, bob, bob.bridge.messenger.send_text(conversation.id, answer, reply_to=question.id))
+    camera.settle(0.5)
+    thanks = bob.pane.model.message_at(bob.pane.model.rowCount() - 1)
+    if thanks is not None:
+        core(camera, alice, alice.bridge.messenger.react(thanks.id, "\U0001f44d"))
     alice.pane.send_picture(picture)
     model = bob.pane.model
     camera.wait(
@@ -168,6 +262,13 @@ def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) 
         ),
         "the picture",
     )
+    settings = core(camera, bob, bob.bridge.messenger.settings())
+    core(
+        camera, bob, bob.bridge.messenger.update_settings(replace(settings, typing_indicators=True))
+    )
+    bob.pane.typing.sending = True
+    bob.pane.composer.edit.setPlainText("Lovely colours! Where was")
+    camera.wait(alice.pane.typing.label.isVisible, "Bob typing")
     camera.settle(1.0)
 
 
@@ -223,13 +324,16 @@ async def introduce(base: Path, relay_url: str) -> list[Any]:
     conversation = next(c for c in await alice.conversations() if c.contact_id == contact.id)
     await alice.send_text(conversation.id, "Hi Bob! This is Alice, on Parley.")
     for _ in range(3000):
-        if await bob.conversations():
+        pending = await bob.requests()  # Alice is a stranger to Bob until he accepts her
+        if pending:
+            await bob.accept_request(pending[0].contact_id)
             break
         await asyncio.sleep(0.01)
     return people
 
 
-def render(out: Path) -> int:
+def render(out: Path, variant: str) -> int:
+    """One build's screens, in this process (the parent set its build configuration)."""
     from parley.app.runtime import CoreRuntime
     from parley.ui.embedded_relay import EmbeddedRelay
     from parley.ui.resources import app_icon
@@ -246,7 +350,7 @@ def render(out: Path) -> int:
         relay_url = relay.start_ephemeral()
         people = runtime.submit(introduce(base, relay_url)).result(timeout=WAIT_S)
         for number, messenger in enumerate(people):
-            geometry = QRect(20 + number * 640, 40, 620, 700)
+            geometry = QRect(20 + number * (WINDOW_W + 20), 40, WINDOW_W, WINDOW_H)
             profile = base / messenger.display_name.lower()
             session = AccountSession(runtime, profile, icon=app_icon(), geometry=geometry)
             session.adopt(messenger, online=True)
@@ -255,10 +359,16 @@ def render(out: Path) -> int:
         if alice is None or bob is None:
             raise SystemExit("screenshots: a window did not open")
         converse(camera, alice, bob, sample_picture(base / "sunset.png"))
-        camera.shoot_screen("desktop")
-        camera.shoot(alice, "main-window-sender")
-        camera.shoot(bob, "main-window-recipient")
-        shoot_dialogs(camera, alice)
+        if variant == "warrant":
+            camera.shoot_screen("desktop-warrant")
+            about = alice.show_about()
+            camera.shoot(about, "about-warrant")
+            about.close()
+        else:
+            camera.shoot_screen("desktop")
+            camera.shoot(alice, "main-window-sender")
+            camera.shoot(bob, "main-window-recipient")
+            shoot_dialogs(camera, alice)
     finally:
         for session in sessions:
             if session.window is not None:

@@ -31,8 +31,9 @@ APT_PACKAGES=(
   redis-server
   # headless Chromium opens `parley compare`'s report.html in the tests
   chromium
-  # a small window manager for the slow real-display test; zbar decodes QR codes from grabs
-  twm libzbar0
+  # a small window manager for the slow real-display test; zbar decodes QR codes from grabs;
+  # X's Unicode bitmap fonts, so that twm's title bars in scripts/screenshots.py draw "—"
+  twm libzbar0 xfonts-base
   # emoji in messages (Qt falls back to it for colour glyphs)
   fonts-noto-color-emoji
   # packaging/build-installers.sh: Debian's shared libpython for PyInstaller, strip and objdump,

@@ -15,7 +15,7 @@ from typing import Any
 from parley.app.events import RequestView
 from parley.ui.bridge import CoreBridge
 from parley.ui.text import group_digits
-from parley.ui.widgets import named
+from parley.ui.widgets import ErrorLabel, keep_whole, named
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -84,6 +84,7 @@ class RequestsDialog(QDialog):
         self._bridge = bridge
         self.setWindowTitle("Message requests")
         named(self, "Message requests")
+        keep_whole(self, min_width=360)
         self.resize(520, 380)
         intro = QLabel(
             "These people are not your contacts. Their names are what they call themselves, "
@@ -103,8 +104,7 @@ class RequestsDialog(QDialog):
             "Merge into contact",
             "After comparing safety numbers: the contact's new identity",
         )
-        self.error = QLabel("", self)
-        self.error.setWordWrap(True)
+        self.error = ErrorLabel(self)
         buttons = QHBoxLayout()
         for button in (self.accept_button, self.delete_button, self.block_button):
             buttons.addWidget(button)
@@ -164,9 +164,9 @@ class RequestsDialog(QDialog):
         self._call(work)
 
     def _call(self, work: Coroutine[Any, Any, Any]) -> None:
-        self.error.setText("")
+        self.error.show_message("")
         done: Callable[[Any], None] = lambda _result: self.changed.emit()  # noqa: E731
-        self._bridge.call(work, done, self.error.setText)
+        self._bridge.call(work, done, self.error.show_message)
 
     def _merge(self) -> None:
         request = self.current()
@@ -175,7 +175,7 @@ class RequestsDialog(QDialog):
         self._bridge.call(
             self._bridge.messenger.safety_number(request.contact_id),
             lambda view: self._ask_merge(request, view.digits),
-            self.error.setText,
+            self.error.show_message,
         )
 
     def _ask_merge(self, request: RequestView, digits: str) -> None:

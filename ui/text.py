@@ -74,6 +74,8 @@ def clock_time(timestamp: float) -> str:
 
 def message_accessible_text(message: MessageView, *, now: float) -> str:
     """What a screen reader says for a bubble: who, when, what, and its delivery state."""
+    if message.kind == "system":
+        return f"Notice from Parley, {short_time(message.sent_at, now=now)}: {message.body}"
     who = "You" if message.direction == "out" else message.sender_name
     what = message.body
     if message.attachment is not None:
@@ -89,3 +91,12 @@ def group_digits(digits: str, *, group: int = 5, per_line: int = 4) -> str:
     groups = [digits[i : i + group] for i in range(0, len(digits), group)]
     lines = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
     return "\n".join(lines)
+
+
+def file_size(size: int) -> str:
+    """A size as people read it: "812 bytes", "3.4 KiB", "1.2 MiB"."""
+    if size < 1024:
+        return f"{size} byte{'' if size == 1 else 's'}"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"

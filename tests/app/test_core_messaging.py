@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from parley.app.errors import AttachmentRejected
+from parley.app.errors import AppError, AttachmentRejected
 from parley.app.events import MessageAdded, MessageStatusChanged
 from parley.app.messaging import decode_sessions
 from parley.app.store.errors import StoreError
@@ -179,6 +179,38 @@ async def test_pictures_are_decoded_not_trusted_by_name(
     with pytest.raises(AttachmentRejected, match="10 MiB"):
         await alice.messenger.send_picture(conversation, huge)
     assert len(await alice.messenger.load_messages(conversation)) == 1
+
+
+async def test_a_prepared_picture_goes_with_its_caption_and_saves_byte_for_byte(
+    pair: tuple[Person, Person], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    await _started(alice, bob)
+    conversation = (await alice.messenger.conversations())[0].id
+    jpeg = tmp_path / "beach.jpg"
+    Image.new("RGB", (80, 60), (20, 120, 220)).save(jpeg, "JPEG", quality=95)
+    prepared = await alice.messenger.prepare_picture(jpeg)
+    assert prepared.source_size == jpeg.stat().st_size and prepared.file_name == "beach.jpg"
+    assert await alice.messenger.load_messages(conversation) == []  # preparing sends nothing
+    sent = await alice.messenger.send_picture(conversation, prepared, "  the beach at noon ")
+    assert sent.body == "the beach at noon"
+    await eventually(lambda: added(bob))
+    got = added(bob)[0].message
+    assert got.body == "the beach at noon" and got.attachment is not None
+    assert [h.message.id for h in await bob.messenger.search("noon")] == [got.id]
+
+    # Saving writes exactly the bytes that were sent, where the user chose.
+    target = tmp_path / "saved" / "beach.jpg"
+    target.parent.mkdir()
+    await bob.messenger.save_attachment(got.attachment.id, target)
+    assert target.read_bytes() == prepared.data
+    assert [p.name for p in target.parent.iterdir()] == ["beach.jpg"]
+    with pytest.raises(AppError, match=r"^Could not save beach.jpg: No such file or directory\.$"):
+        await bob.messenger.save_attachment(got.attachment.id, tmp_path / "gone" / "beach.jpg")
+    with pytest.raises(AppError, match="is a folder"):
+        await bob.messenger.save_attachment(got.attachment.id, target.parent)
+    with pytest.raises(AppError, match="caption is at most"):
+        await alice.messenger.send_picture(conversation, prepared, "x" * 16_001)
 
 
 @pytest.mark.parametrize(

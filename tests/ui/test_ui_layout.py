@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from parley.ui.main_window import MainWindow
 from parley.ui.onboarding import OnboardingDialog, UnlockDialog
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.ui.ui_driver import WAIT_MS, click, close_window, menu_item, type_into, wait_for_window
+from tests.ui.ui_driver import (
+    WAIT_MS,
+    choose_in_menu,
+    click,
+    close_window,
+    menu_item,
+    message_menu,
+    paste_file,
+    type_into,
+    wait_for_window,
+)
 from tests.ui.ui_layout import problems
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
@@ -102,7 +113,66 @@ def _open(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind: type[Any
     return wait_for_window(qtbot, kind, window)
 
 
-def test_main_window_and_every_dialog(qtbot: QtBot, pair: tuple[MainWindow, MainWindow]) -> None:
+def _pictures(qtbot: QtBot, alice: MainWindow, folder: Path) -> list[str]:
+    """The picture preview (ready, and refusing a file) and the picture viewer."""
+    from parley.ui.picture_preview import PicturePreview
+    from parley.ui.picture_viewer import PictureViewer
+
+    picture = QImage(900, 640, QImage.Format.Format_RGB32)
+    picture.fill(QColor("#3388cc"))
+    path = folder / "a picture with a rather long file name, as cameras and people make them.png"
+    assert picture.save(str(path))
+    huge = folder / "huge.png"
+    huge.write_bytes(path.read_bytes() + bytes(11 * 1024 * 1024))
+
+    paste_file(alice, huge)
+    preview = wait_for_window(qtbot, PicturePreview, alice)
+    qtbot.waitUntil(preview.error.isVisible, timeout=WAIT_MS)
+    found = _at_both_sizes(qtbot, preview, "Picture preview, error shown")
+    close_window(qtbot, preview)
+
+    paste_file(alice, path)
+    preview = wait_for_window(qtbot, PicturePreview, alice)
+    qtbot.waitUntil(preview.send.isEnabled, timeout=WAIT_MS)
+    found += _at_both_sizes(qtbot, preview, "Picture preview")
+    click(preview.send)
+    model = alice.pane.model
+    qtbot.waitUntil(
+        lambda: (
+            (m := model.message_at(model.rowCount() - 1)) is not None
+            and m.attachment is not None
+            and m.status != "sending"
+        ),
+        timeout=WAIT_MS,
+    )
+    index = model.index(model.rowCount() - 1)
+    alice.pane.view.scrollTo(index)
+    click(alice.pane.view.viewport(), alice.pane.view.visualRect(index).center())
+    viewer = _open(qtbot, alice, "Message", "Open picture", PictureViewer)
+    qtbot.waitUntil(lambda: viewer.source is not None, timeout=WAIT_MS)
+    found += _at_both_sizes(qtbot, viewer, "Picture viewer")
+    viewer.error.show_message(LONG_ERROR)
+    found += _at_both_sizes(qtbot, viewer, "Picture viewer, error shown")
+    close_window(qtbot, viewer)
+    return found
+
+
+def _requests(qtbot: QtBot, alice: MainWindow) -> list[str]:
+    """The message requests dialog, opened with its button."""
+    from parley.ui.requests_view import RequestsDialog
+
+    click(alice.requests_button)
+    dialog = wait_for_window(qtbot, RequestsDialog, alice)
+    found = _at_both_sizes(qtbot, dialog, "Message requests")
+    dialog.error.show_message(LONG_ERROR)
+    found += _at_both_sizes(qtbot, dialog, "Message requests, error shown")
+    close_window(qtbot, dialog)
+    return found
+
+
+def test_main_window_and_every_dialog(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow], tmp_path: Path
+) -> None:
     from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
     from parley.ui.relay_record_dialog import RelayRecordDialog
     from parley.ui.safety_dialog import SafetyNumberDialog
@@ -147,6 +217,18 @@ def test_main_window_and_every_dialog(qtbot: QtBot, pair: tuple[MainWindow, Main
     qtbot.wait(200)
     found += _at_both_sizes(qtbot, record, "What the relay saw")
     close_window(qtbot, record)
+
+    # The message menu (quick reactions, Reply...) over the newest bubble, and a reply begun.
+    newest = alice.pane.model.message_at(alice.pane.model.rowCount() - 1)
+    assert newest is not None
+    bubble_menu = message_menu(qtbot, alice, newest.id)
+    found += [f"message menu: {p}" for p in problems(bubble_menu)]
+    choose_in_menu(qtbot, bubble_menu, "Reply")
+    qtbot.waitUntil(alice.pane.composer.reply_bar.isVisible, timeout=WAIT_MS)
+    found += _at_both_sizes(qtbot, alice, "main window, replying")
+    click(alice.pane.composer.reply_bar.cancel)
+    found += _pictures(qtbot, alice, tmp_path)
+    found += _requests(qtbot, alice)
 
     menu_item(qtbot, alice, "Help", "About Parley")
     about = wait_for_window(qtbot, QMessageBox, alice)

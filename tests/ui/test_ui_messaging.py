@@ -5,17 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from parley.app.events import MessageView
-from parley.ui import conversation_pane
-from parley.ui.composer import write_private_png
 from parley.ui.main_window import MainWindow
 from parley.ui.message_model import PAGE
+from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.search_dialog import SearchDialog
-from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
@@ -25,6 +23,7 @@ from tests.ui.ui_driver import (
     close_window,
     open_chat,
     open_from_menu,
+    paste_file,
     press,
     send,
     wait_for_window,
@@ -96,14 +95,10 @@ def test_picture_arrives_as_thumbnail_and_opens_in_viewer(
     assert picture.save(str(path))
     open_first(alice)
     open_first(bob)
-    # The person pastes the file (as copied in a file manager) into the composer.
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    QGuiApplication.clipboard().setMimeData(mime)
-    click(alice.pane.composer.edit)
-    press(alice.pane.composer.edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    # The clipboard owns the QMimeData: leaving it there until interpreter exit crashes PySide.
-    QGuiApplication.clipboard().clear()
+    paste_file(alice, path)  # as copied in a file manager
+    preview = wait_for_window(qtbot, PicturePreview, alice)  # seen before it is sent
+    qtbot.waitUntil(preview.send.isEnabled, timeout=WAIT_MS)
+    click(preview.send)
 
     def arrived() -> bool:
         message = last_message(bob)
@@ -212,35 +207,6 @@ def test_what_the_relay_saw(qtbot: QtBot, pair: tuple[Any, Any]) -> None:
     assert dialog.metadata.rowCount() == len(dialog.record.metadata)
     assert "bytes" in dialog.retention.text()
     dialog.close()
-
-
-def test_pasted_picture_is_sent_and_its_temporary_file_removed(
-    qtbot: QtBot, pair: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    alice, bob = pair
-    written: list[Path] = []
-
-    def recording(image: QImage) -> Path:
-        path = write_private_png(image)
-        written.append(path)
-        return path
-
-    monkeypatch.setattr(conversation_pane, "write_private_png", recording)
-    open_first(alice)
-    open_first(bob)
-    image = QImage(40, 30, QImage.Format.Format_RGB32)
-    image.fill(QColor("#00aa55"))
-    mime = QMimeData()
-    mime.setImageData(image)
-    alice.pane.composer.edit.insertFromMimeData(mime)
-
-    def arrived() -> bool:
-        message = last_message(bob)
-        return message is not None and message.attachment is not None
-
-    qtbot.waitUntil(arrived, timeout=WAIT_MS)
-    assert len(written) == 1
-    qtbot.waitUntil(lambda: not written[0].exists(), timeout=WAIT_MS)
 
 
 def test_search_results_say_who_wrote_them_and_highlight_the_match(
