@@ -298,7 +298,9 @@ class RedisStore:
         self._usage: dict[bytes, tuple[int, int, float]] = {}  # count, bytes, when read
         self._rollbacks = 0
         self._queued = 0  # this process's view: stored minus acknowledged and expired here
-        self._lock = threading.Lock()  # the demo's relay thread and a test may share one store
+        # redis-py's client is thread-safe (a connection pool), and the server writes batches on
+        # a thread of its own while its loop reads: only this process's counter needs a lock.
+        self._lock = threading.Lock()
         self._redis = _client(url)
         self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
@@ -318,8 +320,7 @@ class RedisStore:
     def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """One Redis call; a failure becomes a StoreError the core can report."""
         try:
-            with self._lock:
-                return call(*args, **kwargs)
+            return call(*args, **kwargs)
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
 
@@ -340,6 +341,10 @@ class RedisStore:
     @property
     def queued(self) -> int:
         return self._queued
+
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self._queued = max(0, self._queued + change)
 
     @property
     def rollbacks(self) -> int:
@@ -457,7 +462,7 @@ class RedisStore:
             calls.append((self._enqueue, {"keys": _queue_keys(tag), "args": args}))
         replies = self._call_all("write batch", calls)
         deleted = sum(int(reply) for reply in replies[: len(acks)])
-        self._queued -= deleted
+        self._count(-deleted)
         results: list[Stored | Refused] = [_NOT_RUN] * len(sends)
         for indices, reply in zip(by_recipient.values(), replies[len(acks) :], strict=True):
             for index, answer in zip(indices, reply, strict=True):
@@ -467,7 +472,7 @@ class RedisStore:
     def _enqueued(self, item: Enqueue, reply: Any) -> Stored | Refused:
         kind = reply[0]
         if kind == b"ok":
-            self._queued += 1
+            self._count(1)
             return Stored(int(reply[1]), item.now, item.expires_at, duplicate=False)
         if kind == b"dup":
             stored_at, original_expiry = struct.unpack(">dd", reply[2])
@@ -529,7 +534,7 @@ class RedisStore:
         deleted = int(
             self._run("ack", self._ack, keys=_queue_keys(_tag(recipient)), args=list(message_ids))
         )
-        self._queued -= deleted
+        self._count(-deleted)
         return deleted
 
     def expire(self, now: float) -> int:
@@ -544,7 +549,7 @@ class RedisStore:
             ]
             total += sum(int(n) for n in self._call_all("expire", calls))
         self._usage.clear()
-        self._queued = max(0, self._queued - total)
+        self._count(-total)
         return total
 
     # --- limits shared by every relay process -----------------------------------------------

@@ -17,8 +17,16 @@ from parley.ui.composer import write_private_png
 from parley.ui.main_window import MainWindow
 from parley.ui.picture_preview import PicturePreview
 from parley.ui.picture_viewer import PictureViewer
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QWheelEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QWheelEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -30,6 +38,7 @@ from tests.ui.ui_driver import (
     open_chat,
     paste_file,
     press,
+    send,
     shortcut,
     type_into,
     type_text,
@@ -306,3 +315,42 @@ def test_viewer_zooms_by_buttons_keys_and_wheel_and_saves_the_exact_bytes(
     assert sorted(p.name for p in target.parent.iterdir()) == ["kept.png"]  # no stray copy
     QTest.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not viewer.isVisible(), timeout=WAIT_MS)
+
+
+def test_dropped_pictures_are_previewed_one_after_another(
+    qtbot: QtBot, pair: tuple[Any, Any], tmp_path: Path
+) -> None:
+    alice, bob = pair
+    first = two_colour_png(tmp_path / "first.png", 50, 40)
+    second = two_colour_png(tmp_path / "second.png", 30, 60)
+    open_chat(alice)
+    open_chat(bob)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
+    # The events the platform delivers when files are dragged over the conversation and dropped.
+    target = alice.pane.view.viewport()
+    where = target.rect().center()
+    actions = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(
+        where, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(target, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        QPointF(where), actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(target, drop)
+    preview = ready_preview(qtbot, alice)
+    assert preview.details.text().startswith("first.png")
+    click(preview.send)
+    qtbot.waitUntil(functools.partial(gone, preview), timeout=WAIT_MS)
+    later = ready_preview(qtbot, alice)
+    assert later is not preview and later.details.text().startswith("second.png")
+    click(later.cancel)
+    qtbot.waitUntil(functools.partial(gone, later), timeout=WAIT_MS)
+    send(alice, "that was all")
+    qtbot.waitUntil(
+        lambda: (m := last_message(bob)) is not None and m.body == "that was all", timeout=WAIT_MS
+    )
+    names = [m.attachment.file_name for m in pictures(bob) if m.attachment is not None]
+    assert names == ["first.png"]
