@@ -72,7 +72,7 @@ from typing import Any, NoReturn, TextIO
 
 from parley.app import account
 from parley.app import invite as invite_format
-from parley.app.contacts import message_view
+from parley.app.contacts import message_views
 from parley.app.content import excerpt
 from parley.app.errors import (
     AccountLocked,
@@ -632,7 +632,7 @@ class Cli:
         """Received messages stored after the last one a ``recv`` printed, oldest first."""
         db = messenger.store.db
         after = settings_repo.get_int(db, SEEN_SETTING, 0)
-        return [message_view(db, row) for row in message_repo.incoming_after(db, after)]
+        return message_views(db, message_repo.incoming_after(db, after))
 
     async def print_new(
         self, messenger: Messenger, received: list[MessageView], printed: int

@@ -228,14 +228,28 @@ def contact_view(row: ContactRow) -> ContactView:
     )
 
 
-def message_view(db: Database, row: MessageRow) -> MessageView:
+def message_view(db: Database, row: MessageRow, *, fresh: bool = False) -> MessageView:
+    """One stored message as the UI shows it. ``fresh``: just stored, so nothing has reacted
+    to it yet (the receive pipeline skips that query for every message of a catch-up)."""
+    reactions = None if fresh else replies_repo.reactions_of(db, [row.id])
+    return _view(db, row, reactions)
+
+
+def message_views(db: Database, rows: list[MessageRow]) -> list[MessageView]:
+    """A page of messages, their reactions read in one query."""
+    reactions = replies_repo.reactions_of(db, [r.id for r in rows])
+    return [_view(db, r, reactions) for r in rows]
+
+
+def _view(
+    db: Database, row: MessageRow, reactions: dict[bytes, list[replies_repo.ReactionRow]] | None
+) -> MessageView:
     attachment = None
     if row.attachment_id is not None:
         meta = attachments.get_meta(db, row.attachment_id)
         attachment = AttachmentView(
             meta.id, meta.mime_type, meta.size, meta.width, meta.height, meta.file_name
         )
-    reactions = replies_repo.reactions_of(db, [row.id]).get(row.id, [])
     return MessageView(
         row.id.hex(),
         row.conversation_id,
@@ -249,7 +263,7 @@ def message_view(db: Database, row: MessageRow) -> MessageView:
         attachment,
         row.kind,
         replies.reply_view(db, row),
-        replies.reaction_views(reactions),
+        replies.reaction_views((reactions or {}).get(row.id, [])),
     )
 
 

@@ -53,6 +53,7 @@ from parley.app.store import (
     contacts,
     conversations,
     messages,
+    outbox,
     prekeys,
     relay_records,
     sessions,
@@ -674,7 +675,7 @@ class Pipeline:
             ),
         )
         conversations.touch(self.db, conversation.id, now, add_unread=1)
-        out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
+        out.events.append(MessageAdded(contact_ops.message_view(self.db, row, fresh=True)))
         self._changed(out, contact)
         if contact.state == "accepted":  # nothing goes back to a request until it is accepted
             out.receipt_to = (contact.id, delivery.message_id)
@@ -760,11 +761,18 @@ class Pipeline:
             "WHERE r.direction = 'out' AND r.stored_until IS NULL AND m.status = 'sending' "
             "ORDER BY m.seq"
         )
-        return [(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+        waiting = [(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+        return waiting + outbox.pending(self.db)  # and reactions not stored yet
+
+    def queue_reaction(self, wire_id: bytes, recipient: bytes, payload: bytes) -> None:
+        """Keep a reaction's payload until the relay stores it (sent again after a restart)."""
+        outbox.add(self.db, wire_id, recipient, payload, time.time())
 
     def record_stored(self, receipt: SendReceipt, recipient: bytes) -> Status | None:
         """The relay stored the message: keep what it saw, and move "sending" to "sent"."""
         with self.db.transaction():
+            if outbox.remove(self.db, receipt.message_id):
+                return None  # a reaction: nothing else to record
             row = messages.get(self.db, receipt.message_id)
             relay_records.record(
                 self.db,
@@ -788,9 +796,13 @@ class Pipeline:
                 return "sent"
         return None
 
-    def record_failed(self, message_id: bytes) -> None:
+    def record_failed(self, message_id: bytes) -> bool:
+        """The relay refused it for good; False when it was not a message (a reaction)."""
+        if outbox.remove(self.db, message_id):
+            return False
         with contextlib.suppress(NotFound):
             messages.set_status(self.db, message_id, "failed")
+        return True
 
     @staticmethod
     def new_message_id() -> bytes:

@@ -582,7 +582,7 @@ class Messenger:
         self._conversation(conversation_id)
         db = self.store.db
         rows = messages.page(db, conversation_id, before_seq=before_seq, limit=limit)
-        return [contact_ops.message_view(db, r) for r in rows]
+        return contact_ops.message_views(db, rows)
 
     async def send_text(
         self, conversation_id: str, text: str, *, reply_to: str | None = None
@@ -631,28 +631,13 @@ class Messenger:
             )
             payload = self.pipeline.encrypt_for(contact, content_format.encode(reaction))
             replies_repo.set_reaction(db, raw, "out", emoji, now)
+            # Kept until the relay stores it, and sent again after a restart (app/store/outbox).
+            wire_id = Pipeline.new_message_id()
+            self.pipeline.queue_reaction(wire_id, contact.identity_key, payload)
             view = contact_ops.message_view(db, row)
         self._emit(ReactionChanged(view, replies.YOU, emoji, mine=True))
-        self._send_soon(contact.identity_key, payload)
+        self._launch(wire_id, contact.identity_key, payload)
         return view
-
-    def _send_soon(self, recipient: bytes, payload: bytes) -> None:
-        """Send a payload that is not a stored message (a reaction) in the background, counted
-        from now so that ``flush`` waits for it; the relay client retries it across
-        reconnections until ``send_timeout``."""
-        client = self._client
-        if client is None:
-            return
-        self._receipts += 1
-
-        async def send() -> None:
-            try:
-                with contextlib.suppress(ClientError, RelayRefused):
-                    await client.send(recipient, Pipeline.new_message_id(), payload)
-            finally:
-                self._receipts -= 1
-
-        self._spawn(send())
 
     def _was(self) -> tuple[bytes | None, int | None, bytes | None]:
         """What every message says about a previous identity: the succession statement if this
@@ -752,7 +737,8 @@ class Messenger:
         try:
             receipt = await self._require_client().send(recipient, message_id, payload)
         except RelayRefused as exc:
-            self.pipeline.record_failed(message_id)
+            if not self.pipeline.record_failed(message_id):
+                raise NetworkError(f"The relay refused a reaction: {exc.reason}") from exc
             row = messages.get(self.store.db, message_id)
             self._emit(MessageStatusChanged(row.conversation_id, message_id.hex(), "failed"))
             raise NetworkError(f"The relay refused a message: {exc.reason}") from exc

@@ -31,6 +31,7 @@ from parley.app.events import (
     MessageRefused,
     MessageStatusChanged,
     MessageView,
+    ReactionChanged,
     RequestChanged,
     RequestRemoved,
     TypingChanged,
@@ -146,6 +147,7 @@ class CoreBridge(CoreCalls):
     """
 
     messages_added = Signal(list)  # list[MessageView], in arrival order
+    messages_updated = Signal(list)  # list[MessageView] whose reactions changed (loaded rows only)
     statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
     conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
     contact_key_changed = Signal(object)  # ContactKeyChanged
@@ -202,10 +204,13 @@ class CoreBridge(CoreCalls):
         | ConnectionChanged
         | CatchUpProgress
         | MessageRefused
-        | TypingChanged,
+        | TypingChanged
+        | Locked,
     ) -> None:
         """Events the UI takes one by one, each on its own signal."""
-        if isinstance(event, TypingChanged):
+        if isinstance(event, Locked):
+            self.locked.emit()
+        elif isinstance(event, TypingChanged):
             self.typing_changed.emit(event)
         elif isinstance(event, MessageRefused):
             self.message_refused.emit(event)
@@ -221,6 +226,8 @@ class CoreBridge(CoreCalls):
     def dispatch(self, batch: list[Event]) -> None:
         """Emit the signals for a batch of events (public so that tests can replay events)."""
         added: list[MessageView] = []
+        # Reactions changed: the latest state of each message.
+        updated = {e.message.id: e.message for e in batch if isinstance(e, ReactionChanged)}
         statuses: dict[str, MessageStatusChanged] = {}
         conversations: dict[str, Any] = {}
         requests = False
@@ -238,17 +245,18 @@ class CoreBridge(CoreCalls):
                 | ConnectionChanged
                 | CatchUpProgress
                 | MessageRefused
-                | TypingChanged,
+                | TypingChanged
+                | Locked,
             ):
                 self._forward(event)
-            elif isinstance(event, Locked):
-                self.locked.emit()
             elif isinstance(event, ErrorRaised):
                 self.error_raised.emit(event.message)
             elif isinstance(event, RequestChanged | RequestRemoved):
                 requests = True
         if added:
             self.messages_added.emit(added)
+        if updated:
+            self.messages_updated.emit(list(updated.values()))
         if statuses:
             self.statuses_changed.emit(list(statuses.values()))
         if conversations:

@@ -1,4 +1,5 @@
-"""Draws a message as a bubble: text or picture, then the time and the delivery ticks.
+"""Draws a message as a bubble: what it quotes, text or picture, the time and the delivery ticks,
+and under the bubble its reactions as small chips (emoji and count, outlined when one is mine).
 
 Sizes are computed from the text and the picture's declared dimensions only, so that laying out a
 page never waits for a picture to load; computed sizes are cached per message and width.
@@ -16,7 +17,7 @@ import re
 import time
 from collections import OrderedDict
 
-from parley.app.events import AttachmentView, MessageView
+from parley.app.events import AttachmentView, MessageView, ReactionView, ReplyView
 from parley.ui.message_model import MESSAGE_ROLE
 from parley.ui.system_line import paint_system, system_size
 from parley.ui.text import STATUS_TICKS, clock_time, day_label, same_day
@@ -98,9 +99,30 @@ def wrap_flags(metrics: QFontMetrics, text: str, width: int) -> int:
     return WRAP
 
 
+#: The quoted block inside a bubble: inner padding and the width of its coloured edge.
+QUOTE_PAD = 6
+QUOTE_EDGE = 3
+#: Reaction chips under a bubble: padding inside a chip, and the space between chips.
+CHIP_PAD = 6
+CHIP_GAP = 4
+NOT_FOUND = " \u00b7 not in your history"
+
+
+def quote_lines(reply: ReplyView) -> tuple[str, str]:
+    """The quoted block's two lines: who, and what (the sender's claim is marked as one)."""
+    author = reply.author if reply.found else reply.author + NOT_FOUND
+    text = reply.text or ("Picture" if reply.picture else "")
+    return author, " ".join(text.split())
+
+
+def chip_text(reaction: ReactionView) -> str:
+    return reaction.emoji if reaction.count == 1 else f"{reaction.emoji} {reaction.count}"
+
+
 ModelIndex = QModelIndex | QPersistentModelIndex
-#: (bubble width, bubble height, text x, text y, text width, text height)
-Layout = tuple[int, int, int, int, int, int]
+#: (bubble width, bubble height, text x, text y, text width, text height, quote height,
+#: reaction chips' height)
+Layout = tuple[int, int, int, int, int, int, int, int]
 
 
 class BubbleDelegate(QStyledItemDelegate):
@@ -109,7 +131,7 @@ class BubbleDelegate(QStyledItemDelegate):
     def __init__(self, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._thumbnails = thumbnails
-        self._sizes: OrderedDict[tuple[str, str, int], Layout] = OrderedDict()
+        self._sizes: OrderedDict[tuple[str, str, int, int], Layout] = OrderedDict()
         #: (message id, count): "count unread messages" is drawn above that message.
         self.unread_marker: tuple[str, int] = ("", 0)
 
@@ -127,7 +149,9 @@ class BubbleDelegate(QStyledItemDelegate):
     def _layout(self, message: MessageView, option: QStyleOptionViewItem) -> tuple[QSize, QRect]:
         """(bubble size, text rectangle relative to the bubble) for this width."""
         width = option.rect.width() or 600
-        key = (message.id, message.status, width)  # the ticks' width can change the size
+        # The ticks' width can change the size, and so can reactions; a hash keeps the key to
+        # plain values (see the module docstring).
+        key = (message.id, message.status, width, hash((message.reply, message.reactions)))
         cached = self._sizes.get(key)
         if cached is None:
             cached = self._measure(message, option, width)
@@ -136,19 +160,37 @@ class BubbleDelegate(QStyledItemDelegate):
                 self._sizes.popitem(last=False)
         else:
             self._sizes.move_to_end(key)
-        bubble_w, bubble_h, text_x, text_y, text_w, text_h = cached
+        bubble_w, bubble_h, text_x, text_y, text_w, text_h, _quote, _chips = cached
         return QSize(bubble_w, bubble_h), QRect(text_x, text_y, text_w, text_h)
+
+    def _extras(self, message: MessageView, option: QStyleOptionViewItem) -> tuple[int, int]:
+        """(quoted block height, reaction chips height) of a laid-out message."""
+        self._layout(message, option)
+        width = option.rect.width() or 600
+        key = (message.id, message.status, width, hash((message.reply, message.reactions)))
+        cached = self._sizes[key]
+        return cached[6], cached[7]
+
+    def _max_inner(self, option: QStyleOptionViewItem, width: int) -> int:
+        """The widest a bubble's content may be at this view width."""
+        body_font, _small = self._fonts(option)
+        line_cap = QFontMetrics(body_font).averageCharWidth() * MAX_LINE_CHARS
+        return max(80, min(int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING, line_cap))
 
     def _measure(self, message: MessageView, option: QStyleOptionViewItem, width: int) -> Layout:
         """Lay the bubble out for ``width`` from the text and the picture's declared size."""
         body_font, small_font = self._fonts(option)
-        line_cap = QFontMetrics(body_font).averageCharWidth() * MAX_LINE_CHARS
-        max_inner = max(80, min(int(width * MAX_BUBBLE_FRACTION) - 2 * PADDING, line_cap))
+        max_inner = self._max_inner(option, width)
         inner_w = 0
         inner_h = 0
+        quote_h = 0
+        if message.reply is not None:
+            inner_w, quote_h = self._measure_quote(message.reply, option, max_inner)
+            inner_h = quote_h + GAP
         if message.attachment is not None:
             picture = thumbnail_size(message.attachment)
-            inner_w, inner_h = picture.width(), picture.height() + GAP
+            inner_w = max(inner_w, picture.width())
+            inner_h += picture.height() + GAP
         text = (0, 0, 0, 0)
         if message.body and LINK.search(message.body):
             document = link_document(message.body, body_font, IN_TEXT, max_inner)
@@ -171,7 +213,24 @@ class BubbleDelegate(QStyledItemDelegate):
         footer_w = footer.horizontalAdvance(self._footer_text(message)) + 14  # + the read badge
         inner_w = max(inner_w, footer_w)
         inner_h += GAP + footer.height()
-        return (inner_w + 2 * PADDING, inner_h + 2 * PADDING, *text)
+        chips_h = footer.height() + CHIP_PAD + GAP if message.reactions else 0
+        return (inner_w + 2 * PADDING, inner_h + 2 * PADDING, *text, quote_h, chips_h)
+
+    def _measure_quote(
+        self, reply: ReplyView, option: QStyleOptionViewItem, max_inner: int
+    ) -> tuple[int, int]:
+        """(width, height) of the quoted block: an author line and one line of text."""
+        body, small = self._fonts(option)
+        author, text = quote_lines(reply)
+        bold = QFont(small)
+        bold.setBold(True)
+        wanted = max(
+            QFontMetrics(bold).horizontalAdvance(author),
+            QFontMetrics(body).horizontalAdvance(text),
+        )
+        width = min(max_inner, wanted + QUOTE_EDGE + 2 * QUOTE_PAD)
+        height = QFontMetrics(bold).height() + QFontMetrics(body).height() + 2 * QUOTE_PAD
+        return width, height
 
     @staticmethod
     def _footer_text(message: MessageView) -> str:
@@ -254,7 +313,9 @@ class BubbleDelegate(QStyledItemDelegate):
             line = system_size(message, option, option.rect.width() or 600)
             return QSize(option.rect.width() or line.width(), line.height() + above)
         bubble, _ = self._layout(message, option)
-        return QSize(option.rect.width() or bubble.width(), bubble.height() + above + MARGIN)
+        _quote, chips = self._extras(message, option)
+        height = bubble.height() + above + MARGIN + chips
+        return QSize(option.rect.width() or bubble.width(), height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         message = index.data(MESSAGE_ROLE)
@@ -292,8 +353,13 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(bubble.adjusted(-2, -2, 2, 2), 13, 13)
         foreground = OUT_TEXT if outgoing else in_text
         body_font, small_font = self._fonts(option)
+        quote_h, _chips = self._extras(message, option)
+        if message.reply is not None:
+            self._paint_quote(painter, message.reply, self._quote_rect(message, bubble, option),
+                              option, foreground)  # fmt: skip
         if message.attachment is not None:
-            self._paint_picture(painter, message.attachment, bubble, foreground)
+            shifted = bubble.adjusted(0, quote_h + GAP, 0, 0) if quote_h else bubble
+            self._paint_picture(painter, message.attachment, shifted, foreground)
         if message.body and LINK.search(message.body):
             document = link_document(message.body, body_font, foreground, text_rect.width())
             painter.save()
@@ -310,22 +376,143 @@ class BubbleDelegate(QStyledItemDelegate):
             )
         self._paint_footer(painter, message, bubble, small_font, foreground)
         painter.restore()
+        if message.reactions:
+            self._paint_chips(painter, message, bubble, option)
 
-    def link_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPoint) -> str:
-        """The link under ``point`` (view coordinates) in the row's bubble, or ""."""
+    def bubble_rect(
+        self, option: QStyleOptionViewItem, index: ModelIndex
+    ) -> tuple[MessageView, QRect] | None:
+        """The row's message and its bubble in view coordinates (None for other rows)."""
         message = index.data(MESSAGE_ROLE)
-        if (
-            not isinstance(message, MessageView)
-            or message.kind == "system"
-            or not LINK.search(message.body)
-        ):
-            return ""
-        size, text_rect = self._layout(message, option)
+        if not isinstance(message, MessageView) or message.kind == "system":
+            return None  # a system line has no bubble (ui/system_line.py)
+        size, _text = self._layout(message, option)
         row = option.rect
         outgoing = message.direction == "out"
         left = row.right() - MARGIN - size.width() if outgoing else row.left() + MARGIN
         above, _day = self._above(message, index, option)
-        origin = text_rect.translated(left, row.top() + above).topLeft()
+        return message, QRect(left, row.top() + above, size.width(), size.height())
+
+    def _quote_rect(
+        self, message: MessageView, bubble: QRect, option: QStyleOptionViewItem
+    ) -> QRect:
+        width, height = self._measure_quote_cached(message, option)
+        return QRect(bubble.left() + PADDING, bubble.top() + PADDING, width, height)
+
+    def _measure_quote_cached(
+        self, message: MessageView, option: QStyleOptionViewItem
+    ) -> tuple[int, int]:
+        if message.reply is None:
+            return 0, 0
+        max_inner = self._max_inner(option, option.rect.width() or 600)
+        size, _text = self._layout(message, option)
+        quote_w, quote_h = self._measure_quote(message.reply, option, max_inner)
+        # The block spans the bubble's inner width, so it lines up with the text under it.
+        return max(quote_w, size.width() - 2 * PADDING), quote_h
+
+    def quote_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPoint) -> str:
+        """The id of the quoted message when ``point`` is on a bubble's quoted block, or ""."""
+        found = self.bubble_rect(option, index)
+        if found is None or found[0].reply is None:
+            return ""
+        message, bubble = found
+        reply = message.reply
+        if reply is None or not self._quote_rect(message, bubble, option).contains(point):
+            return ""
+        return reply.message_id
+
+    def chip_rects(
+        self, option: QStyleOptionViewItem, index: ModelIndex
+    ) -> list[tuple[ReactionView, QRect]]:
+        """Each reaction chip under the row's bubble, in view coordinates."""
+        found = self.bubble_rect(option, index)
+        if found is None or not found[0].reactions:
+            return []
+        _body, small = self._fonts(option)
+        return self._chip_layout(found[0], found[1], small)
+
+    def _paint_quote(
+        self,
+        painter: QPainter,
+        reply: ReplyView,
+        rect: QRect,
+        option: QStyleOptionViewItem,
+        foreground: QColor,
+    ) -> None:
+        """A tinted block with an edge in the text colour: the author, then one line of text
+        (italic when it is only the sender's claim)."""
+        body, small = self._fonts(option)
+        bold = QFont(small)
+        bold.setBold(True)
+        author, text = quote_lines(reply)
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        shade = QColor(foreground)
+        shade.setAlpha(40)
+        painter.setBrush(shade)
+        painter.drawRoundedRect(rect, 6, 6)
+        painter.setBrush(foreground)
+        painter.drawRect(QRect(rect.left(), rect.top() + 3, QUOTE_EDGE, rect.height() - 6))
+        inner = rect.adjusted(QUOTE_EDGE + QUOTE_PAD, QUOTE_PAD, -QUOTE_PAD, -QUOTE_PAD)
+        painter.setPen(foreground)
+        painter.setFont(bold)
+        top = QFontMetrics(bold)
+        painter.drawText(
+            QRect(inner.left(), inner.top(), inner.width(), top.height()),
+            int(Qt.AlignmentFlag.AlignLeft),
+            top.elidedText(author, Qt.TextElideMode.ElideRight, inner.width()),
+        )
+        line = QFont(body)
+        line.setItalic(not reply.found)
+        metrics = QFontMetrics(line)
+        painter.setFont(line)
+        painter.drawText(
+            QRect(inner.left(), inner.top() + top.height(), inner.width(), metrics.height()),
+            int(Qt.AlignmentFlag.AlignLeft),
+            metrics.elidedText(text, Qt.TextElideMode.ElideRight, inner.width()),
+        )
+        painter.restore()
+
+    def _paint_chips(
+        self, painter: QPainter, message: MessageView, bubble: QRect, option: QStyleOptionViewItem
+    ) -> None:
+        """Pills under the bubble; mine outlined in the accent colour, as in Signal."""
+        _body, small = self._fonts(option)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setFont(small)
+        for reaction, rect in self._chip_layout(message, bubble, small):
+            painter.setBrush(option.palette.color(QPalette.ColorRole.AlternateBase))
+            pen = QPen(OUT_BUBBLE, 1.5) if reaction.mine else QPen(Qt.PenStyle.NoPen)
+            painter.setPen(pen)
+            painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
+            painter.setPen(option.palette.color(QPalette.ColorRole.Text))
+            painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), chip_text(reaction))
+        painter.restore()
+
+    @staticmethod
+    def _chip_layout(
+        message: MessageView, bubble: QRect, font: QFont
+    ) -> list[tuple[ReactionView, QRect]]:
+        metrics = QFontMetrics(font)
+        height = metrics.height() + CHIP_PAD
+        widths = [metrics.horizontalAdvance(chip_text(r)) + 2 * CHIP_PAD for r in message.reactions]
+        total = sum(widths) + CHIP_GAP * (len(widths) - 1)
+        x = bubble.right() - total if message.direction == "out" else bubble.left()
+        rects = []
+        for reaction, width in zip(message.reactions, widths, strict=True):
+            rects.append((reaction, QRect(x, bubble.bottom() + GAP, width, height)))
+            x += width + CHIP_GAP
+        return rects
+
+    def link_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPoint) -> str:
+        """The link under ``point`` (view coordinates) in the row's bubble, or ""."""
+        found = self.bubble_rect(option, index)
+        if found is None or not LINK.search(found[0].body):
+            return ""
+        message, bubble = found
+        _size, text_rect = self._layout(message, option)
+        origin = text_rect.translated(bubble.topLeft()).topLeft()
         body_font, _small = self._fonts(option)
         document = link_document(message.body, body_font, IN_TEXT, text_rect.width())
         return str(document.documentLayout().anchorAt(QPointF(point - origin)))

@@ -10,13 +10,17 @@ from parley.app.attachments import MAX_INPUT_BYTES
 from parley.ui.errors import NotAnImage
 from parley.ui.widgets import named
 from PySide6.QtCore import QMimeData, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QKeyEvent
+from PySide6.QtGui import QImage, QImageReader, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
+    QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -61,6 +65,7 @@ class ComposerEdit(QPlainTextEdit):
     """
 
     submitted = Signal()
+    escaped = Signal()  # Escape: stop replying
     picture_offered = Signal(object)  # Path
     picture_pasted = Signal(object)  # QImage
 
@@ -89,6 +94,9 @@ class ComposerEdit(QPlainTextEdit):
         return QSize(super().sizeHint().width(), self.height())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self.submitted.emit()
@@ -114,8 +122,67 @@ class ComposerEdit(QPlainTextEdit):
         super().insertFromMimeData(source)
 
 
+#: How much of the quoted message the reply bar shows (the bubble shows its own excerpt).
+REPLY_PREVIEW_CHARS = 80
+
+
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when the room is short (its whole text stays its accessible
+    description): the reply bar must not push the window wider, nor wrap into height that a
+    top-level window's minimum size does not give it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 8)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setAccessibleDescription(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width()
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room))
+
+
+class ReplyBar(QFrame):
+    """ "Replying to NAME: TEXT" above the composer, with a button to stop replying."""
+
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("replyBar")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = named(ElidedLabel(self), "Replying to")
+        self.cancel = named(QToolButton(self), "Cancel reply", "Stop replying (Escape)")
+        self.cancel.setText("\u2715")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.cancel)
+        self.cancel.clicked.connect(lambda _checked=False: self.cancelled.emit())
+        self.hide()
+
+    def show_for(self, author: str, text: str) -> None:
+        if len(text) > REPLY_PREVIEW_CHARS:
+            text = text[: REPLY_PREVIEW_CHARS - 1].rstrip() + "\u2026"
+        self.label.set_full_text(f"Replying to {author}: {' '.join(text.split())}")
+        self.show()
+
+
 class Composer(QWidget):
-    """The row under the conversation: attach, text, send."""
+    """The row under the conversation: attach, text, send; above it, what a reply quotes."""
 
     send_text = Signal(str)
     send_picture = Signal(object)  # Path: a chosen or dropped file, for the preview
@@ -139,11 +206,19 @@ class Composer(QWidget):
         self.edit.setPlaceholderText("Message")
         self.edit.setTabChangesFocus(True)
         self.send = named(QPushButton("Send", self), "Send message", "Send (Enter)")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 8)
+        self.reply_bar = ReplyBar(self)
+        self.reply_to: str | None = None  # the id of the message the next text quotes
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 8)
+        outer.setSpacing(4)
+        outer.addWidget(self.reply_bar)
+        layout = QHBoxLayout()
+        outer.addLayout(layout)
         layout.addWidget(self.attach)
         layout.addWidget(self.edit, 1)
         layout.addWidget(self.send)
+        self.reply_bar.cancelled.connect(self.cancel_reply)
+        self.edit.escaped.connect(self.cancel_reply)
         self.edit.submitted.connect(self._submit)
         self.send.clicked.connect(self._submit)
         self.attach.clicked.connect(lambda _checked=False: self.choose_picture())
@@ -151,6 +226,22 @@ class Composer(QWidget):
         self.edit.picture_pasted.connect(self.send_pasted)
         self.setTabOrder(self.attach, self.edit)
         self.setTabOrder(self.edit, self.send)
+
+    def start_reply(self, message_id: str, author: str, text: str) -> None:
+        """Quote this message in the next text; the cursor goes to the composer."""
+        self.reply_to = message_id
+        self.reply_bar.show_for(author, text)
+        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def cancel_reply(self) -> None:
+        self.reply_to = None
+        self.reply_bar.hide()
+
+    def take_reply(self) -> str | None:
+        """The message the text being sent quotes (the bar goes: one reply per quote)."""
+        reply, self.reply_to = self.reply_to, None
+        self.reply_bar.hide()
+        return reply
 
     def _submit(self) -> None:
         text = self.edit.toPlainText().strip()

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QImage,
+    QKeySequence,
     QMouseEvent,
 )
 from PySide6.QtWidgets import (
@@ -40,8 +41,10 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QStyleOptionViewItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from parley.variant import config as build_config
@@ -51,6 +54,15 @@ from parley.variant import config as build_config
 LIVE_WINDOW = 2 * PAGE
 #: Rows laid out per event-loop turn (each asks the delegate, in Python, for its size).
 LAYOUT_BATCH = 20
+#: The quick reactions offered on a message (Signal's default set).
+QUICK_REACTIONS = (
+    "\U0001f44d",
+    "\u2764\ufe0f",
+    "\U0001f602",
+    "\U0001f62e",
+    "\U0001f622",
+    "\U0001f64f",
+)
 
 
 class KeyChangeBanner(QFrame):
@@ -96,6 +108,8 @@ class MessageListView(QListView):
     """The message list: pixel scrolling, older pages when scrolled to the top."""
 
     link_clicked = Signal(str)
+    quote_clicked = Signal(str)  # the quoted message's id
+    chip_clicked = Signal(object, str)  # (MessageView, emoji): a reaction chip under a bubble
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +142,14 @@ class MessageListView(QListView):
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         option.rect = self.visualRect(index)
+        quoted = delegate.quote_at(option, index, point)
+        if quoted:
+            self.quote_clicked.emit(quoted)
+            return
+        for reaction, rect in delegate.chip_rects(option, index):
+            if rect.contains(point):
+                self.chip_clicked.emit(index.data(MESSAGE_ROLE), reaction.emoji)
+                return
         link = delegate.link_at(option, index, point)
         if link:
             self.link_clicked.emit(link)
@@ -148,6 +170,8 @@ class ConversationPane(QWidget):
         self._bridge = bridge
         self.conversation: ConversationView | None = None
         self._jump_to: MessageView | None = None
+        self._jump_to_id: str | None = None  # a quoted message, looked for in older pages
+        self.menu: QMenu | None = None  # the open message menu (tests find it here)
         self.model = MessageListModel(bridge, self)
         self.thumbnails = ThumbnailCache(bridge, self)
         self.title = named(QLabel("", self), "Conversation with")
@@ -202,10 +226,7 @@ class ConversationPane(QWidget):
         self.model.rowsAboutToBeInserted.connect(self._remember_bottom)
         self.model.messages_appended.connect(self._appended)
         self.thumbnails.ready.connect(lambda _id: self.view.viewport().update())
-        self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.activated.connect(self._activated)
-        # Only web links become anchors (bubble_delegate.LINK): the browser opens them.
-        self.view.link_clicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        self._connect_view()
 
     def _make_read_timer(self) -> QTimer:
         """Marks the conversation read a moment after it is shown (coalescing bursts)."""
@@ -214,6 +235,15 @@ class ConversationPane(QWidget):
         timer.setInterval(250)
         timer.timeout.connect(self._mark_read)
         return timer
+
+    def _connect_view(self) -> None:
+        """What clicks in the message list do."""
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.activated.connect(self._activated)
+        # Only web links become anchors (bubble_delegate.LINK): the browser opens them.
+        self.view.link_clicked.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        self.view.quote_clicked.connect(self.show_message)
+        self.view.chip_clicked.connect(self._chip_clicked)
 
     def _make_badge(self) -> QLabel:
         """The contact's build, when it is the warrant build (learnt from invite or messages)."""
@@ -238,6 +268,8 @@ class ConversationPane(QWidget):
             self.typing.open(conversation.id)
             self.model.open(conversation.id)
             self.composer.edit.clear()
+            self.composer.cancel_reply()
+            self._jump_to_id = None
         elif at is not None:
             self._continue_jump()
         self._read_timer.start()
@@ -283,6 +315,9 @@ class ConversationPane(QWidget):
     def _page_loaded(self, inserted: int) -> None:
         if self._unread_at_open:
             self._place_unread_marker()
+        if self._jump_to_id is not None:
+            self.show_message(self._jump_to_id)
+            return
         if self._jump_to is not None:
             self._continue_jump()
             return
@@ -312,6 +347,23 @@ class ConversationPane(QWidget):
             self._jump_to = None  # the message is gone (deleted): stay where we are
             return
         self.model.load_older()
+
+    def show_message(self, message_id: str) -> None:
+        """Scroll to a (quoted) message and select it, loading older pages until it is there."""
+        row = self.model.row_of_message(message_id)
+        if row is not None:
+            self._jump_to_id = None
+            index = self.model.index(row)
+            self.view.setCurrentIndex(index)
+            self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            return
+        if self.model.exhausted:
+            self._jump_to_id = None
+            self._send_failed("The quoted message is not in your history.")
+            return
+        self._jump_to_id = message_id
+        if not self.model.loading:
+            self.model.load_older()
 
     def _remember_bottom(self, _parent: QModelIndex, first: int, _last: int) -> None:
         if first > 0:
@@ -377,16 +429,38 @@ class ConversationPane(QWidget):
         box.open()
 
     def send_text(self, text: str) -> None:
-        self._after_notice(lambda: self._send_text_now(text))
+        reply_to = self.composer.take_reply()
+        self._after_notice(lambda: self._send_text_now(text, reply_to))
 
-    def _send_text_now(self, text: str) -> None:
+    def _send_text_now(self, text: str, reply_to: str | None = None) -> None:
         if self.conversation is None:
             return
         self._bridge.call(
-            self._bridge.messenger.send_text(self.conversation.id, text),
+            self._bridge.messenger.send_text(self.conversation.id, text, reply_to=reply_to),
             self._sent,
             self._send_failed,
         )
+
+    def reply_to(self, message: MessageView) -> None:
+        """Quote ``message`` in the next text: the bar above the composer says so."""
+        if message.kind != "message" or not self.composer.isEnabled():
+            return
+        author = "yourself" if message.direction == "out" else message.sender_name
+        text = message.body or ("a picture" if message.attachment is not None else "")
+        self.composer.start_reply(message.id, author, text)
+
+    def react(self, message: MessageView, emoji: str | None) -> None:
+        """Put ``emoji`` on a message (replacing mine), or take mine back (None)."""
+        self._bridge.call(
+            self._bridge.messenger.react(message.id, emoji),
+            lambda view: self.model.update_messages([view]),
+            self._send_failed,
+        )
+
+    def _chip_clicked(self, message: MessageView, emoji: str) -> None:
+        """A chip: mine is taken back, someone else's is joined (as in Signal)."""
+        mine = next((r.emoji for r in message.reactions if r.mine), None)
+        self.react(message, None if mine == emoji else emoji)
 
     # ---- pictures: preview first (ui/picture_preview.py), then send ----------------------------
 
@@ -497,6 +571,12 @@ class ConversationPane(QWidget):
             return
         menu = QMenu(self)
         named(menu, "Message actions")
+        if message.kind == "message" and self.composer.isEnabled():
+            self._add_reactions(menu, message)
+            reply = QAction("Reply", menu)
+            reply.setShortcut(QKeySequence("Ctrl+Shift+R"))
+            reply.triggered.connect(lambda: self.reply_to(message))
+            menu.addAction(reply)
         if message.kind != "system":  # the app's own line never went through the relay
             relay = QAction("What the relay saw…", menu)
             relay.triggered.connect(lambda: self.show_relay_record(message))
@@ -509,7 +589,50 @@ class ConversationPane(QWidget):
             view = QAction("Open picture", menu)
             view.triggered.connect(lambda: self.open_picture(message))
             menu.addAction(view)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.menu = menu
         menu.popup(self.view.viewport().mapToGlobal(point))
+
+    def _add_reactions(self, menu: QMenu, message: MessageView) -> None:
+        """A row of quick reactions at the top of the menu, then "Remove my reaction"."""
+        mine = next((r.emoji for r in message.reactions if r.mine), None)
+        row = QWidget(menu)
+        named(row, "Quick reactions")
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        for emoji in QUICK_REACTIONS:
+            button = named(QToolButton(row), f"React with {emoji}")
+            button.setText(emoji)
+            button.setCheckable(True)
+            button.setChecked(emoji == mine)
+            button.setAutoRaise(True)
+            # Choosing my own reaction again takes it back, as in Signal.
+            chosen = None if emoji == mine else emoji
+
+            def choose(_checked: bool = False, chosen: str | None = chosen) -> None:
+                menu.close()
+                self.react(message, chosen)
+
+            button.clicked.connect(choose)
+            layout.addWidget(button)
+        picker = QWidgetAction(menu)
+        picker.setDefaultWidget(row)
+        menu.addAction(picker)
+        if mine is not None:
+            remove = QAction(f"Remove my reaction {mine}", menu)
+            remove.triggered.connect(lambda: self.react(message, None))
+            menu.addAction(remove)
+        menu.addSeparator()
+
+    def popup_menu_at(self, message: MessageView) -> None:
+        """The message menu over a message's bubble (Ctrl+Shift+E, or the menu key)."""
+        row = self.model.row_of_message(message.id)
+        if row is None:
+            return
+        index = self.model.index(row)
+        self.view.scrollTo(index)
+        self._context_menu(self.view.visualRect(index).center())
 
     def _activated(self, index: QModelIndex) -> None:
         message = index.data(MESSAGE_ROLE)

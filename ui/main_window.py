@@ -259,6 +259,9 @@ class MainWindow(QMainWindow):
         )
         message_menu.addAction(self._action("&Attach picture…", "Ctrl+U", self._attach_picture))
         message_menu.addAction(self._action("Open &picture", "Ctrl+O", self._picture_of_current))
+        # Signal Desktop's keys for replying to and reacting to the selected message.
+        message_menu.addAction(self._action("R&eply", "Ctrl+Shift+R", self._reply_to_current))
+        message_menu.addAction(self._action("Re&act…", "Ctrl+Shift+E", self._react_to_current))
         message_menu.addAction(
             self._action("Safety &number…", "Ctrl+Shift+S", self._safety_number_of_current)
         )
@@ -487,6 +490,23 @@ class MainWindow(QMainWindow):
             )
         elif message is not None:
             self.pane.show_relay_record(message)
+
+    def _message_to_answer(self) -> MessageView | None:
+        """The selected message, or else the newest message of the open conversation."""
+        message = self.pane.current_message()
+        if message is None and self.pane.model.rowCount():
+            message = self.pane.model.message_at(self.pane.model.rowCount() - 1)
+        return message
+
+    def _reply_to_current(self) -> None:
+        message = self._message_to_answer()
+        if message is not None:
+            self.pane.reply_to(message)
+
+    def _react_to_current(self) -> None:
+        message = self._message_to_answer()
+        if message is not None:
+            self.pane.popup_menu_at(message)
 
     def _attach_picture(self) -> None:
         """Choose a picture for the open conversation (it is previewed before it is sent)."""

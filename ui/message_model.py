@@ -52,6 +52,7 @@ class MessageListModel(QAbstractListModel):
         self._generation = 0  # bumps on every conversation switch; stale pages are dropped
         bridge.messages_added.connect(self.add_messages)
         bridge.statuses_changed.connect(self.update_statuses)
+        bridge.messages_updated.connect(self.update_messages)
 
     # ---- loading -----------------------------------------------------------------------------
 
@@ -161,6 +162,20 @@ class MessageListModel(QAbstractListModel):
             self._seqs.extend(m.seq for m in appended)
             self.endInsertRows()
             self.messages_appended.emit(len(appended))
+
+    def update_messages(self, messages: list[MessageView]) -> None:
+        """New reactions on loaded rows (others load with them); the ticks never go back."""
+        for update in messages:
+            if update.conversation_id != self._conversation_id:
+                continue
+            row = self._row_of_seq(update.seq)
+            if row is None:
+                continue
+            known = self._rows[row].status
+            newer = STATUS_ORDER[known] <= STATUS_ORDER[update.status]
+            self._rows[row] = update if newer else replace(update, status=known)
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     def update_statuses(self, changes: list[MessageStatusChanged]) -> None:
         """Move delivery ticks; rows not loaded are ignored (they load with the new status)."""

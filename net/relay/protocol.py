@@ -43,7 +43,12 @@ import nacl.exceptions
 import nacl.signing
 from parley.net import wire
 from parley.net.errors import StoreError, UnsupportedVersion, WireError
-from parley.net.relay.limits import OneTimePrekeyLimits, RelayConfig, TokenBucket
+from parley.net.relay.limits import (
+    OneTimePrekeyLimits,
+    RelayConfig,
+    SharedPrekeyLimits,
+    TokenBucket,
+)
 from parley.net.relay.metrics import Counters
 from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, Stored
 
@@ -118,6 +123,22 @@ class _Staged:
 
 
 @dataclass(eq=False, slots=True)
+class StagedBatch:
+    """A turn's gathered writes: what ``RelayStore.write_batch`` takes, and whose sends."""
+
+    acks: list[tuple[bytes, list[bytes]]]
+    entries: list[_Staged]
+
+    @property
+    def sends(self) -> list[Enqueue]:
+        return [entry.item for entry in self.entries]
+
+    @property
+    def empty(self) -> bool:
+        return not self.acks and not self.entries
+
+
+@dataclass(eq=False, slots=True)
 class _DeferredQueue:
     """One recipient's held messages, in arrival order, and their payload bytes (for the quota)."""
 
@@ -164,7 +185,9 @@ class RelayCore:
         self._conns: dict[int, _Conn] = {}
         self._by_account: dict[bytes, list[_Conn]] = {}
         self._buckets: dict[bytes, TokenBucket] = {}
-        self._otk_limits = OneTimePrekeyLimits(config)
+        self._otk_limits: OneTimePrekeyLimits | SharedPrekeyLimits = (
+            SharedPrekeyLimits(config, store) if store.shared else OneTimePrekeyLimits(config)
+        )
         self._next_id = 1
         self._next_expiry = 0.0
         self._deferred: dict[bytes, _DeferredQueue] = {}
@@ -181,6 +204,7 @@ class RelayCore:
         self._staged: list[_Staged] = []
         self._staged_for: set[bytes] = set()
         self._staged_acks: dict[bytes, list[bytes]] = {}
+        self._in_flight_for: set[bytes] = set()  # recipients of the batch being written
         self._leases: dict[bytes, int] = {}  # rate-limit tokens leased from a shared store
         self._next_renewal = 0.0
         # Told when an account gets its first connection here, and when its last one closes: a
@@ -530,7 +554,7 @@ class RelayCore:
         recipient = frame.recipient
         if self.tap is not None:
             self.tap(sender, recipient, frame.message_id, frame.payload, now)
-        staged = recipient in self._staged_for
+        staged = recipient in self._staged_for or recipient in self._in_flight_for
         peers = self._by_account.get(recipient)
         if (
             not staged
@@ -572,29 +596,34 @@ class RelayCore:
 
     @property
     def staged_count(self) -> int:
-        """How many sends and acknowledging accounts wait for ``store_staged`` (only with
+        """How many sends and acknowledging accounts wait for ``take_staged`` (only with
         ``stage_sends``)."""
         return len(self._staged) + len(self._staged_acks)
 
-    def store_staged(self, now: float) -> list[Action]:
-        """Apply the acks and store the sends gathered in this turn (one ``write_batch``), in
-        arrival order, and return the sends' receipts and live deliveries. The server calls this
-        at the end of each turn. If the store fails, each send is answered ``internal`` (a retry
-        is idempotent by message id) and the delivery streams restart (an unapplied ack means a
-        redelivery, which at-least-once delivery allows)."""
-        staged, self._staged = self._staged, []
-        acks, self._staged_acks = self._staged_acks, {}
-        self._staged_for.clear()
-        if not staged and not acks:
-            return []
-        try:
-            deleted, results = self.store.write_batch(
-                list(acks.items()), [entry.item for entry in staged]
-            )
-        except StoreError as exc:
-            log.error("store failure while storing a turn's sends: %s", exc)
+    def take_staged(self) -> StagedBatch:
+        """The writes gathered since the last call, for the server to pass to the store's
+        ``write_batch`` (it may do so off the loop) and then to ``finish_staged``. Until then
+        their recipients' later sends are staged too (never forwarded live ahead of them)."""
+        batch = StagedBatch(list(self._staged_acks.items()), self._staged)
+        self._in_flight_for |= self._staged_for
+        self._staged, self._staged_acks, self._staged_for = [], {}, set()
+        return batch
+
+    def finish_staged(
+        self,
+        batch: StagedBatch,
+        outcome: tuple[int, list[Stored | Refused]] | StoreError,
+        now: float,
+    ) -> list[Action]:
+        """The sends' receipts and live deliveries once ``write_batch`` returned ``outcome``.
+        If the store failed, each send is answered ``internal`` (a retry is idempotent by message
+        id) and the delivery streams restart (an ack that did not apply means a redelivery,
+        which at-least-once delivery allows)."""
+        self._in_flight_for.clear()
+        if isinstance(outcome, StoreError):
+            log.error("store failure while storing a turn's sends: %s", outcome)
             actions: list[Action] = []
-            for entry in staged:
+            for entry in batch.entries:
                 conn = self._conns.get(entry.conn)
                 if conn is not None and not conn.closing:
                     actions += self._refuse(
@@ -605,11 +634,25 @@ class RelayCore:
                         message_id=entry.item.message_id,
                     )
             return actions + self.recover(now)
+        deleted, results = outcome
         self.counters.delivered_total += deleted
         actions = []
-        for entry, result in zip(staged, results, strict=True):
+        for entry, result in zip(batch.entries, results, strict=True):
             actions += self._forward(entry.conn, entry.batch, entry.request_id, entry.item, result)
         return actions
+
+    def store_staged(self, now: float) -> list[Action]:
+        """``take_staged``, ``write_batch`` and ``finish_staged`` in one synchronous call."""
+        batch = self.take_staged()
+        if batch.empty:
+            self._in_flight_for.clear()
+            return []
+        outcome: tuple[int, list[Stored | Refused]] | StoreError
+        try:
+            outcome = self.store.write_batch(batch.acks, batch.sends)
+        except StoreError as exc:
+            outcome = exc
+        return self.finish_staged(batch, outcome, now)
 
     def _forward(
         self, conn_id: int, batch: bool, request_id: int, item: Enqueue, result: Stored | Refused

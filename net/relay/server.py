@@ -39,6 +39,7 @@ import stat
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
@@ -49,7 +50,7 @@ from parley.net import wire
 from parley.net.errors import RelayConfigError, StoreError
 from parley.net.relay.connection import RelayConnection
 from parley.net.relay.limits import RelayConfig
-from parley.net.relay.protocol import Action, Close, RelayCore, Transmit
+from parley.net.relay.protocol import Action, Close, RelayCore, StagedBatch, Transmit
 from parley.net.relay.store import Queued, RelayStore, SqliteStore
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -113,6 +114,11 @@ class RelayServer:
         # Accounts woken in this loop turn, with the messages the wake-ups carried (None: read
         # the queue).
         self._woken: dict[bytes, list[Queued] | None] = {}
+        # A networked store's batch writes run on this one thread (see _write_staged).
+        self._writer = (
+            ThreadPoolExecutor(1, thread_name_prefix="relay-store") if store.pipelined else None
+        )
+        self._writing: asyncio.Future[Any] | None = None
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
 
@@ -212,8 +218,8 @@ class RelayServer:
         group earlier, the held durable replies become ``internal`` errors (the senders retry)
         and the core restarts its delivery streams.
         """
-        if self.core.staged_count:  # the turn's gathered sends: their receipts join ``held``
-            self._apply(self.core.store_staged(self._clock()))
+        if self.core.staged_count and self._writing is None:
+            self._write_staged()
         if self._flush_handle is not None:  # a direct call (stop) makes the scheduled one moot
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -244,6 +250,29 @@ class RelayServer:
         for link in unwritten:
             link.unwritten = False
             _write_now(link.ws)
+
+    def _write_staged(self) -> None:
+        """Write the turn's gathered sends and acks (a networked store) on the writer thread.
+
+        The loop goes on meanwhile: a round trip to Redis is mostly waiting, and the thread
+        releases the GIL while it waits. One batch is in flight at a time, so a recipient's
+        messages are stored in arrival order; what arrives meanwhile forms the next batch.
+        Receipts and deliveries follow when the write is done (``_staged_written``)."""
+        batch = self.core.take_staged()
+        loop = asyncio.get_running_loop()
+        self._writing = loop.run_in_executor(
+            self._writer, self.store.write_batch, batch.acks, batch.sends
+        )
+        self._writing.add_done_callback(lambda done: self._staged_written(batch, done))
+
+    def _staged_written(self, batch: StagedBatch, done: asyncio.Future[Any]) -> None:
+        self._writing = None
+        outcome = done.exception() or done.result()
+        if isinstance(outcome, BaseException) and not isinstance(outcome, StoreError):
+            outcome = StoreError(f"the store failed: {outcome!r}")
+        self._apply(self.core.finish_staged(batch, outcome, self._clock()))
+        if self.core.staged_count:
+            self._schedule_flush()
 
     def _arm_deferred_timer(self) -> None:
         """Store, one commit delay from now, what the core holds now (so each held message
@@ -350,13 +379,19 @@ class RelayServer:
             await self._wakeups.stop()
         if self._deferred_timer is not None:
             self._deferred_timer.cancel()
+        if self._writing is not None:  # the batch in flight lands first
+            with contextlib.suppress(Exception):
+                await self._writing
         # Held messages are stored (their senders are gone and will resend; the store answers the
         # resend as a duplicate and the recipient gets each message at least once).
         self._apply(self.core.commit_deferred(None, self._clock()))
+        self._apply(self.core.store_staged(self._clock()))
         # A flush still scheduled (the closing connections' last actions) runs now: after
         # store.close() it would fail on the closed database.
         if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
+        if self._writer is not None:
+            self._writer.shutdown()
         self.store.close()
         if self.capture is not None:
             self.capture.close()

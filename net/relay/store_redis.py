@@ -298,7 +298,9 @@ class RedisStore:
         self._usage: dict[bytes, tuple[int, int, float]] = {}  # count, bytes, when read
         self._rollbacks = 0
         self._queued = 0  # this process's view: stored minus acknowledged and expired here
-        self._lock = threading.Lock()  # the demo's relay thread and a test may share one store
+        # redis-py's client is thread-safe (a connection pool), and the server writes batches on
+        # a thread of its own while its loop reads: only this process's counter needs a lock.
+        self._lock = threading.Lock()
         self._redis = _client(url)
         self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
@@ -318,8 +320,7 @@ class RedisStore:
     def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """One Redis call; a failure becomes a StoreError the core can report."""
         try:
-            with self._lock:
-                return call(*args, **kwargs)
+            return call(*args, **kwargs)
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
 
@@ -340,6 +341,10 @@ class RedisStore:
     @property
     def queued(self) -> int:
         return self._queued
+
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self._queued = max(0, self._queued + change)
 
     @property
     def rollbacks(self) -> int:
@@ -457,7 +462,7 @@ class RedisStore:
             calls.append((self._enqueue, {"keys": _queue_keys(tag), "args": args}))
         replies = self._call_all("write batch", calls)
         deleted = sum(int(reply) for reply in replies[: len(acks)])
-        self._queued -= deleted
+        self._count(-deleted)
         results: list[Stored | Refused] = [_NOT_RUN] * len(sends)
         for indices, reply in zip(by_recipient.values(), replies[len(acks) :], strict=True):
             for index, answer in zip(indices, reply, strict=True):
@@ -467,7 +472,7 @@ class RedisStore:
     def _enqueued(self, item: Enqueue, reply: Any) -> Stored | Refused:
         kind = reply[0]
         if kind == b"ok":
-            self._queued += 1
+            self._count(1)
             return Stored(int(reply[1]), item.now, item.expires_at, duplicate=False)
         if kind == b"dup":
             stored_at, original_expiry = struct.unpack(">dd", reply[2])
@@ -529,7 +534,7 @@ class RedisStore:
         deleted = int(
             self._run("ack", self._ack, keys=_queue_keys(_tag(recipient)), args=list(message_ids))
         )
-        self._queued -= deleted
+        self._count(-deleted)
         return deleted
 
     def expire(self, now: float) -> int:
@@ -544,7 +549,7 @@ class RedisStore:
             ]
             total += sum(int(n) for n in self._call_all("expire", calls))
         self._usage.clear()
-        self._queued = max(0, self._queued - total)
+        self._count(-total)
         return total
 
     # --- limits shared by every relay process -----------------------------------------------
@@ -577,15 +582,35 @@ class RedisStore:
         ]
         self._call_all("connection leases", calls)
 
-    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
-        """Up to ``want`` tokens from the account's one bucket shared by every process."""
+    def take_tokens(
+        self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
+    ) -> int:
+        """Up to ``want`` tokens from one of the account's buckets shared by every process."""
         granted = self._run(
             "rate limit",
             self._take_tokens,
-            keys=[f"rl:{{{_tag(account)}}}"],
+            keys=[f"{_BUCKETS[bucket]}:{{{_tag(account)}}}"],
             args=[want, repr(rate), repr(burst)],
         )
         return int(granted)
+
+    def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
+        if interval <= 0:
+            return True
+        claimed = self._run(
+            "prekey fetch limit",
+            self._redis.set,
+            _pair_key(requester, target),
+            b"1",
+            nx=True,
+            px=max(1, int(interval * 1000)),
+        )
+        return bool(claimed)
+
+    def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool:
+        return bool(
+            self._run("prekey fetch limit", self._redis.exists, _pair_key(requester, target))
+        )
 
     def _member(self, conn_id: int) -> str:
         return f"{self.publisher}/{conn_id}"
@@ -618,6 +643,14 @@ def decode_wake(data: bytes) -> tuple[bytes, list[Queued] | None]:
         return publisher, fresh
     except (ValueError, TypeError, IndexError, KeyError, struct.error, msgpack.UnpackException):
         return b"", None
+
+
+_BUCKETS = {"rate": "rl", "otk-requester": "or", "otk-target": "ot"}
+
+
+def _pair_key(requester: bytes, target: bytes) -> str:
+    """Under the requester's tag: the requester's fetch decides, whoever the target is."""
+    return f"op:{{{_tag(requester)}}}:{target.hex()}"
 
 
 def _tag(account: bytes) -> str:

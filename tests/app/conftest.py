@@ -1,4 +1,5 @@
-"""Fixtures for the store tests: temp profiles and fast passphrases.
+"""Fixtures for the core and store tests: temp profiles and fast passphrases; the real relay
+(``relay``) and two accounts on it (``pair``) from test_core_fixtures.py.
 
 The real Secret Service keyring (``secret_service``, ``secret_keyring``) comes from the shared
 plugin tests/keyring_service.py, which tests/ui uses too.
@@ -11,6 +12,10 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 from parley.app.store.keysource import PassphraseSource
+
+from .test_core_fixtures import pair_fixture, relay_fixture
+
+__all__ = ["pair_fixture", "relay_fixture"]  # pytest finds them here for every test module
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Shared fixtures of the core tests: a real in-process relay on 127.0.0.1 port 0 and accounts
-with real SQLCipher stores (Argon2id at libsodium's minimum cost to keep the suite fast).
+"""Shared fixtures and helpers of the core tests: a real in-process relay on 127.0.0.1 port 0 and
+accounts with real SQLCipher stores (Argon2id at libsodium's minimum cost to keep the suite fast).
 
-Test modules import the fixture functions (``*_fixture``) they use from here.
+The fixtures ``relay`` and ``pair`` reach every test under tests/app through its conftest.py;
+the helpers (``make_person``, ``online``, ``talking``, ``incoming``...) are imported from here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 from parley.app.account import create_account, open_account
-from parley.app.events import Event
+from parley.app.events import Event, MessageAdded
 from parley.app.messenger import Messenger
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import RelayServer, serve_relay
@@ -74,6 +75,39 @@ async def accept_requests(person: Person) -> None:
     await asyncio.sleep(0)  # the held-back receipts start on their way...
     if person.messenger._client is not None:
         await person.messenger.flush(WAIT_S)  # ...and reach the relay before the test goes on
+
+
+def incoming(person: Person, *, system: bool = False) -> list[str]:
+    """The bodies of the messages that reached ``person``, in order (the app's own system lines
+    too when ``system``)."""
+    return [
+        e.message.body
+        for e in person.events
+        if isinstance(e, MessageAdded)
+        and e.message.direction == "in"
+        and (system or e.message.kind == "message")
+    ]
+
+
+async def online(*people: Person) -> None:
+    """Connect each to the relay and wait until it is logged in."""
+    for person in people:
+        await person.messenger.start()
+        await person.messenger.wait_online(WAIT_S)
+
+
+async def talking(
+    pair: tuple[Person, Person], greeting: str = "hi, bob"
+) -> tuple[Person, Person, str, str]:
+    """Both online, Alice greets Bob and Bob accepts her request:
+    (alice, bob, Alice's conversation id, Bob's conversation id)."""
+    alice, bob = pair
+    await online(alice, bob)
+    mine = (await alice.messenger.conversations())[0].id
+    await alice.messenger.send_text(mine, greeting)
+    await eventually(lambda: greeting in incoming(bob))
+    await accept_requests(bob)
+    return alice, bob, mine, (await bob.messenger.conversations())[0].id
 
 
 @pytest.fixture(name="relay")

@@ -7,32 +7,21 @@ import os
 from pathlib import Path
 
 from parley.app.account import open_account
-from parley.app.events import MessageAdded, MessageRefused
+from parley.app.events import MessageRefused
 from parley.crypto import ratchet
 from parley.crypto.session import peek_initial
 from parley.net.relay.server import RelayServer
 
 from . import attacker
-from .test_core_fixtures import (  # noqa: F401
+from .test_core_fixtures import (
     PASSPHRASE,
     WAIT_S,
     Person,
     accept_requests,
     eventually,
+    incoming,
     make_person,
-    pair_fixture,
-    relay_fixture,
 )
-
-
-def bodies(person: Person) -> list[str]:
-    return [
-        e.message.body
-        for e in person.events
-        if isinstance(e, MessageAdded)
-        and e.message.direction == "in"
-        and e.message.kind == "message"
-    ]
 
 
 async def test_a_forged_first_message_does_not_burn_the_one_time_prekey(
@@ -69,7 +58,7 @@ async def test_a_forged_first_message_does_not_burn_the_one_time_prekey(
     await alice.messenger.wait_online(WAIT_S)
     await alice.messenger.flush(WAIT_S)
     await bob.reopen()
-    await eventually(lambda: bodies(bob) == ["the genuine first message"])
+    await eventually(lambda: incoming(bob) == ["the genuine first message"])
     refused = [e for e in bob.events if isinstance(e, MessageRefused)]
     assert len(refused) == 1 and refused[0].conversation_id is None
     assert "could not be shown: it could not be decrypted" in refused[0].text
@@ -96,7 +85,7 @@ async def test_a_replayed_first_message_without_a_one_time_prekey_is_refused(
     save_sessions(alice.messenger.store.db, alice_row.id, [session])
     conversation = (await alice.messenger.conversations())[0].id
     first = await alice.messenger.send_text(conversation, "one")
-    await eventually(lambda: bodies(bob) == ["one"])
+    await eventually(lambda: incoming(bob) == ["one"])
     await accept_requests(bob)
     bob_conversation = (await bob.messenger.conversations())[0].id
     # The conversation moves on, past the ratchet's duplicate window (it remembers the last
@@ -104,9 +93,9 @@ async def test_a_replayed_first_message_without_a_one_time_prekey_is_refused(
     rounds = ratchet.MAX_PAST_RATCHET_KEYS + 2
     for n in range(rounds):
         await bob.messenger.send_text(bob_conversation, f"b{n}")
-        await eventually(lambda n=n: f"b{n}" in bodies(alice))  # type: ignore[misc]
+        await eventually(lambda n=n: f"b{n}" in incoming(alice))  # type: ignore[misc]
         await alice.messenger.send_text(conversation, f"a{n}")
-        await eventually(lambda n=n: f"a{n}" in bodies(bob))  # type: ignore[misc]
+        await eventually(lambda n=n: f"a{n}" in incoming(bob))  # type: ignore[misc]
 
     # The first message again, with a new message id (a malicious relay, or Alice's account).
     seen = await bob.messenger.relay_record(first.id)
@@ -115,7 +104,7 @@ async def test_a_replayed_first_message_without_a_one_time_prekey_is_refused(
     await alice.messenger._require_client().send(bob_key, os.urandom(16), replay)
     await asyncio.sleep(1.0)
     await bob.messenger.send_text(bob_conversation, "still the live session")
-    await eventually(lambda: "still the live session" in bodies(alice))
+    await eventually(lambda: "still the live session" in incoming(alice))
     history = [m.body for m in await bob.messenger.load_messages(bob_conversation, limit=500)]
     exchange = [body for n in range(rounds) for body in (f"b{n}", f"a{n}")]
     assert history == ["one", *exchange, "still the live session"]

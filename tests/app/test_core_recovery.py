@@ -5,12 +5,13 @@ to force a reset (docs/protocol.md s5, app/recovery.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from parley.app import recovery
-from parley.app.events import MessageAdded
 from parley.app.messaging import Pipeline, load_sessions, save_sessions
 from parley.app.store import contacts
 from parley.crypto import notice as notice_format
@@ -20,24 +21,9 @@ from parley.net.client_types import Delivery
 
 from tests.net.conftest import RelayProcess
 
-from .test_core_fixtures import (  # noqa: F401
-    Person,
-    accept_requests,
-    eventually,
-    make_person,
-    pair_fixture,
-    relay_fixture,
-)
+from .test_core_fixtures import Person, accept_requests, eventually, incoming, make_person, online
 
 WAIT_S = 30.0
-
-
-def bodies(person: Person) -> list[str]:
-    return [
-        e.message.body
-        for e in person.events
-        if isinstance(e, MessageAdded) and e.message.direction == "in"
-    ]
 
 
 async def statuses(person: Person) -> dict[str, str]:
@@ -46,22 +32,53 @@ async def statuses(person: Person) -> dict[str, str]:
     return {m.body: m.status for m in rows if m.direction == "out"}
 
 
-async def _started(*people: Person) -> None:
-    for person in people:
-        await person.messenger.start()
-        await person.messenger.wait_online(WAIT_S)
-
-
 async def _talk(alice: Person, bob: Person) -> str:
     """One message each way, so that both have both chains; returns Alice's conversation id."""
     conversation = (await alice.messenger.conversations())[0].id
     await alice.messenger.send_text(conversation, "hello bob")
-    await eventually(lambda: "hello bob" in bodies(bob))
+    await eventually(lambda: "hello bob" in incoming(bob))
     await accept_requests(bob)  # Alice is a stranger to Bob until he accepts her request
     bob_conversation = (await bob.messenger.conversations())[0].id
     await bob.messenger.send_text(bob_conversation, "hello alice")
-    await eventually(lambda: "hello alice" in bodies(alice))
+    await eventually(lambda: "hello alice" in incoming(alice))
     return conversation
+
+
+@contextlib.asynccontextmanager
+async def over_relay_process(
+    tmp_path: Path, args: list[str]
+) -> AsyncIterator[tuple[RelayProcess, Person, Person, str]]:
+    """A real `parley relay` process run with ``args``, and Alice and Bob talking over it (one
+    message each way): (relay, alice, bob, Alice's conversation id). Stopped afterwards."""
+    relay = RelayProcess(tmp_path / "relay", args)
+    relay.data_dir.mkdir()
+    relay.start()
+    people: list[Person] = []
+    try:
+        alice = await make_person(tmp_path, "alice", relay.url)
+        bob = await make_person(tmp_path, "bob", relay.url)
+        people += [alice, bob]
+        await alice.messenger.add_contact((await bob.messenger.my_invite()).code)
+        await online(alice, bob)
+        yield relay, alice, bob, await _talk(alice, bob)
+    finally:
+        for person in people:
+            await person.messenger.close()
+        relay.kill()
+
+
+async def send_and_settle(
+    alice: Person, conversation: str, texts: list[str], settled: tuple[str, ...]
+) -> dict[str, str]:
+    """Send ``texts``, then wait (bounded) until each has one of the ``settled`` statuses."""
+    for text in texts:
+        await alice.messenger.send_text(conversation, text)
+    for _ in range(int(WAIT_S / 0.1)):
+        now = await statuses(alice)
+        if all(now.get(t) in settled for t in texts):
+            break
+        await asyncio.sleep(0.1)
+    return now
 
 
 def _lose(person: Person, count: int) -> None:
@@ -89,15 +106,15 @@ async def test_a_direction_wedged_by_25001_lost_messages_recovers(
     pair: tuple[Person, Person],
 ) -> None:
     alice, bob = pair
-    await _started(alice, bob)
+    await online(alice, bob)
     conversation = await _talk(alice, bob)
     _lose(alice, ratchet.MAX_SKIP + 1)
     for n in range(3):
         await alice.messenger.send_text(conversation, f"after the gap {n}")
     # Bob cannot decrypt them (25,001 keys ahead), tells Alice, who starts a fresh session and
     # sends them again: they arrive, in order, once each.
-    await eventually(lambda: len(bodies(bob)) == 4, WAIT_S)
-    assert bodies(bob) == ["hello bob"] + [f"after the gap {n}" for n in range(3)]
+    await eventually(lambda: len(incoming(bob)) == 4, WAIT_S)
+    assert incoming(bob) == ["hello bob"] + [f"after the gap {n}" for n in range(3)]
     for _ in range(int(WAIT_S / 0.1)):
         if set((await statuses(alice)).values()) == {"delivered"}:
             break
@@ -108,13 +125,13 @@ async def test_a_direction_wedged_by_25001_lost_messages_recovers(
     bob_conversation = (await bob.messenger.conversations())[0].id
     await bob.messenger.send_text(bob_conversation, "welcome back")
     await alice.messenger.send_text(conversation, "thanks")
-    await eventually(lambda: "welcome back" in bodies(alice) and "thanks" in bodies(bob))
+    await eventually(lambda: "welcome back" in incoming(alice) and "thanks" in incoming(bob))
     assert _session_count(alice) == 2
 
 
 async def test_a_forged_or_replayed_notice_forces_no_reset(pair: tuple[Person, Person]) -> None:
     alice, bob = pair
-    await _started(alice, bob)
+    await online(alice, bob)
     conversation = await _talk(alice, bob)
     await bob.messenger.close()  # Bob is away: what Alice sends now stays undelivered
     pending = await alice.messenger.send_text(conversation, "are you there?")
@@ -167,8 +184,8 @@ async def test_a_forged_or_replayed_notice_forces_no_reset(pair: tuple[Person, P
     assert _session_count(alice) == 2
     # Bob comes back and reads everything in the fresh session.
     await bob.reopen()
-    await eventually(lambda: "are you there?" in bodies(bob) and "still there?" in bodies(bob))
-    assert bodies(bob).count("are you there?") == 1 and bodies(bob).count("still there?") == 1
+    await eventually(lambda: "are you there?" in incoming(bob) and "still there?" in incoming(bob))
+    assert incoming(bob).count("are you there?") == 1 and incoming(bob).count("still there?") == 1
 
 
 def test_notices_go_once_per_message_and_at_most_a_burst_a_minute() -> None:
@@ -193,38 +210,19 @@ async def test_messages_lost_to_the_relays_expiry_come_back_in_a_fresh_session(
     monkeypatch.setattr(ratchet, "MAX_SKIP", 5)
     offset = tmp_path / "relay-clock-offset"
     offset.write_text("0")
-    relay = RelayProcess(tmp_path / "relay", ["--test-clock-offset-file", str(offset)])
-    relay.data_dir.mkdir()
-    relay.start()
-    people: list[Person] = []
-    try:
-        alice = await make_person(tmp_path, "alice", relay.url)
-        bob = await make_person(tmp_path, "bob", relay.url)
-        people += [alice, bob]
-        await alice.messenger.add_contact((await bob.messenger.my_invite()).code)
-        await _started(alice, bob)
-        conversation = await _talk(alice, bob)
+    args = ["--test-clock-offset-file", str(offset)]
+    async with over_relay_process(tmp_path, args) as (_relay, alice, bob, conversation):
         await bob.messenger.close()
         lost = [f"lost {n}" for n in range(6)]
-        for text in lost:
-            await alice.messenger.send_text(conversation, text)
-        for _ in range(int(WAIT_S / 0.1)):
-            now = await statuses(alice)
-            if all(now.get(t) == "sent" for t in lost):
-                break
-            await asyncio.sleep(0.1)
+        await send_and_settle(alice, conversation, lost, ("sent",))
         offset.write_text(str(15 * 86_400))  # past the 14-day time-to-live
         await asyncio.sleep(2.5)  # the relay reads the offset once a second
         await bob.reopen()
         await asyncio.sleep(1.0)
-        assert bodies(bob) == []  # the relay let them expire
+        assert incoming(bob) == []  # the relay let them expire
         await alice.messenger.send_text(conversation, "after the expiry")
-        await eventually(lambda: len(bodies(bob)) == 7, WAIT_S)
-        assert bodies(bob) == [*lost, "after the expiry"]
-    finally:
-        for person in people:
-            await person.messenger.close()
-        relay.kill()
+        await eventually(lambda: len(incoming(bob)) == 7, WAIT_S)
+        assert incoming(bob) == [*lost, "after the expiry"]
 
 
 async def test_messages_refused_by_the_relays_quota_come_back_in_a_fresh_session(
@@ -236,26 +234,11 @@ async def test_messages_refused_by_the_relays_quota_come_back_in_a_fresh_session
     the fresh session then carries the refused ones too (the relay is restarted with the default
     quota first, so that the resend burst itself fits)."""
     monkeypatch.setattr(ratchet, "MAX_SKIP", 2)
-    relay = RelayProcess(tmp_path / "relay", ["--quota-messages", "3"])
-    relay.data_dir.mkdir()
-    relay.start()
-    people: list[Person] = []
-    try:
-        alice = await make_person(tmp_path, "alice", relay.url)
-        bob = await make_person(tmp_path, "bob", relay.url)
-        people += [alice, bob]
-        await alice.messenger.add_contact((await bob.messenger.my_invite()).code)
-        await _started(alice, bob)
-        conversation = await _talk(alice, bob)
+    async with over_relay_process(tmp_path, ["--quota-messages", "3"]) as talk:
+        relay, alice, bob, conversation = talk
         await bob.messenger.close()
         texts = [f"while away {n}" for n in range(6)]
-        for text in texts:
-            await alice.messenger.send_text(conversation, text)
-        for _ in range(int(WAIT_S / 0.1)):
-            now = await statuses(alice)
-            if all(now.get(t) in ("sent", "failed") for t in texts):
-                break
-            await asyncio.sleep(0.1)
+        now = await send_and_settle(alice, conversation, texts, ("sent", "failed"))
         # The queue also holds Alice's receipt for "hello alice" if Bob left before it came.
         refused = [t for t in texts if now[t] == "failed"]
         assert len(refused) >= 3 and refused == texts[-len(refused) :]
@@ -266,16 +249,12 @@ async def test_messages_refused_by_the_relays_quota_come_back_in_a_fresh_session
         relay.start()
         await alice.messenger.wait_online(WAIT_S)
         await bob.reopen()
-        await eventually(lambda: len(bodies(bob)) == 6 - len(refused))  # what the relay kept
+        await eventually(lambda: len(incoming(bob)) == 6 - len(refused))  # what the relay kept
         await alice.messenger.send_text(conversation, "back?")
-        await eventually(lambda: len(bodies(bob)) == 7, WAIT_S)
-        assert sorted(bodies(bob)) == sorted([*texts, "back?"])
+        await eventually(lambda: len(incoming(bob)) == 7, WAIT_S)
+        assert sorted(incoming(bob)) == sorted([*texts, "back?"])
         for _ in range(int(WAIT_S / 0.1)):
             if set((await statuses(alice)).values()) == {"delivered"}:
                 break
             await asyncio.sleep(0.1)
         assert set((await statuses(alice)).values()) == {"delivered"}
-    finally:
-        for person in people:
-            await person.messenger.close()
-        relay.kill()

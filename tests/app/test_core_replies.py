@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from parley.app import content as content_format
+from parley.app.account import open_account
 from parley.app.errors import AppError, ContactNotFound, ContentError
 from parley.app.events import MessageAdded, MessageView, ReactionChanged, ReactionView
 from parley.app.messaging import Pipeline
@@ -20,6 +21,7 @@ from parley.net.relay.server import RelayServer
 
 from . import attacker
 from .test_core_fixtures import (  # noqa: F401
+    PASSPHRASE,
     WAIT_S,
     Person,
     accept_requests,
@@ -226,3 +228,22 @@ async def test_reactions_touch_nothing_outside_their_conversation(
     assert request.claimed_name == "mallory"
     for person in (carol, mallory, eve):
         await person.messenger.close()
+
+
+async def test_a_reaction_made_offline_is_sent_after_a_restart(
+    pair: tuple[Person, Person],
+) -> None:
+    alice, bob, _, _ = await talking(pair)
+    [greeting] = incoming(bob)
+    # Bob's app opens without reaching the relay, he reacts, and closes it again.
+    await bob.messenger.close()
+    offline = await open_account(bob.profile, passphrase=PASSPHRASE)
+    shown = await offline.react(greeting.id, THUMBS)
+    assert shown.reactions == (ReactionView(THUMBS, 1, True),)
+    await offline.close()
+    assert reactions_seen(alice) == []
+    await bob.reopen()  # online again: what waited is sent
+    await eventually(lambda: len(reactions_seen(alice)) == 1)
+    assert reactions_seen(alice)[0].message.reactions == (ReactionView(THUMBS, 1, False),)
+    await bob.messenger.flush(WAIT_S)
+    assert bob.messenger.store.db.one("SELECT count(*) FROM outbox") == (0,)

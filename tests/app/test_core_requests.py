@@ -12,7 +12,6 @@ from pathlib import Path
 from parley.app import content as content_format
 from parley.app.events import (
     ConversationChanged,
-    MessageAdded,
     MessageRefused,
     MessageStatusChanged,
     RequestChanged,
@@ -21,24 +20,7 @@ from parley.crypto.attachment import encrypt_attachment
 from parley.net.relay.server import RelayServer
 
 from . import attacker
-from .test_core_fixtures import (  # noqa: F401
-    WAIT_S,
-    Person,
-    eventually,
-    make_person,
-    pair_fixture,
-    relay_fixture,
-)
-
-
-def incoming(person: Person) -> list[str]:
-    return [
-        e.message.body
-        for e in person.events
-        if isinstance(e, MessageAdded)
-        and e.message.direction == "in"
-        and e.message.kind == "message"
-    ]
+from .test_core_fixtures import WAIT_S, Person, eventually, incoming, make_person, online
 
 
 def statuses(person: Person, status: str) -> list[str]:
@@ -47,12 +29,6 @@ def statuses(person: Person, status: str) -> list[str]:
         for e in person.events
         if isinstance(e, MessageStatusChanged) and e.status == status
     ]
-
-
-async def online(*people: Person) -> None:
-    for person in people:
-        await person.messenger.start()
-        await person.messenger.wait_online(WAIT_S)
 
 
 async def test_a_stranger_is_a_request_and_hears_nothing_until_accepted(

@@ -10,43 +10,21 @@ from pathlib import Path
 import pytest
 from parley.app.account import create_account
 from parley.app.errors import AppError, ContentError, SendBlocked
-from parley.app.events import ContactKeyChanged, MessageAdded
+from parley.app.events import ContactKeyChanged
 from parley.app.messenger import Messenger
 from parley.crypto import succession
 from parley.crypto.keys import IdentityKeyPair
 from parley.net.relay.server import RelayServer
 
-from .test_core_fixtures import (  # noqa: F401
+from .test_core_fixtures import (
     FAST,
     PASSPHRASE,
     WAIT_S,
     Person,
-    accept_requests,
     eventually,
-    make_person,
-    pair_fixture,
-    relay_fixture,
+    incoming,
+    talking,
 )
-
-
-def incoming(person: Person) -> list[str]:
-    return [
-        e.message.body
-        for e in person.events
-        if isinstance(e, MessageAdded) and e.message.direction == "in"
-    ]
-
-
-async def talking(pair: tuple[Person, Person]) -> tuple[Person, Person, str]:
-    """Alice wrote to Bob and Bob accepted her request: Bob's conversation id with Alice."""
-    alice, bob = pair
-    for person in (alice, bob):
-        await person.messenger.start()
-        await person.messenger.wait_online(WAIT_S)
-    await alice.messenger.send_text((await alice.messenger.conversations())[0].id, "hi, alice")
-    await eventually(lambda: incoming(bob) == ["hi, alice"])
-    await accept_requests(bob)
-    return alice, bob, (await bob.messenger.conversations())[0].id
 
 
 async def new_account(
@@ -69,7 +47,7 @@ async def new_account(
 async def test_an_unproven_was_claim_does_not_take_over_the_contact(
     pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
 ) -> None:
-    alice, bob, bob_conversation = await talking(pair)
+    alice, bob, _mine, bob_conversation = await talking(pair, "hi, alice")
     [before] = await bob.messenger.contacts()
     # Mallory knows Alice's public identity key (it is in her invite) and claims to be her.
     mallory, _ = await new_account(
@@ -104,7 +82,7 @@ async def test_an_unproven_was_claim_does_not_take_over_the_contact(
 async def test_forged_and_stale_succession_statements_are_refused(
     pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
 ) -> None:
-    alice, bob, bob_conversation = await talking(pair)
+    alice, bob, _mine, bob_conversation = await talking(pair, "hi, alice")
     [before] = await bob.messenger.contacts()
     old = alice.messenger.identity.public.to_bytes()
     mallory, _ = await new_account(relay, tmp_path / "mallory")
@@ -136,7 +114,7 @@ async def test_forged_and_stale_succession_statements_are_refused(
 async def test_a_proven_key_change_blocks_a_verified_contact_until_accepted(
     pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
 ) -> None:
-    alice, bob, _ = await talking(pair)
+    alice, bob, _mine, _theirs = await talking(pair, "hi, alice")
     [contact] = await bob.messenger.contacts()
     mine = await bob.messenger.safety_number(contact.id)
     theirs = await alice.messenger.safety_number((await alice.messenger.contacts())[0].id)
@@ -178,7 +156,7 @@ async def test_a_proven_key_change_blocks_a_verified_contact_until_accepted(
 async def test_an_unverified_contact_sees_the_change_but_is_not_blocked(
     pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
 ) -> None:
-    alice, bob, _ = await talking(pair)
+    alice, bob, _mine, _theirs = await talking(pair, "hi, alice")
     again, _ = await new_account(relay, tmp_path / "alice-new")
     try:
         await again.adopt_succession(
@@ -205,7 +183,7 @@ async def test_an_unverified_contact_sees_the_change_but_is_not_blocked(
 async def test_a_request_is_merged_only_after_comparing_safety_numbers(
     pair: tuple[Person, Person], relay: RelayServer, tmp_path: Path
 ) -> None:
-    alice, bob, bob_conversation = await talking(pair)
+    alice, bob, _mine, bob_conversation = await talking(pair, "hi, alice")
     [contact] = await bob.messenger.contacts()
     # Alice lost her old device: no succession statement, only her word.
     again, _ = await new_account(

@@ -12,24 +12,11 @@ from parley.app import typing_indicators
 from parley.app.events import RequestChanged, TypingChanged
 from parley.net.relay.server import RelayServer
 
-from .test_core_fixtures import (  # noqa: F401
-    WAIT_S,
-    Person,
-    accept_requests,
-    eventually,
-    pair_fixture,
-    relay_fixture,
-)
+from .test_core_fixtures import WAIT_S, Person, eventually, online, talking
 
 
 def typing_events(person: Person) -> list[TypingChanged]:
     return [e for e in person.events if isinstance(e, TypingChanged)]
-
-
-async def online(*people: Person) -> None:
-    for person in people:
-        await person.messenger.start()
-        await person.messenger.wait_online(WAIT_S)
 
 
 async def turn_on(person: Person) -> None:
@@ -49,22 +36,10 @@ def message_rows(person: Person) -> int:
     return int(row[0])
 
 
-async def contacts(pair: tuple[Person, Person]) -> str:
-    """Bob accepts Alice's first message; returns Alice's conversation id."""
-    alice, bob = pair
-    await online(alice, bob)
-    conversation = (await alice.messenger.conversations())[0].id
-    await alice.messenger.send_text(conversation, "hello")
-    await eventually(lambda: any(isinstance(e, RequestChanged) for e in bob.events))
-    await accept_requests(bob)
-    return conversation
-
-
 async def test_nothing_is_sent_with_the_setting_off_and_an_accepted_contacts_is_shown(
     pair: tuple[Person, Person], relay: RelayServer
 ) -> None:
-    alice, bob = pair
-    conversation = await contacts(pair)
+    alice, bob, conversation, _theirs = await talking(pair)
     await alice.messenger.flush(WAIT_S)
     await asyncio.sleep(0.5)
     before, rows = stored(relay), message_rows(bob)
@@ -121,8 +96,7 @@ async def test_a_strangers_a_requests_and_a_blocked_identitys_typing_is_never_sh
 async def test_a_typing_indicator_that_waited_at_the_relay_is_not_shown(
     pair: tuple[Person, Person], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alice, bob = pair
-    conversation = await contacts(pair)
+    alice, bob, conversation, _theirs = await talking(pair)
     await turn_on(alice)
     monkeypatch.setattr(typing_indicators, "SHOWN_FOR_S", 0.5)
     await bob.messenger.close()  # Bob goes offline; the relay keeps what Alice sends

@@ -46,7 +46,7 @@ def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
 
 def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     store = Store.open(v1_profile, V1_SOURCE)
-    assert store.db.user_version() == migrate.SCHEMA_VERSION == 5
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 6
     page = messages.page(store.db, "v1")
     assert [m.body for m in page] == [
         "Café at noon? See example.com/menu",
@@ -66,9 +66,11 @@ def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     assert store.db.one("SELECT count(*) FROM message_replies") == (0,)
     assert replies.reactions_of(store.db, [m.id for m in page]) == {}
     assert replies.set_reaction(store.db, page[0].id, "in", "\U0001f44d", 1.0)
+    # Migration 6: an empty outbox for reactions waiting for the relay.
+    assert store.db.one("SELECT count(*) FROM outbox") == (0,)
     store.close()
     reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
-    assert reopened.db.user_version() == 5
+    assert reopened.db.user_version() == 6
     [kept] = replies.reactions_of(reopened.db, [page[0].id])[page[0].id]
     assert (kept.side, kept.emoji) == ("in", "\U0001f44d")
     assert [r.message.seq for r in search.search(reopened.db, "cafe")] == [page[0].seq]

@@ -318,13 +318,14 @@ async def test_session_recovery_works_between_warrant_builds(
     messages sent again carry envelopes that the recipient checks."""
     from parley.crypto import ratchet
 
-    from .test_core_recovery import _lose, _started, _talk, bodies
+    from . import test_core_fixtures as core
+    from .test_core_recovery import _lose, _talk
 
     alice, bob = pair
-    await _started(alice, bob)
+    await core.online(alice, bob)
     conversation = await _talk(alice, bob)
     _lose(alice, ratchet.MAX_SKIP + 1)
     await alice.messenger.send_text(conversation, "after the gap")
-    await eventually(lambda: len(bodies(bob)) == 2, 30.0)
-    assert bodies(bob) == ["hello bob", "after the gap"]
+    await eventually(lambda: len(core.incoming(bob)) == 2, 30.0)
+    assert core.incoming(bob) == ["hello bob", "after the gap"]
     assert all(m.message.status != "rejected" for m in incoming(bob))

@@ -763,3 +763,25 @@ def test_staged_sends_are_stored_at_the_end_of_the_turn_in_arrival_order(relay: 
     assert relay.store.queued == 2  # the acks are staged too ...
     relay.frames(relay.core.store_staged(T0))
     assert relay.store.queued == 0  # ... and applied with the turn's batch
+
+
+def test_a_send_arriving_while_its_recipients_batch_is_written_waits_behind_it(
+    tmp_path: Path,
+) -> None:
+    # The server writes a batch off the loop; a live-forwardable send for the same recipient
+    # that arrives meanwhile must not overtake the message still being written.
+    relay = Harness(tmp_path, commit_delay=0.05)
+    relay.core.stage_sends = True
+    bconn, _ = relay.login(bob)
+    aconn, _ = relay.login(alice)
+    relay.core.disconnect(bconn)
+    assert relay.send(aconn, bob, mid(1), b"first") == []
+    bconn, _ = relay.login(bob)
+    in_flight = relay.core.take_staged()  # being written on the writer thread
+    assert relay.send(aconn, bob, mid(2), b"second") == []  # staged, not held and forwarded
+    outcome = relay.store.write_batch(in_flight.acks, in_flight.sends)
+    first = relay.frames(relay.core.finish_staged(in_flight, outcome, T0), bconn)
+    second = relay.frames(relay.core.store_staged(T0), bconn)
+    delivered = [f.message_id for f in first + second if isinstance(f, wire.Deliver)]
+    assert delivered == [mid(1), mid(2)]
+    relay.store.close()

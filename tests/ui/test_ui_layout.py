@@ -21,9 +21,11 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
     WAIT_MS,
+    choose_in_menu,
     click,
     close_window,
     menu_item,
+    message_menu,
     paste_file,
     type_into,
     wait_for_window,
@@ -216,6 +218,15 @@ def test_main_window_and_every_dialog(
     found += _at_both_sizes(qtbot, record, "What the relay saw")
     close_window(qtbot, record)
 
+    # The message menu (quick reactions, Reply...) over the newest bubble, and a reply begun.
+    newest = alice.pane.model.message_at(alice.pane.model.rowCount() - 1)
+    assert newest is not None
+    bubble_menu = message_menu(qtbot, alice, newest.id)
+    found += [f"message menu: {p}" for p in problems(bubble_menu)]
+    choose_in_menu(qtbot, bubble_menu, "Reply")
+    qtbot.waitUntil(alice.pane.composer.reply_bar.isVisible, timeout=WAIT_MS)
+    found += _at_both_sizes(qtbot, alice, "main window, replying")
+    click(alice.pane.composer.reply_bar.cancel)
     found += _pictures(qtbot, alice, tmp_path)
     found += _requests(qtbot, alice)
 

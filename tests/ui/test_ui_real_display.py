@@ -1,8 +1,9 @@
 """The click-through tests once more on a real X server (Xvfb) with a window manager (twm).
 
 Offscreen, Qt activates windows and moves focus without a window manager's say; on a desktop a
-window manager decides. This runs the add-contact flow and the layout check as a subprocess on
-Xvfb with twm, Qt's xcb platform and real window activation.
+window manager decides. This runs the add-contact flow, the layout check and the message menu
+(replies, reactions: a right click and a popup) as a subprocess on Xvfb with twm, Qt's xcb
+platform and real window activation.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_click_through_flows_pass_on_xvfb_with_a_window_manager() -> None:
             assert probe.stdout.strip() == "xcb"  # a real X connection, not offscreen
             result = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                 "tests/ui/test_ui_add_contact.py", "tests/ui/test_ui_layout.py"],
+                 "tests/ui/test_ui_add_contact.py", "tests/ui/test_ui_layout.py",
+                 "tests/ui/test_ui_replies.py"],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
             )  # fmt: skip
             assert manager.poll() is None, "twm exited: the run had no window manager"

@@ -184,6 +184,60 @@ def open_from_menu(qtbot: QtBot, window: MainWindow, menu: str, item: str, kind:
     return wait_for_window(qtbot, kind, window)
 
 
+def right_click(widget: QWidget, pos: QPoint) -> None:
+    """A right click at ``pos`` (widget coordinates), through the window as the platform
+    delivers it: Qt turns the press into the context-menu event there (a click sent to the
+    widget itself never opens a context menu)."""
+    _usable(widget)
+    window = widget.window()
+    handle = window.windowHandle()
+    assert handle is not None, "the window is not shown"
+    at = widget.mapTo(window, pos)
+    QTest.mouseClick(handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def bubble_point(window: MainWindow, message_id: str, where: str = "center") -> QPoint:
+    """Where a message's bubble is drawn in the message list's viewport ("center", or "top":
+    just inside its top edge, where a quoted block is)."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    pane = window.pane
+    row = pane.model.row_of_message(message_id)
+    assert row is not None, f"message {message_id} is not loaded"
+    index = pane.model.index(row)
+    pane.view.scrollTo(index)
+    option = QStyleOptionViewItem()
+    pane.view.initViewItemOption(option)
+    option.rect = pane.view.visualRect(index)
+    found = pane.delegate.bubble_rect(option, index)
+    assert found is not None
+    bubble = found[1]
+    if where == "top":
+        return QPoint(bubble.left() + 20, bubble.top() + 14)
+    return bubble.center()
+
+
+def message_menu(qtbot: QtBot, window: MainWindow, message_id: str) -> QMenu:
+    """Right-click a message's bubble and return the menu that opened."""
+    pane = window.pane
+    before = pane.menu
+    right_click(pane.view.viewport(), bubble_point(window, message_id))
+    qtbot.waitUntil(
+        lambda: pane.menu is not None and pane.menu is not before and pane.menu.isVisible(),
+        timeout=WAIT_MS,
+    )
+    assert pane.menu is not None
+    return pane.menu
+
+
+def choose_in_menu(qtbot: QtBot, menu: QMenu, item: str) -> None:
+    """Click an item of an open menu with the mouse."""
+    action = next((a for a in menu.actions() if _plain(a.text()) == _plain(item)), None)
+    assert action is not None, f"no item {item!r} in the menu"
+    click(menu, menu.actionGeometry(action).center())
+    qtbot.waitUntil(lambda: not menu.isVisible(), timeout=WAIT_MS)
+
+
 def paste_file(window: MainWindow, path: Path) -> None:
     """Copy ``path`` (as a file manager does) and press Ctrl+V in the open chat's composer."""
     mime = QMimeData()

@@ -1,0 +1,176 @@
+"""Replies and reactions in the desktop app, used as people use them: a right click on a bubble
+and the real menu, the quick-reaction buttons, the shortcuts, Escape, a click on a quote or a chip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shiboken6
+from parley.app.events import MessageView, ReactionView
+from parley.ui.main_window import MainWindow
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMenu, QStyleOptionViewItem, QToolButton
+from pytestqt.qtbot import QtBot
+
+from tests.ui.ui_driver import (
+    WAIT_MS,
+    bubble_point,
+    choose_in_menu,
+    click,
+    message_menu,
+    open_chat,
+    press,
+    send,
+    shortcut,
+    type_text,
+)
+
+pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
+
+THUMBS = "\U0001f44d"
+HEART = "\u2764\ufe0f"
+
+
+def last_message(window: MainWindow) -> MessageView | None:
+    model = window.pane.model
+    return model.message_at(model.rowCount() - 1)
+
+
+def loaded(window: MainWindow, message_id: str) -> MessageView | None:
+    row = window.pane.model.row_of_message(message_id)
+    return None if row is None else window.pane.model.message_at(row)
+
+
+def wait_for_last(qtbot: QtBot, window: MainWindow, body: str) -> MessageView:
+    qtbot.waitUntil(
+        lambda: (m := last_message(window)) is not None and m.body == body, timeout=WAIT_MS
+    )
+    message = last_message(window)
+    assert message is not None
+    return message
+
+
+def talking(qtbot: QtBot, pair: tuple[Any, Any]) -> tuple[MainWindow, MainWindow, MessageView]:
+    """Both conversations open; Alice asked something and Bob has it."""
+    alice, bob = pair
+    open_chat(alice)
+    open_chat(bob)
+    send(alice, "lunch at noon?")
+    return alice, bob, wait_for_last(qtbot, bob, "lunch at noon?")
+
+
+def test_reply_from_the_bubble_menu_quotes_and_a_click_on_the_quote_finds_it(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, bob, question = talking(qtbot, pair)
+    choose_in_menu(qtbot, message_menu(qtbot, bob, question.id), "Reply")
+    bar = bob.pane.composer.reply_bar
+    assert bar.isVisible() and bar.label.full_text() == "Replying to Alice: lunch at noon?"
+    assert bar.label.text() == bar.label.full_text()  # room enough: not shortened
+    assert bob.pane.composer.edit.hasFocus()
+    type_text(bob.pane.composer.edit, "yes, at the usual place")
+    press(bob.pane.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=WAIT_MS)
+    answer = wait_for_last(qtbot, alice, "yes, at the usual place")
+    assert answer.reply is not None
+    assert (answer.reply.message_id, answer.reply.author, answer.reply.text) == (
+        question.id,
+        "You",
+        "lunch at noon?",
+    )
+    assert answer.reply.found
+    # The quote is drawn inside the bubble: a click on it selects the quoted message.
+    for _ in range(3):
+        send(alice, "filler so the question is not the selected row")
+    wait_for_last(qtbot, alice, "filler so the question is not the selected row")
+    view = alice.pane.view
+    click(view.viewport(), bubble_point(alice, answer.id, "top"))
+    qtbot.waitUntil(
+        lambda: (m := alice.pane.current_message()) is not None and m.body == "lunch at noon?",
+        timeout=WAIT_MS,
+    )
+
+
+def test_the_reply_shortcut_and_escape_and_the_cancel_button(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, bob, question = talking(qtbot, pair)
+    bar = bob.pane.composer.reply_bar
+    click(bob.pane.view.viewport(), bubble_point(bob, question.id))  # select it
+    shortcut(qtbot, bob, "Ctrl+Shift+R")
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)
+    press(bob.pane.composer.edit, Qt.Key.Key_Escape)
+    assert not bar.isVisible()
+    shortcut(qtbot, bob, "Ctrl+Shift+R")
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)
+    click(bar.cancel)
+    assert not bar.isVisible()
+    send(bob, "no quote here")
+    plain = wait_for_last(qtbot, alice, "no quote here")
+    assert plain.reply is None
+
+
+def _reaction_button(menu: QMenu | None, emoji: str) -> QToolButton:
+    assert menu is not None
+    buttons = [
+        b for b in menu.findChildren(QToolButton) if b.accessibleName() == f"React with {emoji}"
+    ]
+    assert len(buttons) == 1, [b.accessibleName() for b in menu.findChildren(QToolButton)]
+    return buttons[0]
+
+
+def _reactions(window: MainWindow, message_id: str) -> tuple[ReactionView, ...] | None:
+    message = loaded(window, message_id)
+    return None if message is None else message.reactions
+
+
+def test_reactions_from_the_quick_picker_chips_and_removal(
+    qtbot: QtBot, pair: tuple[Any, Any]
+) -> None:
+    alice, bob, question = talking(qtbot, pair)
+    # Bob reacts from the picker at the top of the bubble's menu.
+    menu = message_menu(qtbot, bob, question.id)
+    click(_reaction_button(menu, THUMBS))
+    qtbot.waitUntil(lambda: not shiboken6.isValid(menu) or not menu.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: _reactions(alice, question.id) == (ReactionView(THUMBS, 1, False),),
+        timeout=WAIT_MS,
+    )
+    assert _reactions(bob, question.id) == (ReactionView(THUMBS, 1, True),)
+    # Alice adds a heart to her own message, by keyboard (Ctrl+Shift+E opens the same menu).
+    shortcut(qtbot, alice, "Ctrl+Shift+E")
+    qtbot.waitUntil(lambda: alice.pane.menu is not None and alice.pane.menu.isVisible())
+    click(_reaction_button(alice.pane.menu, HEART))
+    qtbot.waitUntil(
+        lambda: (
+            _reactions(bob, question.id)
+            == (ReactionView(THUMBS, 1, True), ReactionView(HEART, 1, False))
+        ),
+        timeout=WAIT_MS,
+    )
+    # Bob clicks Alice's heart chip under the bubble: his thumbs up becomes a heart (one each).
+    view = bob.pane.view
+    row = bob.pane.model.row_of_message(question.id)
+    assert row is not None
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    option.rect = view.visualRect(bob.pane.model.index(row))
+    chips = dict(
+        (r.emoji, rect)
+        for r, rect in bob.pane.delegate.chip_rects(option, bob.pane.model.index(row))
+    )
+    click(view.viewport(), chips[HEART].center())
+    qtbot.waitUntil(
+        lambda: _reactions(alice, question.id) == (ReactionView(HEART, 2, True),),
+        timeout=WAIT_MS,
+    )
+    # "Remove my reaction" takes Bob's back.
+    choose_in_menu(qtbot, message_menu(qtbot, bob, question.id), f"Remove my reaction {HEART}")
+    qtbot.waitUntil(
+        lambda: _reactions(alice, question.id) == (ReactionView(HEART, 1, True),),
+        timeout=WAIT_MS,
+    )
+    assert _reactions(bob, question.id) == (ReactionView(HEART, 1, False),)
+    QTest.qWait(0)
