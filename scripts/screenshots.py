@@ -254,7 +254,16 @@ def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) 
     thanks = bob.pane.model.message_at(bob.pane.model.rowCount() - 1)
     if thanks is not None:
         core(camera, alice, alice.bridge.messenger.react(thanks.id, "\U0001f44d"))
-    alice.pane.send_picture(picture)
+    alice.pane.send_picture(picture)  # a picture is previewed, with a caption, before it goes
+    camera.wait(
+        lambda: alice.pane.preview is not None and alice.pane.preview.send.isEnabled(),
+        "the picture preview",
+    )
+    preview = alice.pane.preview
+    if preview is None:
+        raise SystemExit("screenshots: the picture preview did not open")
+    preview.caption.setText("The harbour at dusk")
+    preview.send.click()
     model = bob.pane.model
     camera.wait(
         lambda: (
