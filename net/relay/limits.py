@@ -7,6 +7,7 @@ a test can drive the clock by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from parley.net.errors import RelayConfigError
 from parley.net.wire import MAX_RELAY_NAME
@@ -146,7 +147,8 @@ class OneTimePrekeyLimits:
     stock would leave everyone else's first messages without one (weaker forward secrecy for the
     first message, as X3DH without a one-time prekey). A fetch over a limit is still answered,
     with the signed prekey alone, so adding a contact never fails because of this; only the
-    stock is protected. Kept in memory (per relay process): a restart forgets it.
+    stock is protected. Kept in memory (per relay process): a restart forgets it. Relay
+    processes sharing a store keep the same limits in it instead (``SharedPrekeyLimits``).
     """
 
     config: RelayConfig
@@ -187,3 +189,44 @@ class OneTimePrekeyLimits:
         interval = self.config.otk_pair_interval
         for pair in [p for p, t in self.pairs.items() if now - t >= interval]:
             del self.pairs[pair]
+
+
+class PrekeyLimitStore(Protocol):
+    """What ``SharedPrekeyLimits`` needs from a shared store (``RelayStore`` has it)."""
+
+    def take_tokens(
+        self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
+    ) -> int: ...
+
+    def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool: ...
+
+    def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool: ...
+
+
+@dataclass
+class SharedPrekeyLimits:
+    """``OneTimePrekeyLimits`` over a store shared by many relay processes (Redis): the same
+    rules in the same order, with the buckets and the pair memory in the store, so that an
+    account cannot multiply its allowance by spreading fetches over processes. The pair is
+    claimed last and atomically, so of two processes racing for one pair only one hands out a
+    key; a refusal after a bucket was taken leaves that token spent, as in memory."""
+
+    config: RelayConfig
+    store: PrekeyLimitStore
+
+    def allow(self, requester: bytes, target: bytes, now: float) -> bool:
+        config = self.config
+        if config.otk_pair_interval > 0 and self.store.prekey_pair_recent(requester, target):
+            return False
+        for account, per_hour, bucket in (
+            (requester, config.otk_per_requester, "otk-requester"),
+            (target, config.otk_per_target, "otk-target"),
+        ):
+            if per_hour > 0 and not self.store.take_tokens(
+                account, 1, per_hour / HOUR, per_hour, bucket
+            ):
+                return False
+        return self.store.claim_prekey_pair(requester, target, config.otk_pair_interval)
+
+    def forget_idle(self, now: float) -> None:
+        """Nothing to do: the store expires idle buckets and pairs itself."""

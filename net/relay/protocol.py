@@ -43,7 +43,12 @@ import nacl.exceptions
 import nacl.signing
 from parley.net import wire
 from parley.net.errors import StoreError, UnsupportedVersion, WireError
-from parley.net.relay.limits import OneTimePrekeyLimits, RelayConfig, TokenBucket
+from parley.net.relay.limits import (
+    OneTimePrekeyLimits,
+    RelayConfig,
+    SharedPrekeyLimits,
+    TokenBucket,
+)
 from parley.net.relay.metrics import Counters
 from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, Stored
 
@@ -180,7 +185,9 @@ class RelayCore:
         self._conns: dict[int, _Conn] = {}
         self._by_account: dict[bytes, list[_Conn]] = {}
         self._buckets: dict[bytes, TokenBucket] = {}
-        self._otk_limits = OneTimePrekeyLimits(config)
+        self._otk_limits: OneTimePrekeyLimits | SharedPrekeyLimits = (
+            SharedPrekeyLimits(config, store) if store.shared else OneTimePrekeyLimits(config)
+        )
         self._next_id = 1
         self._next_expiry = 0.0
         self._deferred: dict[bytes, _DeferredQueue] = {}

@@ -243,8 +243,20 @@ class RelayStore(Protocol):
     def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
         """Extend the leases of live connections (a dead process's leases run out)."""
 
-    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
-        """Take up to ``want`` tokens from the account's rate-limit bucket; return how many."""
+    def take_tokens(
+        self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
+    ) -> int:
+        """Take up to ``want`` tokens from one of the account's buckets (``rate``: requests;
+        ``otk-requester`` and ``otk-target``: one-time prekey fetches); return how many."""
+        ...
+
+    def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
+        """Record that ``requester`` took one of ``target``'s one-time prekeys; False if it
+        already did within ``interval`` seconds (so only one of two racing processes wins)."""
+        ...
+
+    def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool:
+        """Whether ``claim_prekey_pair`` for this pair is still within its interval."""
         ...
 
 
@@ -523,8 +535,16 @@ class SqliteStore:
     def renew_connections(self, conns: Sequence[tuple[bytes, int]], lease: float) -> None:
         return None
 
-    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
+    def take_tokens(
+        self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
+    ) -> int:
         return want
+
+    def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
+        return True
+
+    def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool:
+        return False
 
     def expire(self, now: float) -> int:
         deleted = self._exec("DELETE FROM queue WHERE expires_at <= ?", (now,)).rowcount

@@ -582,15 +582,35 @@ class RedisStore:
         ]
         self._call_all("connection leases", calls)
 
-    def take_tokens(self, account: bytes, want: int, rate: float, burst: float) -> int:
-        """Up to ``want`` tokens from the account's one bucket shared by every process."""
+    def take_tokens(
+        self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
+    ) -> int:
+        """Up to ``want`` tokens from one of the account's buckets shared by every process."""
         granted = self._run(
             "rate limit",
             self._take_tokens,
-            keys=[f"rl:{{{_tag(account)}}}"],
+            keys=[f"{_BUCKETS[bucket]}:{{{_tag(account)}}}"],
             args=[want, repr(rate), repr(burst)],
         )
         return int(granted)
+
+    def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
+        if interval <= 0:
+            return True
+        claimed = self._run(
+            "prekey fetch limit",
+            self._redis.set,
+            _pair_key(requester, target),
+            b"1",
+            nx=True,
+            px=max(1, int(interval * 1000)),
+        )
+        return bool(claimed)
+
+    def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool:
+        return bool(
+            self._run("prekey fetch limit", self._redis.exists, _pair_key(requester, target))
+        )
 
     def _member(self, conn_id: int) -> str:
         return f"{self.publisher}/{conn_id}"
@@ -623,6 +643,14 @@ def decode_wake(data: bytes) -> tuple[bytes, list[Queued] | None]:
         return publisher, fresh
     except (ValueError, TypeError, IndexError, KeyError, struct.error, msgpack.UnpackException):
         return b"", None
+
+
+_BUCKETS = {"rate": "rl", "otk-requester": "or", "otk-target": "ot"}
+
+
+def _pair_key(requester: bytes, target: bytes) -> str:
+    """Under the requester's tag: the requester's fetch decides, whoever the target is."""
+    return f"op:{{{_tag(requester)}}}:{target.hex()}"
 
 
 def _tag(account: bytes) -> str:

@@ -28,7 +28,7 @@ from tests.net.conftest import (
     message_id,
     metric,
 )
-from tests.redis_server import RedisClusterServers, RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer, TlsRedisServer
 
 
 @pytest.fixture
@@ -348,5 +348,79 @@ async def test_sends_while_redis_is_down_are_refused_and_the_relay_recovers(
         assert text.strip() == "ok"
         assert "Traceback" not in "\n".join(relay.lines)
         await raw.close()
+    finally:
+        server.stop()
+
+
+async def test_prekey_fetch_limits_hold_when_an_attacker_spreads_fetches_over_relays(
+    relay_factory: RelayFactory, redis_url: str
+) -> None:
+    # An attacker burning a victim's one-time prekeys spreads its fetches over two relay
+    # processes. With limits kept per process it took twice its allowance (this test failed so).
+    from nacl.signing import SigningKey
+
+    relay_a, relay_b = _two_relays(
+        relay_factory, redis_url, "--otk-per-requester", "3", "--otk-pair-hours", "0"
+    )
+    keys = tuple(bytes([n]) * 32 for n in range(20))
+    victims = []
+    for _ in range(4):
+        victim_key = SigningKey.generate()
+        owner = await RawConnection.open(relay_a.url)
+        await owner.login(victim_key)
+        published = await owner.request(
+            wire.Publish(owner.request_id(), b"s" * 32 + b"g" * 64, keys)
+        )
+        assert isinstance(published, wire.Published)
+        victims.append(bytes(victim_key.verify_key))
+        await owner.close()
+    attacker_key = SigningKey.generate()
+    conns = [await RawConnection.open(relay.url) for relay in (relay_a, relay_b)]
+    for conn in conns:
+        await conn.login(attacker_key)
+    taken = 0
+    for n in range(12):
+        conn = conns[n % 2]
+        reply = await conn.request(wire.Fetch(conn.request_id(), victims[n % 4]))
+        assert isinstance(reply, wire.Bundle)  # always answered: the signed prekey at least
+        taken += reply.one_time_prekey is not None
+    assert taken == 3
+    # And one pair cannot take two keys of one account within the pair interval across relays.
+    relay_c, relay_d = _two_relays(relay_factory, redis_url, "--otk-pair-hours", "24")
+    friend = SigningKey.generate()
+    pair_conns = [await RawConnection.open(relay.url) for relay in (relay_c, relay_d)]
+    for conn in pair_conns:
+        await conn.login(friend)
+    got = []
+    for conn in pair_conns:
+        reply = await conn.request(wire.Fetch(conn.request_id(), victims[0]))
+        assert isinstance(reply, wire.Bundle)
+        got.append(reply.one_time_prekey is not None)
+    assert got == [True, False]
+    for conn in [*conns, *pair_conns]:
+        await conn.close()
+
+
+async def test_relays_reach_redis_over_tls_and_refuse_an_unverified_server(
+    tmp_path: Path, relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    server = TlsRedisServer(tmp_path / "tls-redis").start()
+    try:
+        relay_a, relay_b = _two_relays(relay_factory, server.url)  # store and wake-ups over TLS
+        bob = await peers(relay_b.url).start()
+        alice = await peers(relay_a.url).start()
+        await alice.client.send(bob.account, message_id(1), b"over tls")
+        assert [d.payload for d in await bob.wait_for(1)] == [b"over tls"]
+        # Without the CA the server's certificate cannot be verified: the relay refuses to start
+        # rather than talk to whoever answers.
+        untrusted = f"rediss://127.0.0.1:{server.port}/0"
+        done = subprocess.run(
+            [sys.executable, "-m", "parley", "relay", "--port", "0", "--store", untrusted],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "cannot reach the Redis store" in done.stderr
+        assert "certificate verify failed" in done.stderr
+        assert "Traceback" not in done.stderr
     finally:
         server.stop()
