@@ -68,9 +68,11 @@ def test_typing_indicators_are_off_until_turned_on_in_settings(
     with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
         click(dialog.save)
 
-    # On: the next keys tell Bob, whose window shows it above his composer.
+    # On: the next keys tell Bob, whose window shows it above his composer, although Bob's own
+    # sending is still off (seeing Alice's tells Alice nothing about Bob).
     type_into(alice.pane.composer.edit, " there?")
     qtbot.waitUntil(indicator.isVisible, timeout=WAIT_MS)
+    assert not bob.pane.typing.sending
     assert indicator.text() == "Alice is typing\u2026"
     assert stored_at_relay(relay) == before + 1  # one "started" for all those keys
     type_text(alice.pane.composer.edit, " Lunch?")
