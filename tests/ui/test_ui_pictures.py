@@ -7,6 +7,7 @@ Two real windows, a real relay, the real file dialogs (Qt's own, offscreen), rea
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +188,13 @@ def test_files_that_cannot_be_sent_are_refused_in_the_preview(
     huge = two_colour_png(tmp_path / "huge.png", 40, 40)
     with huge.open("ab") as out:
         out.truncate(11 * 1024 * 1024)  # a real PNG followed by 11 MiB of zeros
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)  # reading it would wait forever for a writer
     open_chat(alice)
     refusals = {
         fake: "This file is not a picture Parley can show.",
         huge: "huge.png is 11.0 MiB; pictures are at most 10 MiB.",
+        pipe: "pipe.png is not a regular file; pictures are files.",
     }
     for path, sentence in refusals.items():
         click(alice.pane.composer.attach)
