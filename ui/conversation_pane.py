@@ -14,7 +14,7 @@ from parley.ui.composer import Composer, image_paths, write_private_png
 from parley.ui.errors import UiError
 from parley.ui.message_model import MESSAGE_ROLE, PAGE, MessageListModel
 from parley.ui.picture_preview import PicturePreview
-from parley.ui.picture_viewer import PictureViewer
+from parley.ui.picture_viewer import PictureViewer, ask_where_to_save
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
 from parley.ui.typing_indicator import TypingIndicator
@@ -33,10 +33,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -589,6 +591,9 @@ class ConversationPane(QWidget):
             view = QAction("Open picture", menu)
             view.triggered.connect(lambda: self.open_picture(message))
             menu.addAction(view)
+            save = QAction("Save picture…", menu)
+            save.triggered.connect(lambda: self.save_picture(message))
+            menu.addAction(save)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.menu = menu
         menu.popup(self.view.viewport().mapToGlobal(point))
@@ -652,6 +657,20 @@ class ConversationPane(QWidget):
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.open()
         return viewer
+
+    def save_picture(self, message: MessageView) -> QFileDialog | None:
+        """Save… straight from the conversation (the viewer has the same button)."""
+        if message.attachment is None:
+            return None
+
+        def report(text: str, ok: bool) -> None:
+            window = self.window()
+            if ok and isinstance(window, QMainWindow):
+                window.statusBar().showMessage(text, 15000)
+            elif not ok:
+                self._send_failed(text)
+
+        return ask_where_to_save(self._bridge, message.attachment, self, report)
 
     def current_message(self) -> MessageView | None:
         message = self.view.currentIndex().data(MESSAGE_ROLE)

@@ -35,7 +35,9 @@ from pytestqt.qtbot import QtBot
 from tests.ui.ui_driver import (
     WAIT_MS,
     choose_file,
+    choose_in_menu,
     click,
+    message_menu,
     open_chat,
     paste_file,
     press,
@@ -319,6 +321,14 @@ def test_viewer_zooms_by_buttons_keys_and_wheel_and_saves_the_exact_bytes(
     assert sorted(p.name for p in target.parent.iterdir()) == ["kept.png"]  # no stray copy
     QTest.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not viewer.isVisible(), timeout=WAIT_MS)
+
+    # The same from the message's menu, without opening the viewer.
+    again = target.parent / "again.png"
+    choose_in_menu(qtbot, message_menu(qtbot, bob, message.id), "Save picture…")
+    choose_file(qtbot, bob, again)
+    bar = bob.statusBar()
+    qtbot.waitUntil(lambda: bar.currentMessage() == f"Saved to {again}.", timeout=WAIT_MS)
+    assert again.read_bytes() == original
 
 
 def test_dropped_pictures_are_previewed_one_after_another(
