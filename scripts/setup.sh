@@ -27,8 +27,9 @@ APT_PACKAGES=(
   libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core
   # screenshots on a virtual display, and a real Secret Service keyring for the tests
   xvfb xauth dbus dbus-x11 gnome-keyring libsecret-tools
-  # the relay's Redis store is tested against a real server (standalone and a 3-node cluster)
-  redis-server
+  # the relay's Redis store is tested against a real server (standalone, a 3-node cluster, and
+  # TLS with a throwaway CA that the openssl command makes)
+  redis-server openssl
   # headless Chromium opens `parley compare`'s report.html in the tests
   chromium
   # a small window manager for the slow real-display test; zbar decodes QR codes from grabs;

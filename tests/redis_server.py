@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -135,6 +136,87 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(10)
         self.proc = None
+
+
+class TlsRedisServer(RedisServer):
+    """A redis-server that speaks only TLS (``rediss://``), with its own test CA and a server
+    certificate for 127.0.0.1 made by the openssl command; ``ca_file`` is what clients trust."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory, appendfsync="no")
+        self.ca_file = directory / "ca.pem"
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca_file}"
+
+    def start(self, port: int | None = None) -> RedisServer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.ca_file.exists():
+            _make_certificates(self.directory)
+        self.port = port or self.port or free_port()
+        args = [
+            REDIS_SERVER,
+            "--port", "0",
+            "--tls-port", str(self.port),
+            "--tls-cert-file", str(self.directory / "server.pem"),
+            "--tls-key-file", str(self.directory / "server.key"),
+            "--tls-ca-cert-file", str(self.ca_file),
+            "--tls-auth-clients", "no",
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+        ]  # fmt: skip
+        log = (self.directory / "redis.log").open("ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+        return self
+
+    def cli(self, *command: str, timeout: float = 10.0) -> str:
+        done = subprocess.run(
+            [REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), "--tls", "--cacert",
+             str(self.ca_file), *command],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited: see {self.directory / 'redis.log'}")
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw,
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as s,
+                ):
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start in time")
+
+
+def _make_certificates(directory: Path) -> None:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    curve = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    openssl("req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=parley-test-ca")  # fmt: skip
+    openssl("req", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2",
+            "-extfile", "san.ext")  # fmt: skip
 
 
 class RedisClusterServers:

@@ -28,7 +28,7 @@ from tests.net.conftest import (
     message_id,
     metric,
 )
-from tests.redis_server import RedisClusterServers, RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer, TlsRedisServer
 
 
 @pytest.fixture
@@ -399,3 +399,28 @@ async def test_prekey_fetch_limits_hold_when_an_attacker_spreads_fetches_over_re
     assert got == [True, False]
     for conn in [*conns, *pair_conns]:
         await conn.close()
+
+
+async def test_relays_reach_redis_over_tls_and_refuse_an_unverified_server(
+    tmp_path: Path, relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    server = TlsRedisServer(tmp_path / "tls-redis").start()
+    try:
+        relay_a, relay_b = _two_relays(relay_factory, server.url)  # store and wake-ups over TLS
+        bob = await peers(relay_b.url).start()
+        alice = await peers(relay_a.url).start()
+        await alice.client.send(bob.account, message_id(1), b"over tls")
+        assert [d.payload for d in await bob.wait_for(1)] == [b"over tls"]
+        # Without the CA the server's certificate cannot be verified: the relay refuses to start
+        # rather than talk to whoever answers.
+        untrusted = f"rediss://127.0.0.1:{server.port}/0"
+        done = subprocess.run(
+            [sys.executable, "-m", "parley", "relay", "--port", "0", "--store", untrusted],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "cannot reach the Redis store" in done.stderr
+        assert "certificate verify failed" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        server.stop()
