@@ -18,6 +18,7 @@ from parley.app.events import MessageAdded, MessageView, ReactionChanged, Reacti
 from parley.app.messaging import Pipeline
 from parley.app.store import contacts
 from parley.net.relay.server import RelayServer
+from PIL import Image
 
 from . import attacker
 from .test_core_fixtures import (  # noqa: F401
@@ -94,7 +95,7 @@ async def history(person: Person, conversation: str) -> list[MessageView]:
 
 
 async def test_a_reply_quotes_the_original_and_survives_a_restart(
-    pair: tuple[Person, Person],
+    pair: tuple[Person, Person], tmp_path: Path
 ) -> None:
     alice, bob, alice_chat, bob_chat = await talking(pair)
     [greeting] = incoming(bob)
@@ -111,6 +112,15 @@ async def test_a_reply_quotes_the_original_and_survives_a_restart(
         await bob.messenger.send_text(bob_chat, "x", reply_to="00" * 16)
     with pytest.raises(ContactNotFound):
         await bob.messenger.send_text(bob_chat, "x", reply_to="not hex")
+    # A picture can be a reply too; a quoted picture without caption says so.
+    image = tmp_path / "menu.png"
+    Image.new("RGB", (12, 8), "green").save(image)
+    shot = await bob.messenger.send_picture(bob_chat, image, "the menu", reply_to=greeting.id)
+    await eventually(lambda: len(incoming(alice)) == 2)
+    assert incoming(alice)[1].reply == reply.reply
+    back = await alice.messenger.send_picture(alice_chat, image, reply_to=incoming(alice)[1].id)
+    assert back.reply is not None and (back.reply.text, back.reply.picture) == ("the menu", True)
+    assert shot.reply is not None and shot.reply.author == "alice"
     await alice.reopen()
     stored = await history(alice, alice_chat)
     assert [m.reply for m in stored if m.body == "hello to you too"] == [reply.reply]
