@@ -497,6 +497,7 @@ class ConversationPane(QWidget):
             return
         path, shown_name, after_prepared = self._offers.pop(0)
         carried = self.composer.edit.toPlainText().strip()  # the draft becomes the caption
+        reply = self.composer.reply_to  # a reply begun goes with the picture (if it is sent)
         preview = PicturePreview(
             self._bridge,
             path,
@@ -509,23 +510,35 @@ class ConversationPane(QWidget):
         preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         conversation_id = self.conversation.id
         preview.send_requested.connect(
-            lambda picture, caption: self._send_prepared(conversation_id, picture, caption, carried)
+            lambda picture, caption: self._send_prepared(
+                conversation_id, picture, caption, carried, reply
+            )
         )
         preview.finished.connect(lambda _result: QTimer.singleShot(0, self._next_preview))
         self.preview = preview
         preview.open()
 
     def _send_prepared(
-        self, conversation_id: str, picture: CheckedPicture, caption: str, carried: str
+        self,
+        conversation_id: str,
+        picture: CheckedPicture,
+        caption: str,
+        carried: str,
+        reply: str | None = None,
     ) -> None:
         # The draft went into the caption field (and perhaps was edited there): it goes out with
-        # the picture, so it leaves the composer. Cancel leaves the draft where it was.
+        # the picture, so it leaves the composer. Cancel leaves the draft where it was; so with
+        # the reply: sent with the picture, it leaves the reply bar.
         if carried and self.composer.edit.toPlainText().strip() == carried:
             self.composer.edit.clear()
+        if reply is not None and self.composer.reply_to == reply:
+            self.composer.take_reply()
 
         def now() -> None:
             self._bridge.call(
-                self._bridge.messenger.send_picture(conversation_id, picture, caption),
+                self._bridge.messenger.send_picture(
+                    conversation_id, picture, caption, reply_to=reply
+                ),
                 self._sent,
                 self._send_failed,
             )
