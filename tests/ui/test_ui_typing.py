@@ -81,8 +81,13 @@ def test_typing_indicators_are_off_until_turned_on_in_settings(
 
     # Sending ends it: the message arrives and the indicator goes.
     QTest.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=WAIT_MS)
-    # Bob's history holds the two messages and nothing about typing.
     model = bob.pane.model
-    bodies = [m.body for row in range(model.rowCount()) if (m := model.message_at(row))]
-    assert bodies == ["Hello Bob, this is Alice.", "Are you there? Lunch?"]
+
+    def bodies() -> list[str]:
+        return [m.body for row in range(model.rowCount()) if (m := model.message_at(row))]
+
+    # Alice's client says "stopped" just before the message, so the indicator may go a moment
+    # before the message is in Bob's list: wait for both.
+    qtbot.waitUntil(lambda: not indicator.isVisible() and len(bodies()) == 2, timeout=WAIT_MS)
+    # Bob's history holds the two messages and nothing about typing.
+    assert bodies() == ["Hello Bob, this is Alice.", "Are you there? Lunch?"]
