@@ -69,10 +69,15 @@ class MessengerApi(Protocol):
         preview shows what will be sent); raises AttachmentRejected."""
 
     async def send_picture(
-        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+        self,
+        conversation_id: str,
+        picture: Path | CheckedPicture,
+        caption: str = "",
+        *,
+        reply_to: str | None = None,
     ) -> MessageView:
-        """Send a picture (a file, or one ``prepare_picture`` returned) with a caption; raises
-        AttachmentRejected when it is not an image or is too large."""
+        """Send a picture (a file, or one ``prepare_picture`` returned) with a caption, quoting
+        ``reply_to`` if given; raises AttachmentRejected when it is not an image or too large."""
 
     async def mark_read(self, conversation_id: str) -> None:
         """Mark the conversation read and send read receipts."""

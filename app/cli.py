@@ -662,14 +662,14 @@ class Cli:
     async def send(self, messenger: Messenger) -> None:
         if (self.args.text is None) == (self.args.picture is None):
             raise UsageError("send takes either a TEXT or --picture FILE")
-        if self.args.picture is not None and self.args.reply_to is not None:
-            raise UsageError("--reply-to goes with a TEXT (a picture cannot quote yet)")
         contact = await self.contact(messenger)
         conversation = next(
             c for c in await messenger.conversations() if c.contact_id == contact.id
         )
         if self.args.picture is not None:
-            message = await messenger.send_picture(conversation.id, self.args.picture)
+            message = await messenger.send_picture(
+                conversation.id, self.args.picture, reply_to=self.args.reply_to
+            )
         else:
             message = await messenger.send_text(
                 conversation.id, self.args.text, reply_to=self.args.reply_to

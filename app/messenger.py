@@ -650,10 +650,16 @@ class Messenger:
         return await asyncio.get_running_loop().run_in_executor(None, prepare_picture, path)
 
     async def send_picture(
-        self, conversation_id: str, picture: Path | CheckedPicture, caption: str = ""
+        self,
+        conversation_id: str,
+        picture: Path | CheckedPicture,
+        caption: str = "",
+        *,
+        reply_to: str | None = None,
     ) -> MessageView:
         if len(caption) > content_format.MAX_BODY_CHARS:
             raise AppError(f"A caption is at most {content_format.MAX_BODY_CHARS} characters.")
+        quote = None if reply_to is None else self._quote(conversation_id, reply_to)
         checked = (
             picture if isinstance(picture, CheckedPicture) else await self.prepare_picture(picture)
         )
@@ -669,7 +675,7 @@ class Messenger:
             checked.file_name,
         )
         body = content_format.Picture(
-            time.time(), caption.strip(), ref, self.display_name, *self._was()
+            time.time(), caption.strip(), ref, self.display_name, *self._was(), quote
         )
         meta = AttachmentMeta(
             contact_ops.new_id(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Render the desktop app of both builds into build/screenshots/*.png under Xvfb with twm.
 
-Starts its own X server (``Xvfb :N -screen 0 1440x800x24``) and the twm window manager (so that
+Starts its own X server (``Xvfb :N -screen 0 1440x900x24``) and the twm window manager (so that
 the title bars, which name the account and the build, are drawn), then once per build, each in
 its own process: builds what `parley demo` builds (an embedded relay and two accounts that know
 each other), exchanges messages, a reply, a reaction and a picture through the real core and
@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,9 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 60.0
 PASSPHRASE = "screenshot accounts, thrown away"  # noqa: S105 (throwaway accounts)
 XVFB = shutil.which("Xvfb") or "/usr/bin/Xvfb"
-SCREEN = "1440x800x24"
+SCREEN = "1440x900x24"
 #: Each window's size: two side by side, wide enough for the warrant build's header badge.
-WINDOW_W, WINDOW_H = 690, 700
+WINDOW_W, WINDOW_H = 690, 800
 #: twm's title bars in X's Unicode "fixed" font (xfonts-base) under a UTF-8 locale: the titles'
 #: "—" is drawn, not "_" as in the Latin-1 "fixed" font scripts/twmrc uses for the tests.
 TITLE_FONT = 'TitleFont "-misc-fixed-bold-r-normal--13-*-*-*-*-*-*-*"\n'
@@ -81,6 +82,8 @@ VARIANTS = ("standard", "warrant")
 DOCS = (
     "desktop",
     "desktop-warrant",
+    "desktop-mixed",
+    "picture-preview",
     "first-run",
     "safety-number",
     "what-the-relay-saw",
@@ -95,10 +98,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "screenshots")
     parser.add_argument("--docs", action="store_true", help="also update docs/images/")
     parser.add_argument("--render", choices=VARIANTS, help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--mixed", choices=("alice", "bob"), help=argparse.SUPPRESS)  # a child too
+    parser.add_argument("--relay", help=argparse.SUPPRESS)
+    parser.add_argument("--scene", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.render is not None:
         return render(args.out, args.render)
+    if args.mixed is not None:
+        return render_mixed(args.out, args.mixed, args.relay, args.scene)
     if not Path(XVFB).exists():
         print("screenshots: Xvfb is missing (scripts/setup.sh installs it)", file=sys.stderr)
         return 1
@@ -129,6 +137,9 @@ def main() -> int:
                 )
                 if done.returncode:
                     return done.returncode
+            code = mixed_scene(args.out, Path(scratch), env)
+            if code:
+                return code
         finally:
             if manager is not None:
                 manager.terminate()
@@ -136,7 +147,7 @@ def main() -> int:
     return publish(args.out) if args.docs else 0
 
 
-def warrant_config(folder: Path) -> dict[str, str]:
+def warrant_config(folder: Path, policy: str = "strict") -> dict[str, str]:
     """A throw-away authority and the build configuration packaging/build.sh would compile into
     the warrant wheel, named in PARLEY_BUILD_CONFIG (as tests/warrant_build.py does)."""
     from parley.app.warrant import authority as authority_files
@@ -145,10 +156,52 @@ def warrant_config(folder: Path) -> dict[str, str]:
     from parley import variant
 
     authority = folder / "authority"
-    authority_files.init(authority, trustees=5, threshold_k=3, epochs=4, start=int(time.time()))
-    config_file = folder / "build_config.py"
-    config_file.write_text(variant.render(make_config("warrant", authority, "strict")))
+    if not authority.exists():
+        start = int(time.time())
+        authority_files.init(authority, trustees=5, threshold_k=3, epochs=4, start=start)
+    config_file = folder / f"build_config_{policy}.py"
+    config_file.write_text(variant.render(make_config("warrant", authority, policy)))
     return {variant.CONFIG_ENV: str(config_file)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def mixed_command(role: str, port: int, scene: Path, out: Path) -> list[str]:
+    relay_url = f"ws://127.0.0.1:{port}"
+    return [sys.executable, __file__, "--mixed", role, "--relay", relay_url,
+            "--scene", str(scene), "--out", str(out)]  # fmt: skip
+
+
+def mixed_scene(out: Path, scratch: Path, env: dict[str, str]) -> int:
+    """Standard Alice and warrant Bob on one screen: two processes (the build is per process)
+    on one `parley relay`. Bob's build is "transitional" so that it reads Alice's messages (the
+    default, strict, refuses messages without an envelope: docs/warrant.md)."""
+    scene = scratch / "mixed"
+    scene.mkdir()
+    port = free_port()
+    relay = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+        [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1", "--port", str(port),
+         "--data", str(scene / "relay")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    warrant = warrant_config(scratch, "transitional")
+    try:
+        people = [
+            subprocess.Popen(  # noqa: S603 (this script, fixed arguments)
+                mixed_command(role, port, scene, out), env={**env, **extra}
+            )
+            for role, extra in (("alice", {}), ("bob", warrant))
+        ]
+        codes = [person.wait(timeout=300) for person in people]
+    finally:
+        relay.terminate()
+        relay.wait(timeout=10)
+    return max(codes)
 
 
 def publish(out: Path) -> int:
@@ -254,16 +307,16 @@ def converse(camera: Camera, alice: MainWindow, bob: MainWindow, picture: Path) 
     thanks = bob.pane.model.message_at(bob.pane.model.rowCount() - 1)
     if thanks is not None:
         core(camera, alice, alice.bridge.messenger.react(thanks.id, "\U0001f44d"))
-    alice.pane.send_picture(picture)  # a picture is previewed, with a caption, before it goes
+    alice.pane.send_picture(picture)  # the preview opens, with a caption field
     camera.wait(
-        lambda: alice.pane.preview is not None and alice.pane.preview.send.isEnabled(),
+        lambda: (preview := alice.pane.preview) is not None and preview.prepared is not None,
         "the picture preview",
     )
     preview = alice.pane.preview
-    if preview is None:
-        raise SystemExit("screenshots: the picture preview did not open")
-    preview.caption.setText("The harbour at dusk")
-    preview.send.click()
+    if preview is not None:
+        preview.caption.setText("The sunset from the ferry")
+        camera.shoot(preview, "picture-preview")
+        preview.send.click()
     model = bob.pane.model
     camera.wait(
         lambda: (
@@ -387,6 +440,90 @@ def render(out: Path, variant: str) -> int:
         runtime.stop()
         shutil.rmtree(base, ignore_errors=True)
     return 0
+
+
+def wait_for_file(camera: Camera, path: Path) -> str:
+    camera.wait(path.exists, path.name)
+    return path.read_text()
+
+
+async def meet(messenger: Any, role: str, scene: Path) -> None:
+    """Bob publishes his invite and accepts Alice's request; Alice adds him and says hello."""
+    if role == "bob":
+        (scene / "bob.invite.tmp").write_text((await messenger.my_invite()).code)
+        (scene / "bob.invite.tmp").rename(scene / "bob.invite")
+        for _ in range(int(WAIT_S / 0.02)):
+            pending = await messenger.requests()
+            if pending:
+                await messenger.accept_request(pending[0].contact_id)
+                return
+            await asyncio.sleep(0.02)
+        raise SystemExit("screenshots: Alice's request never came")
+    for _ in range(int(WAIT_S / 0.02)):
+        if (scene / "bob.invite").exists():
+            break
+        await asyncio.sleep(0.02)
+    contact = await messenger.add_contact((scene / "bob.invite").read_text())
+    conversation = next(c for c in await messenger.conversations() if c.contact_id == contact.id)
+    await messenger.send_text(conversation.id, "Hi Bob! Alice here, on the standard build.")
+
+
+def render_mixed(out: Path, role: str, relay_url: str, scene: Path) -> int:
+    """One side of the mixed scene, in this process; Alice's process takes the picture."""
+    import nacl.pwhash
+    from parley.app.account import create_account
+    from parley.app.runtime import CoreRuntime
+    from parley.ui.resources import app_icon
+    from parley.ui.session import AccountSession
+    from PySide6.QtCore import QRect
+
+    camera = Camera(out)
+    runtime = CoreRuntime()
+    runtime.start()
+    name = role.capitalize()
+    fast = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN)
+    session: AccountSession | None = None
+    try:
+        messenger = runtime.submit(
+            create_account(
+                scene / role,
+                name,
+                relay_url,
+                key_storage="passphrase",
+                passphrase=PASSPHRASE,
+                argon2_limits=fast,
+            )
+        ).result(timeout=WAIT_S)
+        runtime.submit(meet(messenger, role, scene)).result(timeout=WAIT_S)
+        number = 0 if role == "alice" else 1
+        geometry = QRect(20 + number * (WINDOW_W + 20), 40, WINDOW_W, WINDOW_H)
+        session = AccountSession(runtime, scene / role, icon=app_icon(), geometry=geometry)
+        session.adopt(messenger, online=True)
+        window = session.window
+        if window is None:
+            raise SystemExit("screenshots: a window did not open")
+        camera.wait(lambda: window.conversations.rowCount() > 0, "the conversation")
+        window.list.setCurrentIndex(window.conversations.index(0))
+        if role == "bob":
+            window.pane.send_text("Hi Alice. I run the warrant build: my title bar says so.")
+            camera.settle(1.0)
+            (scene / "bob.ready").touch()
+            wait_for_file(camera, scene / "shot.done")
+            return 0
+        camera.wait(lambda: window.pane.model.rowCount() >= 2, "Bob's answer")
+        # The standard build asks before the first message it sends to a warrant-build contact.
+        window.pane.send_text("What does that mean for what I write to you?")
+        camera.wait(lambda: window.pane.notice is not None, "the warrant notice")
+        wait_for_file(camera, scene / "bob.ready")
+        camera.shoot_screen("desktop-mixed")
+        (scene / "shot.done").touch()
+        return 0
+    finally:
+        if session is not None:
+            if session.window is not None:
+                session.window.closed.disconnect()
+            session.close()
+        runtime.stop()
 
 
 if __name__ == "__main__":

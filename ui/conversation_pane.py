@@ -14,7 +14,7 @@ from parley.ui.composer import Composer, image_paths, write_private_png
 from parley.ui.errors import UiError
 from parley.ui.message_model import MESSAGE_ROLE, PAGE, MessageListModel
 from parley.ui.picture_preview import PicturePreview
-from parley.ui.picture_viewer import PictureViewer
+from parley.ui.picture_viewer import PictureViewer, ask_where_to_save
 from parley.ui.relay_record_dialog import RelayRecordDialog
 from parley.ui.thumbnails import ThumbnailCache
 from parley.ui.typing_indicator import TypingIndicator
@@ -33,10 +33,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMainWindow,
     QMenu,
     QMessageBox,
     QPushButton,
@@ -495,6 +497,7 @@ class ConversationPane(QWidget):
             return
         path, shown_name, after_prepared = self._offers.pop(0)
         carried = self.composer.edit.toPlainText().strip()  # the draft becomes the caption
+        reply = self.composer.reply_to  # a reply begun goes with the picture (if it is sent)
         preview = PicturePreview(
             self._bridge,
             path,
@@ -507,23 +510,35 @@ class ConversationPane(QWidget):
         preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         conversation_id = self.conversation.id
         preview.send_requested.connect(
-            lambda picture, caption: self._send_prepared(conversation_id, picture, caption, carried)
+            lambda picture, caption: self._send_prepared(
+                conversation_id, picture, caption, carried, reply
+            )
         )
         preview.finished.connect(lambda _result: QTimer.singleShot(0, self._next_preview))
         self.preview = preview
         preview.open()
 
     def _send_prepared(
-        self, conversation_id: str, picture: CheckedPicture, caption: str, carried: str
+        self,
+        conversation_id: str,
+        picture: CheckedPicture,
+        caption: str,
+        carried: str,
+        reply: str | None = None,
     ) -> None:
         # The draft went into the caption field (and perhaps was edited there): it goes out with
-        # the picture, so it leaves the composer. Cancel leaves the draft where it was.
+        # the picture, so it leaves the composer. Cancel leaves the draft where it was; so with
+        # the reply: sent with the picture, it leaves the reply bar.
         if carried and self.composer.edit.toPlainText().strip() == carried:
             self.composer.edit.clear()
+        if reply is not None and self.composer.reply_to == reply:
+            self.composer.take_reply()
 
         def now() -> None:
             self._bridge.call(
-                self._bridge.messenger.send_picture(conversation_id, picture, caption),
+                self._bridge.messenger.send_picture(
+                    conversation_id, picture, caption, reply_to=reply
+                ),
                 self._sent,
                 self._send_failed,
             )
@@ -589,6 +604,9 @@ class ConversationPane(QWidget):
             view = QAction("Open picture", menu)
             view.triggered.connect(lambda: self.open_picture(message))
             menu.addAction(view)
+            save = QAction("Save picture…", menu)
+            save.triggered.connect(lambda: self.save_picture(message))
+            menu.addAction(save)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.menu = menu
         menu.popup(self.view.viewport().mapToGlobal(point))
@@ -652,6 +670,20 @@ class ConversationPane(QWidget):
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.open()
         return viewer
+
+    def save_picture(self, message: MessageView) -> QFileDialog | None:
+        """Save… straight from the conversation (the viewer has the same button)."""
+        if message.attachment is None:
+            return None
+
+        def report(text: str, ok: bool) -> None:
+            window = self.window()
+            if ok and isinstance(window, QMainWindow):
+                window.statusBar().showMessage(text, 15000)
+            elif not ok:
+                self._send_failed(text)
+
+        return ask_where_to_save(self._bridge, message.attachment, self, report)
 
     def current_message(self) -> MessageView | None:
         message = self.view.currentIndex().data(MESSAGE_ROLE)

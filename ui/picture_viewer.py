@@ -8,6 +8,7 @@ sent) to the file the user chose (app/attachments.py ``write_file``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from parley.app.events import AttachmentView
@@ -216,35 +217,49 @@ class PictureViewer(QDialog):
         """Ask where to save (window-modal, not blocking), then have the core write it there."""
         if not self.save.isEnabled():
             return None
-        folder = Path.home() / "Pictures"
-        if not folder.is_dir():
-            folder = Path.home()
-        suffix = SUFFIXES.get(self.attachment.mime_type, "png")
-        name = Path(self.attachment.file_name or "picture").stem or "picture"
-        dialog = QFileDialog(
-            self, "Save picture", str(folder / f"{name}.{suffix}"), f"Picture (*.{suffix})"
+
+        def report(text: str, ok: bool) -> None:
+            if ok:
+                self.saved.setText(text)
+                self.saved.setAccessibleDescription(text)
+            self.saved.setVisible(ok)
+            self.error.show_message("" if ok else text)
+
+        self.save_dialog = ask_where_to_save(self._bridge, self.attachment, self, report)
+        return self.save_dialog
+
+
+def ask_where_to_save(
+    bridge: CoreBridge,
+    attachment: AttachmentView,
+    parent: QWidget,
+    report: Callable[[str, bool], None],
+) -> QFileDialog:
+    """The Save dialog for a picture (starting in ~/Pictures, else home, under its own name),
+    then the core's decrypt-and-write to the chosen file; ``report(sentence, ok)`` tells how it
+    went. Shared by the viewer and the message's context menu."""
+    folder = Path.home() / "Pictures"
+    if not folder.is_dir():
+        folder = Path.home()
+    suffix = SUFFIXES.get(attachment.mime_type, "png")
+    name = Path(attachment.file_name or "picture").stem or "picture"
+    dialog = QFileDialog(
+        parent, "Save picture", str(folder / f"{name}.{suffix}"), f"Picture (*.{suffix})"
+    )
+    named(dialog, "Save picture as")
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    dialog.setDefaultSuffix(suffix)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def chosen(where: str) -> None:
+        path = Path(where)
+        bridge.call(
+            bridge.messenger.save_attachment(attachment.id, path),
+            lambda _none: report(f"Saved to {path}.", True),
+            lambda message: report(message, False),
         )
-        named(dialog, "Save picture as")
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
-        dialog.setDefaultSuffix(suffix)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda chosen: self._save_to(Path(chosen)))
-        self.save_dialog = dialog
-        dialog.open()
-        return dialog
 
-    def _save_to(self, path: Path) -> None:
-        self.saved.hide()
-        self.error.show_message("")
-
-        def saved(_none: None) -> None:
-            self.saved.setText(f"Saved to {path}.")
-            self.saved.setAccessibleDescription(self.saved.text())
-            self.saved.show()
-
-        self._bridge.call(
-            self._bridge.messenger.save_attachment(self.attachment.id, path),
-            saved,
-            self.error.show_message,
-        )
+    dialog.fileSelected.connect(chosen)
+    dialog.open()
+    return dialog

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from parley.app import cli
+from PIL import Image
 
 from tests.app.cli_harness import ok, relay_process, run
 
@@ -32,9 +33,13 @@ def test_reply_and_react_from_the_command_line(relay_url: str, tmp_path: Path) -
     [request] = ok(run(ben, "requests"))
     ok(run(ben, "requests", "accept", request.split("\t")[0]))
     [answer] = ok(run(ben, "send", "Ann", "yes, see you", "--reply-to", asked))
-    [line] = ok(run(ann, "recv", "--count", "1", "--timeout", "30"))
+    picture = tmp_path / "place.png"
+    Image.new("RGB", (8, 8), "red").save(picture)
+    ok(run(ben, "send", "Ann", "--picture", str(picture), "--reply-to", asked))
+    line, shot = ok(run(ann, "recv", "--count", "2", "--timeout", "30"))
     assert line.endswith('\tBen\t[reply to You: "lunch \\x1b[31mat noon?"] yes, see you')
-    assert "\x1b" not in line
+    assert shot.endswith('\tBen\t[reply to You: "lunch \\x1b[31mat noon?"] [picture place.png]')
+    assert "\x1b" not in line + shot
     # Ann reacts; Ben's next recv prints it as a line of its own (not counted as a message).
     assert ok(run(ann, "react", answer, THUMBS)) == [f"{answer}\t{THUMBS} 1 (yours)"]
     [reaction] = ok(run(ben, "recv", "--timeout", "3"))

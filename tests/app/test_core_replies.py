@@ -11,15 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
+from parley.app import contacts as contact_ops
 from parley.app import content as content_format
+from parley.app import recovery, replies
 from parley.app.account import open_account
 from parley.app.errors import AppError, ContactNotFound, ContentError
 from parley.app.events import MessageAdded, MessageView, ReactionChanged, ReactionView
 from parley.app.messaging import Pipeline
-from parley.app.store import contacts
+from parley.app.store import contacts, messages
+from parley.app.store.messages import NewMessage
+from parley.app.store.profile import Store
 from parley.net.relay.server import RelayServer
+from PIL import Image
 
 from . import attacker
+from .conftest import fast_passphrase
 from .test_core_fixtures import (  # noqa: F401
     PASSPHRASE,
     WAIT_S,
@@ -94,7 +100,7 @@ async def history(person: Person, conversation: str) -> list[MessageView]:
 
 
 async def test_a_reply_quotes_the_original_and_survives_a_restart(
-    pair: tuple[Person, Person],
+    pair: tuple[Person, Person], tmp_path: Path
 ) -> None:
     alice, bob, alice_chat, bob_chat = await talking(pair)
     [greeting] = incoming(bob)
@@ -111,6 +117,15 @@ async def test_a_reply_quotes_the_original_and_survives_a_restart(
         await bob.messenger.send_text(bob_chat, "x", reply_to="00" * 16)
     with pytest.raises(ContactNotFound):
         await bob.messenger.send_text(bob_chat, "x", reply_to="not hex")
+    # A picture can be a reply too; a quoted picture without caption says so.
+    image = tmp_path / "menu.png"
+    Image.new("RGB", (12, 8), "green").save(image)
+    shot = await bob.messenger.send_picture(bob_chat, image, "the menu", reply_to=greeting.id)
+    await eventually(lambda: len(incoming(alice)) == 2)
+    assert incoming(alice)[1].reply == reply.reply
+    back = await alice.messenger.send_picture(alice_chat, image, reply_to=incoming(alice)[1].id)
+    assert back.reply is not None and (back.reply.text, back.reply.picture) == ("the menu", True)
+    assert shot.reply is not None and shot.reply.author == "alice"
     await alice.reopen()
     stored = await history(alice, alice_chat)
     assert [m.reply for m in stored if m.body == "hello to you too"] == [reply.reply]
@@ -247,3 +262,23 @@ async def test_a_reaction_made_offline_is_sent_after_a_restart(
     assert reactions_seen(alice)[0].message.reactions == (ReactionView(THUMBS, 1, False),)
     await bob.messenger.flush(WAIT_S)
     assert bob.messenger.store.db.one("SELECT count(*) FROM outbox") == (0,)
+
+
+def test_a_reply_sent_again_in_a_fresh_session_keeps_its_quote(tmp_path: Path) -> None:
+    """Session recovery rebuilds what was sent from the store (app/recovery.py): the quote too."""
+    store = Store.create(tmp_path / "profile", fast_passphrase())
+    db = store.db
+    _contact, conversation = contact_ops.create(db, b"k" * 32, "Bob")
+    messages.add(
+        db, NewMessage(b"o" * 16, conversation.id, "in", "Bob", "lunch?", 1.0, 1.0, "delivered")
+    )
+    mine = messages.add(
+        db, NewMessage(b"r" * 16, conversation.id, "out", "Me", "yes", 2.0, None, "sending")
+    )
+    assert mine is not None
+    quote = content_format.Quote(b"o" * 16, b"k" * 32, "lunch?")
+    replies.store_quote(db, mine.id, quote, "in")
+    again = recovery.rebuild(db, mine, "Me", None)
+    assert isinstance(again, content_format.Text) and again.reply == quote
+    assert content_format.decode(content_format.encode(again)) == again
+    store.close()

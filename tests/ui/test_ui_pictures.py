@@ -7,6 +7,7 @@ Two real windows, a real relay, the real file dialogs (Qt's own, offscreen), rea
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ from pytestqt.qtbot import QtBot
 from tests.ui.ui_driver import (
     WAIT_MS,
     choose_file,
+    choose_in_menu,
     click,
+    message_menu,
     open_chat,
     paste_file,
     press,
@@ -187,10 +190,13 @@ def test_files_that_cannot_be_sent_are_refused_in_the_preview(
     huge = two_colour_png(tmp_path / "huge.png", 40, 40)
     with huge.open("ab") as out:
         out.truncate(11 * 1024 * 1024)  # a real PNG followed by 11 MiB of zeros
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)  # reading it would wait forever for a writer
     open_chat(alice)
     refusals = {
         fake: "This file is not a picture Parley can show.",
         huge: "huge.png is 11.0 MiB; pictures are at most 10 MiB.",
+        pipe: "pipe.png is not a regular file; pictures are files.",
     }
     for path, sentence in refusals.items():
         click(alice.pane.composer.attach)
@@ -315,6 +321,14 @@ def test_viewer_zooms_by_buttons_keys_and_wheel_and_saves_the_exact_bytes(
     assert sorted(p.name for p in target.parent.iterdir()) == ["kept.png"]  # no stray copy
     QTest.keyClick(viewer, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not viewer.isVisible(), timeout=WAIT_MS)
+
+    # The same from the message's menu, without opening the viewer.
+    again = target.parent / "again.png"
+    choose_in_menu(qtbot, message_menu(qtbot, bob, message.id), "Save picture…")
+    choose_file(qtbot, bob, again)
+    bar = bob.statusBar()
+    qtbot.waitUntil(lambda: bar.currentMessage() == f"Saved to {again}.", timeout=WAIT_MS)
+    assert again.read_bytes() == original
 
 
 def test_dropped_pictures_are_previewed_one_after_another(

@@ -4,12 +4,15 @@ and the real menu, the quick-reaction buttons, the shortcuts, Escape, a click on
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import shiboken6
 from parley.app.events import MessageView, ReactionView
 from parley.ui.main_window import MainWindow
+from parley.ui.picture_preview import PicturePreview
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QStyleOptionViewItem, QToolButton
 from pytestqt.qtbot import QtBot
@@ -21,10 +24,12 @@ from tests.ui.ui_driver import (
     click,
     message_menu,
     open_chat,
+    paste_file,
     press,
     send,
     shortcut,
     type_text,
+    wait_for_window,
 )
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
@@ -174,3 +179,30 @@ def test_reactions_from_the_quick_picker_chips_and_removal(
     )
     assert _reactions(bob, question.id) == (ReactionView(HEART, 1, False),)
     QTest.qWait(0)
+
+
+def test_a_reply_can_be_a_picture(qtbot: QtBot, pair: tuple[Any, Any], tmp_path: Path) -> None:
+    alice, bob, question = talking(qtbot, pair)
+    choose_in_menu(qtbot, message_menu(qtbot, bob, question.id), "Reply")
+    bar = bob.pane.composer.reply_bar
+    assert bar.isVisible()
+    image = QImage(60, 40, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3366cc"))
+    path = tmp_path / "the-place.png"
+    assert image.save(str(path))
+    paste_file(bob, path)
+    preview = wait_for_window(qtbot, PicturePreview, bob)
+    qtbot.waitUntil(preview.send.isEnabled, timeout=WAIT_MS)
+    click(preview.send)
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: (m := last_message(alice)) is not None and m.attachment is not None,
+        timeout=WAIT_MS,
+    )
+    picture = last_message(alice)
+    assert picture is not None and picture.reply is not None
+    assert (picture.reply.message_id, picture.reply.text, picture.reply.found) == (
+        question.id,
+        "lunch at noon?",
+        True,
+    )
