@@ -57,10 +57,34 @@ try:
     import redis.asyncio as aioredis
     import redis.asyncio.cluster as aioredis_cluster
     import redis.cluster
+    import redis.connection
     import redis.exceptions
+    import redis.utils
 except ImportError:  # pragma: no cover - the optional dependency is part of the dev install
     redis = None  # type: ignore[assignment]
 
+
+def _hiredis_packing() -> tuple[Any, Any] | None:
+    """asyncio connections (plain, TLS) that pack commands with hiredis, as the synchronous
+    client does. redis-py's asyncio connection packs in Python, one ``encode`` per argument:
+    90 us of the relay's CPU per batch script call against about 5 us (profiled at 3000
+    msgs/s across two relays), the largest single cost of the cross-process path."""
+    if redis is None or not redis.utils.HIREDIS_AVAILABLE:  # pragma: no cover
+        return None
+    pack = redis.connection.HiredisRespSerializer().pack
+
+    class Plain(aioredis.Connection):
+        def pack_command(self, *args: Any) -> list[bytes]:
+            return pack(*args)  # type: ignore[no-any-return]
+
+    class Tls(aioredis.SSLConnection):
+        def pack_command(self, *args: Any) -> list[bytes]:
+            return pack(*args)  # type: ignore[no-any-return]
+
+    return Plain, Tls
+
+
+HiredisPacking = _hiredis_packing()
 _HEAD = struct.Struct(">dd32s")  # stored_at, expires_at, sender: the record before its payload
 USAGE_MAX_AGE = 1.0  # seconds a queue's use, as read for the live path, is taken as current
 USAGE_CACHE_ENTRIES = 100_000
@@ -281,7 +305,10 @@ def _client(url: str, *, use_asyncio: bool = False) -> Any:
     if use_asyncio:
         if cluster:
             return aioredis_cluster.RedisCluster.from_url(plain, **options)
-        return aioredis.Redis.from_url(plain, **options)
+        pool = aioredis.ConnectionPool.from_url(plain, **options)
+        if HiredisPacking is not None:
+            pool.connection_class = HiredisPacking[pool.connection_class is aioredis.SSLConnection]
+        return aioredis.Redis(connection_pool=pool)
     if cluster:
         return redis.cluster.RedisCluster.from_url(plain, **options)
     return redis.Redis.from_url(plain, **options)
