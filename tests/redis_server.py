@@ -74,7 +74,7 @@ class RedisServer:
         self.port = port or self.port or free_port(cluster=self.cluster)
         args = [
             REDIS_SERVER,
-            "--port", str(self.port),
+            *self._listen_args(),
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),
             "--save", "",
@@ -96,6 +96,12 @@ class RedisServer:
         self.wait_ready()
         return self
 
+    def _listen_args(self) -> list[str]:
+        return ["--port", str(self.port)]
+
+    def _connect(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=0.5)
+
     def cli(self, *command: str, timeout: float = 10.0) -> str:
         done = subprocess.run(
             [REDIS_CLI, "-h", "127.0.0.1", "-p", str(self.port), *command],
@@ -112,7 +118,7 @@ class RedisServer:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"redis-server exited: see {self.directory / 'redis.log'}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                with self._connect() as s:
                     s.sendall(b"PING\r\n")
                     if s.recv(16).startswith(b"+PONG"):
                         return
@@ -154,26 +160,26 @@ class TlsRedisServer(RedisServer):
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.ca_file.exists():
             _make_certificates(self.directory)
-        self.port = port or self.port or free_port()
-        args = [
-            REDIS_SERVER,
+        return super().start(port)
+
+    def _listen_args(self) -> list[str]:
+        return [
             "--port", "0",
             "--tls-port", str(self.port),
             "--tls-cert-file", str(self.directory / "server.pem"),
             "--tls-key-file", str(self.directory / "server.key"),
             "--tls-ca-cert-file", str(self.ca_file),
             "--tls-auth-clients", "no",
-            "--bind", "127.0.0.1",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--loglevel", "warning",
         ]  # fmt: skip
-        log = (self.directory / "redis.log").open("ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready()
-        return self
+
+    def _connect(self) -> socket.socket:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        raw = super()._connect()
+        try:
+            return context.wrap_socket(raw, server_hostname="127.0.0.1")
+        except OSError:
+            raw.close()
+            raise
 
     def cli(self, *command: str, timeout: float = 10.0) -> str:
         done = subprocess.run(
@@ -182,25 +188,6 @@ class TlsRedisServer(RedisServer):
             capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
         return done.stdout.strip()
-
-    def wait_ready(self, timeout: float = 10.0) -> None:
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"redis-server exited: see {self.directory / 'redis.log'}")
-            try:
-                with (
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw,
-                    context.wrap_socket(raw, server_hostname="127.0.0.1") as s,
-                ):
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("redis-server did not start in time")
 
 
 def _make_certificates(directory: Path) -> None:
