@@ -5,9 +5,11 @@ the click (the peer shows "Alice is typing…", gone once the message arrives)."
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 from typing import Any
 
+from parley.app.typing_indicators import IDLE_S, REFRESH_S
 from parley.ui.embedded_relay import EmbeddedRelay
 from parley.ui.settings_dialog import TYPING_TEXT, SettingsDialog
 from PySide6.QtCore import Qt
@@ -68,19 +70,31 @@ def test_typing_indicators_are_off_until_turned_on_in_settings(
     with qtbot.waitSignal(dialog.saved, timeout=WAIT_MS):
         click(dialog.save)
 
-    # On: the next keys tell Bob, whose window shows it above his composer.
+    # On: the next keys tell Bob, whose window shows it above his composer, although Bob's own
+    # sending is still off (seeing Alice's tells Alice nothing about Bob).
+    first_key = time.monotonic()
     type_into(alice.pane.composer.edit, " there?")
     qtbot.waitUntil(indicator.isVisible, timeout=WAIT_MS)
+    assert not bob.pane.typing.sending
     assert indicator.text() == "Alice is typing\u2026"
-    assert stored_at_relay(relay) == before + 1  # one "started" for all those keys
     type_text(alice.pane.composer.edit, " Lunch?")
     qtbot.wait(500)
-    assert stored_at_relay(relay) == before + 1  # rate-limited: no second "started" yet
+    if time.monotonic() - first_key < min(REFRESH_S, IDLE_S):
+        # One "started" for all those keys (rate-limited), and no idle "stopped" yet. (On a
+        # machine so loaded that this took longer, a refresh or "stopped" is due by design:
+        # tests/app/test_typing_indicators.py pins the timing.)
+        assert stored_at_relay(relay) == before + 1
+    assert stored_at_relay(relay) > before
 
     # Sending ends it: the message arrives and the indicator goes.
     QTest.keyClick(alice.pane.composer.edit, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not indicator.isVisible(), timeout=WAIT_MS)
-    # Bob's history holds the two messages and nothing about typing.
     model = bob.pane.model
-    bodies = [m.body for row in range(model.rowCount()) if (m := model.message_at(row))]
-    assert bodies == ["Hello Bob, this is Alice.", "Are you there? Lunch?"]
+
+    def bodies() -> list[str]:
+        return [m.body for row in range(model.rowCount()) if (m := model.message_at(row))]
+
+    # Alice's client says "stopped" just before the message, so the indicator may go a moment
+    # before the message is in Bob's list: wait for both.
+    qtbot.waitUntil(lambda: not indicator.isVisible() and len(bodies()) == 2, timeout=WAIT_MS)
+    # Bob's history holds the two messages and nothing about typing.
+    assert bodies() == ["Hello Bob, this is Alice.", "Are you there? Lunch?"]
