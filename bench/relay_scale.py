@@ -14,7 +14,8 @@ directory) started here. Figures:
   split across processes and each of their messages takes the cross-process path (stored, woken,
   read, deleted) instead of the live one; that is what scaling out costs and is counted in.
   On a 2-core machine the load generator and redis-server share the cores with both relays,
-  so ``*_cpu`` figures are printed to show who was busy.
+  so ``*_cpu`` figures (the relays') and ``*_load_cpu`` (the load generator's) are printed to
+  show who was busy.
 - ``cross_process_p99_ms``: sender on relay A, recipient on relay B (two relay processes over
   one Redis), open loop at half of that same setup's closed-loop saturation.
 - ``idle_conn_kb``: RSS growth per idle authenticated connection of one relay over Redis, and
@@ -29,6 +30,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -94,11 +96,16 @@ async def durable(data_dir: Path, redis_url: str | None) -> float:
         server.stop()
 
 
-async def saturation(data_dir: Path, redis_url: str, workers: int) -> tuple[float, float]:
+async def saturation(data_dir: Path, redis_url: str, workers: int) -> tuple[float, float, float]:
+    """Closed-loop rate, the relay processes' CPU share, and this load generator's own CPU share
+    over the whole phase (logins included): near 1.0 means the load, not the relay, was the
+    limit, and then no number of relay processes can raise the rate on this machine."""
     server = start_relay(data_dir, redis_url, workers)
     try:
+        started, cpu = time.perf_counter(), time.process_time()
         rate, busy, _ = await load.relay_saturation(server)
-        return rate, busy
+        load_cpu = (time.process_time() - cpu) / (time.perf_counter() - started)
+        return rate, busy, load_cpu
     finally:
         server.stop()
 
@@ -143,8 +150,8 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
     figures: dict[str, float | int | str] = {}
     sqlite_rate = await durable(data_dir / "sqlite", None)
     redis_rate = await durable(data_dir / "redis", url)
-    one, one_cpu = await saturation(data_dir / "one", url, 1)
-    two, two_cpu = await saturation(data_dir / "two", url, 2)
+    one, one_cpu, one_load_cpu = await saturation(data_dir / "one", url, 1)
+    two, two_cpu, two_load_cpu = await saturation(data_dir / "two", url, 2)
     figures.update(await cross_process(data_dir / "cross", url))
     figures.update(await idle(data_dir / "idle", url))
     figures.update(
@@ -153,8 +160,10 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
         redis_durable_ratio=redis_rate / sqlite_rate,
         one_process_msgs_per_s=one,
         one_process_cpu=one_cpu,
+        one_process_load_cpu=one_load_cpu,
         two_process_msgs_per_s=two,
         two_process_cpu=two_cpu,
+        two_process_load_cpu=two_load_cpu,
         two_process_ratio=two / one,
         idle_10k_connections=IDLE_10K,
         pairs=load.PAIRS,

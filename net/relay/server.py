@@ -39,7 +39,6 @@ import stat
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from http import HTTPStatus
@@ -114,10 +113,6 @@ class RelayServer:
         # Accounts woken in this loop turn, with the messages the wake-ups carried (None: read
         # the queue).
         self._woken: dict[bytes, list[Queued] | None] = {}
-        # A networked store's batch writes run on this one thread (see _write_staged).
-        self._writer = (
-            ThreadPoolExecutor(1, thread_name_prefix="relay-store") if store.pipelined else None
-        )
         self._writing: asyncio.Future[Any] | None = None
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
@@ -252,21 +247,22 @@ class RelayServer:
             _write_now(link.ws)
 
     def _write_staged(self) -> None:
-        """Write the turn's gathered sends and acks (a networked store) on the writer thread.
+        """Write the turn's gathered sends and acks (a networked store) in a task of its own.
 
-        The loop goes on meanwhile: a round trip to Redis is mostly waiting, and the thread
-        releases the GIL while it waits. One batch is in flight at a time, so a recipient's
-        messages are stored in arrival order; what arrives meanwhile forms the next batch.
-        Receipts and deliveries follow when the write is done (``_staged_written``)."""
+        The loop goes on meanwhile: a round trip to Redis is mostly waiting. (A writer thread
+        did the same but fought the loop for the GIL: a handoff cost up to a switch interval,
+        5 ms, which showed in the cross-process latency.) One batch is in flight at a time, so
+        a recipient's messages are stored in arrival order; what arrives meanwhile forms the
+        next batch. Receipts and deliveries follow when the write is done
+        (``_staged_written``)."""
         batch = self.core.take_staged()
-        loop = asyncio.get_running_loop()
-        self._writing = loop.run_in_executor(
-            self._writer, self.store.write_batch, batch.acks, batch.sends
-        )
+        self._writing = asyncio.ensure_future(self.store.write_batch_async(batch.acks, batch.sends))
         self._writing.add_done_callback(lambda done: self._staged_written(batch, done))
 
     def _staged_written(self, batch: StagedBatch, done: asyncio.Future[Any]) -> None:
         self._writing = None
+        if done.cancelled():  # the loop is shutting down: the senders will resend
+            return
         outcome = done.exception() or done.result()
         if isinstance(outcome, BaseException) and not isinstance(outcome, StoreError):
             outcome = StoreError(f"the store failed: {outcome!r}")
@@ -390,8 +386,7 @@ class RelayServer:
         # store.close() it would fail on the closed database.
         if self._held or self.store.dirty or self._flush_handle is not None:
             self._flush()
-        if self._writer is not None:
-            self._writer.shutdown()
+        await self.store.aclose()
         self.store.close()
         if self.capture is not None:
             self.capture.close()

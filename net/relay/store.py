@@ -250,6 +250,15 @@ class RelayStore(Protocol):
         ``otk-requester`` and ``otk-target``: one-time prekey fetches); return how many."""
         ...
 
+    async def write_batch_async(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        """``write_batch`` without blocking the event loop (what the server uses)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what ``write_batch_async`` opened (the server calls it before ``close``)."""
+
     def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
         """Record that ``requester`` took one of ``target``'s one-time prekeys; False if it
         already did within ``interval`` seconds (so only one of two racing processes wins)."""
@@ -539,6 +548,14 @@ class SqliteStore:
         self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
     ) -> int:
         return want
+
+    async def write_batch_async(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        return self.write_batch(acks, sends)  # microseconds in-process: nothing to wait for
+
+    async def aclose(self) -> None:
+        return None
 
     def claim_prekey_pair(self, requester: bytes, target: bytes, interval: float) -> bool:
         return True

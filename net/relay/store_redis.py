@@ -44,6 +44,7 @@ import struct
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,6 +54,8 @@ from parley.net.relay.store import Enqueue, PrekeyBundle, Queued, Refused, Store
 
 try:
     import redis
+    import redis.asyncio as aioredis
+    import redis.asyncio.cluster as aioredis_cluster
     import redis.cluster
     import redis.exceptions
 except ImportError:  # pragma: no cover - the optional dependency is part of the dev install
@@ -248,14 +251,25 @@ return grant
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch's script calls, and how to map their replies back to its sends."""
+
+    calls: list[tuple[Any, dict[str, Any]]]
+    acks: int  # the first ``acks`` calls are ack scripts
+    sends: Sequence[Enqueue]
+    by_recipient: list[list[int]]  # per enqueue call: the indices of its sends
+
+
 def is_redis_url(url: str) -> bool:
     """Whether ``--store`` names a Redis store (anything else is refused by the command)."""
     return urlsplit(url).scheme in SCHEMES
 
 
-def _client(url: str) -> Any:
-    """A synchronous client for ``url``: standalone for redis:// and rediss://, cluster for the
-    ``+cluster`` forms (any one node's address; the client discovers the others)."""
+def _client(url: str, *, use_asyncio: bool = False) -> Any:
+    """A synchronous (or asyncio) client for ``url``: standalone for redis:// and rediss://,
+    cluster for the ``+cluster`` forms (any one node's address; the client discovers the
+    others)."""
     if redis is None:  # pragma: no cover
         raise RelayConfigError("a Redis store needs the redis package: pip install 'parley[redis]'")
     parts = urlsplit(url)
@@ -263,7 +277,12 @@ def _client(url: str) -> Any:
         raise RelayConfigError(f"not a Redis URL: {url!r} (use redis://HOST:PORT/DB)")
     plain = urlunsplit((parts.scheme.replace("+cluster", ""), *parts[1:]))
     options: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
-    if parts.scheme.endswith("+cluster"):
+    cluster = parts.scheme.endswith("+cluster")
+    if use_asyncio:
+        if cluster:
+            return aioredis_cluster.RedisCluster.from_url(plain, **options)
+        return aioredis.Redis.from_url(plain, **options)
+    if cluster:
         return redis.cluster.RedisCluster.from_url(plain, **options)
     return redis.Redis.from_url(plain, **options)
 
@@ -302,6 +321,8 @@ class RedisStore:
         # a thread of its own while its loop reads: only this process's counter needs a lock.
         self._lock = threading.Lock()
         self._redis = _client(url)
+        self._aredis: Any = None  # the asyncio client, for write_batch_async (made on first use)
+        self._ascripts: dict[Any, Any] = {}
         self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
             self._redis.ping()
@@ -325,14 +346,46 @@ class RedisStore:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
 
     def _call_all(self, what: str, calls: Sequence[tuple[Any, dict[str, Any]]]) -> list[Any]:
-        """Run each (script, arguments) in order: one pipeline, one round trip. redis-py refuses
-        scripts in a cluster pipeline, so on a cluster they go one by one (each still atomic)."""
+        """Run each (script, arguments) in order: one pipeline, one round trip. The pipeline
+        sends ``EVALSHA`` directly (redis-py's own script handling would ask ``SCRIPT EXISTS``
+        first, a second round trip per batch) and loads and reruns only after a ``NOSCRIPT``
+        (a restarted or flushed Redis). redis-py refuses scripts in a cluster pipeline, so on
+        a cluster they go one by one (each still atomic)."""
         if len(calls) == 1 or self._cluster:  # one call: a pipeline's bookkeeping costs more
             return [self._run(what, script, **call) for script, call in calls]
-        pipe = self._redis.pipeline(transaction=False)
-        for script, call in calls:
-            script(**call, client=pipe)
-        return list(self._run(what, pipe.execute))
+        replies: list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for index in todo:
+                script, call = calls[index]
+                pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+            answers = self._run(what, pipe.execute, raise_on_error=False)
+            todo = self._take_answers(what, todo, answers, replies, attempt)
+            if not todo:
+                break
+            for script in {calls[index][0] for index in todo}:
+                self._run(what, self._redis.script_load, script.script)
+        return replies
+
+    @staticmethod
+    def _take_answers(
+        what: str,
+        todo: list[int],
+        answers: Sequence[Any],
+        replies: list[Any],
+        attempt: int,
+    ) -> list[int]:
+        """Put a pipeline's answers in place; return the calls to rerun after a NOSCRIPT."""
+        again = []
+        for index, answer in zip(todo, answers, strict=True):
+            if isinstance(answer, redis.exceptions.NoScriptError) and attempt == 0:
+                again.append(index)
+            elif isinstance(answer, Exception):
+                raise StoreError(f"the Redis store failed ({what}): {answer}")
+            else:
+                replies[index] = answer
+        return again
 
     @property
     def dirty(self) -> bool:
@@ -435,6 +488,59 @@ class RedisStore:
         failure part-way leaves the earlier writes applied, and the core answers every send of
         a failed batch with ``internal`` (a retry is idempotent by message id) and delivers
         again from the store (an ack that did not apply is redelivered)."""
+        batch = self._batch(acks, sends)
+        return self._batch_results(batch, self._call_all("write batch", batch.calls))
+
+    async def write_batch_async(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> tuple[int, list[Stored | Refused]]:
+        """``write_batch`` over the asyncio client: the server's loop serves other connections
+        while Redis answers (a thread would do the same but fight the loop for the GIL)."""
+        batch = self._batch(acks, sends)
+        client, scripts = self._async_client()
+        calls = batch.calls
+        try:
+            if self._cluster or len(calls) == 1:
+                replies = [await scripts[script](**call, client=client) for script, call in calls]
+            else:  # as _call_all: EVALSHA straight, a load and a rerun only after NOSCRIPT
+                replies = [None] * len(calls)
+                todo = list(range(len(calls)))
+                for attempt in range(2):
+                    pipe = client.pipeline(transaction=False)
+                    for index in todo:
+                        script, call = calls[index]
+                        pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+                    answers = await pipe.execute(raise_on_error=False)
+                    todo = self._take_answers("write batch", todo, answers, replies, attempt)
+                    if not todo:
+                        break
+                    for script in {calls[index][0] for index in todo}:
+                        await client.script_load(script.script)
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise StoreError(f"the Redis store failed (write batch): {exc}") from exc
+        return self._batch_results(batch, replies)
+
+    def _async_client(self) -> tuple[Any, dict[Any, Any]]:
+        """The asyncio client (made on first use, in the server's loop) and its scripts, keyed
+        by the synchronous script objects that ``_batch`` names."""
+        if self._aredis is None:
+            self._aredis = _client(self.url, use_asyncio=True)
+            self._ascripts = {
+                self._ack: self._aredis.register_script(_ACK),
+                self._enqueue: self._aredis.register_script(_ENQUEUE),
+            }
+        return self._aredis, self._ascripts
+
+    async def aclose(self) -> None:
+        """Close the asyncio client, if ``write_batch_async`` made one."""
+        if self._aredis is not None:
+            client, self._aredis = self._aredis, None
+            await client.aclose()
+
+    def _batch(
+        self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
+    ) -> _Batch:
+        """The script calls of a batch: one ack script per account, one enqueue per recipient."""
         acks = [(recipient, ids) for recipient, ids in acks if ids]
         for recipient, _ in acks:
             self._usage.pop(recipient, None)
@@ -460,13 +566,17 @@ class RedisStore:
                 record = _HEAD.pack(item.now, item.expires_at, item.sender) + item.payload
                 args += (item.message_id, item.sender, record, repr(item.expires_at))
             calls.append((self._enqueue, {"keys": _queue_keys(tag), "args": args}))
-        replies = self._call_all("write batch", calls)
-        deleted = sum(int(reply) for reply in replies[: len(acks)])
+        return _Batch(calls, len(acks), sends, list(by_recipient.values()))
+
+    def _batch_results(
+        self, batch: _Batch, replies: Sequence[Any]
+    ) -> tuple[int, list[Stored | Refused]]:
+        deleted = sum(int(reply) for reply in replies[: batch.acks])
         self._count(-deleted)
-        results: list[Stored | Refused] = [_NOT_RUN] * len(sends)
-        for indices, reply in zip(by_recipient.values(), replies[len(acks) :], strict=True):
+        results: list[Stored | Refused] = [_NOT_RUN] * len(batch.sends)
+        for indices, reply in zip(batch.by_recipient, replies[batch.acks :], strict=True):
             for index, answer in zip(indices, reply, strict=True):
-                results[index] = self._enqueued(sends[index], answer)
+                results[index] = self._enqueued(batch.sends[index], answer)
         return deleted, results
 
     def _enqueued(self, item: Enqueue, reply: Any) -> Stored | Refused:

@@ -324,3 +324,49 @@ def test_an_unreadable_wake_up_means_read_the_queue(data: bytes) -> None:
     publisher, fresh = decode_wake(data)
     assert fresh is None
     assert isinstance(publisher, bytes)
+
+
+def test_the_async_batch_write_has_the_same_outcome(open_store: OpenStore) -> None:
+    # The server writes batches with write_batch_async (over Redis: the asyncio client, so its
+    # loop goes on meanwhile); it must mean exactly what write_batch means.
+    import asyncio
+
+    store = open_store(quota_messages=2)
+    store.enqueue(BOB, ALICE, mid(0), b"x", now=1.0, expires_at=9.0)
+    sends = [Enqueue(BOB, ALICE, mid(n), b"y", 2.0, 9.0) for n in (1, 2, 1)]
+
+    async def write() -> tuple[int, list[Stored | Refused]]:
+        try:
+            return await store.write_batch_async([(BOB, [mid(0)])], sends)
+        finally:
+            await store.aclose()
+
+    deleted, (first, second, again) = asyncio.run(write())
+    assert deleted == 1
+    assert isinstance(first, Stored) and isinstance(second, Stored)
+    assert again == Stored(first.seq, 2.0, 9.0, duplicate=True)
+    assert [q.message_id for q in store.pending(BOB, 0, 10, now=2.0)] == [mid(1), mid(2)]
+
+
+def test_a_batch_reloads_its_scripts_after_redis_forgot_them(redis_server: RedisServer) -> None:
+    # A restarted or flushed Redis has no scripts: the batch loads them and runs again, once.
+    import asyncio
+
+    redis_server.cli("flushall")
+    store = RedisStore(
+        redis_server.url, quota_messages=100, quota_bytes=100_000, max_prekey_stock=5, publisher="t"
+    )
+    try:
+        sends = [
+            Enqueue(BOB if n % 2 else ALICE, b"c" * 32, mid(n), b"x", 1.0, 9.0) for n in range(4)
+        ]
+        redis_server.cli("script", "flush")
+        _, results = store.write_batch([], sends[:2])
+        assert all(isinstance(r, Stored) for r in results)
+        redis_server.cli("script", "flush")
+        _, results = asyncio.run(store.write_batch_async([], sends[2:]))
+        assert all(isinstance(r, Stored) for r in results)
+        assert len(store.pending(ALICE, 0, 10, now=1.0)) == 2
+        assert len(store.pending(BOB, 0, 10, now=1.0)) == 2
+    finally:
+        store.close()
