@@ -213,7 +213,7 @@ class BubbleDelegate(QStyledItemDelegate):
         footer_w = footer.horizontalAdvance(self._footer_text(message)) + 14  # + the read badge
         inner_w = max(inner_w, footer_w)
         inner_h += GAP + footer.height()
-        chips_h = footer.height() + CHIP_PAD + GAP if message.reactions else 0
+        chips_h = QFontMetrics(body_font).height() + CHIP_PAD + GAP if message.reactions else 0
         return (inner_w + 2 * PADDING, inner_h + 2 * PADDING, *text, quote_h, chips_h)
 
     def _measure_quote(
@@ -428,8 +428,8 @@ class BubbleDelegate(QStyledItemDelegate):
         found = self.bubble_rect(option, index)
         if found is None or not found[0].reactions:
             return []
-        _body, small = self._fonts(option)
-        return self._chip_layout(found[0], found[1], small)
+        body, _small = self._fonts(option)
+        return self._chip_layout(found[0], found[1], body)
 
     def _paint_quote(
         self,
@@ -476,12 +476,13 @@ class BubbleDelegate(QStyledItemDelegate):
     def _paint_chips(
         self, painter: QPainter, message: MessageView, bubble: QRect, option: QStyleOptionViewItem
     ) -> None:
-        """Pills under the bubble; mine outlined in the accent colour, as in Signal."""
-        _body, small = self._fonts(option)
+        """Pills under the bubble, the emoji at the text's size; mine outlined in the accent
+        colour, as in Signal."""
+        body, _small = self._fonts(option)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setFont(small)
-        for reaction, rect in self._chip_layout(message, bubble, small):
+        painter.setFont(body)
+        for reaction, rect in self._chip_layout(message, bubble, body):
             painter.setBrush(option.palette.color(QPalette.ColorRole.AlternateBase))
             pen = QPen(OUT_BUBBLE, 1.5) if reaction.mine else QPen(Qt.PenStyle.NoPen)
             painter.setPen(pen)

@@ -622,6 +622,9 @@ class ConversationPane(QWidget):
         for emoji in QUICK_REACTIONS:
             button = named(QToolButton(row), f"React with {emoji}")
             button.setText(emoji)
+            larger = button.font()
+            larger.setPointSizeF(larger.pointSizeF() * 1.5)  # a picture to pick, not small print
+            button.setFont(larger)
             button.setCheckable(True)
             button.setChecked(emoji == mine)
             button.setAutoRaise(True)

@@ -80,9 +80,18 @@ def message_accessible_text(message: MessageView, *, now: float) -> str:
     what = message.body
     if message.attachment is not None:
         what = f"picture {message.attachment.file_name}. {what}".strip()
+    if message.reply is not None:
+        quoted = message.reply.text or ("a picture" if message.reply.picture else "a message")
+        claim = "" if message.reply.found else ", not in your history"
+        what = f"replying to {message.reply.author}{claim}, \u201c{quoted}\u201d: {what}"
     text = f"{who}, {short_time(message.sent_at, now=now)}: {what}"
     if message.direction == "out":
         text += f" ({STATUS_WORDS[message.status]})"
+    if message.reactions:
+        chips = ", ".join(
+            f"{r.emoji} {r.count}{' including yours' if r.mine else ''}" for r in message.reactions
+        )
+        text += f". Reactions: {chips}"
     return text
 
 

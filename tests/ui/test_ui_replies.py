@@ -91,7 +91,7 @@ def test_reply_from_the_bubble_menu_quotes_and_a_click_on_the_quote_finds_it(
         send(alice, "filler so the question is not the selected row")
     wait_for_last(qtbot, alice, "filler so the question is not the selected row")
     view = alice.pane.view
-    click(view.viewport(), bubble_point(alice, answer.id, "top"))
+    click(view.viewport(), bubble_point(qtbot, alice, answer.id, "top"))
     qtbot.waitUntil(
         lambda: (m := alice.pane.current_message()) is not None and m.body == "lunch at noon?",
         timeout=WAIT_MS,
@@ -103,7 +103,7 @@ def test_the_reply_shortcut_and_escape_and_the_cancel_button(
 ) -> None:
     alice, bob, question = talking(qtbot, pair)
     bar = bob.pane.composer.reply_bar
-    click(bob.pane.view.viewport(), bubble_point(bob, question.id))  # select it
+    click(bob.pane.view.viewport(), bubble_point(qtbot, bob, question.id))  # select it
     shortcut(qtbot, bob, "Ctrl+Shift+R")
     qtbot.waitUntil(bar.isVisible, timeout=WAIT_MS)
     press(bob.pane.composer.edit, Qt.Key.Key_Escape)

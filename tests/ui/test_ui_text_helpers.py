@@ -7,7 +7,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parley.app.events import AttachmentView, MessageView
+from parley.app.events import AttachmentView, MessageView, ReactionView, ReplyView
 from parley.ui.composer import write_private_png
 from parley.ui.embedded_relay import embedded_port
 from parley.ui.errors import NotAnImage
@@ -63,6 +63,17 @@ def test_accessible_text_names_sender_picture_and_status() -> None:
     outgoing = message_accessible_text(_message("out", status="read"), now=1_700_000_000.0)
     assert outgoing.startswith("You, ")
     assert outgoing.endswith("(read)")
+
+
+def test_accessible_text_says_what_a_reply_quotes_and_its_reactions() -> None:
+    quote = ReplyView("q", "You", "lunch at noon?", True)
+    claim = ReplyView("q", "Bob", "you owe me", False)
+    chips = (ReactionView("\U0001f44d", 2, True), ReactionView("\u2764\ufe0f", 1, False))
+    reply = message_accessible_text(_message(reply=quote, reactions=chips), now=1_700_000_000.0)
+    assert "replying to You, \u201clunch at noon?\u201d: hi" in reply
+    assert reply.endswith("Reactions: \U0001f44d 2 including yours, \u2764\ufe0f 1")
+    forged = message_accessible_text(_message(reply=claim), now=1_700_000_000.0)
+    assert "replying to Bob, not in your history, \u201cyou owe me\u201d" in forged
 
 
 def test_hex_dump_offsets_hex_and_ascii() -> None:

@@ -51,7 +51,21 @@ def click(widget: QWidget, pos: QPoint | None = None) -> None:
         if isinstance(widget, QCheckBox | QRadioButton):
             # Qt takes clicks on the indicator and text only, not on the empty rest of the row.
             pos = QPoint(min(8, widget.width() - 1), widget.height() // 2)
+    if isinstance(widget.window(), QMenu) and widget is not widget.window():
+        # A button inside a popup (the quick reactions), through the popup's window as the
+        # platform delivers it, so that Qt's popup handling sees the click: sent to the button
+        # itself, the popup it closed left Qt waiting to swallow the next press (in the next
+        # test, which then never got its context menu).
+        _through_window(widget, pos, Qt.MouseButton.LeftButton)
+        return
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+
+
+def _through_window(widget: QWidget, pos: QPoint, button: Qt.MouseButton) -> None:
+    window = widget.window()
+    handle = window.windowHandle()
+    assert handle is not None, "the window is not shown"
+    QTest.mouseClick(handle, button, Qt.KeyboardModifier.NoModifier, widget.mapTo(window, pos))
 
 
 def type_text(widget: QWidget, text: str) -> None:
@@ -189,16 +203,15 @@ def right_click(widget: QWidget, pos: QPoint) -> None:
     delivers it: Qt turns the press into the context-menu event there (a click sent to the
     widget itself never opens a context menu)."""
     _usable(widget)
-    window = widget.window()
-    handle = window.windowHandle()
-    assert handle is not None, "the window is not shown"
-    at = widget.mapTo(window, pos)
-    QTest.mouseClick(handle, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    _through_window(widget, pos, Qt.MouseButton.RightButton)
 
 
-def bubble_point(window: MainWindow, message_id: str, where: str = "center") -> QPoint:
+def bubble_point(
+    qtbot: QtBot, window: MainWindow, message_id: str, where: str = "center"
+) -> QPoint:
     """Where a message's bubble is drawn in the message list's viewport ("center", or "top":
-    just inside its top edge, where a quoted block is)."""
+    just inside its top edge, where a quoted block is), once the list has laid that row out
+    (it lays rows out in batches) and scrolled it into view."""
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     pane = window.pane
@@ -206,22 +219,30 @@ def bubble_point(window: MainWindow, message_id: str, where: str = "center") -> 
     assert row is not None, f"message {message_id} is not loaded"
     index = pane.model.index(row)
     pane.view.scrollTo(index)
-    option = QStyleOptionViewItem()
-    pane.view.initViewItemOption(option)
-    option.rect = pane.view.visualRect(index)
-    found = pane.delegate.bubble_rect(option, index)
-    assert found is not None
-    bubble = found[1]
-    if where == "top":
-        return QPoint(bubble.left() + 20, bubble.top() + 14)
-    return bubble.center()
+    point = QPoint()
+
+    def placed() -> bool:
+        nonlocal point
+        option = QStyleOptionViewItem()
+        pane.view.initViewItemOption(option)
+        option.rect = pane.view.visualRect(index)
+        found = pane.delegate.bubble_rect(option, index)
+        if found is None:
+            return False
+        bubble = found[1]
+        point = QPoint(bubble.left() + 20, bubble.top() + 14) if where == "top" else bubble.center()
+        inside = pane.view.viewport().rect().contains(point)
+        return inside and pane.view.indexAt(point).row() == row
+
+    qtbot.waitUntil(placed, timeout=WAIT_MS)
+    return point
 
 
 def message_menu(qtbot: QtBot, window: MainWindow, message_id: str) -> QMenu:
     """Right-click a message's bubble and return the menu that opened."""
     pane = window.pane
     before = pane.menu
-    right_click(pane.view.viewport(), bubble_point(window, message_id))
+    right_click(pane.view.viewport(), bubble_point(qtbot, window, message_id))
     qtbot.waitUntil(
         lambda: pane.menu is not None and pane.menu is not before and pane.menu.isVisible(),
         timeout=WAIT_MS,
@@ -235,7 +256,7 @@ def choose_in_menu(qtbot: QtBot, menu: QMenu, item: str) -> None:
     action = next((a for a in menu.actions() if _plain(a.text()) == _plain(item)), None)
     assert action is not None, f"no item {item!r} in the menu"
     click(menu, menu.actionGeometry(action).center())
-    qtbot.waitUntil(lambda: not menu.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(menu) or not menu.isVisible(), timeout=WAIT_MS)
 
 
 def paste_file(window: MainWindow, path: Path) -> None:
