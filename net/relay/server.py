@@ -65,6 +65,9 @@ DB_NAME = "relay.sqlite3"
 DATA_DIR_MODE = 0o700
 DB_FILE_MODE = 0o600
 TICK_INTERVAL = 1.0
+# Sends and acks gathered while a batch is written to a networked store: past this, every
+# connection's reading pauses until the write is done and half of them have been written.
+MAX_STAGED = 20_000
 SLOW_TURN = 0.05  # seconds: a commit (or collection, command.py) longer than this is logged
 
 
@@ -114,6 +117,7 @@ class RelayServer:
         # the queue).
         self._woken: dict[bytes, list[Queued] | None] = {}
         self._writing: asyncio.Future[Any] | None = None
+        self._reading_paused = False
         # Lawful interception's HI1 scan and store (only with --lawful-intercept).
         self.capture: Capture | None = None
 
@@ -154,6 +158,13 @@ class RelayServer:
         self._apply(self.core.receive(conn_id, message, self._clock()))
         if self.core.staged_count:
             self._schedule_flush()
+            if (
+                self.core.staged_count >= MAX_STAGED
+                and self._writing is not None
+                and not self._reading_paused
+            ):
+                log.warning("the store is behind (%d writes waiting): reading paused", MAX_STAGED)
+                self._pause_reading(True)
         if self.capture is not None and self.capture.dirty:
             self._schedule_flush()  # the capture's records of this turn commit at its end
         if self._deferred_timer is None and self.core.deferred_count:
@@ -267,8 +278,21 @@ class RelayServer:
         if isinstance(outcome, BaseException) and not isinstance(outcome, StoreError):
             outcome = StoreError(f"the store failed: {outcome!r}")
         self._apply(self.core.finish_staged(batch, outcome, self._clock()))
+        if self._reading_paused and self.core.staged_count < MAX_STAGED // 2:
+            self._pause_reading(False)
         if self.core.staged_count:
             self._schedule_flush()
+
+    def _pause_reading(self, pause: bool) -> None:
+        """Backpressure while the store is behind: the sockets' data waits in the kernel (and
+        then in the senders) instead of piling up here as staged writes."""
+        self._reading_paused = pause
+        for link in self._links.values():
+            transport = link.ws.transport
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
 
     def _arm_deferred_timer(self) -> None:
         """Store, one commit delay from now, what the core holds now (so each held message

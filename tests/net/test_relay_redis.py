@@ -424,3 +424,52 @@ async def test_relays_reach_redis_over_tls_and_refuse_an_unverified_server(
         assert "Traceback" not in done.stderr
     finally:
         server.stop()
+
+
+async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
+    tmp_path: Path, redis_server: RedisServer, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that floods sends while Redis is slow must not make the relay hold an unbounded
+    # pile of staged writes: past MAX_STAGED it stops reading sockets until Redis catches up.
+    from nacl.signing import SigningKey
+    from parley.net.relay import server as server_module
+    from parley.net.relay.limits import RelayConfig
+
+    monkeypatch.setattr(server_module, "MAX_STAGED", 40)
+    config = RelayConfig(rate_per_second=0)
+    async with serve_relay("127.0.0.1", 0, tmp_path, config, store_url=redis_url) as relay:
+        bob_key = SigningKey.generate()
+        bob = await RawConnection.open(relay.url)
+        await bob.login(bob_key)
+        await bob.close()
+        flooder = await RawConnection.open(relay.url)
+        await flooder.login(SigningKey.generate())
+        assert redis_server.proc is not None
+        redis_server.proc.send_signal(signal.SIGSTOP)  # a stalled Redis: writes wait
+        try:
+            for n in range(400):
+                frame = wire.Send(
+                    flooder.request_id(), bytes(bob_key.verify_key), message_id(n), b"x"
+                )
+                await flooder.ws.send(wire.encode(frame))
+            await asyncio.sleep(1.0)
+            assert relay._reading_paused
+            assert relay.core.staged_count < 400  # the rest waits in the sockets
+        finally:
+            redis_server.proc.send_signal(signal.SIGCONT)
+        # Every send is answered: stored, or "internal" if Redis stalled past the client's
+        # socket timeout (the sender retries those); then the relay reads again.
+        answered: set[bytes] = set()
+        while len(answered) < 400:
+            frame = await flooder.frame(timeout=30)
+            if isinstance(frame, wire.Sent):
+                answered.add(frame.message_id)
+            elif isinstance(frame, wire.SentBatch):
+                answered.update(r.message_id for r in frame.receipts)
+            elif isinstance(frame, wire.Error) and frame.message_id is not None:
+                assert frame.code == "internal"
+                answered.add(frame.message_id)
+        assert not relay._reading_paused
+        reply = await flooder.request(wire.Ping(flooder.request_id()))
+        assert isinstance(reply, wire.Pong)
+        await flooder.close()
