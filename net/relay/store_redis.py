@@ -30,7 +30,6 @@ Keys of one account (``A`` = the account in hex, tag ``{A}``):
 ``acct:{A}``        string  exists once the account has logged in
 ``pq:{A}:meta``     hash    ``seq`` (last sequence number), ``n`` and ``b`` (queued messages, bytes)
 ``pq:{A}:z``        zset    message id -> sequence number (delivery order)
-``pq:{A}:e``        zset    message id -> expiry time (the sweep)
 ``pq:{A}:m``        hash    message id -> stored_at (8) | expires_at (8) | sender (32) | payload
 ``pk:{A}:s``        string  the signed prekey
 ``pk:{A}:l``        list    one-time prekeys, oldest first (``LPOP`` hands each out once)
@@ -95,8 +94,8 @@ WAKE_PAYLOAD_BYTES = 64 * 1024  # a wake-up carries the new messages up to this 
 SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
 
 # One recipient's messages of a turn in one call (the per-call cost of a script is about twice
-# the work of one message). KEYS: meta, z, e, m.  ARGV: quota messages, quota bytes, wake
-# channel, publisher id, wake payload limit, then per message: id, sender, record, expires_at.
+# the work of one message). KEYS: meta, z, m.  ARGV: quota messages, quota bytes, wake
+# channel, publisher id, wake payload limit, then per message: id, sender, record.
 # -> per message {"ok", seq} | {"dup", seq, head} | {"conflict"} | {"quota"}
 # The wake-up carries the stored messages (msgpack [publisher, [id, seq, record, ...]]) so that
 # a process serving the recipient can forward them without reading the queue back; past the
@@ -108,9 +107,9 @@ local n = tonumber(counts[2] or '0')
 local b = tonumber(counts[3] or '0')
 local qn, qb, room = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
 local out, added, fresh = {}, 0, {}
-for i = 6, #ARGV, 4 do
+for i = 6, #ARGV, 3 do
   local id, rec = ARGV[i], ARGV[i + 2]
-  local old = redis.call('HGET', KEYS[4], id)
+  local old = redis.call('HGET', KEYS[3], id)
   if old then
     if string.sub(old, 17, 48) ~= ARGV[i + 1] then
       out[#out + 1] = {'conflict'}
@@ -123,9 +122,8 @@ for i = 6, #ARGV, 4 do
       out[#out + 1] = {'quota'}
     else
       seq, n, b, added = seq + 1, n + 1, b + size, added + 1
-      redis.call('HSET', KEYS[4], id, rec)
+      redis.call('HSET', KEYS[3], id, rec)
       redis.call('ZADD', KEYS[2], seq, id)
-      redis.call('ZADD', KEYS[3], ARGV[i + 3], id)
       out[#out + 1] = {'ok', seq}
       room = room - string.len(rec)
       if room >= 0 then
@@ -147,15 +145,14 @@ end
 return out
 """
 
-# KEYS: meta, z, e, m.  ARGV: message ids.  -> how many were deleted
+# KEYS: meta, z, m.  ARGV: message ids.  -> how many were deleted
 _ACK = """
 local deleted, bytes = 0, 0
 for i = 1, #ARGV do
-  local rec = redis.call('HGET', KEYS[4], ARGV[i])
+  local rec = redis.call('HGET', KEYS[3], ARGV[i])
   if rec then
-    redis.call('HDEL', KEYS[4], ARGV[i])
+    redis.call('HDEL', KEYS[3], ARGV[i])
     redis.call('ZREM', KEYS[2], ARGV[i])
-    redis.call('ZREM', KEYS[3], ARGV[i])
     deleted = deleted + 1
     bytes = bytes + string.len(rec) - 48
   end
@@ -167,25 +164,40 @@ end
 return deleted
 """
 
-# KEYS: meta, z, e, m.  ARGV: now.  -> how many expired messages were deleted
+# KEYS: meta, z, m.  ARGV: now.  -> how many expired messages were deleted
+# The queue is walked from its oldest message and the walk stops at the first one not expired:
+# a relay stamps expires_at = stored_at + its TTL, so expiry follows the queue's order (relays
+# with different TTLs can leave an expired message behind a later-expiring one until that one
+# expires; reads skip it meanwhile). No expiry index to keep up on every enqueue and ack.
 _EXPIRE = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
-local bytes = 0
-for _, id in ipairs(ids) do
-  local rec = redis.call('HGET', KEYS[4], id)
-  if rec then bytes = bytes + string.len(rec) - 48 end
-  redis.call('HDEL', KEYS[4], id)
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZREM', KEYS[3], id)
+local now, deleted, bytes = tonumber(ARGV[1]), 0, 0
+while true do
+  local ids = redis.call('ZRANGE', KEYS[2], 0, 99)
+  if #ids == 0 then break end
+  local recs = redis.call('HMGET', KEYS[3], unpack(ids))
+  local stop = false
+  for i = 1, #ids do
+    local rec = recs[i]
+    if rec and struct.unpack('>d', rec, 9) > now then
+      stop = true
+      break
+    end
+    if rec then
+      redis.call('HDEL', KEYS[3], ids[i])
+      deleted, bytes = deleted + 1, bytes + string.len(rec) - 48
+    end
+    redis.call('ZREM', KEYS[2], ids[i])
+  end
+  if stop then break end
 end
-if #ids > 0 then
-  redis.call('HINCRBY', KEYS[1], 'n', -#ids)
+if deleted > 0 then
+  redis.call('HINCRBY', KEYS[1], 'n', -deleted)
   redis.call('HINCRBY', KEYS[1], 'b', -bytes)
 end
-return #ids
+return deleted
 """
 
-# KEYS: z, m, e.  ARGV: after seq, limit, now.  -> {id, seq, record, id, seq, record, ...}
+# KEYS: z, m.  ARGV: after seq, limit, now.  -> {id, seq, record, id, seq, record, ...}
 # Expired messages are skipped (the sweep deletes them later), and the page is still filled.
 _PENDING = """
 local out, after, want = {}, ARGV[1], tonumber(ARGV[2])
@@ -194,16 +206,20 @@ while want > 0 do
   local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf',
     'WITHSCORES', 'LIMIT', 0, want)
   if #rows == 0 then break end
-  for i = 1, #rows, 2 do
-    local expires = tonumber(redis.call('ZSCORE', KEYS[3], rows[i]))
-    if expires and expires > now then
-      out[#out + 1] = rows[i]
-      out[#out + 1] = rows[i + 1]
-      out[#out + 1] = redis.call('HGET', KEYS[2], rows[i])
+  local ids = {}
+  for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+  local recs = redis.call('HMGET', KEYS[2], unpack(ids))
+  for i = 1, #ids do
+    local rec = recs[i]
+    -- the record's second field is its expiry time
+    if rec and struct.unpack('>d', rec, 9) > now then
+      out[#out + 1] = ids[i]
+      out[#out + 1] = rows[2 * i]
+      out[#out + 1] = rec
       want = want - 1
     end
-    after = rows[i + 1]
   end
+  after = rows[#rows]
 end
 return out
 """
@@ -591,7 +607,7 @@ class RedisStore:
             for index in indices:
                 item = sends[index]
                 record = _HEAD.pack(item.now, item.expires_at, item.sender) + item.payload
-                args += (item.message_id, item.sender, record, repr(item.expires_at))
+                args += (item.message_id, item.sender, record)
             calls.append((self._enqueue, {"keys": _queue_keys(tag), "args": args}))
         return _Batch(calls, len(acks), sends, list(by_recipient.values()))
 
@@ -649,7 +665,7 @@ class RedisStore:
         rows = self._run(
             "read queue",
             self._pending,
-            keys=[f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m", f"pq:{{{tag}}}:e"],
+            keys=[f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m"],
             args=[after_seq, limit, repr(now)],
         )
         out: list[Queued] = []
@@ -797,7 +813,7 @@ def _tag(account: bytes) -> str:
 
 def _queue_keys(tag: str) -> list[str]:
     base = f"pq:{{{tag}}}"
-    return [f"{base}:meta", f"{base}:z", f"{base}:e", f"{base}:m"]
+    return [f"{base}:meta", f"{base}:z", f"{base}:m"]
 
 
 def _prekey_keys(account: bytes) -> list[str]:
