@@ -448,10 +448,10 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
         redis_server.proc.send_signal(signal.SIGSTOP)  # a stalled Redis: writes wait
         try:
             for n in range(400):
-                frame = wire.Send(
+                send = wire.Send(
                     flooder.request_id(), bytes(bob_key.verify_key), message_id(n), b"x"
                 )
-                await flooder.ws.send(wire.encode(frame))
+                await flooder.ws.send(wire.encode(send))
             await asyncio.sleep(1.0)
             assert relay._reading_paused
             assert relay.core.staged_count < 400  # the rest waits in the sockets
