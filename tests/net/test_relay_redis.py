@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from parley.net import wire
 from parley.net.client_types import SendReceipt
-from parley.net.relay.server import serve_relay
+from parley.net.relay.server import RelayServer, serve_relay
 from parley.net.relay.store_redis import WAKE_CHANNEL, RedisStore
 
 from tests.net.conftest import (
@@ -453,7 +453,7 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
                 )
                 await flooder.ws.send(wire.encode(send))
             await asyncio.sleep(1.0)
-            assert relay._reading_paused
+            assert _paused(relay)
             assert relay.core.staged_count < 400  # the rest waits in the sockets
         finally:
             redis_server.proc.send_signal(signal.SIGCONT)
@@ -469,7 +469,11 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
             elif isinstance(frame, wire.Error) and frame.message_id is not None:
                 assert frame.code == "internal"
                 answered.add(frame.message_id)
-        assert not relay._reading_paused
+        assert not _paused(relay)
         reply = await flooder.request(wire.Ping(flooder.request_id()))
         assert isinstance(reply, wire.Pong)
         await flooder.close()
+
+
+def _paused(relay: RelayServer) -> bool:
+    return relay._reading_paused
