@@ -444,6 +444,7 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
         await bob.close()
         flooder = await RawConnection.open(relay.url)
         await flooder.login(SigningKey.generate())
+        await asyncio.sleep(0.5)  # the wake-up subscriptions settle (their reads need Redis)
         assert redis_server.proc is not None
         redis_server.proc.send_signal(signal.SIGSTOP)  # a stalled Redis: writes wait
         try:
