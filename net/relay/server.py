@@ -100,6 +100,7 @@ class RelayServer:
         self.core = core
         self.store = store
         core.stage_sends = store.pipelined  # a turn's sends in one round trip (see _flush)
+        self._staging = store.pipelined  # (read per frame: a plain attribute is cheapest)
         self.url = ""
         self._clock = clock
         self._links: dict[int, _Link] = {}
@@ -156,7 +157,7 @@ class RelayServer:
 
     def _receive(self, conn_id: int, message: bytes | str) -> None:
         self._apply(self.core.receive(conn_id, message, self._clock()))
-        if self.core.staged_count:
+        if self._staging and self.core.staged_count:
             self._schedule_flush()
             if (
                 self.core.staged_count >= MAX_STAGED
