@@ -98,6 +98,13 @@ class DHKeyPair:
             ) from None
 
 
+# Identity keys already found valid in this process. The check is a pure function of the 32
+# public bytes, and every stored session carries its contact's key: decoding the sessions for each
+# message of a catch-up repeated it per message (11% of bench/ui.py's catch-up, py-spy).
+_VALID_IDENTITY_POINTS: set[bytes] = set()
+MAX_REMEMBERED_POINTS = 4096
+
+
 @dataclass(frozen=True)
 class IdentityPublicKey:
     """The public half of an identity: a 32-byte Ed25519 point, validated on construction.
@@ -111,8 +118,13 @@ class IdentityPublicKey:
 
     def __post_init__(self) -> None:
         _require_bytes(self.ed25519, KEY_LEN, "An identity public key")
+        if self.ed25519 in _VALID_IDENTITY_POINTS:
+            return
         if not crypto_core_ed25519_is_valid_point(self.ed25519):
             raise InvalidKey("This identity key is not a valid Ed25519 public key.")
+        if len(_VALID_IDENTITY_POINTS) >= MAX_REMEMBERED_POINTS:
+            _VALID_IDENTITY_POINTS.clear()
+        _VALID_IDENTITY_POINTS.add(self.ed25519)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> IdentityPublicKey:
