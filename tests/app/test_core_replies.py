@@ -163,7 +163,11 @@ async def test_a_forged_quote_cannot_put_words_in_your_mouth(
         ("Someone else", "Carol said so", False),
         ("bob", "my own words", False),
     ]
-    assert all("4711" not in m.body + str(m.reply) for m in await history(alice, alice_chat))
+    # Nothing of Carol's message shows in Bob's conversation (its text, not the random ids).
+    shown_text = [
+        m.body + (m.reply.text if m.reply else "") for m in await history(alice, alice_chat)
+    ]
+    assert all("4711" not in text for text in shown_text)
     await carol.messenger.close()
 
 

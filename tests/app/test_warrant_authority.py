@@ -61,7 +61,9 @@ def test_each_trustee_checks_its_shares_and_a_tampered_share_is_caught(made: Pat
                    "--share", str(made / f"trustee-{i}.json"))  # fmt: skip
         assert done.returncode == 0 and "3 shares match" in done.stdout, done.stderr
     raw = json.loads((made / "trustee-2.json").read_text())
-    raw["shares"][1]["share"] = raw["shares"][1]["share"][:-2] + "00"
+    share = raw["shares"][1]["share"]
+    flipped = f"{int(share[-2:], 16) ^ 1:02x}"  # always a change (replacing with "00" was not)
+    raw["shares"][1]["share"] = share[:-2] + flipped
     forged = made.parent / "forged-trustee.json"
     forged.write_text(json.dumps(raw))
     done = run("authority", "verify-share", "--authority", str(made), "--share", str(forged))
