@@ -438,6 +438,14 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
     monkeypatch.setattr(server_module, "MAX_STAGED", 40)
     config = RelayConfig(rate_per_second=0)
     async with serve_relay("127.0.0.1", 0, tmp_path, config, store_url=redis_url) as relay:
+        pauses: list[tuple[bool, int]] = []  # (paused, staged writes then), as they happen
+        pause_reading = relay._pause_reading
+
+        def recorded(pause: bool) -> None:
+            pauses.append((pause, relay.core.staged_count))
+            pause_reading(pause)
+
+        monkeypatch.setattr(relay, "_pause_reading", recorded)
         bob_key = SigningKey.generate()
         bob = await RawConnection.open(relay.url)
         await bob.login(bob_key)
@@ -448,20 +456,36 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
         assert redis_server.proc is not None
         redis_server.proc.send_signal(signal.SIGSTOP)  # a stalled Redis: writes wait
         try:
-            for n in range(400):
-                send = wire.Send(
+
+            async def send(n: int) -> None:
+                frame = wire.Send(
                     flooder.request_id(), bytes(bob_key.verify_key), message_id(n), b"x"
                 )
-                await flooder.ws.send(wire.encode(send))
-            await asyncio.sleep(1.0)
-            assert _paused(relay)
-            assert relay.core.staged_count < 400  # the rest waits in the sockets
+                await flooder.ws.send(wire.encode(frame))
+
+            # The first send's batch hangs on the stalled Redis; the flood arrives behind it (in
+            # one socket read or many: the relay may take all 400 frames of a read at once).
+            await send(400)
+            deadline = time.monotonic() + 10
+            while relay._writing is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            for n in range(400):
+                await send(n)
+            # Under load a blocking store call may hold the loop for a socket timeout, so the
+            # pause is read from the record, not sampled at one moment.
+            deadline = time.monotonic() + 15
+            while not pauses and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert pauses, "reading never paused"
+            paused, staged = pauses[0]
+            assert paused
+            assert 40 <= staged <= 400
         finally:
             redis_server.proc.send_signal(signal.SIGCONT)
         # Every send is answered: stored, or "internal" if Redis stalled past the client's
         # socket timeout (the sender retries those); then the relay reads again.
         answered: set[bytes] = set()
-        while len(answered) < 400:
+        while len(answered) < 401:
             frame = await flooder.frame(timeout=30)
             if isinstance(frame, wire.Sent):
                 answered.add(frame.message_id)
@@ -470,7 +494,11 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
             elif isinstance(frame, wire.Error) and frame.message_id is not None:
                 assert frame.code == "internal"
                 answered.add(frame.message_id)
+        deadline = time.monotonic() + 15
+        while _paused(relay) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         assert not _paused(relay)
+        assert pauses[-1][0] is False
         reply = await flooder.request(wire.Ping(flooder.request_id()))
         assert isinstance(reply, wire.Pong)
         await flooder.close()
