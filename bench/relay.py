@@ -49,11 +49,16 @@ one Ack frame. It is hand-driven (no RelayClient) so that the client side costs 
 echo's does.
 
 In both closed loops the client connections are ``SinkConnection``s: each complete message goes
-from websockets' parser straight to a callback, which answers at once with a direct write (what
-the relay's own connections do, net/relay/connection.py), instead of a queue and a task wake-up per
-message. Echo's loop and the relay's get exactly the same machinery, so neither is favoured; it
-keeps the one load-generating process from being the bottleneck for either server (check
-``*_server_cpu``: near 1.0 means the server, not the load, set the rate).
+straight to a callback, and what it sends is written with the connection's other frames at the end
+of the loop turn (what the relay's own connections do, net/relay/connection.py), instead of a
+queue, a task wake-up and a write per message. Since issue 13 they also cut whole binary frames
+from the stream and build their masked frames by hand (websockets' own parser and its
+``os.urandom`` mask per frame cost the load as much CPU as the relay spent), and the relay's load
+checks each server frame's type rather than validating every field as RelayClient does. Echo's
+loop and the relay's get exactly the same machinery, so neither is favoured; it keeps the one
+load-generating process, which shares the machine with the servers, from being the bottleneck
+or taking the servers' CPU (check ``*_server_cpu``: near 1.0 means the server, not the load, set
+the rate). tests/test_bench_load.py holds the hand-cut frames to websockets' own parser.
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape quickly.
 """
@@ -64,6 +69,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -74,8 +80,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
+import msgpack
 from _common import emit
 from nacl.signing import SigningKey
 from parley.net import wire
@@ -86,6 +93,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event, State
+from websockets.speedups import apply_mask
 
 T = TypeVar("T")
 QUICK = os.environ.get("PARLEY_BENCH_QUICK") == "1"
@@ -198,22 +206,68 @@ def start_relay(data_dir: Path, extra: Sequence[str] = ()) -> Server:
 
 
 _READ_BUFFER = memoryview(bytearray(256 * 1024))  # the load's one thread reads into it
+_BINARY_FIN = 0x82  # first byte of a whole binary frame (RFC 6455 s5.2)
+_UNWRITTEN: dict[SinkConnection, None] = {}  # connections with frames to write this turn
+
+
+def client_frame(data: bytes) -> bytes:
+    """``data`` as one masked binary client frame (RFC 6455 s5.2), built here rather than by
+    websockets' ``send_binary``: that draws each mask from ``os.urandom`` (a system call per
+    frame, 9% of the load's time). The mask protects intermediaries from cache poisoning (RFC
+    6455 s10.3); a load generator on loopback needs it valid, not unpredictable."""
+    size = len(data)
+    if size < 126:
+        head = bytes((_BINARY_FIN, 0x80 | size))
+    elif size < 65536:
+        head = _HEAD_16.pack(_BINARY_FIN, 0xFE, size)
+    else:
+        head = _HEAD_64.pack(_BINARY_FIN, 0xFF, size)
+    mask = random.randbytes(4)
+    return head + mask + apply_mask(data, mask)
+
+
+_HEAD_16 = struct.Struct("!BBH")
+_HEAD_64 = struct.Struct("!BBQ")
+
+
+def _flush_unwritten() -> None:
+    """End of the loop turn: each connection's frames of the turn in one write."""
+    ready = list(_UNWRITTEN)
+    _UNWRITTEN.clear()
+    for ws in ready:
+        ws.flush()
 
 
 class SinkConnection(ClientConnection, asyncio.BufferedProtocol):
     """A client connection that hands each whole binary message to ``sink`` once one is set.
 
     Until then (logins) messages queue as usual for ``recv``. Both closed loops use it, so the
-    load costs the generator the same per frame whichever server it drives. A sink that raises
-    records the error in ``errors``; the phase re-raises it (an exception must not vanish inside
-    the transport's callback). Reads go into one shared buffer (``recv_into``) rather than a
-    fresh 256 KiB object per read, as the relay's own connections do (net/relay/connection.py).
+    load costs the generator the same per frame whichever server it drives, and each side of
+    the comparison is read and written the same way. A sink that raises records the error in
+    ``errors``; the phase re-raises it (an exception must not vanish inside the transport's
+    callback).
+
+    Why it is hand-driven: the load generator is one process on the same cores as the servers,
+    so every microsecond it spends per message is taken from the server it measures (in
+    bench/relay_scale.py the load used as much CPU as the relay). So, once a sink is set:
+
+    - reads go into one shared buffer (``recv_into``), as the relay's own connections do;
+    - whole binary frames are cut from the stream here and go straight to the sink; the first
+      frame that is anything else (close, ping, a fragment) hands the rest of the stream back to
+      websockets for good, so closing and keep-alive work as before;
+    - ``send_now`` frames with :func:`client_frame` and writes each connection's frames of one
+      loop turn together, as the relay writes its own.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.sink: Callable[[bytes], object] | None = None
+        self.before_flush: Callable[[], None] | None = None
         self.errors: list[BaseException] = []
+        self._raw = False  # frames cut here (see the class doc)
+        self._handed_back = False  # websockets parses everything from here on
+        self._rest = b""
+        self._out: list[bytes] = []
 
     def process_event(self, event: Event) -> None:
         sink = self.sink
@@ -225,8 +279,11 @@ class SinkConnection(ClientConnection, asyncio.BufferedProtocol):
         ):
             super().process_event(event)  # control frames, and nothing else is ever sent here
             return
+        self._to_sink(sink, bytes(event.data))
+
+    def _to_sink(self, sink: Callable[[bytes], object], data: bytes) -> None:
         try:
-            sink(bytes(event.data))
+            sink(data)
         except Exception as exc:  # kept, and re-raised by the phase
             self.errors.append(exc)
             self.sink = None
@@ -235,13 +292,62 @@ class SinkConnection(ClientConnection, asyncio.BufferedProtocol):
         return _READ_BUFFER
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(_READ_BUFFER[:nbytes]))
+        data = bytes(_READ_BUFFER[:nbytes])
+        if not self._raw:
+            # Only at a frame boundary: nothing buffered in websockets' reader (after a login
+            # the relay sends nothing until it is sent something).
+            if self._handed_back or self.sink is None or self.protocol.reader.buffer:
+                self.data_received(data)
+                return
+            self._raw = True
+        self._cut_frames(self._rest + data if self._rest else data)
+
+    def _cut_frames(self, data: bytes) -> None:
+        end, pos = len(data), 0
+        while end - pos >= 2:
+            sink, size, head = self.sink, data[pos + 1], 2
+            if data[pos] != _BINARY_FIN or sink is None or size & 0x80:
+                # Anything but a whole unmasked binary frame: websockets' job from here on
+                # (it answers pings, closes, and refuses what is invalid).
+                self._raw, self._handed_back, self._rest = False, True, b""
+                self.data_received(data[pos:])
+                return
+            if size == 126:
+                if end - pos < 4:
+                    break
+                size, head = int.from_bytes(data[pos + 2 : pos + 4]), 4
+            elif size == 127:
+                if end - pos < 10:
+                    break
+                size, head = int.from_bytes(data[pos + 2 : pos + 10]), 10
+            stop = pos + head + size
+            if stop > end:
+                break
+            self._to_sink(sink, data[pos + head : stop])
+            pos = stop
+        self._rest = data[pos:]
 
     def send_now(self, data: bytes) -> None:
-        """Frame ``data`` and write it at once: ``send`` minus its coroutine and drain (the
-        window bounds what is in flight)."""
-        self.protocol.send_binary(data)
-        self.transport.write(b"".join(self.protocol.data_to_send()))
+        """Frame ``data`` now and write it at the end of this loop turn, with the connection's
+        other frames of the turn (the window bounds what is in flight)."""
+        self._out.append(client_frame(data))
+        self.schedule_flush()
+
+    def queue_frame(self, data: bytes) -> None:
+        """Add a frame to this turn's write (only from ``before_flush``)."""
+        self._out.append(client_frame(data))
+
+    def schedule_flush(self) -> None:
+        if not _UNWRITTEN:
+            asyncio.get_running_loop().call_soon(_flush_unwritten)
+        _UNWRITTEN[self] = None
+
+    def flush(self) -> None:
+        if self.before_flush is not None:
+            self.before_flush()
+        out, self._out = self._out, []
+        if out and self.protocol.state is State.OPEN:
+            self.transport.write(b"".join(out))
 
 
 def _raise_sink_errors(conns: Sequence[SinkConnection]) -> None:
@@ -250,13 +356,42 @@ def _raise_sink_errors(conns: Sequence[SinkConnection]) -> None:
             raise ws.errors[0]
 
 
-def _payload() -> bytes:
-    return STAMP.pack(time.perf_counter()).ljust(MESSAGE_SIZE, b"\x00")
+def _payload(at: float | None = None) -> bytes:
+    """A payload stamped with its send time (by default, now)."""
+    return STAMP.pack(time.perf_counter() if at is None else at).ljust(MESSAGE_SIZE, b"\x00")
 
 
 def _latency(payload: bytes) -> float:
     sent_at: float = STAMP.unpack_from(payload)[0]
     return time.perf_counter() - sent_at
+
+
+def _send_stamped(ws: SinkConnection, at: float) -> None:
+    ws.send_now(_payload(at))
+
+
+def _send_to(a: RelayConn, b: RelayConn, at: float) -> None:
+    a.ws.send_now(a.send_frame(b.account, _payload(at)))
+
+
+async def _open_loop(rate: float, senders: Sequence[Callable[[float], object]]) -> None:
+    """Send at ``rate`` messages per second for DURATION, round robin over ``senders``.
+
+    Message k is due at ``start + k / rate``; each wake-up sends every message now due, and a
+    sender stamps its message with that due time, not the time it actually left. So a load
+    generator that falls behind makes the latency worse, never better (no coordinated
+    omission), and one timer serves every connection (a coroutine and a sleep per message would
+    cost the load more CPU than the server spends at these rates)."""
+    start = time.perf_counter()
+    total = int(rate * DURATION)
+    interval = 1 / rate
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.perf_counter() - start) / interval) + 1)
+        while sent < due:
+            senders[sent % len(senders)](start + sent * interval)
+            sent += 1
+        await asyncio.sleep(max(0.0, start + sent * interval - time.perf_counter()))
 
 
 async def _gather_bounded(factories: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
@@ -334,27 +469,17 @@ async def echo_latency(url: str, rate: float) -> list[float]:
     """Open loop at ``rate`` messages per second spread over the connections; latencies in s."""
     conns = [await _echo_connect(url) for _ in range(PAIRS)]
     samples: list[float] = []
-    interval = PAIRS / rate
 
-    async def sender(ws: ClientConnection, offset: float) -> None:
-        deadline = time.perf_counter() + DURATION
-        next_at = time.perf_counter() + offset
-        while next_at < deadline:
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-            await ws.send(_payload())
-            next_at += interval
+    def echoed(message: bytes) -> None:
+        samples.append(_latency(message))
 
-    async def receiver(ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for message in ws:
-                samples.append(_latency(message if isinstance(message, bytes) else b""))
-
-    readers = [asyncio.create_task(receiver(ws)) for ws in conns]
-    await asyncio.gather(*(sender(ws, i * interval / PAIRS) for i, ws in enumerate(conns)))
+    for ws in conns:
+        ws.sink = echoed
+    await _open_loop(rate, [partial(_send_stamped, ws) for ws in conns])
     await asyncio.sleep(0.2)  # the last messages in flight
+    _raise_sink_errors(conns)
     for ws in conns:
         await ws.close()
-    await asyncio.gather(*readers)
     return samples
 
 
@@ -434,30 +559,39 @@ class RelayConn:
         return cls(ws, account)
 
     def send_frame(self, recipient: bytes, payload: bytes) -> bytes:
+        """A ``send`` frame, packed straight from its fields: the bytes ``wire.encode`` makes
+        (tests/test_bench_relay.py checks), without a frame object per message."""
         self._next += 1
         message_id = self._next.to_bytes(8, "big") + self.account[:8]
         FRAMES[0] += 1
-        return wire.encode(wire.Send(self._next & 0xFFFFFFFF, recipient, message_id, payload))
+        return _pack(
+            {
+                "type": "send",
+                "id": self._next & 0xFFFFFFFF,
+                "to": recipient,
+                "message_id": message_id,
+                "payload": payload,
+            }
+        )
 
     def ack_soon(self, message_id: bytes) -> None:
         """Acknowledge at the end of this loop turn, with the turn's other acks, as RelayClient
         does (its ``_ack_soon``); the relay's Welcome to this bench always announces batching."""
         if not self._acks:
-            asyncio.get_running_loop().call_soon(self._flush_acks)
+            self.ws.before_flush = self._frame_acks
+            self.ws.schedule_flush()
         self._acks.append(message_id)
 
-    def _flush_acks(self) -> None:
-        """Frame the acks and write them now: what ``ws.send`` does, minus a task per flush (the
-        load generator's own cost must stay as low as echo's client's)."""
+    def _frame_acks(self) -> None:
+        """The turn's acks as Ack frames, written with the connection's other frames."""
         ready, self._acks = self._acks, []
-        protocol = self.ws.protocol
-        if protocol.state is not State.OPEN:
-            return
         for start in range(0, len(ready), wire.MAX_ACK_BATCH):
             chunk = ready[start : start + wire.MAX_ACK_BATCH]
             FRAMES[0] += 1
-            protocol.send_binary(wire.encode(wire.Ack(chunk[0], tuple(chunk[1:]))))
-        self.ws.transport.write(b"".join(protocol.data_to_send()))
+            self.ws.queue_frame(wire.encode(wire.Ack(chunk[0], tuple(chunk[1:]))))
+
+
+_pack = msgpack.Packer(use_bin_type=True, autoreset=True).pack
 
 
 def _bytes(message: str | bytes) -> bytes:
@@ -466,30 +600,42 @@ def _bytes(message: str | bytes) -> bytes:
     return message
 
 
+def _server_map(message: bytes) -> dict[str, Any]:
+    """A server frame as its msgpack map. The load checks each frame's type, not every field
+    as RelayClient does (net/wire.py): its CPU is taken from the relay it measures, and the
+    relay's frames are checked by the wire tests."""
+    FRAMES[0] += 1
+    frame = msgpack.unpackb(message)
+    if type(frame) is not dict:
+        raise RuntimeError(f"not a relay frame: {message[:40]!r}")
+    return frame
+
+
 def _receipts(message: bytes) -> int:
     """How many sends one receipt frame confirms (a refusal is a bench failure)."""
-    frame = wire.decode_server_frame(message)
-    FRAMES[0] += 1
-    if isinstance(frame, wire.SentBatch):
-        return len(frame.receipts)
-    if isinstance(frame, wire.Sent):
+    frame = _server_map(message)
+    kind = frame.get("type")
+    if kind == "sent_batch":
+        return len(frame["receipts"])
+    if kind == "sent":
         return 1
-    raise RuntimeError(f"the relay refused a send: {frame!r}")
+    raise RuntimeError(f"the relay refused a send: {wire.decode_server_frame(message)!r}")
 
 
-def _deliveries(conn: RelayConn, message: bytes) -> tuple[wire.Deliver, ...]:
-    """The deliveries in one frame, each acknowledged (at the end of this loop turn)."""
-    frame = wire.decode_server_frame(message)
-    FRAMES[0] += 1
-    if isinstance(frame, wire.DeliverBatch):
-        deliveries = frame.deliveries
-    elif isinstance(frame, wire.Deliver):
-        deliveries = (frame,)
-    else:
-        raise RuntimeError(f"unexpected frame {frame!r}")
-    for delivery in deliveries:
-        conn.ack_soon(delivery.message_id)
-    return deliveries
+def _deliveries(conn: RelayConn, message: bytes) -> list[bytes]:
+    """The payloads of the deliveries in one frame, each acknowledged (at the end of this loop
+    turn)."""
+    frame = _server_map(message)
+    kind = frame.get("type")
+    if kind == "deliver_batch":
+        entries = frame["messages"]
+        for entry in entries:
+            conn.ack_soon(entry[1])
+        return [entry[2] for entry in entries]
+    if kind == "deliver":
+        conn.ack_soon(frame["message_id"])
+        return [frame["payload"]]
+    raise RuntimeError(f"unexpected frame {wire.decode_server_frame(message)!r}")
 
 
 async def _drain_receipts(conn: RelayConn, stored: list[int] | None = None) -> None:
@@ -505,8 +651,8 @@ async def _receive(conn: RelayConn, on_message: Callable[[bytes], Awaitable[bool
     """Acknowledge each delivery, then hand its payload over; stop when told to."""
     with contextlib.suppress(ConnectionClosed):
         async for message in conn.ws:
-            for delivery in _deliveries(conn, _bytes(message)):
-                if not await on_message(delivery.payload):
+            for payload in _deliveries(conn, _bytes(message)):
+                if not await on_message(payload):
                     return
 
 
@@ -622,29 +768,25 @@ async def relay_durable(url: str) -> tuple[float, float, float]:
 async def relay_latency(
     url: str, rate: float, pairs: list[tuple[RelayConn, RelayConn]] | None = None
 ) -> list[float]:
-    """Open loop at ``rate`` messages per second through the relay; latencies in seconds."""
+    """Open loop at ``rate`` messages per second through the relay; latencies in seconds. The
+    same machinery as ``echo_latency``: one timer sends, sinks read."""
     pairs = pairs or await _pairs(url)
     samples: list[float] = []
-    interval = PAIRS / rate
 
-    async def sample(payload: bytes) -> bool:
-        samples.append(_latency(payload))
-        return True
+    def receiver(b: RelayConn) -> Callable[[bytes], None]:
+        def delivered(message: bytes) -> None:
+            for payload in _deliveries(b, message):
+                samples.append(_latency(payload))
 
-    tasks = [asyncio.create_task(_drain_receipts(a)) for a, _ in pairs]
-    tasks += [asyncio.create_task(_receive(b, sample)) for _, b in pairs]
+        return delivered
 
-    async def sender(a: RelayConn, b: RelayConn, offset: float) -> None:
-        deadline = time.perf_counter() + DURATION
-        next_at = time.perf_counter() + offset
-        while next_at < deadline:
-            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-            await a.ws.send(a.send_frame(b.account, _payload()))
-            next_at += interval
-
-    await asyncio.gather(*(sender(a, b, i * interval / PAIRS) for i, (a, b) in enumerate(pairs)))
+    for a, b in pairs:
+        a.ws.sink = _receipts
+        b.ws.sink = receiver(b)
+    await _open_loop(rate, [partial(_send_to, a, b) for a, b in pairs])
     await asyncio.sleep(0.2)  # the last messages in flight
-    await _close_all(pairs, tasks)
+    _raise_sink_errors([conn.ws for pair in pairs for conn in pair])
+    await _close_all(pairs, [])
     return samples
 
 
