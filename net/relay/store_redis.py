@@ -42,9 +42,9 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
@@ -301,6 +301,79 @@ class _Batch:
     by_recipient: list[list[int]]  # per enqueue call: the indices of its sends
 
 
+class _Step(NamedTuple):
+    """One round of ``_ScriptPlan``: what the driver does, and with which (script, call)s.
+
+    ``each``: call the script objects one by one (redis-py's own ``EVALSHA``, and a load after
+    ``NOSCRIPT``); ``pipeline``: ``EVALSHA`` each call in one pipeline, answers with
+    ``raise_on_error=False``; ``load``: ``SCRIPT LOAD`` each script named (the calls are unused).
+    The driver sends back one answer per call, in order."""
+
+    kind: Literal["each", "pipeline", "load"]
+    calls: Sequence[tuple[Any, dict[str, Any]]]
+
+
+class _ScriptPlan:
+    """How a list of script calls runs, without I/O: the synchronous store (``_call_all``) and
+    the asyncio batch writer (``write_batch_async``) each drive it over their own client.
+
+    One round trip: the pipeline sends ``EVALSHA`` straight (redis-py's script objects ask
+    ``SCRIPT EXISTS`` first, a second round trip per batch), and only after a ``NOSCRIPT`` (a
+    restarted or flushed Redis) loads those scripts and reruns only those calls, once. Any other
+    error answer is a StoreError. A single call goes alone (a pipeline's bookkeeping costs more),
+    and so does each call on a cluster (redis-py refuses scripts in a cluster pipeline; each
+    script is still atomic on its slot).
+
+    Drive it: ``while (step := plan.step) is not None: plan.answer(<run step>)``; then
+    ``plan.replies`` holds one reply per call.
+    """
+
+    def __init__(
+        self, what: str, calls: Sequence[tuple[Any, dict[str, Any]]], *, one_by_one: bool
+    ) -> None:
+        self.replies: list[Any] = []
+        self._steps = self._plan(what, calls, one_by_one)
+        self.step: _Step | None = next(self._steps)
+
+    def answer(self, answers: Sequence[Any]) -> None:
+        """The answers to ``step``; moves on to the next step (None once ``replies`` is ready)."""
+        try:
+            self.step = self._steps.send(answers)
+        except StopIteration as done:
+            self.replies, self.step = done.value, None
+
+    @staticmethod
+    def _plan(
+        what: str, calls: Sequence[tuple[Any, dict[str, Any]]], one_by_one: bool
+    ) -> Generator[_Step, Sequence[Any], list[Any]]:
+        if one_by_one:
+            return list((yield _Step("each", calls)))
+        replies: list[Any] = [None] * len(calls)
+        todo = list(range(len(calls)))
+        for attempt in range(2):
+            answers = yield _Step("pipeline", [calls[index] for index in todo])
+            again = []
+            for index, answer in zip(todo, answers, strict=True):
+                if isinstance(answer, redis.exceptions.NoScriptError) and attempt == 0:
+                    again.append(index)
+                elif isinstance(answer, Exception):
+                    raise StoreError(f"the Redis store failed ({what}): {answer}")
+                else:
+                    replies[index] = answer
+            if not again:
+                break
+            todo = again
+            scripts = {calls[index][0]: calls[index] for index in todo}
+            yield _Step("load", list(scripts.values()))
+        return replies
+
+
+def _queue_evalsha(pipe: Any, calls: Sequence[tuple[Any, dict[str, Any]]]) -> None:
+    """Queue ``EVALSHA`` for each (script, call) on a pipeline (synchronous or asyncio)."""
+    for script, call in calls:
+        pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+
+
 def is_redis_url(url: str) -> bool:
     """Whether ``--store`` names a Redis store (anything else is refused by the command)."""
     return urlsplit(url).scheme in SCHEMES
@@ -389,46 +462,21 @@ class RedisStore:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
 
     def _call_all(self, what: str, calls: Sequence[tuple[Any, dict[str, Any]]]) -> list[Any]:
-        """Run each (script, arguments) in order: one pipeline, one round trip. The pipeline
-        sends ``EVALSHA`` directly (redis-py's own script handling would ask ``SCRIPT EXISTS``
-        first, a second round trip per batch) and loads and reruns only after a ``NOSCRIPT``
-        (a restarted or flushed Redis). redis-py refuses scripts in a cluster pipeline, so on
-        a cluster they go one by one (each still atomic)."""
-        if len(calls) == 1 or self._cluster:  # one call: a pipeline's bookkeeping costs more
-            return [self._run(what, script, **call) for script, call in calls]
-        replies: list[Any] = [None] * len(calls)
-        todo = list(range(len(calls)))
-        for attempt in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            for index in todo:
-                script, call = calls[index]
-                pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
-            answers = self._run(what, pipe.execute, raise_on_error=False)
-            todo = self._take_answers(what, todo, answers, replies, attempt)
-            if not todo:
-                break
-            for script in {calls[index][0] for index in todo}:
-                self._run(what, self._redis.script_load, script.script)
-        return replies
+        """Run each (script, arguments) in order, in one round trip (``_ScriptPlan`` says how;
+        this drives it over the synchronous client)."""
+        plan = _ScriptPlan(what, calls, one_by_one=len(calls) == 1 or self._cluster)
+        while (step := plan.step) is not None:
+            plan.answer(self._run(what, self._sync_step, step))
+        return plan.replies
 
-    @staticmethod
-    def _take_answers(
-        what: str,
-        todo: list[int],
-        answers: Sequence[Any],
-        replies: list[Any],
-        attempt: int,
-    ) -> list[int]:
-        """Put a pipeline's answers in place; return the calls to rerun after a NOSCRIPT."""
-        again = []
-        for index, answer in zip(todo, answers, strict=True):
-            if isinstance(answer, redis.exceptions.NoScriptError) and attempt == 0:
-                again.append(index)
-            elif isinstance(answer, Exception):
-                raise StoreError(f"the Redis store failed ({what}): {answer}")
-            else:
-                replies[index] = answer
-        return again
+    def _sync_step(self, step: _Step) -> list[Any]:
+        if step.kind == "each":
+            return [script(**call) for script, call in step.calls]
+        if step.kind == "pipeline":
+            pipe = self._redis.pipeline(transaction=False)
+            _queue_evalsha(pipe, step.calls)
+            return pipe.execute(raise_on_error=False)  # type: ignore[no-any-return]
+        return [self._redis.script_load(script.script) for script, _ in step.calls]
 
     @property
     def dirty(self) -> bool:
@@ -541,27 +589,25 @@ class RedisStore:
         while Redis answers (a thread would do the same but fight the loop for the GIL)."""
         batch = self._batch(acks, sends)
         client, scripts = self._async_client()
-        calls = batch.calls
+        plan = _ScriptPlan(
+            "write batch", batch.calls, one_by_one=len(batch.calls) == 1 or self._cluster
+        )
         try:
-            if self._cluster or len(calls) == 1:
-                replies = [await scripts[script](**call, client=client) for script, call in calls]
-            else:  # as _call_all: EVALSHA straight, a load and a rerun only after NOSCRIPT
-                replies = [None] * len(calls)
-                todo = list(range(len(calls)))
-                for attempt in range(2):
+            while (step := plan.step) is not None:
+                if step.kind == "each":
+                    answers = [
+                        await scripts[script](**call, client=client) for script, call in step.calls
+                    ]
+                elif step.kind == "pipeline":
                     pipe = client.pipeline(transaction=False)
-                    for index in todo:
-                        script, call = calls[index]
-                        pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+                    _queue_evalsha(pipe, step.calls)
                     answers = await pipe.execute(raise_on_error=False)
-                    todo = self._take_answers("write batch", todo, answers, replies, attempt)
-                    if not todo:
-                        break
-                    for script in {calls[index][0] for index in todo}:
-                        await client.script_load(script.script)
+                else:
+                    answers = [await client.script_load(script.script) for script, _ in step.calls]
+                plan.answer(answers)
         except (redis.exceptions.RedisError, OSError) as exc:
             raise StoreError(f"the Redis store failed (write batch): {exc}") from exc
-        return self._batch_results(batch, replies)
+        return self._batch_results(batch, plan.replies)
 
     def _async_client(self) -> tuple[Any, dict[Any, Any]]:
         """The asyncio client (made on first use, in the server's loop) and its scripts, keyed
