@@ -50,7 +50,14 @@ from parley.net.relay.limits import (
     TokenBucket,
 )
 from parley.net.relay.metrics import Counters
-from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, Stored
+from parley.net.relay.store import (
+    Enqueue,
+    LoginRequest,
+    Queued,
+    Refused,
+    RelayStore,
+    Stored,
+)
 
 log = logging.getLogger("parley.relay")
 
@@ -503,49 +510,55 @@ class RelayCore:
                 close=True,
             )
         account = frame.account
-        registered = False
-        if not self.store.is_registered(account):
-            token = self.config.invite_token
-            if token is not None and not hmac.compare_digest(
-                (frame.invite or "").encode(), token.encode()
-            ):
-                return self._refuse(
-                    conn,
-                    "invite_required",
-                    "this relay needs a valid invite token",
-                    rid,
-                    close=True,
-                )
-            self.store.register(account)
-            registered = True
-        peers = self._by_account.setdefault(account, [])
+        token = self.config.invite_token
+        may_register = token is None or hmac.compare_digest(
+            (frame.invite or "").encode(), token.encode()
+        )
         limit = self.config.max_connections_per_account
-        if len(peers) >= limit or (
-            self._shared
-            and not self.store.claim_connection(account, conn.id, limit, CONNECTION_LEASE)
-        ):
+        # Held (write-behind) messages for the account are stored before the new connection
+        # reads its queue, and only once the login is accepted: then the read comes after.
+        room = 0 if account in self._deferred else self.config.window - len(conn.inflight)
+        here = len(self._by_account.get(account, ()))
+        login = self.store.login(
+            LoginRequest(
+                account,
+                conn.id,
+                may_register,
+                here,
+                limit,
+                CONNECTION_LEASE,
+                conn.cursor,
+                room,
+                now,
+            )
+        )
+        if login.refused == "invite_required":
+            return self._refuse(
+                conn, "invite_required", "this relay needs a valid invite token", rid, close=True
+            )
+        if login.refused is not None:
             return self._refuse(
                 conn,
                 "too_many_connections",
-                f"at most {self.config.max_connections_per_account} connections per account",
+                f"at most {limit} connections per account",
                 rid,
                 close=True,
             )
         conn.account = account
         conn.batch = wire.CAP_BATCH in frame.caps
         conn.deliver_batch = wire.CAP_DELIVER_BATCH in frame.caps
+        peers = self._by_account.setdefault(account, [])
         peers.append(conn)
         if len(peers) == 1 and self.presence is not None:
             self.presence(account, True)
         self.counters.authenticated += 1
-        log.info("login %s conn=%d%s", short(account), conn.id, " (new)" if registered else "")
-        welcome = wire.Welcome(
-            rid, account, self.store.prekey_count(account), registered, (wire.CAP_BATCH,)
-        )
+        log.info("login %s conn=%d%s", short(account), conn.id, " (new)" if login.new else "")
+        welcome = wire.Welcome(rid, account, login.prekeys, login.new, (wire.CAP_BATCH,))
         actions: list[Action] = [Transmit(conn.id, wire.encode(welcome), after_commit=True)]
         if account in self._deferred:  # the new connection reads them from the store, in order
             actions += self._store_deferred(account, None)
-        return actions + self._pull(conn, now)
+            return actions + self._pull(conn, now)
+        return actions + (self._take_rows(conn, login.rows, room) if room > 0 else [])
 
     def _on_send(self, conn: _Conn, frame: wire.Send, now: float) -> list[Action]:
         sender = conn.account
@@ -844,7 +857,10 @@ class RelayCore:
         room = self.config.window - len(conn.inflight)
         if room <= 0:
             return []
-        rows = self.store.pending(conn.account, conn.cursor, room, now)
+        return self._take_rows(conn, self.store.pending(conn.account, conn.cursor, room, now), room)
+
+    def _take_rows(self, conn: _Conn, rows: list[Queued], room: int) -> list[Action]:
+        """Deliver a page of ``conn``'s queue read for ``room`` free slots of its window."""
         self.counters.queue_reads_total += 1
         actions: list[Action] = []
         for row in rows:

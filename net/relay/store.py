@@ -113,6 +113,29 @@ class Queued:
     stored_at: float
 
 
+class LoginRequest(NamedTuple):
+    """What ``RelayStore.login`` is asked for a connection that proved its account."""
+
+    account: bytes
+    conn_id: int
+    may_register: bool  # a new account may be registered (no invite needed, or the right one)
+    here: int  # the account's connections in this process already
+    limit: int  # the most connections per account, over every process
+    lease: float  # seconds a connection slot is held unless renewed (shared stores)
+    after_seq: int  # the connection's cursor: read the queue after it
+    room: int  # how many queued messages to read (0: none)
+    now: float  # messages expired by then are skipped
+
+
+class Login(NamedTuple):
+    """What ``RelayStore.login`` found and claimed for a connection that proved its account."""
+
+    refused: str | None  # "invite_required" or "too_many_connections"; None: logged in
+    new: bool  # the account was registered by this login
+    prekeys: int  # the account's stock of one-time prekeys (0 when refused)
+    rows: list[Queued]  # the first page of its queue (empty when refused)
+
+
 @dataclass(frozen=True, slots=True)
 class PrekeyBundle:
     """What a fetch hands out; ``remaining`` is the owner's stock after it."""
@@ -165,6 +188,19 @@ class RelayStore(Protocol):
 
     def register(self, account: bytes) -> None:
         """Record a new account."""
+
+    def login(self, ask: LoginRequest) -> Login:
+        """A login's reads and claims in one call (over a networked store, one round trip):
+
+        1. an account not registered yet is registered if ``ask.may_register`` (no invite
+           needed, or the right one given), else refused ``invite_required``;
+        2. a connection slot is claimed (``claim_connection``), unless ``ask.here`` (the
+           account's connections in this process) or the store's count over every process
+           reaches ``ask.limit``: refused ``too_many_connections`` (the registration stands);
+        3. the prekey stock and up to ``ask.room`` queued messages after ``ask.after_seq``.
+
+        ``login_in_steps`` does it with the other methods, one call after another."""
+        ...
 
     def new_prekeys(self, account: bytes, one_time: tuple[bytes, ...]) -> tuple[bytes, ...]:
         """``one_time`` without the blobs already stocked for ``account`` (or repeated in it).
@@ -267,6 +303,22 @@ class RelayStore(Protocol):
     def prekey_pair_recent(self, requester: bytes, target: bytes) -> bool:
         """Whether ``claim_prekey_pair`` for this pair is still within its interval."""
         ...
+
+
+def login_in_steps(store: RelayStore, ask: LoginRequest) -> Login:
+    """``RelayStore.login`` as a series of the store's own calls (in-process, each is cheap)."""
+    account, new = ask.account, False
+    if not store.is_registered(account):
+        if not ask.may_register:
+            return Login("invite_required", False, 0, [])
+        store.register(account)
+        new = True
+    if ask.here >= ask.limit or not store.claim_connection(
+        account, ask.conn_id, ask.limit, ask.lease
+    ):
+        return Login("too_many_connections", new, 0, [])
+    rows = store.pending(account, ask.after_seq, ask.room, ask.now) if ask.room > 0 else []
+    return Login(None, new, store.prekey_count(account), rows)
 
 
 class SqliteStore:
@@ -379,6 +431,8 @@ class SqliteStore:
     def register(self, account: bytes) -> None:
         self._exec("INSERT OR IGNORE INTO accounts (account) VALUES (?)", (account,))
         self._registered.add(account)
+
+    login = login_in_steps  # in-process, each step costs microseconds
 
     def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
         stock = self.prekey_count(account)

@@ -49,7 +49,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
 from parley.net.errors import RelayConfigError, StoreError
-from parley.net.relay.store import Enqueue, PrekeyBundle, Queued, Refused, Stored
+from parley.net.relay.store import (
+    Enqueue,
+    Login,
+    LoginRequest,
+    PrekeyBundle,
+    Queued,
+    Refused,
+    Stored,
+)
 
 try:
     import redis
@@ -197,32 +205,79 @@ end
 return deleted
 """
 
-# KEYS: z, m.  ARGV: after seq, limit, now.  -> {id, seq, record, id, seq, record, ...}
+# Lua functions that more than one script starts with (each script carries its own copy; a call
+# sends only the script's hash, so the copy costs nothing per call).
+# read_queue: up to ``want`` unexpired messages after seq ``after`` -> {id, seq, record, ...}.
 # Expired messages are skipped (the sweep deletes them later), and the page is still filled.
-_PENDING = """
-local out, after, want = {}, ARGV[1], tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-while want > 0 do
-  local rows = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf',
-    'WITHSCORES', 'LIMIT', 0, want)
-  if #rows == 0 then break end
-  local ids = {}
-  for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
-  local recs = redis.call('HMGET', KEYS[2], unpack(ids))
-  for i = 1, #ids do
-    local rec = recs[i]
-    -- the record's second field is its expiry time
-    if rec and struct.unpack('>d', rec, 9) > now then
-      out[#out + 1] = ids[i]
-      out[#out + 1] = rows[2 * i]
-      out[#out + 1] = rec
-      want = want - 1
+_READ_QUEUE = """
+local function read_queue(zset, records, after, want, now)
+  local out = {}
+  while want > 0 do
+    local rows = redis.call('ZRANGEBYSCORE', zset, '(' .. after, '+inf',
+      'WITHSCORES', 'LIMIT', 0, want)
+    if #rows == 0 then break end
+    local ids = {}
+    for i = 1, #rows, 2 do ids[#ids + 1] = rows[i] end
+    local recs = redis.call('HMGET', records, unpack(ids))
+    for i = 1, #ids do
+      local rec = recs[i]
+      -- the record's second field is its expiry time
+      if rec and struct.unpack('>d', rec, 9) > now then
+        out[#out + 1] = ids[i]
+        out[#out + 1] = rows[2 * i]
+        out[#out + 1] = rec
+        want = want - 1
+      end
     end
+    after = rows[#rows]
   end
-  after = rows[#rows]
+  return out
 end
-return out
 """
+
+# Shared limits use the Redis server's clock (TIME), so that relays on machines whose clocks
+# differ still agree. claim: a lease on one of the account's connection slots -> 1, or 0 full.
+_CLAIM = """
+local function claim(slots, member, limit, lease)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+  if not redis.call('ZSCORE', slots, member) and redis.call('ZCARD', slots) >= limit then
+    return 0
+  end
+  redis.call('ZADD', slots, now + lease, member)
+  redis.call('EXPIRE', slots, math.ceil(lease) + 1)
+  return 1
+end
+"""
+
+# KEYS: z, m.  ARGV: after seq, limit, now.  -> {id, seq, record, id, seq, record, ...}
+_PENDING = (
+    _READ_QUEUE
+    + "return read_queue(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))\n"
+)
+
+# A login in one round trip (RelayStore.login). KEYS: acct, cn, pk list, queue z, queue m.
+# ARGV: "1" if it may register, member, connections here, limit, lease, after seq, room, now.
+# -> {"invite_required", 0} | {"too_many_connections", new} | {"ok", new, prekeys, rows...}
+_LOGIN = (
+    _READ_QUEUE
+    + _CLAIM
+    + """
+local new = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[1] ~= '1' then return {'invite_required', 0} end
+  redis.call('SET', KEYS[1], '1')
+  new = 1
+end
+local limit = tonumber(ARGV[4])
+if tonumber(ARGV[3]) >= limit or claim(KEYS[2], ARGV[2], limit, tonumber(ARGV[5])) == 0 then
+  return {'too_many_connections', new}
+end
+return {'ok', new, redis.call('LLEN', KEYS[3]),
+  read_queue(KEYS[4], KEYS[5], ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]))}
+"""
+)
 
 # KEYS: signed, list, set.  ARGV: "1" to hand out a one-time prekey, "0" not to.
 # -> {signed, one-time or false, remaining} | false
@@ -250,20 +305,10 @@ return redis.call('LLEN', KEYS[2])
 """
 
 
-# Shared limits use the Redis server's clock (TIME), so that relays on machines whose clocks
-# differ still agree. KEYS: cn:{A}.  ARGV: member, limit, lease seconds.  -> 1 claimed, 0 full
-_CLAIM_CONNECTION = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1])
-   and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
-return 1
-"""
+# KEYS: cn:{A}.  ARGV: member, limit, lease seconds.  -> 1 claimed, 0 full
+_CLAIM_CONNECTION = (
+    _CLAIM + "return claim(KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))\n"
+)
 
 # KEYS: cn:{A}.  ARGV: member, lease seconds.  Extends a lease that still exists.
 _RENEW_CONNECTION = """
@@ -453,6 +498,7 @@ class RedisStore:
         self._claim_connection = self._redis.register_script(_CLAIM_CONNECTION)
         self._renew_connection = self._redis.register_script(_RENEW_CONNECTION)
         self._take_tokens = self._redis.register_script(_TAKE_TOKENS)
+        self._login = self._redis.register_script(_LOGIN)
 
     def _run(self, what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
         """One Redis call; a failure becomes a StoreError the core can report."""
@@ -520,6 +566,39 @@ class RedisStore:
     def register(self, account: bytes) -> None:
         self._run("register", self._redis.set, f"acct:{{{_tag(account)}}}", b"1")
         self._registered.add(account)
+
+    def login(self, ask: LoginRequest) -> Login:
+        """One script on the account's slot: registration, connection lease, prekey stock and
+        the first page of the queue in one round trip (it was four or five)."""
+        account, tag = ask.account, _tag(ask.account)
+        reply = self._run(
+            "login",
+            self._login,
+            keys=[
+                f"acct:{{{tag}}}",
+                f"cn:{{{tag}}}",
+                f"pk:{{{tag}}}:l",
+                f"pq:{{{tag}}}:z",
+                f"pq:{{{tag}}}:m",
+            ],
+            args=[
+                "1" if ask.may_register else "0",
+                self._member(ask.conn_id),
+                ask.here,
+                ask.limit,
+                ask.lease,
+                ask.after_seq,
+                ask.room,
+                repr(ask.now),
+            ],
+        )
+        outcome, new = reply[0].decode(), bool(reply[1])
+        if outcome != "ok":
+            if new:
+                self._registered.add(account)
+            return Login(outcome, new, 0, [])
+        self._registered.add(account)
+        return Login(None, new, int(reply[2]), _queued(reply[3]))
 
     def new_prekeys(self, account: bytes, one_time: tuple[bytes, ...]) -> tuple[bytes, ...]:
         unique = tuple(dict.fromkeys(one_time))
@@ -714,14 +793,7 @@ class RedisStore:
             keys=[f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m"],
             args=[after_seq, limit, repr(now)],
         )
-        out: list[Queued] = []
-        for i in range(0, len(rows), 3):
-            record = bytes(rows[i + 2])
-            stored_at, _, sender = _HEAD.unpack_from(record)
-            out.append(
-                Queued(int(float(rows[i + 1])), sender, bytes(rows[i]), record[48:], stored_at)
-            )
-        return out
+        return _queued(rows)
 
     def ack(self, recipient: bytes, message_id: bytes) -> bool:
         return self.ack_many(recipient, (message_id,)) == 1
@@ -850,6 +922,16 @@ _BUCKETS = {"rate": "rl", "otk-requester": "or", "otk-target": "ot"}
 def _pair_key(requester: bytes, target: bytes) -> str:
     """Under the requester's tag: the requester's fetch decides, whoever the target is."""
     return f"op:{{{_tag(requester)}}}:{target.hex()}"
+
+
+def _queued(rows: Sequence[Any]) -> list[Queued]:
+    """A queue page as ``read_queue`` returns it: {id, seq, record, id, seq, record, ...}."""
+    out: list[Queued] = []
+    for i in range(0, len(rows), 3):
+        record = bytes(rows[i + 2])
+        stored_at, _, sender = _HEAD.unpack_from(record)
+        out.append(Queued(int(float(rows[i + 1])), sender, bytes(rows[i]), record[48:], stored_at))
+    return out
 
 
 def _tag(account: bytes) -> str:

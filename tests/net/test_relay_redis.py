@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from parley.net import wire
@@ -506,3 +508,101 @@ async def test_a_stalled_redis_pauses_reading_instead_of_piling_up_writes(
 
 def _paused(relay: RelayServer) -> bool:
     return relay._reading_paused
+
+
+class _Monitor:
+    """Every command redis-server runs, as MONITOR reports it (a thread reads it), between two
+    markers that the test sends itself (ECHO), so that the window is exact in Redis's order."""
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        import redis
+
+        self._client = redis.Redis.from_url(url)
+        self._monitor = self._client.monitor().__enter__()  # type: ignore[no-untyped-call]
+        self.lines: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while True:
+            line = self._monitor.next_command()
+            self.lines.append(line)
+            if "parley-test-end" in line["command"]:
+                return
+
+    async def wait_for(self, found: Callable[[list[dict[str, Any]]], bool]) -> None:
+        deadline = time.monotonic() + 15
+        while not found(self.lines) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def between(self, start: str, end: str) -> list[str]:
+        """The commands (not those a script ran) between the two markers."""
+        texts = [line["command"] for line in self.lines if line["client_type"] != "lua"]
+        first = next(i for i, text in enumerate(texts) if start in text)
+        last = next(i for i, text in enumerate(texts) if end in text)
+        return texts[first + 1 : last]
+
+    def mark(self, text: str) -> None:
+        self._client.echo(text)
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self.mark("parley-test-end")  # the reader stops at it, whatever happened before
+        self._thread.join(timeout=10)
+        self._monitor.__exit__(None, None, None)
+        self._client.close()
+
+
+async def test_a_login_over_redis_costs_one_round_trip_and_one_more_when_subscribed(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # Every Redis command that touches the account's keys (its hash tag) from Bob's login until
+    # his wake-up subscription is confirmed: one login script (registration, connection lease,
+    # prekey stock, first page of the queue) and the one queue read that the confirmation
+    # needs (a message stored between the two must not wait). Counted by redis-server itself.
+    from nacl.signing import SigningKey
+
+    monitor = _Monitor(redis_url)
+    try:
+        async with serve_relay("127.0.0.1", 0, tmp_path, store_url=redis_url) as relay:
+            # The relay's first tick sweeps for expired messages (SCAN): let it pass first.
+            await monitor.wait_for(lambda lines: any("SCAN" in x["command"] for x in lines))
+            warm = await RawConnection.open(relay.url)  # loads the scripts (NOSCRIPT once)
+            await warm.login(SigningKey.generate())
+            bob_key = SigningKey.generate()
+            bob = bytes(bob_key.verify_key)
+            store = RedisStore(
+                redis_url, quota_messages=10, quota_bytes=10_000, max_prekey_stock=5,
+                publisher="test",
+            )  # fmt: skip
+            store.register(bob)
+            for n in range(3):
+                store.enqueue(bob, b"c" * 32, message_id(n), b"queued %d" % n, now=1.0,
+                              expires_at=time.time() + 600)  # fmt: skip
+            store.close()
+            tag = f"{{{bob.hex()}}}"
+            monitor.mark("parley-test-start")
+            conn = await RawConnection.open(relay.url)
+            welcome = await conn.login(bob_key)
+            assert not welcome.registered and welcome.prekeys == 0
+            delivered = [await conn.frame() for _ in range(3)]
+            assert [d.payload for d in delivered if isinstance(d, wire.Deliver)] == [
+                b"queued %d" % n for n in range(3)
+            ]
+
+            def confirmed(lines: list[dict[str, Any]]) -> bool:
+                texts = [line["command"] for line in lines]
+                subscribed = [i for i, t in enumerate(texts) if "SUBSCRIBE" in t and bob.hex() in t]
+                return bool(subscribed) and any(tag in t for t in texts[subscribed[0] :])
+
+            await monitor.wait_for(confirmed)
+            monitor.mark("parley-test-end")
+            await conn.close()
+            await warm.close()
+    finally:
+        monitor.close()
+    round_trips = [text for text in monitor.between("parley-test-start", "parley-test-end")
+                   if tag in text]  # fmt: skip
+    assert len(round_trips) == 2, round_trips  # it was five: lookup, lease, stock, read, read

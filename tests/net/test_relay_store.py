@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 from parley.net.errors import StoreError
-from parley.net.relay.store import Enqueue, Queued, Refused, RelayStore, SqliteStore, Stored
+from parley.net.relay.store import (
+    Enqueue,
+    Login,
+    LoginRequest,
+    Queued,
+    Refused,
+    RelayStore,
+    SqliteStore,
+    Stored,
+)
 from parley.net.relay.store_redis import RedisStore, decode_wake
 
 from tests.redis_server import RedisClusterServers, RedisServer
@@ -156,6 +165,36 @@ def test_pending_is_ordered_paged_and_skips_expired(store: RelayStore) -> None:
     assert [q.message_id for q in page] == [mid(1), mid(2)]
     rest = store.pending(BOB, page[-1].seq, 10, now=10.5)
     assert [q.message_id for q in rest] == [mid(3), mid(4)]
+
+
+def test_a_login_registers_claims_a_slot_and_reads_the_queue_in_one_call(
+    store: RelayStore,
+) -> None:
+    def login(conn: int, *, may_register: bool = True, here: int = 0, after: int = 0) -> Login:
+        return store.login(LoginRequest(ALICE, conn, may_register, here, 2, 60.0, after, 2, 10.5))
+
+    # A new account without the invite: refused, and nothing is registered or claimed.
+    assert login(1, may_register=False) == Login("invite_required", False, 0, [])
+    assert not store.is_registered(ALICE)
+    for n in range(4):
+        store.enqueue(ALICE, BOB, mid(n), bytes([n]), now=float(n), expires_at=10.0 + n)
+    store.publish_prekeys(ALICE, b"s" * 32, (b"k1", b"k2", b"k3"))
+    # With it: registered, the stock, and the first page (mid(0) expired at 10.0; room for 2).
+    first = login(1)
+    assert (first.refused, first.new, first.prekeys) == (None, True, 3)
+    assert [q.message_id for q in first.rows] == [mid(1), mid(2)]
+    assert first.rows[0].sender == BOB and first.rows[0].payload == b"\x01"
+    assert store.is_registered(ALICE)
+    # Known now: no invite needed, not new; the page starts after the cursor it is given.
+    second = login(2, may_register=False, here=1, after=first.rows[-1].seq)
+    assert (second.refused, second.new) == (None, False)
+    assert [q.message_id for q in second.rows] == [mid(3)]
+    # The cap, counted here: refused, nothing read.
+    assert login(3, here=2) == Login("too_many_connections", False, 0, [])
+    if store.shared:  # and counted over every process sharing the store (the two leases above)
+        assert login(4, here=0) == Login("too_many_connections", False, 0, [])
+        store.release_connection(ALICE, 1)
+        assert login(4, here=0).refused is None
 
 
 def test_expire_deletes_and_frees_quota(open_store: OpenStore) -> None:
