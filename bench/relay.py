@@ -49,10 +49,9 @@ one Ack frame. It is hand-driven (no RelayClient) so that the client side costs 
 echo's does.
 
 In both closed loops the client connections are ``SinkConnection``s: each complete message goes
-straight to a callback, and what it sends is written with the connection's other frames at the end
-of the loop turn (what the relay's own connections do, net/relay/connection.py), instead of a
-queue, a task wake-up and a write per message. Since issue 13 they also cut whole binary frames
-from the stream and build their masked frames by hand (websockets' own parser and its
+straight to a callback, which answers at once with a direct write (one per message, as a client
+sends one), instead of a queue and a task wake-up per message. Since issue 13 they also cut whole
+binary frames from the stream and build their masked frames by hand (websockets' own parser and its
 ``os.urandom`` mask per frame cost the load as much CPU as the relay spent), and the relay's load
 checks each server frame's type rather than validating every field as RelayClient does. Echo's
 loop and the relay's get exactly the same machinery, so neither is favoured; it keeps the one
@@ -168,14 +167,20 @@ class Server:
         return int(line.split()[1]) * 1024
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the server has used, from /proc/PID/stat."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text(encoding="ascii")
-        after_name = fields.rsplit(")", 1)[1].split()
-        return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server has used."""
+        return cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid``, from /proc/PID/stat (Linux, as the
+    bench's figures are)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    after_name = fields.rsplit(")", 1)[1].split()
+    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _start(cmd: Sequence[str]) -> Server:
@@ -255,8 +260,9 @@ class SinkConnection(ClientConnection, asyncio.BufferedProtocol):
     - whole binary frames are cut from the stream here and go straight to the sink; the first
       frame that is anything else (close, ping, a fragment) hands the rest of the stream back to
       websockets for good, so closing and keep-alive work as before;
-    - ``send_now`` frames with :func:`client_frame` and writes each connection's frames of one
-      loop turn together, as the relay writes its own.
+    - ``send_now`` frames with :func:`client_frame` and writes at once (one write per message,
+      as before); the acks of one loop turn go out as one frame at the turn's end, as
+      RelayClient sends them.
     """
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -328,13 +334,16 @@ class SinkConnection(ClientConnection, asyncio.BufferedProtocol):
         self._rest = data[pos:]
 
     def send_now(self, data: bytes) -> None:
-        """Frame ``data`` now and write it at the end of this loop turn, with the connection's
-        other frames of the turn (the window bounds what is in flight)."""
-        self._out.append(client_frame(data))
-        self.schedule_flush()
+        """Frame ``data`` and write it at once, one write per message as a client sends one
+        (``send`` minus its coroutine and drain; the window bounds what is in flight). Not
+        gathered per turn: that would hand the servers several messages per read, which no
+        set of real clients does, and flatter echo's figures far more than the relay's."""
+        if self.protocol.state is State.OPEN:
+            self.transport.write(client_frame(data))
 
     def queue_frame(self, data: bytes) -> None:
-        """Add a frame to this turn's write (only from ``before_flush``)."""
+        """Add a frame to this turn's write (only from ``before_flush``: the turn's acks, which
+        RelayClient too sends as one frame per turn)."""
         self._out.append(client_frame(data))
 
     def schedule_flush(self) -> None:

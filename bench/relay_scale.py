@@ -14,8 +14,8 @@ directory) started here. Figures:
   split across processes and each of their messages takes the cross-process path (stored, woken,
   read, deleted) instead of the live one; that is what scaling out costs and is counted in.
   On a 2-core machine the load generator and redis-server share the cores with both relays,
-  so ``*_cpu`` figures (the relays') and ``*_load_cpu`` (the load generator's) are printed to
-  show who was busy.
+  so ``*_cpu`` figures (the relays'), ``*_load_cpu`` (the load generator's) and
+  ``*_redis_cpu`` (redis-server's) are printed to show who was busy.
 - ``cross_process_p99_ms``: sender on relay A, recipient on relay B (two relay processes over
   one Redis), open loop at half of that same setup's closed-loop saturation.
 - ``idle_conn_kb``: RSS growth per idle authenticated connection of one relay over Redis, and
@@ -59,12 +59,7 @@ class Workers(load.Server):
         self.proc.wait()
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for pid in self._children():
-            fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-            after_name = fields.rsplit(")", 1)[1].split()
-            total += (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return sum(load.cpu_seconds(pid) for pid in self._children())
 
 
 def start_relay(data_dir: Path, redis_url: str | None, workers: int = 1) -> load.Server:
@@ -96,16 +91,23 @@ async def durable(data_dir: Path, redis_url: str | None) -> float:
         server.stop()
 
 
-async def saturation(data_dir: Path, redis_url: str, workers: int) -> tuple[float, float, float]:
-    """Closed-loop rate, the relay processes' CPU share, and this load generator's own CPU share
-    over the whole phase (logins included): near 1.0 means the load, not the relay, was the
-    limit, and then no number of relay processes can raise the rate on this machine."""
-    server = start_relay(data_dir, redis_url, workers)
+async def saturation(
+    data_dir: Path, redis: RedisServer, workers: int
+) -> tuple[float, float, float, float]:
+    """Closed-loop rate, the relay processes' CPU share, and this load generator's and
+    redis-server's CPU shares over the whole phase (logins included). They say who used the
+    machine's cores: when the three add up to the cores there are, no number of relay
+    processes can raise the rate on this machine."""
+    server = start_relay(data_dir, redis.url, workers)
+    assert redis.proc is not None
     try:
         started, cpu = time.perf_counter(), time.process_time()
+        redis_cpu = load.cpu_seconds(redis.proc.pid)
         rate, busy, _ = await load.relay_saturation(server)
-        load_cpu = (time.process_time() - cpu) / (time.perf_counter() - started)
-        return rate, busy, load_cpu
+        elapsed = time.perf_counter() - started
+        load_cpu = (time.process_time() - cpu) / elapsed
+        redis_share = (load.cpu_seconds(redis.proc.pid) - redis_cpu) / elapsed
+        return rate, busy, load_cpu, redis_share
     finally:
         server.stop()
 
@@ -150,8 +152,8 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
     figures: dict[str, float | int | str] = {}
     sqlite_rate = await durable(data_dir / "sqlite", None)
     redis_rate = await durable(data_dir / "redis", url)
-    one, one_cpu, one_load_cpu = await saturation(data_dir / "one", url, 1)
-    two, two_cpu, two_load_cpu = await saturation(data_dir / "two", url, 2)
+    one, one_cpu, one_load_cpu, one_redis_cpu = await saturation(data_dir / "one", redis, 1)
+    two, two_cpu, two_load_cpu, two_redis_cpu = await saturation(data_dir / "two", redis, 2)
     figures.update(await cross_process(data_dir / "cross", url))
     figures.update(await idle(data_dir / "idle", url))
     figures.update(
@@ -161,9 +163,11 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
         one_process_msgs_per_s=one,
         one_process_cpu=one_cpu,
         one_process_load_cpu=one_load_cpu,
+        one_process_redis_cpu=one_redis_cpu,
         two_process_msgs_per_s=two,
         two_process_cpu=two_cpu,
         two_process_load_cpu=two_load_cpu,
+        two_process_redis_cpu=two_redis_cpu,
         two_process_ratio=two / one,
         idle_10k_connections=IDLE_10K,
         pairs=load.PAIRS,
