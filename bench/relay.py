@@ -75,7 +75,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -414,16 +414,29 @@ async def _gather_bounded(factories: Sequence[Callable[[], Awaitable[T]]]) -> li
     return list(await asyncio.gather(*(one(f) for f in factories)))
 
 
-async def _measure(server: Server, counts: list[int]) -> tuple[float, float]:
+# CPU shares over the last closed loop's measured seconds: this load generator's ("load") and
+# those of the processes a caller named (``relay_saturation(..., others=...)``).
+SHARES: dict[str, float] = {}
+
+
+async def _measure(
+    server: Server, counts: list[int], others: Mapping[str, Callable[[], float]] | None = None
+) -> tuple[float, float]:
     """Messages per second over DURATION, and the server's CPU seconds per second meanwhile.
 
     The CPU share tells a reader whether the server was the bottleneck (near 1.0: one core busy)
-    or the client load was (well below 1.0), which the rate alone cannot say.
+    or the client load was (well below 1.0), which the rate alone cannot say. The load's own
+    share and those of ``others`` (name: CPU seconds so far) over the same seconds go to
+    ``SHARES``.
     """
+    probes = {"load": time.process_time, **(others or {})}
     start_count, start, start_cpu = sum(counts), time.perf_counter(), server.cpu_seconds()
+    before = {name: probe() for name, probe in probes.items()}
     await asyncio.sleep(DURATION)
     elapsed = time.perf_counter() - start
     busy = (server.cpu_seconds() - start_cpu) / elapsed
+    SHARES.clear()
+    SHARES.update({name: (probe() - before[name]) / elapsed for name, probe in probes.items()})
     return (sum(counts) - start_count) / elapsed, busy
 
 
@@ -689,10 +702,12 @@ async def relay_saturation(
     server: Server,
     keys: Sequence[SigningKey] | None = None,
     pairs: list[tuple[RelayConn, RelayConn]] | None = None,
+    others: Mapping[str, Callable[[], float]] | None = None,
 ) -> tuple[float, float, float]:
     """Closed loop as for echo, but A's message goes through the relay to B, who acknowledges.
     ``keys``: the accounts of the pairs (bench/warrant.py names a target among them); ``pairs``:
-    logged-in pairs to use instead (bench/relay_scale.py puts A and B on different relays).
+    logged-in pairs to use instead (bench/relay_scale.py puts A and B on different relays);
+    ``others``: more processes whose CPU share to put in ``SHARES`` (see ``_measure``).
 
     Returns:
         delivered messages per second, the share of one core the relay used meanwhile, and the
@@ -720,7 +735,7 @@ async def relay_saturation(
             a.ws.send_now(a.send_frame(b.account, payload))
     await asyncio.sleep(DURATION / 4)  # warm-up
     frames, messages = FRAMES[0], sum(counts)
-    rate, busy = await _measure(server, counts)
+    rate, busy = await _measure(server, counts, others)
     frames_per_msg = (FRAMES[0] - frames) / max(sum(counts) - messages, 1)
     stopped[0] = True
     _raise_sink_errors([conn.ws for pair in pairs for conn in pair])

@@ -14,8 +14,12 @@ directory) started here. Figures:
   split across processes and each of their messages takes the cross-process path (stored, woken,
   read, deleted) instead of the live one; that is what scaling out costs and is counted in.
   On a 2-core machine the load generator and redis-server share the cores with both relays,
-  so ``*_cpu`` figures (the relays'), ``*_load_cpu`` (the load generator's) and
-  ``*_redis_cpu`` (redis-server's) are printed to show who was busy.
+  so ``*_cpu`` (the relays'), ``*_load_cpu`` (the load generator's) and ``*_redis_cpu``
+  (redis-server's) are printed, all over the same measured seconds, to show who was busy.
+- ``two_process_ratio_ceiling``: the most any number of relay processes could reach on this
+  machine even if splitting cost nothing: the machine's cores over the cores the one-process
+  closed loop used in all (relay, load and redis-server). ``two_process_ratio`` cannot exceed
+  it whatever the relay does; when the load itself takes most of a core it is well under 2.
 - ``cross_process_p99_ms``: sender on relay A, recipient on relay B (two relay processes over
   one Redis), open loop at half of that same setup's closed-loop saturation.
 - ``idle_conn_kb``: RSS growth per idle authenticated connection of one relay over Redis, and
@@ -30,7 +34,6 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -94,20 +97,18 @@ async def durable(data_dir: Path, redis_url: str | None) -> float:
 async def saturation(
     data_dir: Path, redis: RedisServer, workers: int
 ) -> tuple[float, float, float, float]:
-    """Closed-loop rate, the relay processes' CPU share, and this load generator's and
-    redis-server's CPU shares over the whole phase (logins included). They say who used the
-    machine's cores: when the three add up to the cores there are, no number of relay
-    processes can raise the rate on this machine."""
-    server = start_relay(data_dir, redis.url, workers)
+    """Closed-loop rate, and the CPU shares of the relay processes, of this load generator and
+    of redis-server over the same measured seconds. They say who used the machine's cores:
+    when the three add up to the cores there are, no number of relay processes can raise the
+    rate on this machine."""
     assert redis.proc is not None
+    pid = redis.proc.pid
+    server = start_relay(data_dir, redis.url, workers)
     try:
-        started, cpu = time.perf_counter(), time.process_time()
-        redis_cpu = load.cpu_seconds(redis.proc.pid)
-        rate, busy, _ = await load.relay_saturation(server)
-        elapsed = time.perf_counter() - started
-        load_cpu = (time.process_time() - cpu) / elapsed
-        redis_share = (load.cpu_seconds(redis.proc.pid) - redis_cpu) / elapsed
-        return rate, busy, load_cpu, redis_share
+        rate, busy, _ = await load.relay_saturation(
+            server, others={"redis": partial(load.cpu_seconds, pid)}
+        )
+        return rate, busy, load.SHARES["load"], load.SHARES["redis"]
     finally:
         server.stop()
 
@@ -169,6 +170,7 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
         two_process_load_cpu=two_load_cpu,
         two_process_redis_cpu=two_redis_cpu,
         two_process_ratio=two / one,
+        two_process_ratio_ceiling=(os.cpu_count() or 1) / (one_cpu + one_load_cpu + one_redis_cpu),
         idle_10k_connections=IDLE_10K,
         pairs=load.PAIRS,
         redis_appendfsync=redis.appendfsync,

@@ -46,6 +46,7 @@ def test_the_scale_bench_prints_every_figure_as_one_json_line_last() -> None:
         for who in ("cpu", "load_cpu", "redis_cpu"):
             assert figures[f"{phase}_{who}"] >= 0, (phase, who)
     assert figures["two_process_cpu"] > 0
+    assert figures["two_process_ratio_ceiling"] > 0
 
 
 def test_the_wire_decoding_bench_prints_its_figures() -> None:
