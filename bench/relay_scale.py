@@ -15,7 +15,8 @@ directory) started here. Figures:
   read, deleted) instead of the live one; that is what scaling out costs and is counted in.
   On a 2-core machine the load generator and redis-server share the cores with both relays,
   so ``*_cpu`` (the relays'), ``*_load_cpu`` (the load generator's) and ``*_redis_cpu``
-  (redis-server's) are printed, all over the same measured seconds, to show who was busy.
+  (redis-server's) are printed, all over the same measured seconds, to show who was busy;
+  ``*_machine_cpu`` is every process's (all cores): well above the three, other jobs ran.
 - ``two_process_ratio_ceiling``: the most any number of relay processes could reach on this
   machine even if splitting cost nothing: the machine's cores over the cores the one-process
   closed loop used in all (relay, load and redis-server). ``two_process_ratio`` cannot exceed
@@ -96,19 +97,22 @@ async def durable(data_dir: Path, redis_url: str | None) -> float:
 
 async def saturation(
     data_dir: Path, redis: RedisServer, workers: int
-) -> tuple[float, float, float, float]:
-    """Closed-loop rate, and the CPU shares of the relay processes, of this load generator and
-    of redis-server over the same measured seconds. They say who used the machine's cores:
-    when the three add up to the cores there are, no number of relay processes can raise the
-    rate on this machine."""
+) -> tuple[float, float, float, float, float]:
+    """Closed-loop rate, and the CPU shares of the relay processes, of this load generator, of
+    redis-server and of the whole machine over the same measured seconds. They say who used the
+    machine's cores: when the three add up to the cores there are, no number of relay processes
+    can raise the rate on this machine; a machine share well above the three means other jobs
+    ran meanwhile."""
     assert redis.proc is not None
     pid = redis.proc.pid
     server = start_relay(data_dir, redis.url, workers)
     try:
         rate, busy, _ = await load.relay_saturation(
-            server, others={"redis": partial(load.cpu_seconds, pid)}
+            server,
+            others={"redis": partial(load.cpu_seconds, pid), "machine": load.machine_cpu_seconds},
         )
-        return rate, busy, load.SHARES["load"], load.SHARES["redis"]
+        shares = load.SHARES
+        return rate, busy, shares["load"], shares["redis"], shares["machine"]
     finally:
         server.stop()
 
@@ -153,8 +157,12 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
     figures: dict[str, float | int | str] = {}
     sqlite_rate = await durable(data_dir / "sqlite", None)
     redis_rate = await durable(data_dir / "redis", url)
-    one, one_cpu, one_load_cpu, one_redis_cpu = await saturation(data_dir / "one", redis, 1)
-    two, two_cpu, two_load_cpu, two_redis_cpu = await saturation(data_dir / "two", redis, 2)
+    one, one_cpu, one_load_cpu, one_redis_cpu, one_machine = await saturation(
+        data_dir / "one", redis, 1
+    )
+    two, two_cpu, two_load_cpu, two_redis_cpu, two_machine = await saturation(
+        data_dir / "two", redis, 2
+    )
     figures.update(await cross_process(data_dir / "cross", url))
     figures.update(await idle(data_dir / "idle", url))
     figures.update(
@@ -165,10 +173,12 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
         one_process_cpu=one_cpu,
         one_process_load_cpu=one_load_cpu,
         one_process_redis_cpu=one_redis_cpu,
+        one_process_machine_cpu=one_machine,
         two_process_msgs_per_s=two,
         two_process_cpu=two_cpu,
         two_process_load_cpu=two_load_cpu,
         two_process_redis_cpu=two_redis_cpu,
+        two_process_machine_cpu=two_machine,
         two_process_ratio=two / one,
         two_process_ratio_ceiling=(os.cpu_count() or 1) / (one_cpu + one_load_cpu + one_redis_cpu),
         idle_10k_connections=IDLE_10K,

@@ -43,7 +43,7 @@ def test_the_scale_bench_prints_every_figure_as_one_json_line_last() -> None:
     assert figures["quick"] == 1
     # who used the cores: the relays, the load generator and redis-server, in both phases
     for phase in ("one_process", "two_process"):
-        for who in ("cpu", "load_cpu", "redis_cpu"):
+        for who in ("cpu", "load_cpu", "redis_cpu", "machine_cpu"):
             assert figures[f"{phase}_{who}"] >= 0, (phase, who)
     assert figures["two_process_cpu"] > 0
     assert figures["two_process_ratio_ceiling"] > 0
