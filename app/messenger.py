@@ -371,7 +371,10 @@ class Messenger:
             # Adding someone whose request is waiting accepts it (with the session it started).
             return await self.accept_request(existing.id, display_name or parsed.display_name)
         if existing is not None and existing.state == "blocked":
-            raise ContactExists("You blocked this identity; it cannot be added again.")
+            raise ContactExists(
+                "You blocked this identity; unblock it first (Message requests, then "
+                "Blocked…; or `parley cli unblock`)."
+            )
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")
         name = (display_name or parsed.display_name).strip() or parsed.display_name

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from parley.app.errors import ContactNotFound, NotBlocked, SendBlocked
+from parley.app.errors import ContactExists, ContactNotFound, NotBlocked, SendBlocked
 from parley.app.events import ContactKeyChanged, ContactUnblocked, RequestChanged
 from parley.app.messaging import load_sessions, save_sessions
 from parley.net.relay.server import RelayServer
@@ -50,6 +50,8 @@ async def test_an_unblocked_request_is_a_request_again_and_hears_its_next_messag
     await dave.messenger.flush(WAIT_S)
     await eventually(lambda: dropped(bob) == (3,))
 
+    with pytest.raises(ContactExists, match="unblock it first"):
+        await bob.messenger.add_contact((await dave.messenger.my_invite()).code)
     with pytest.raises(ContactNotFound):
         await bob.messenger.unblock("0" * 32)
     view = await bob.messenger.unblock(request.contact_id)
