@@ -13,6 +13,7 @@ from typing import Protocol
 
 from parley.app.attachments import CheckedPicture
 from parley.app.events import (
+    BlockedView,
     ContactView,
     ConversationView,
     Event,
@@ -124,6 +125,15 @@ class MessengerApi(Protocol):
 
     async def block(self, contact_id: str) -> None:
         """Drop (acknowledged, counted, never stored) everything this identity sends."""
+
+    async def blocked(self) -> list[BlockedView]:
+        """Blocked identities (by label), with what unblocking gives back and how many
+        deliveries from each were dropped unread."""
+
+    async def unblock(self, contact_id: str) -> ContactView:
+        """Put a blocked identity back where it was blocked from, never further: a request is
+        a request again, a contact the contact it was (same key, same verification). What it
+        sent while blocked stays dropped. Raises ContactNotFound, NotBlocked."""
 
     async def merge_contact(self, source_id: str, into_id: str) -> ContactView:
         """After the user compared safety numbers with ``source_id`` (marked verified): it is

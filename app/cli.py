@@ -3,15 +3,21 @@
 Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the platform's profile
 folder). Commands: init, invite, add, send (``--reply-to MESSAGE-ID`` quotes a message), react
 (``react MESSAGE-ID EMOJI``, ``react MESSAGE-ID --remove``), recv, list, search, safety-number,
-verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), merge, succession
-(``succession sign NEW-INVITE-OR-KEY`` on the old profile, ``succession adopt STATEMENT`` on the
-new one).
+verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), blocked,
+unblock (``unblock ID``), merge, succession (``succession sign NEW-INVITE-OR-KEY`` on the old
+profile, ``succession adopt STATEMENT`` on the new one).
 
 Message requests: a first message from someone who is not a contact is a request. ``recv`` prints
 its messages with ``request`` in the sender column (the claimed name in quotes, marked unverified,
 and the identity's fingerprint; ``"request": true`` in JSON); nothing, not even a delivery receipt,
 goes back until ``requests accept ID``. A message that cannot be shown is reported on standard
 error as "a message from X could not be shown: REASON".
+
+Blocking: ``blocked`` lists the blocked identities (id, the name you knew them by or their claimed
+name with the fingerprint, what unblocking gives back, how many deliveries were dropped);
+``unblock ID`` (an id or a unique prefix, as ``requests`` takes) puts one back where it was
+blocked from: a request is a request again, a contact the contact it was (same key, same
+verification). What it sent while blocked was dropped unread and stays gone.
 
 A passphrase is read from ``PARLEY_PASSPHRASE`` or, with
 ``--passphrase-stdin``, from the first line of standard input; it is never a command-line argument
@@ -84,6 +90,7 @@ from parley.app.errors import (
     DiskFull,
     InvalidInvite,
     NetworkError,
+    NotBlocked,
     ProfileExists,
     ProfileMissing,
     SendBlocked,
@@ -91,6 +98,7 @@ from parley.app.errors import (
     from_store,
 )
 from parley.app.events import (
+    BlockedView,
     ContactBuildChanged,
     ContactView,
     ErrorRaised,
@@ -129,6 +137,7 @@ _EXIT_OF: list[tuple[type[AppError], int]] = [
     (InvalidInvite, EXIT_REJECTED),
     (AttachmentRejected, EXIT_REJECTED),
     (ContactExists, EXIT_REJECTED),
+    (NotBlocked, EXIT_REJECTED),
     (ProfileExists, EXIT_REJECTED),
     (ContentError, EXIT_REJECTED),
     (SendBlocked, EXIT_BLOCKED),
@@ -143,7 +152,7 @@ PASSPHRASE_ENV = "PARLEY_PASSPHRASE"  # noqa: S105 (the name of a variable)
 LOG_ENV = "PARLEY_LOG"
 SEEN_SETTING = "cli.recv_seen_seq"
 # Arguments that are text (sent, stored or matched), which must be UTF-8; paths may be anything.
-TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query", "emoji")
+TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query", "emoji", "blocked_id")
 
 
 class CliFailure(Exception):
@@ -251,6 +260,12 @@ def _parser() -> argparse.ArgumentParser:
     requests.add_argument("request", nargs="?", help="the request's id (or a prefix of it)")
     requests.add_argument("--name", help="with accept: what to call the new contact")
     requests.add_argument("--json", action="store_true")
+    blocked = commands.add_parser("blocked", help="list the identities you blocked")
+    blocked.add_argument("--json", action="store_true")
+    unblock = commands.add_parser(
+        "unblock", help="unblock an identity: back to a request, or the contact it was"
+    )
+    unblock.add_argument("blocked_id", metavar="ID", help="its id (or a prefix of it)")
     merge = commands.add_parser(
         "merge", help="merge a verified request or contact (a new key) into an existing contact"
     )
@@ -320,6 +335,17 @@ def _request_json(request: RequestView) -> dict[str, Any]:
         "claims_to_replace": (
             None if request.claims_to_replace is None else request.claims_to_replace.id
         ),
+    }
+
+
+def _blocked_json(blocked: BlockedView) -> dict[str, Any]:
+    return {
+        "contact_id": blocked.contact_id,
+        "label": blocked.label,
+        "fingerprint": blocked.fingerprint,
+        "identity_key": blocked.identity_key_hex,
+        "unblocks_to": blocked.was,
+        "dropped": blocked.dropped,
     }
 
 
@@ -434,7 +460,7 @@ class Cli:
         elif command == "key-storage":
             info = await messenger.key_storage()
             self.print(f"{info.kind}\t{info.backend}\t{info.description}")
-        elif command in ("requests", "merge", "succession"):
+        elif command in ("requests", "merge", "succession", "blocked", "unblock"):
             await self.strangers(messenger)
         elif command in ("safety-number", "verify", "accept-key"):
             contact = await self.contact(messenger, self.args.contact, requests=True)
@@ -485,6 +511,8 @@ class Cli:
         """requests, merge and succession: who may speak as whom."""
         if self.args.command == "requests":
             await self.requests(messenger)
+        elif self.args.command in ("blocked", "unblock"):
+            await self.blocking(messenger)
         elif self.args.command == "merge":
             source = await self.contact(messenger, self.args.source, requests=True)
             into = await self.contact(messenger, self.args.into)
@@ -519,6 +547,35 @@ class Cli:
             await messenger.delete_request(request.contact_id)
         else:
             await messenger.block(request.contact_id)
+
+    async def blocking(self, messenger: Messenger) -> None:
+        """``blocked`` lists, ``unblock ID`` puts one back where it was blocked from."""
+        everyone = await messenger.blocked()
+        if self.args.command == "blocked":
+            for blocked in everyone:
+                if self.args.json:
+                    self.print(json.dumps(_blocked_json(blocked)))
+                else:
+                    back = "contact" if blocked.was == "accepted" else "request"
+                    self.print(
+                        f"{blocked.contact_id}\t{printable(blocked.label)}\t"
+                        f"unblocks to {back}\t{blocked.dropped} dropped"
+                    )
+            return
+        wanted = self.args.blocked_id.strip().lower()
+        found = [b for b in everyone if wanted and b.contact_id.startswith(wanted)]
+        if len(found) != 1:
+            reason = "nobody blocked" if not found else "more than one blocked identity"
+            raise ContactNotFound(
+                f"There is {reason} with the id {printable(self.args.blocked_id)!r}; "
+                "see `parley cli blocked`."
+            )
+        view = await messenger.unblock(found[0].contact_id)
+        if found[0].was == "accepted":
+            print(f"{printable(view.display_name)} is a contact again.", file=self.err)
+        else:
+            print("It is a message request again; see `parley cli requests`.", file=self.err)
+        self.print(f"{view.id}\t{printable(found[0].label)}")
 
     async def request(self, messenger: Messenger, wanted: str) -> RequestView:
         everyone = await messenger.requests()

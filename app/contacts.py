@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 from parley.app import replies
 from parley.app.events import (
     AttachmentView,
+    BlockedView,
     ContactView,
     ConversationView,
     MessageView,
@@ -294,6 +296,19 @@ def safety_view(mine: IdentityPublicKey, contact: ContactRow) -> SafetyNumberVie
     theirs = IdentityPublicKey.from_bytes(contact.identity_key)
     return SafetyNumberView(
         contact.id, safety_number(mine, theirs), qr_payload(mine, theirs), contact.verified
+    )
+
+
+def blocked_view(db: Database, row: ContactRow) -> BlockedView:
+    """A blocked identity named as the user knew it (a contact's name is the user's choice, a
+    request's only its claim), with its fingerprint and what unblocking gives back."""
+    was = contacts.blocked_from(db, row.id)
+    short = fingerprint(row.identity_key)
+    label = display_label(replace(row, state=was))
+    if was == "accepted":
+        label = f"{label} \u00b7 {short}"
+    return BlockedView(
+        row.id, label, short, row.identity_key.hex(), was, contacts.dropped(db, row.id)
     )
 
 

@@ -11,6 +11,7 @@ Exception tree::
     ├── AttachmentRejected          a picture that is not an image, too large, or unreadable
     ├── ContactNotFound             no such contact, conversation, message or attachment
     ├── ContactExists               adding an invite of someone already in the contacts
+    ├── NotBlocked                  unblocking an identity that is not blocked
     ├── SendBlocked                 sending refused: a verified contact's key changed
     ├── NetworkError                the relay could not be reached or refused the request
     └── StorageError                the encrypted store failed (damaged file, bad row)
@@ -59,6 +60,10 @@ class ContactNotFound(AppError):
 
 class ContactExists(AppError):
     """The invite belongs to someone already in the contacts (or to this account)."""
+
+
+class NotBlocked(AppError):
+    """Unblocking a contact or request that is not blocked (nothing was changed)."""
 
 
 class SendBlocked(AppError):

@@ -141,6 +141,25 @@ class RequestView:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedView:
+    """A blocked identity, as the list of blocked people shows it.
+
+    ``label`` names it as the user knew it: a former contact by the name the user gave it, a
+    former request by its claimed name (marked as a claim); either way followed by
+    ``fingerprint``, the first 16 hex digits of its identity key. ``was`` is what unblocking
+    gives back ("accepted": the contact it was; "request": a message request). ``dropped``
+    counts the deliveries dropped unread while it was blocked (gone for good).
+    """
+
+    contact_id: str
+    label: str
+    fingerprint: str
+    identity_key_hex: str
+    was: str
+    dropped: int
+
+
+@dataclass(frozen=True, slots=True)
 class SafetyNumberView:
     """60 digits (grouped by the UI in twelve blocks of five) and the bytes to put in a QR code."""
 
@@ -253,6 +272,15 @@ class RequestRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactUnblocked:
+    """A blocked identity was unblocked; ``state`` is where it went back to: "request" (a
+    message request again, to accept or not) or "accepted" (the contact it was before)."""
+
+    contact_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageRefused:
     """A delivery was taken from the relay but cannot be shown; ``text`` says so to a person.
 
@@ -335,6 +363,7 @@ Event = (
     | ContactKeyChanged
     | RequestChanged
     | RequestRemoved
+    | ContactUnblocked
     | MessageRefused
     | TypingChanged
     | ContactBuildChanged

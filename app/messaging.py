@@ -327,7 +327,7 @@ class Pipeline:
             return out  # a redelivery of a committed message: acknowledge, nothing else
         contact = contacts.find_by_identity_key(self.db, delivery.sender)
         if contact is not None and contact.state == "blocked":
-            contacts.count_dropped(self.db, contact.id)  # acknowledged, counted, never stored
+            self._drop_blocked(delivery, contact)  # acknowledged, counted, never stored
             return out
         hook = self.hooks.for_receiving(delivery.relay_received_at)
         opened = self._open_delivery(out, delivery, contact, hook)
@@ -367,11 +367,27 @@ class Pipeline:
         self._store_incoming(out, contact, delivery, body, hook.outcome())
         return out
 
+    def _drop_blocked(self, delivery: Delivery, contact: ContactRow) -> None:
+        """Count a blocked identity's delivery and throw it away unread. It is decrypted (as a
+        stranger's would be) only to move the session past it, the plaintext discarded at
+        once: after an unblock the session is in step, so the person's next message opens,
+        and these bytes played again by a relay that kept them are duplicates, never shown."""
+        try:
+            with self.db.transaction():
+                hook = self.hooks.for_receiving(delivery.relay_received_at)
+                known, _discarded, first = self._decrypt(delivery, contact, hook)
+                self._keep_session(contact, known, first)
+        except _Duplicate:
+            return  # already counted when it first came
+        except (_Drop, _Refused):
+            pass  # it could not move the session on; it is dropped all the same
+        contacts.count_dropped(self.db, contact.id)
+
     def _typing(
         self, out: Received, delivery: Delivery, contact: ContactRow, body: content_format.Typing
     ) -> None:
         """A typing indicator is never stored, and only an accepted contact's is shown (never a
-        request's; a stranger's never gets here, a blocked one's was dropped before decryption).
+        request's; a stranger's never gets here, a blocked one's was dropped unread).
         One that waited at the relay longer than it would be shown (we were offline) is stale."""
         fresh = time.time() - delivery.relay_received_at < typing_indicators.SHOWN_FOR_S
         if contact.state == "accepted" and fresh:

@@ -27,11 +27,14 @@ from parley.app.errors import (
     ContactNotFound,
     ContentError,
     NetworkError,
+    NotBlocked,
     from_store,
 )
 from parley.app.events import (
+    BlockedView,
     ConnectionChanged,
     ConnectionState,
+    ContactUnblocked,
     ContactView,
     ConversationChanged,
     ConversationView,
@@ -45,6 +48,7 @@ from parley.app.events import (
     MessageView,
     ReactionChanged,
     RelayRecordView,
+    RequestChanged,
     RequestRemoved,
     RequestView,
     SafetyNumberView,
@@ -64,7 +68,6 @@ from parley.app.store import (
 from parley.app.store import identity as identity_repo
 from parley.app.store import replies as replies_repo
 from parley.app.store import search as search_repo
-from parley.app.store import sessions as sessions_repo
 from parley.app.store import settings as settings_repo
 from parley.app.store.attachments import AttachmentMeta, AttachmentRow
 from parley.app.store.contacts import ContactRow
@@ -368,7 +371,10 @@ class Messenger:
             # Adding someone whose request is waiting accepts it (with the session it started).
             return await self.accept_request(existing.id, display_name or parsed.display_name)
         if existing is not None and existing.state == "blocked":
-            raise ContactExists("You blocked this identity; it cannot be added again.")
+            raise ContactExists(
+                "You blocked this identity; unblock it first (Message requests, then "
+                "Blocked…; or `parley cli unblock`)."
+            )
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")
         name = (display_name or parsed.display_name).strip() or parsed.display_name
@@ -470,19 +476,60 @@ class Messenger:
 
     async def block(self, contact_id: str) -> None:
         row = self._contact(contact_id)
+        if row.state == "blocked":
+            return  # already blocked: it keeps the state it was blocked from
         with self.store.transaction() as db:
-            # Its history stays (hidden with it); its sessions go, and whatever it sends from
-            # now on is acknowledged to the relay, counted and dropped (app/messaging.py).
-            contacts.set_state(db, row.id, "blocked")
-            sessions_repo.delete(db, row.id)
+            # Its history stays (hidden with it), and so do its sessions: whatever it sends from
+            # now on is acknowledged to the relay, counted and dropped unread, the ratchet moved
+            # past it so that an unblock finds the session in step (app/messaging.py).
+            contacts.block(db, row.id)
         self._emit(RequestRemoved(row.id, "blocked"))
 
-    async def blocked(self) -> list[tuple[ContactView, int]]:
+    async def unblock(self, contact_id: str) -> ContactView:
+        """Unblock an identity: it goes back to exactly what it was when it was blocked, and is
+        never promoted. A message request is a request again (to accept, delete or block); a
+        contact is the contact it was, with the same identity key and the same verification
+        (the key cannot have changed meanwhile: nothing it sent was taken in). An identity
+        blocked before schema version 7, whose earlier state was not recorded, becomes a
+        request. What it sent while blocked was dropped unread and acknowledged to the relay,
+        which deleted it: that is gone for good, and a line in its conversation says how much.
+
+        Raises ContactNotFound (no such id), NotBlocked (it is not blocked; nothing changes),
+        ContactExists (another contact or request now holds the same identity key)."""
+        row = self._contact(contact_id)
+        if row.state != "blocked":
+            raise NotBlocked(f"{contact_ops.display_label(row)} is not blocked.")
+        with self.store.transaction() as db:
+            holder = contacts.find_by_identity_key(db, row.identity_key)
+            if holder is not None and holder.id != row.id and holder.state != "blocked":
+                raise ContactExists(
+                    f"{contact_ops.display_label(holder)} already has this identity key."
+                )
+            dropped = contacts.dropped(db, row.id)
+            state = contacts.unblock(db, row.id)
+            conversation = contact_ops.conversation_of(db, row.id)
+            text = "You unblocked this identity."
+            if dropped:
+                what = "1 message it sent" if dropped == 1 else f"{dropped} messages it sent"
+                were = "was" if dropped == 1 else "were"
+                text += f" {what} while blocked {were} dropped unread and cannot be shown."
+            line = contact_ops.system_line(db, conversation.id, text, time.time())
+            line_view = contact_ops.message_view(db, line)
+            unblocked = contacts.get(db, row.id)
+            if state == "accepted":
+                changed: Event = ConversationChanged(
+                    contact_ops.conversation_view(db, conversation)
+                )
+            else:
+                changed = RequestChanged(contact_ops.request_view(db, unblocked))
+        self._emit(ContactUnblocked(row.id, state))
+        self._emit(MessageAdded(line_view))
+        self._emit(changed)
+        return contact_ops.contact_view(unblocked)
+
+    async def blocked(self) -> list[BlockedView]:
         db = self.store.db
-        return [
-            (contact_ops.contact_view(r), contacts.dropped(db, r.id))
-            for r in contacts.all_contacts(db, "blocked")
-        ]
+        return [contact_ops.blocked_view(db, r) for r in contacts.all_contacts(db, "blocked")]
 
     async def merge_contact(self, source_id: str, into_id: str) -> ContactView:
         source, into = self._contact(source_id), self._contact(into_id)

@@ -23,6 +23,7 @@ from parley.app.events import (
     ConnectionChanged,
     ContactBuildChanged,
     ContactKeyChanged,
+    ContactUnblocked,
     ConversationChanged,
     ErrorRaised,
     Event,
@@ -155,7 +156,9 @@ class CoreBridge(CoreCalls):
     connection_changed = Signal(object)  # ConnectionChanged
     catch_up_progress = Signal(object)  # CatchUpProgress
     locked = Signal()
-    requests_changed = Signal()  # a message request appeared, changed or went (once per batch)
+    # A message request appeared, changed or went, or an identity was blocked or unblocked (so
+    # the lists of requests and of blocked people are stale), once per batch.
+    requests_changed = Signal()
     message_refused = Signal(object)  # MessageRefused: a delivery that cannot be shown
     typing_changed = Signal(object)  # TypingChanged: a contact started or stopped typing
 
@@ -251,7 +254,7 @@ class CoreBridge(CoreCalls):
                 self._forward(event)
             elif isinstance(event, ErrorRaised):
                 self.error_raised.emit(event.message)
-            elif isinstance(event, RequestChanged | RequestRemoved):
+            elif isinstance(event, RequestChanged | RequestRemoved | ContactUnblocked):
                 requests = True
         if added:
             self.messages_added.emit(added)

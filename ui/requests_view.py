@@ -5,6 +5,8 @@ The claimed name is shown as a claim, in quotes and marked unverified, next to t
 fingerprint. A request that claims (without proof) to be an existing contact's new identity can
 be merged into that contact, but only after the user compared the safety numbers and says they
 match. Nothing is sent back to a request, not even a delivery receipt, until it is accepted.
+The "Blocked…" button opens the list of blocked identities, where one can be unblocked
+(ui/blocked_view.py).
 """
 
 from __future__ import annotations
@@ -13,23 +15,17 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from parley.app.events import RequestView
+from parley.ui.blocked_view import BlockedDialog
 from parley.ui.bridge import CoreBridge
+from parley.ui.people_list import PeopleListDialog
 from parley.ui.text import group_digits
-from parley.ui.widgets import ErrorLabel, keep_whole, named
-from PySide6.QtCore import Qt, Signal
+from parley.ui.widgets import named
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
-
-REQUEST_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def describe(request: RequestView) -> str:
@@ -74,26 +70,23 @@ class RequestsButton(QPushButton):
         return self.dialog
 
 
-class RequestsDialog(QDialog):
-    """The list of requests, with Accept, Delete, Block and (for a claimed new identity) Merge."""
-
-    changed = Signal()
+class RequestsDialog(PeopleListDialog):
+    """The list of requests, with Accept, Delete, Block and (for a claimed new identity) Merge;
+    "Blocked…" opens the list of blocked identities."""
 
     def __init__(self, bridge: CoreBridge, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._bridge = bridge
-        self.setWindowTitle("Message requests")
-        named(self, "Message requests")
-        keep_whole(self, min_width=360)
-        self.resize(520, 380)
-        intro = QLabel(
-            "These people are not your contacts. Their names are what they call themselves, "
-            "nothing more. Nothing is sent back, not even a delivery receipt, until you accept.",
-            self,
+        super().__init__(
+            bridge,
+            parent,
+            title="Message requests",
+            intro="These people are not your contacts. Their names are what they call "
+            "themselves, nothing more. Nothing is sent back, not even a delivery receipt, until "
+            "you accept.",
+            list_name="Requests",
+            list_hint="Choose a request, then act on it",
+            empty="No message requests.",
+            size=QSize(520, 380),
         )
-        intro.setWordWrap(True)
-        self.list = named(QListWidget(self), "Requests", "Choose a request, then act on it")
-        self.empty = QLabel("No message requests.", self)
         self.accept_button = named(QPushButton("Accept", self), "Accept", "Make it a contact")
         self.delete_button = named(QPushButton("Delete", self), "Delete", "Forget the request")
         self.block_button = named(
@@ -104,49 +97,45 @@ class RequestsDialog(QDialog):
             "Merge into contact",
             "After comparing safety numbers: the contact's new identity",
         )
-        self.error = ErrorLabel(self)
-        buttons = QHBoxLayout()
-        for button in (self.accept_button, self.delete_button, self.block_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.merge_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.list, 1)
-        layout.addWidget(self.empty)
-        layout.addLayout(buttons)
-        layout.addWidget(self.error)
+        self.blocked_button = named(
+            QPushButton("Blocked…", self),
+            "Blocked people",
+            "See who you blocked, and unblock someone blocked by mistake",
+        )
+        self.needs_choice += [self.accept_button, self.delete_button, self.block_button]
+        for button in self.needs_choice:
+            self.buttons.addWidget(button)
+        self.buttons.addStretch(1)
+        self.buttons.addWidget(self.merge_button)
+        self.add_row(self.blocked_button)
+        self.blocked_button.clicked.connect(self.show_blocked)
+        self.blocked_dialog: BlockedDialog | None = None
         self.accept_button.clicked.connect(lambda: self._act("accept"))
         self.delete_button.clicked.connect(lambda: self._act("delete"))
         self.block_button.clicked.connect(lambda: self._act("block"))
         self.merge_button.clicked.connect(self._merge)
-        self.list.currentRowChanged.connect(lambda _row: self._enable())
         self.merge_box: QMessageBox | None = None
         self._enable()
 
+    def show_blocked(self) -> BlockedDialog:
+        """Open the list of blocked identities over this dialog."""
+        if self.blocked_dialog is None:
+            self.blocked_dialog = BlockedDialog(self._bridge, self)
+            self.blocked_dialog.changed.connect(self.changed)
+        self.blocked_dialog.refresh()
+        self.blocked_dialog.open()
+        return self.blocked_dialog
+
     def show_requests(self, requests: list[RequestView]) -> None:
-        current = self.current()
-        self.list.clear()
-        for request in requests:
-            item = QListWidgetItem(describe(request))
-            item.setData(REQUEST_ROLE, request)
-            self.list.addItem(item)
-            if current is not None and request.contact_id == current.contact_id:
-                self.list.setCurrentItem(item)
-        if self.list.currentRow() < 0 and requests:
-            self.list.setCurrentRow(0)
-        self.empty.setVisible(not requests)
-        self._enable()
+        self.fill(requests, describe)
 
     def current(self) -> RequestView | None:
-        item = self.list.currentItem()
-        value = None if item is None else item.data(REQUEST_ROLE)
-        return value if isinstance(value, RequestView) else None
+        entry = self.current_entry()
+        return entry if isinstance(entry, RequestView) else None
 
     def _enable(self) -> None:
+        super()._enable()
         request = self.current()
-        for button in (self.accept_button, self.delete_button, self.block_button):
-            button.setEnabled(request is not None)
         self.merge_button.setEnabled(request is not None and request.claims_to_replace is not None)
 
     def _act(self, action: str) -> None:

@@ -112,8 +112,43 @@ def all_contacts(db: Database, state: State = "accepted") -> list[ContactRow]:
 
 
 def set_state(db: Database, contact_id: str, state: State) -> None:
-    """Accept a request, or block an identity."""
+    """Accept a request (blocking goes through ``block``, which remembers the state it left)."""
     _update(db, "UPDATE contacts SET state = ? WHERE id = ?", (state, contact_id))
+
+
+def block(db: Database, contact_id: str) -> None:
+    """Block an identity, remembering whether it was a contact or a request (for ``unblock``).
+
+    Blocking one that is already blocked changes nothing (it keeps the state it came from)."""
+    _update(
+        db,
+        "UPDATE contacts SET blocked_from = CASE WHEN state = 'blocked' THEN blocked_from "
+        "ELSE state END, state = 'blocked' WHERE id = ?",
+        (contact_id,),
+    )
+
+
+def blocked_from(db: Database, contact_id: str) -> State:
+    """What unblocking gives back: "accepted" for an identity blocked as a contact, else
+    "request" (blocked as a request, or before schema version 7 recorded it). Raises NotFound."""
+    row = db.one("SELECT blocked_from FROM contacts WHERE id = ?", (contact_id,))
+    if row is None:
+        raise NotFound(f"No contact {contact_id!r}.")
+    return "accepted" if row[0] == "accepted" else "request"
+
+
+def unblock(db: Database, contact_id: str) -> State:
+    """Put a blocked identity back in the state it was blocked from, and return that state: a
+    request stays a request, a contact the contact it was; one blocked before schema version 7
+    (its earlier state unknown) becomes a request. The dropped count starts again at zero."""
+    state = blocked_from(db, contact_id)
+    _update(
+        db,
+        "UPDATE contacts SET state = ?, blocked_from = NULL, dropped = 0 "
+        "WHERE state = 'blocked' AND id = ?",
+        (state, contact_id),
+    )
+    return state
 
 
 def set_succession(db: Database, contact_id: str, at: int) -> None:

@@ -157,6 +157,46 @@ def test_requests_and_refused_messages_on_the_command_line(relay_url: str, tmp_p
     assert ok(run(ben, "list")) == []
 
 
+def test_block_list_and_unblock_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
+    ann, ben = tmp_path / "ann", tmp_path / "ben"
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    [ben_code] = ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ben_code))
+    ok(run(ann, "send", "Ben", "hello from a stranger"))
+    ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    [request] = ok(run(ben, "requests"))
+    request_id, label = request.split("\t")[:2]
+    ok(run(ben, "requests", "block", request_id[:8]))
+    ok(run(ann, "send", "Ben", "let me in"))
+    assert ok(run(ben, "recv", "--timeout", "3")) == []  # taken from the relay and dropped
+    assert ok(run(ben, "blocked")) == [f"{request_id}\t{label}\tunblocks to request\t1 dropped"]
+    [entry] = (json.loads(line) for line in ok(run(ben, "blocked", "--json")))
+    assert entry["contact_id"] == request_id and entry["label"] == label
+    assert (entry["unblocks_to"], entry["dropped"]) == ("request", 1)
+    assert len(entry["identity_key"]) == 64 and label.endswith(entry["fingerprint"])
+    missing = run(ben, "unblock", "nope")
+    assert missing.returncode == cli.EXIT_NOT_FOUND
+    assert (
+        missing.stderr
+        == "parley cli: There is nobody blocked with the id 'nope'; see `parley cli blocked`.\n"
+    )
+    assert run(ben, "unblock").returncode == cli.EXIT_USAGE
+    unblocked = run(ben, "unblock", request_id[:8])
+    assert ok(unblocked) == [f"{request_id}\t{label}"]
+    assert "message request again" in unblocked.stderr
+    assert ok(run(ben, "blocked")) == []
+    # Back to a request (not a contact): listed there, not in `list`, nothing sent back to Ann.
+    [again] = ok(run(ben, "requests"))
+    assert again.startswith(f"{request_id}\t{label}\t1 messages\t")
+    assert ok(run(ben, "list")) == []
+    assert run(ben, "unblock", request_id).returncode == cli.EXIT_NOT_FOUND  # not blocked now
+    # Ann's next message is received again (the session was kept in step while blocked).
+    ok(run(ann, "send", "Ben", "second try"))
+    [line] = ok(run(ben, "recv", "--count", "1", "--timeout", "30"))
+    assert "\trequest \u201cAnn\u201d (unverified name) \u00b7 " in line
+    assert line.endswith("\tsecond try")
+
+
 def test_succession_and_merge_on_the_command_line(relay_url: str, tmp_path: Path) -> None:
     ann, ben, phone, tablet = (tmp_path / n for n in ("ann", "ben", "phone", "tablet"))
     ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))

@@ -76,9 +76,10 @@ async def test_a_blocked_identity_is_acknowledged_and_dropped(
         await dave.messenger.send_text(conversation, f"blocked {n}")
     await dave.messenger.flush(WAIT_S)
     await eventually(lambda: bob.messenger.store.db.one("SELECT dropped FROM contacts") == (3,))
-    [(blocked, dropped)] = await bob.messenger.blocked()
+    [blocked] = await bob.messenger.blocked()
     assert blocked.identity_key_hex == dave.messenger.identity.public.to_bytes().hex()
-    assert dropped == 3
+    assert blocked.dropped == 3 and blocked.was == "request"
+    assert blocked.label == f"\u201calice\u201d (unverified name) \u00b7 {request.fingerprint}"
     assert incoming(bob) == ["first"]
     assert bob.messenger.store.db.one(
         "SELECT count(*) FROM messages WHERE body LIKE 'blocked%'"

@@ -46,7 +46,7 @@ def test_the_stored_database_is_version_1(v1_profile: Path) -> None:
 
 def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     store = Store.open(v1_profile, V1_SOURCE)
-    assert store.db.user_version() == migrate.SCHEMA_VERSION == 6
+    assert store.db.user_version() == migrate.SCHEMA_VERSION == 7
     page = messages.page(store.db, "v1")
     assert [m.body for m in page] == [
         "Café at noon? See example.com/menu",
@@ -68,15 +68,34 @@ def test_upgrade_of_a_stored_version_1_profile(v1_profile: Path) -> None:
     assert replies.set_reaction(store.db, page[0].id, "in", "\U0001f44d", 1.0)
     # Migration 6: an empty outbox for reactions waiting for the relay.
     assert store.db.one("SELECT count(*) FROM outbox") == (0,)
+    # Migration 7: nobody is blocked, so nobody records a state to go back to.
+    assert store.db.one("SELECT count(*) FROM contacts WHERE blocked_from IS NOT NULL") == (0,)
     store.close()
     reopened = Store.open(v1_profile, V1_SOURCE)  # a second open has nothing left to do
-    assert reopened.db.user_version() == 6
+    assert reopened.db.user_version() == 7
     [kept] = replies.reactions_of(reopened.db, [page[0].id])[page[0].id]
     assert (kept.side, kept.emoji) == ("in", "\U0001f44d")
     assert [r.message.seq for r in search.search(reopened.db, "cafe")] == [page[0].seq]
     sql = reopened.db.one("SELECT sql FROM sqlite_master WHERE name = 'messages_fts'")
     assert sql is not None and "prefix = '2 3'" in sql[0]
     reopened.close()
+
+
+def test_an_identity_blocked_before_version_7_is_unblocked_as_a_request(tmp_path: Path) -> None:
+    db = Database.open(tmp_path / "s.db", bytes(32), create=True)
+    migrate.migrate(db, target=6)
+    row = contacts.ContactRow("c1", "Old", bytes(32), True, False, 1.0, "standard", "blocked")
+    contacts.add(db, row)
+    migrate.migrate(db)
+    # Nobody recorded whether it had been a contact: it comes back as a request, never more.
+    assert contacts.unblock(db, "c1") == "request"
+    assert contacts.get(db, "c1").state == "request"
+    # From version 7 on, the state it was blocked from is remembered (and kept by a second block).
+    contacts.set_state(db, "c1", "accepted")
+    contacts.block(db, "c1")
+    contacts.block(db, "c1")
+    assert contacts.unblock(db, "c1") == "accepted"
+    db.close()
 
 
 def test_a_newer_database_is_refused_and_left_alone(profile: Path) -> None:

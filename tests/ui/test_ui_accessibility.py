@@ -100,6 +100,20 @@ def test_main_window_and_every_dialog_are_named(
         assert dialog.accessibleName(), item
         assert unnamed(dialog) == [], item
         close_window(qtbot, dialog)
+    # Message requests, and the blocked people behind its "Blocked…" button.
+    from parley.ui.blocked_view import BlockedDialog
+    from parley.ui.requests_view import RequestsDialog
+
+    from tests.ui.ui_driver import wait_for_window
+
+    click(alice.requests_button)
+    requests = wait_for_window(qtbot, RequestsDialog, alice)
+    click(requests.blocked_button)
+    blocked = wait_for_window(qtbot, BlockedDialog, alice)
+    for dialog in (requests, blocked):
+        assert dialog.accessibleName() and unnamed(dialog) == [], dialog.windowTitle()
+    close_window(qtbot, blocked)
+    close_window(qtbot, requests)
 
 
 def test_keyboard_shortcuts_exist(pair: tuple[MainWindow, MainWindow]) -> None:

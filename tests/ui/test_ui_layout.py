@@ -166,6 +166,33 @@ def _requests(qtbot: QtBot, alice: MainWindow) -> list[str]:
     found = _at_both_sizes(qtbot, dialog, "Message requests")
     dialog.error.show_message(LONG_ERROR)
     found += _at_both_sizes(qtbot, dialog, "Message requests, error shown")
+    found += _blocked(qtbot, dialog)
+    close_window(qtbot, dialog)
+    return found
+
+
+def _blocked(qtbot: QtBot, requests: Any) -> list[str]:
+    """The blocked people, opened from the requests dialog; empty, then with two entries (one
+    with a long claimed name) and an error."""
+    from parley.app.events import BlockedView
+    from parley.ui.blocked_view import BlockedDialog
+
+    click(requests.blocked_button)
+    dialog = wait_for_window(qtbot, BlockedDialog, requests)
+    qtbot.waitUntil(dialog.empty.isVisible, timeout=WAIT_MS)
+    found = _at_both_sizes(qtbot, dialog, "Blocked, nobody")
+    claim = (
+        "\u201cThe Very Official Support Team of Your Bank, Customer Care\u201d (unverified name)"
+    )
+    dialog.show_blocked(
+        [
+            BlockedView("a" * 32, f"{claim} \u00b7 1a2b 3c4d 5e6f 7a8b", "", "", "request", 12),
+            BlockedView("b" * 32, "Bob \u00b7 9a8b 7c6d 5e4f 3a2b", "", "", "accepted", 0),
+        ]
+    )
+    found += _at_both_sizes(qtbot, dialog, "Blocked, two people")
+    dialog.error.show_message(LONG_ERROR)
+    found += _at_both_sizes(qtbot, dialog, "Blocked, error shown")
     close_window(qtbot, dialog)
     return found
 

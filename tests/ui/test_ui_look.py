@@ -90,3 +90,55 @@ def test_a_dark_system_scheme_gives_a_dark_window_and_dark_incoming_bubbles(
         apply_theme(app, Qt.ColorScheme.Light)
         qtbot.wait(50)
     assert not is_dark(bob.palette())
+
+
+def test_the_blocked_people_dialog_in_both_themes(
+    qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
+) -> None:
+    """Opened by clicks (Message requests, then Blocked…), with one entry: the window, the list
+    and its text follow the theme (no light box on a dark window, no grey-on-grey text)."""
+    from parley.app.events import BlockedView
+    from parley.ui.blocked_view import BlockedDialog
+    from parley.ui.requests_view import RequestsDialog
+    from parley.ui.theme import apply_theme
+    from PySide6.QtWidgets import QApplication
+
+    from tests.ui.ui_driver import click, close_window, wait_for_window
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    alice, _bob = pair
+    style = app.style().name()
+    entry = BlockedView("a" * 32, "Bob \u00b7 9a8b 7c6d 5e4f 3a2b", "", "", "accepted", 3)
+    try:
+        for scheme, dark in ((Qt.ColorScheme.Dark, True), (Qt.ColorScheme.Light, False)):
+            apply_theme(app, scheme)
+            qtbot.wait(50)
+            click(alice.requests_button)
+            requests = wait_for_window(qtbot, RequestsDialog, alice)
+            click(requests.blocked_button)
+            dialog = wait_for_window(qtbot, BlockedDialog, alice)
+            qtbot.waitUntil(dialog.empty.isVisible, timeout=30_000)
+            dialog.show_blocked([entry])
+            qtbot.wait(50)
+            image = dialog.grab().toImage()
+            window = QColor(image.pixel(3, 3))
+            listed = dialog.list.viewport().grab().toImage()
+            rect = dialog.list.visualItemRect(dialog.list.item(0))
+            background = QColor(listed.pixel(rect.right() - 3, rect.bottom() - 2))
+            text = [
+                QColor(listed.pixel(x, y))
+                for x in range(rect.left(), rect.left() + 80)
+                for y in range(rect.top(), rect.top() + 16)
+            ]
+            inked = max(abs(c.lightness() - background.lightness()) for c in text)
+            assert (window.lightness() < 100) == dark, (scheme, window.name())
+            empty = QColor(listed.pixel(5, listed.height() - 5))  # the list under its rows
+            assert (empty.lightness() < 100) == dark, (scheme, empty.name())
+            assert inked > 100, (scheme, inked)  # the label stands out from its background
+            close_window(qtbot, dialog)
+            close_window(qtbot, requests)
+    finally:
+        app.setStyle(style)
+        apply_theme(app, Qt.ColorScheme.Light)
+        qtbot.wait(50)

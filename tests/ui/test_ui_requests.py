@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from parley.app.account import create_account
+from parley.ui.blocked_view import BlockedDialog
 from parley.ui.bridge import Submitter
 from parley.ui.embedded_relay import EmbeddedRelay
 from parley.ui.main_window import MainWindow
@@ -125,6 +126,76 @@ def test_block_drops_what_the_stranger_sends_next(
     assert bob.conversations.rowCount() == 0
     assert db.one("SELECT count(*) FROM messages WHERE body = 'really cheap'") == (0,)
     assert not dialog.accept_button.isEnabled()  # nothing left to act on
+
+
+def open_blocked(qtbot: QtBot, dialog: RequestsDialog, count: int) -> BlockedDialog:
+    QTest.mouseClick(dialog.blocked_button, Qt.MouseButton.LeftButton)
+    blocked = dialog.blocked_dialog
+    assert blocked is not None
+    qtbot.waitUntil(lambda: blocked.isVisible() and blocked.list.count() == count, timeout=WAIT_MS)
+    return blocked
+
+
+def click_in_box(qtbot: QtBot, blocked: BlockedDialog, button: QMessageBox.StandardButton) -> str:
+    """Click Unblock, then ``button`` in the question it asks; the question's text."""
+    QTest.mouseClick(blocked.unblock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: blocked.confirm is not None and blocked.confirm.isVisible(), timeout=WAIT_MS
+    )
+    box = blocked.confirm
+    assert box is not None
+    text = box.text()
+    QTest.mouseClick(box.button(button), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT_MS)
+    return text
+
+
+def test_unblock_asks_then_makes_it_a_request_again_that_hears_the_next_message(
+    qtbot: QtBot, strangers: tuple[MainWindow, MainWindow]
+) -> None:
+    alice, bob = strangers
+    say(qtbot, alice, "hello?")
+    dialog = open_requests(qtbot, bob, 1)
+    label = dialog.current().label  # type: ignore[union-attr]
+    QTest.mouseClick(dialog.block_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bob.requests_button.text() == "Message requests (0)", timeout=WAIT_MS)
+    say(qtbot, alice, "dropped, this one")
+    db = bob.bridge.messenger.store.db  # type: ignore[attr-defined]
+    qtbot.waitUntil(
+        lambda: db.one("SELECT dropped FROM contacts WHERE state = 'blocked'") == (1,),
+        timeout=WAIT_MS,
+    )
+    blocked = open_blocked(qtbot, dialog, 1)
+    assert blocked.list.item(0).text() == (
+        f"{label}\nUnblocking makes it a message request again, for you to accept or not.\n"
+        "1 message dropped unread while blocked."
+    )
+    assert not blocked.empty.isVisible()
+    # Cancel changes nothing.
+    question = click_in_box(qtbot, blocked, QMessageBox.StandardButton.Cancel)
+    assert question == (
+        f"Unblock {label}? It becomes a message request again, for you to accept or not; "
+        "what it sent while blocked stays dropped."
+    )
+    QTest.qWait(300)
+    assert blocked.list.count() == 1 and bob.requests_button.text() == "Message requests (0)"
+    # Unblock: back among the requests (not a contact), the list of blocked people empty.
+    click_in_box(qtbot, blocked, QMessageBox.StandardButton.Yes)
+    qtbot.waitUntil(lambda: blocked.list.count() == 0, timeout=WAIT_MS)
+    assert blocked.empty.isVisible()
+    qtbot.waitUntil(lambda: bob.requests_button.text() == "Message requests (1)", timeout=WAIT_MS)
+    assert bob.conversations.rowCount() == 0
+    QTest.mouseClick(blocked.close_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not blocked.isVisible(), timeout=WAIT_MS)
+    # Alice's next message reaches Bob's request again; the dropped one never does.
+    say(qtbot, alice, "you're back")
+    qtbot.waitUntil(
+        lambda: (
+            dialog.list.count() == 1 and "2 messages: you're back" in dialog.list.item(0).text()
+        ),
+        timeout=WAIT_MS,
+    )
+    assert db.one("SELECT count(*) FROM messages WHERE body = 'dropped, this one'") == (0,)
 
 
 def test_delete_forgets_the_request(qtbot: QtBot, strangers: tuple[MainWindow, MainWindow]) -> None:
