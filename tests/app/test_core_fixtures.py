@@ -15,7 +15,7 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 from parley.app.account import create_account, open_account
-from parley.app.events import Event, MessageAdded
+from parley.app.events import Event, MessageAdded, RequestView
 from parley.app.messenger import Messenger
 from parley.net.relay.limits import RelayConfig
 from parley.net.relay.server import RelayServer, serve_relay
@@ -94,6 +94,19 @@ async def online(*people: Person) -> None:
     for person in people:
         await person.messenger.start()
         await person.messenger.wait_online(WAIT_S)
+
+
+async def blocked_request(stranger: Person, person: Person) -> tuple[str, RequestView]:
+    """Both online; ``stranger`` (whom ``person`` never added) sends "first", which arrives as a
+    message request, and ``person`` blocks it. Returns the stranger's conversation id and the
+    request as it was before the block."""
+    await online(stranger, person)
+    conversation = (await stranger.messenger.conversations())[0].id
+    await stranger.messenger.send_text(conversation, "first")
+    await eventually(lambda: incoming(person) == ["first"])
+    [request] = await person.messenger.requests()
+    await person.messenger.block(request.contact_id)
+    return conversation, request
 
 
 async def talking(

@@ -20,7 +20,15 @@ from parley.crypto.attachment import encrypt_attachment
 from parley.net.relay.server import RelayServer
 
 from . import attacker
-from .test_core_fixtures import WAIT_S, Person, eventually, incoming, make_person, online
+from .test_core_fixtures import (
+    WAIT_S,
+    Person,
+    blocked_request,
+    eventually,
+    incoming,
+    make_person,
+    online,
+)
 
 
 def statuses(person: Person, status: str) -> list[str]:
@@ -65,12 +73,7 @@ async def test_a_blocked_identity_is_acknowledged_and_dropped(
     pair: tuple[Person, Person],
 ) -> None:
     dave, bob = pair
-    await online(dave, bob)
-    conversation = (await dave.messenger.conversations())[0].id
-    await dave.messenger.send_text(conversation, "first")
-    await eventually(lambda: incoming(bob) == ["first"])
-    [request] = await bob.messenger.requests()
-    await bob.messenger.block(request.contact_id)
+    conversation, request = await blocked_request(dave, bob)
     assert await bob.messenger.requests() == [] and await bob.messenger.contacts() == []
     for n in range(3):
         await dave.messenger.send_text(conversation, f"blocked {n}")

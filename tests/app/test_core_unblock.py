@@ -15,7 +15,14 @@ from parley.app.messaging import load_sessions, save_sessions
 from parley.net.relay.server import RelayServer
 
 from . import attacker
-from .test_core_fixtures import WAIT_S, Person, eventually, incoming, online, talking
+from .test_core_fixtures import (
+    WAIT_S,
+    Person,
+    blocked_request,
+    eventually,
+    incoming,
+    talking,
+)
 from .test_core_trust import new_account
 
 
@@ -39,12 +46,7 @@ async def test_an_unblocked_request_is_a_request_again_and_hears_its_next_messag
     pair: tuple[Person, Person],
 ) -> None:
     dave, bob = pair  # "alice" in the fixture: a stranger to Bob
-    await online(dave, bob)
-    conversation = (await dave.messenger.conversations())[0].id
-    await dave.messenger.send_text(conversation, "first")
-    await eventually(lambda: incoming(bob) == ["first"])
-    [request] = await bob.messenger.requests()
-    await bob.messenger.block(request.contact_id)
+    conversation, request = await blocked_request(dave, bob)
     for n in range(3):
         await dave.messenger.send_text(conversation, f"blocked {n}")
     await dave.messenger.flush(WAIT_S)
@@ -89,12 +91,7 @@ async def test_what_a_blocked_identity_sent_stays_dropped_when_a_relay_plays_it_
     pair: tuple[Person, Person],
 ) -> None:
     dave, bob = pair
-    await online(dave, bob)
-    conversation = (await dave.messenger.conversations())[0].id
-    await dave.messenger.send_text(conversation, "first")
-    await eventually(lambda: incoming(bob) == ["first"])
-    [request] = await bob.messenger.requests()
-    await bob.messenger.block(request.contact_id)
+    conversation, request = await blocked_request(dave, bob)
     bob_key = bob.messenger.identity.public.to_bytes()
     kept = await kept_by_the_relay(dave, "sent while blocked")
     await attacker.send(dave, bob_key, kept)
