@@ -149,6 +149,7 @@ class CoreBridge(CoreCalls):
 
     messages_added = Signal(list)  # list[MessageView], in arrival order
     messages_updated = Signal(list)  # list[MessageView] whose reactions changed (loaded rows only)
+    reactions_changed = Signal(list)  # list[ReactionChanged], in order: who reacted, with what
     statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
     conversations_changed = Signal(list)  # list[ConversationView], the latest per conversation
     contact_key_changed = Signal(object)  # ContactKeyChanged
@@ -230,7 +231,8 @@ class CoreBridge(CoreCalls):
         """Emit the signals for a batch of events (public so that tests can replay events)."""
         added: list[MessageView] = []
         # Reactions changed: the latest state of each message.
-        updated = {e.message.id: e.message for e in batch if isinstance(e, ReactionChanged)}
+        reactions = [e for e in batch if isinstance(e, ReactionChanged)]
+        updated = {e.message.id: e.message for e in reactions}
         statuses: dict[str, MessageStatusChanged] = {}
         conversations: dict[str, Any] = {}
         requests = False
@@ -260,6 +262,7 @@ class CoreBridge(CoreCalls):
             self.messages_added.emit(added)
         if updated:
             self.messages_updated.emit(list(updated.values()))
+            self.reactions_changed.emit(reactions)
         if statuses:
             self.statuses_changed.emit(list(statuses.values()))
         if conversations:

@@ -16,6 +16,7 @@ from parley.app.events import (
     ConversationView,
     MessageRefused,
     MessageView,
+    ReactionChanged,
     Settings,
 )
 from parley.ui.bridge import CoreBridge
@@ -23,7 +24,7 @@ from parley.ui.conversation_delegate import ConversationDelegate
 from parley.ui.conversation_model import CONVERSATION_ROLE, ConversationListModel
 from parley.ui.conversation_pane import ConversationPane
 from parley.ui.invite_dialogs import AddContactDialog, InviteDialog
-from parley.ui.notifier import Notifier
+from parley.ui.notifier import Notifier, notable_reactions
 from parley.ui.requests_view import RequestsButton
 from parley.ui.safety_dialog import SafetyNumberDialog
 from parley.ui.search_dialog import SearchDialog
@@ -173,8 +174,18 @@ class MainWindow(QMainWindow):
         for first, second in itertools.pairwise(chain):
             self.setTabOrder(first, second)
 
+        self._listen(bridge)
+        self.pane.safety_number_requested.connect(self.show_safety_number)
+        self.refresh()
+        bridge.call(bridge.messenger.settings(), self._settings_loaded, lambda _m: None)
+
+    # ---- construction --------------------------------------------------------------------------
+
+    def _listen(self, bridge: CoreBridge) -> None:
+        """The core's events this window acts on."""
         bridge.conversations_changed.connect(self._conversations_changed)
         bridge.messages_added.connect(self._messages_added)
+        bridge.reactions_changed.connect(self._reactions_changed)
         bridge.contact_key_changed.connect(self._key_changed)
         bridge.contact_build_changed.connect(self._build_changed)
         bridge.connection_changed.connect(self.show_connection)
@@ -182,11 +193,6 @@ class MainWindow(QMainWindow):
         bridge.error_raised.connect(self.show_error)
         bridge.message_refused.connect(self._message_refused)
         bridge.locked.connect(self.lock_requested)
-        self.pane.safety_number_requested.connect(self.show_safety_number)
-        self.refresh()
-        bridge.call(bridge.messenger.settings(), self._settings_loaded, lambda _m: None)
-
-    # ---- construction --------------------------------------------------------------------------
 
     def _build_left(self) -> None:
         self.left = QWidget(self)
@@ -339,12 +345,20 @@ class MainWindow(QMainWindow):
 
     def _messages_added(self, messages: list[MessageView]) -> None:
         incoming = [m for m in messages if m.direction == "in"]
-        if not incoming:
-            return
+        if incoming and not self._seen_as_it_happens([m.conversation_id for m in incoming]):
+            self.notifier.notify_messages(incoming)
+
+    def _reactions_changed(self, events: list[ReactionChanged]) -> None:
+        """A contact's reaction to my message notifies as a message does (same rules)."""
+        notable = notable_reactions(events)
+        if notable and not self._seen_as_it_happens([e.message.conversation_id for e in notable]):
+            self.notifier.notify_reactions(notable)
+
+    def _seen_as_it_happens(self, conversation_ids: list[str]) -> bool:
+        """True when every one of these conversations is the one open in the focused window:
+        the person sees what happened there, so no notification."""
         open_id = self.pane.conversation.id if self.pane.conversation else None
-        if self.isActiveWindow() and all(m.conversation_id == open_id for m in incoming):
-            return
-        self.notifier.notify_messages(incoming)
+        return self.isActiveWindow() and all(c == open_id for c in conversation_ids)
 
     def _key_changed(self, event: ContactKeyChanged) -> None:
         self.refresh()

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from parley.app.events import MessageView, ReactionView
-from parley.ui.main_window import MainWindow
+from parley.app.events import ReactionView
 from parley.ui.picture_preview import PicturePreview
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMenu, QStyleOptionViewItem, QToolButton
+from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
@@ -22,13 +21,17 @@ from tests.ui.ui_driver import (
     bubble_point,
     choose_in_menu,
     click,
+    last_message,
     message_menu,
-    open_chat,
     paste_file,
     press,
+    reaction_button,
+    reactions_of,
     send,
     shortcut,
+    talking,
     type_text,
+    wait_for_last,
     wait_for_window,
 )
 
@@ -36,34 +39,6 @@ pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_
 
 THUMBS = "\U0001f44d"
 HEART = "\u2764\ufe0f"
-
-
-def last_message(window: MainWindow) -> MessageView | None:
-    model = window.pane.model
-    return model.message_at(model.rowCount() - 1)
-
-
-def loaded(window: MainWindow, message_id: str) -> MessageView | None:
-    row = window.pane.model.row_of_message(message_id)
-    return None if row is None else window.pane.model.message_at(row)
-
-
-def wait_for_last(qtbot: QtBot, window: MainWindow, body: str) -> MessageView:
-    qtbot.waitUntil(
-        lambda: (m := last_message(window)) is not None and m.body == body, timeout=WAIT_MS
-    )
-    message = last_message(window)
-    assert message is not None
-    return message
-
-
-def talking(qtbot: QtBot, pair: tuple[Any, Any]) -> tuple[MainWindow, MainWindow, MessageView]:
-    """Both conversations open; Alice asked something and Bob has it."""
-    alice, bob = pair
-    open_chat(alice)
-    open_chat(bob)
-    send(alice, "lunch at noon?")
-    return alice, bob, wait_for_last(qtbot, bob, "lunch at noon?")
 
 
 def test_reply_from_the_bubble_menu_quotes_and_a_click_on_the_quote_finds_it(
@@ -117,40 +92,26 @@ def test_the_reply_shortcut_and_escape_and_the_cancel_button(
     assert plain.reply is None
 
 
-def _reaction_button(menu: QMenu | None, emoji: str) -> QToolButton:
-    assert menu is not None
-    buttons = [
-        b for b in menu.findChildren(QToolButton) if b.accessibleName() == f"React with {emoji}"
-    ]
-    assert len(buttons) == 1, [b.accessibleName() for b in menu.findChildren(QToolButton)]
-    return buttons[0]
-
-
-def _reactions(window: MainWindow, message_id: str) -> tuple[ReactionView, ...] | None:
-    message = loaded(window, message_id)
-    return None if message is None else message.reactions
-
-
 def test_reactions_from_the_quick_picker_chips_and_removal(
     qtbot: QtBot, pair: tuple[Any, Any]
 ) -> None:
     alice, bob, question = talking(qtbot, pair)
     # Bob reacts from the picker at the top of the bubble's menu.
     menu = message_menu(qtbot, bob, question.id)
-    click(_reaction_button(menu, THUMBS))
+    click(reaction_button(menu, THUMBS))
     qtbot.waitUntil(lambda: not shiboken6.isValid(menu) or not menu.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(
-        lambda: _reactions(alice, question.id) == (ReactionView(THUMBS, 1, False),),
+        lambda: reactions_of(alice, question.id) == (ReactionView(THUMBS, 1, False),),
         timeout=WAIT_MS,
     )
-    assert _reactions(bob, question.id) == (ReactionView(THUMBS, 1, True),)
+    assert reactions_of(bob, question.id) == (ReactionView(THUMBS, 1, True),)
     # Alice adds a heart to her own message, by keyboard (Ctrl+Shift+E opens the same menu).
     shortcut(qtbot, alice, "Ctrl+Shift+E")
     qtbot.waitUntil(lambda: alice.pane.menu is not None and alice.pane.menu.isVisible())
-    click(_reaction_button(alice.pane.menu, HEART))
+    click(reaction_button(alice.pane.menu, HEART))
     qtbot.waitUntil(
         lambda: (
-            _reactions(bob, question.id)
+            reactions_of(bob, question.id)
             == (ReactionView(THUMBS, 1, True), ReactionView(HEART, 1, False))
         ),
         timeout=WAIT_MS,
@@ -168,16 +129,16 @@ def test_reactions_from_the_quick_picker_chips_and_removal(
     )
     click(view.viewport(), chips[HEART].center())
     qtbot.waitUntil(
-        lambda: _reactions(alice, question.id) == (ReactionView(HEART, 2, True),),
+        lambda: reactions_of(alice, question.id) == (ReactionView(HEART, 2, True),),
         timeout=WAIT_MS,
     )
     # "Remove my reaction" takes Bob's back.
     choose_in_menu(qtbot, message_menu(qtbot, bob, question.id), f"Remove my reaction {HEART}")
     qtbot.waitUntil(
-        lambda: _reactions(alice, question.id) == (ReactionView(HEART, 1, True),),
+        lambda: reactions_of(alice, question.id) == (ReactionView(HEART, 1, True),),
         timeout=WAIT_MS,
     )
-    assert _reactions(bob, question.id) == (ReactionView(HEART, 1, False),)
+    assert reactions_of(bob, question.id) == (ReactionView(HEART, 1, False),)
     QTest.qWait(0)
 
 

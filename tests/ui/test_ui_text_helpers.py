@@ -7,11 +7,17 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parley.app.events import AttachmentView, MessageView, ReactionView, ReplyView
+from parley.app.events import (
+    AttachmentView,
+    MessageView,
+    ReactionChanged,
+    ReactionView,
+    ReplyView,
+)
 from parley.ui.composer import write_private_png
 from parley.ui.embedded_relay import embedded_port
 from parley.ui.errors import NotAnImage
-from parley.ui.notifier import notification_text
+from parley.ui.notifier import notification_text, reaction_notification_text
 from parley.ui.passphrase import strength_hint
 from parley.ui.relay_record_dialog import hex_dump
 from parley.ui.text import group_digits, message_accessible_text, short_time
@@ -117,6 +123,19 @@ def test_one_notification_per_batch() -> None:
     title, body = notification_text([_message(body="a"), _message(body="b", sender_name="Carol")])
     assert title == "Bob, Carol"
     assert body == "2 new messages"
+
+
+def test_a_reaction_notification_quotes_the_start_of_my_message() -> None:
+    def said(message: MessageView, by: str = "Bob") -> tuple[str, str]:
+        return reaction_notification_text([ReactionChanged(message, by, "\U0001f44d")])
+
+    assert said(_message("out", "lunch?")) == ("Bob", "Reacted \U0001f44d to \u201clunch?\u201d")
+    long = said(_message("out", "word " * 40))[1]
+    assert long.endswith("word\u2026\u201d") and len(long) < 80
+    picture = _message("out", "", attachment=AttachmentView("a", "image/png", 10, 4, 4, "c.png"))
+    assert said(picture)[1] == "Reacted \U0001f44d to your picture"
+    batch = [ReactionChanged(_message("out"), who, "\u2764\ufe0f") for who in ("Cy", "Bo", "Cy")]
+    assert reaction_notification_text(batch) == ("Bo, Cy", "3 new reactions")
 
 
 def test_pasted_picture_file_is_private_and_null_images_are_refused(qtbot: QtBot) -> None:

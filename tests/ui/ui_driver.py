@@ -8,7 +8,7 @@ person would be stuck.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QRadioButton,
+    QToolButton,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
 
 if TYPE_CHECKING:
+    from parley.app.events import MessageView, ReactionView
     from parley.ui.main_window import MainWindow
 
 WAIT_MS = 30_000
@@ -292,3 +294,53 @@ def choose_file(qtbot: QtBot, owner: QWidget, path: Path) -> None:
     qtbot.waitUntil(
         lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=WAIT_MS
     )
+
+
+# ---- conversations, replies and reactions ------------------------------------------------------
+
+
+def last_message(window: MainWindow) -> MessageView | None:
+    """The newest message loaded in the open conversation."""
+    model = window.pane.model
+    return model.message_at(model.rowCount() - 1)
+
+
+def loaded(window: MainWindow, message_id: str) -> MessageView | None:
+    """A message as the open conversation's model has it now (None if not loaded)."""
+    row = window.pane.model.row_of_message(message_id)
+    return None if row is None else window.pane.model.message_at(row)
+
+
+def wait_for_last(qtbot: QtBot, window: MainWindow, body: str) -> MessageView:
+    """Wait until the open conversation's newest message says ``body``."""
+    qtbot.waitUntil(
+        lambda: (m := last_message(window)) is not None and m.body == body, timeout=WAIT_MS
+    )
+    message = last_message(window)
+    assert message is not None
+    return message
+
+
+def talking(qtbot: QtBot, pair: tuple[Any, Any]) -> tuple[MainWindow, MainWindow, MessageView]:
+    """Both conversations open; Alice asked something and Bob has it."""
+    alice, bob = pair
+    open_chat(alice)
+    open_chat(bob)
+    send(alice, "lunch at noon?")
+    return alice, bob, wait_for_last(qtbot, bob, "lunch at noon?")
+
+
+def reaction_button(menu: QMenu | None, emoji: str) -> QToolButton:
+    """The quick-reaction button for ``emoji`` at the top of a message's menu."""
+    assert menu is not None
+    buttons = [
+        b for b in menu.findChildren(QToolButton) if b.accessibleName() == f"React with {emoji}"
+    ]
+    assert len(buttons) == 1, [b.accessibleName() for b in menu.findChildren(QToolButton)]
+    return buttons[0]
+
+
+def reactions_of(window: MainWindow, message_id: str) -> tuple[ReactionView, ...] | None:
+    """The reactions under a loaded message, as the window shows them."""
+    message = loaded(window, message_id)
+    return None if message is None else message.reactions
