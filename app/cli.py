@@ -1,7 +1,8 @@
 """``parley cli``: the messenger without windows, for scripts and tests.
 
 Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the platform's profile
-folder). Commands: init, invite, add, send (``--reply-to MESSAGE-ID`` quotes a message), react
+folder). Commands: init, invite, add, send (a TEXT, or ``--picture FILE`` with an optional
+``--caption TEXT``; ``--reply-to MESSAGE-ID`` quotes a message), react
 (``react MESSAGE-ID EMOJI``, ``react MESSAGE-ID --remove``), recv, list, search, safety-number,
 verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), blocked,
 unblock (``unblock ID``), merge, succession (``succession sign NEW-INVITE-OR-KEY`` on the old
@@ -152,7 +153,17 @@ PASSPHRASE_ENV = "PARLEY_PASSPHRASE"  # noqa: S105 (the name of a variable)
 LOG_ENV = "PARLEY_LOG"
 SEEN_SETTING = "cli.recv_seen_seq"
 # Arguments that are text (sent, stored or matched), which must be UTF-8; paths may be anything.
-TEXT_ARGUMENTS = ("name", "relay", "invite", "contact", "text", "query", "emoji", "blocked_id")
+TEXT_ARGUMENTS = (
+    "name",
+    "relay",
+    "invite",
+    "contact",
+    "text",
+    "caption",
+    "query",
+    "emoji",
+    "blocked_id",
+)
 
 
 class CliFailure(Exception):
@@ -234,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("contact", help="contact name or id")
     send.add_argument("text", nargs="?", help="the message text")
     send.add_argument("--picture", type=Path, help="a picture file to send instead of text")
+    send.add_argument("--caption", help="the picture's caption (only with --picture)")
     send.add_argument("--reply-to", metavar="MESSAGE-ID", help="quote this message (its id)")
     react = commands.add_parser("react", help="put an emoji on a message, or take yours back")
     react.add_argument("message", metavar="MESSAGE-ID", help="the message's id")
@@ -717,6 +729,8 @@ class Cli:
         return len(received)
 
     async def send(self, messenger: Messenger) -> None:
+        if self.args.caption is not None and self.args.picture is None:
+            raise UsageError("--caption goes only with --picture FILE (a text has no caption)")
         if (self.args.text is None) == (self.args.picture is None):
             raise UsageError("send takes either a TEXT or --picture FILE")
         contact = await self.contact(messenger)
@@ -724,8 +738,12 @@ class Cli:
             c for c in await messenger.conversations() if c.contact_id == contact.id
         )
         if self.args.picture is not None:
+            # The app's own call and rules (length, stripping), as the preview's Send uses them.
             message = await messenger.send_picture(
-                conversation.id, self.args.picture, reply_to=self.args.reply_to
+                conversation.id,
+                self.args.picture,
+                self.args.caption or "",
+                reply_to=self.args.reply_to,
             )
         else:
             message = await messenger.send_text(

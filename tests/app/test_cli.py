@@ -81,6 +81,34 @@ def test_two_people_talk_through_the_cli(relay_url: str, tmp_path: Path) -> None
     assert ok(run(ann, "recv", "--timeout", "0.5")) == []  # nothing came back to Ann
 
 
+def test_a_picture_goes_with_its_caption(relay_url: str, tmp_path: Path) -> None:
+    """``send --picture FILE --caption TEXT``: the recipient gets the picture and its caption,
+    under the app's caption rules (the same ``send_picture`` the preview's Send calls)."""
+    ann, ben = tmp_path / "ann", tmp_path / "ben"
+    ok(run(ann, "init", "--name", "Ann", "--relay", relay_url))
+    ok(run(ben, "init", "--name", "Ben", "--relay", relay_url))
+    ok(run(ann, "add", ok(run(ben, "invite"))[0]))
+    picture = tmp_path / "harbour.png"
+    Image.new("RGB", (12, 9), "green").save(picture)
+    caption = "the harbour at dawn \x1b[31m\u202e"
+    [sent] = ok(run(ann, "send", "Ben", "--picture", str(picture), "--caption", caption))
+    [got] = ok(run(ben, "recv", "--count", "1", "--timeout", "30", "--json"))
+    received = json.loads(got)
+    assert (received["id"], received["body"]) == (sent, caption)
+    assert received["picture"]["file_name"] == "harbour.png" and received["picture"]["width"] == 12
+    [hit] = ok(run(ben, "search", "harbour"))
+    assert hit.endswith("\t[picture harbour.png] the harbour at dawn \\x1b[31m\\u202e")
+
+    # A caption belongs to a picture; one too long is refused as the app refuses it.
+    for args in (["hello", "--caption", "x"], ["--caption", "x"]):
+        wrong = run(ann, "send", "Ben", *args)
+        assert wrong.returncode == cli.EXIT_USAGE and "--caption" in wrong.stderr, wrong.stderr
+    too_long = run(ann, "send", "Ben", "--picture", str(picture), "--caption", "y" * 16_001)
+    assert too_long.returncode == cli.EXIT_REJECTED, too_long.stderr
+    assert "A caption is at most 16000 characters." in too_long.stderr
+    assert ok(run(ben, "recv", "--timeout", "1")) == []  # nothing else went out
+
+
 def test_exit_codes_are_the_documented_ones(relay_url: str, tmp_path: Path) -> None:
     cat = tmp_path / "cat"
     assert run(cat, "list").returncode == cli.EXIT_NOT_FOUND  # no account yet
