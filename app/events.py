@@ -225,6 +225,9 @@ class Settings:
 @dataclass(frozen=True, slots=True)
 class MessageAdded:
     message: MessageView
+    #: From a message request: the sender is no contact, its name only a claim (so the app
+    #: shows no notification for it).
+    request: bool = False
 
 
 @dataclass(frozen=True, slots=True)

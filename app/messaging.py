@@ -550,7 +550,8 @@ class Pipeline:
             conversation_id = conversation.id
             text = MessageRefused(conversation_id, label, reason).text
             row = contact_ops.system_line(self.db, conversation.id, text, time.time())
-            out.events.append(MessageAdded(contact_ops.message_view(self.db, row)))
+            view = contact_ops.message_view(self.db, row)
+            out.events.append(MessageAdded(view, request=contact.state == "request"))
             self._changed(out, contact)
         log.info("refused a delivery: %s", reason)
         out.events.append(MessageRefused(conversation_id, label, reason))
@@ -706,7 +707,8 @@ class Pipeline:
             ),
         )
         conversations.touch(self.db, conversation.id, now, add_unread=1)
-        out.events.append(MessageAdded(contact_ops.message_view(self.db, row, fresh=True)))
+        view = contact_ops.message_view(self.db, row, fresh=True)
+        out.events.append(MessageAdded(view, request=contact.state == "request"))
         self._changed(out, contact)
         if contact.state == "accepted":  # nothing goes back to a request until it is accepted
             out.receipt_to = (contact.id, delivery.message_id)

@@ -31,7 +31,6 @@ from parley.app.events import (
     MessageAdded,
     MessageRefused,
     MessageStatusChanged,
-    MessageView,
     ReactionChanged,
     RequestChanged,
     RequestRemoved,
@@ -148,6 +147,8 @@ class CoreBridge(CoreCalls):
     """
 
     messages_added = Signal(list)  # list[MessageView], in arrival order
+    # The same, less those of message requests (their names are only claims): what may notify.
+    contacts_messages_added = Signal(list)  # list[MessageView]
     messages_updated = Signal(list)  # list[MessageView] whose reactions changed (loaded rows only)
     reactions_changed = Signal(list)  # list[ReactionChanged], in order: who reacted, with what
     statuses_changed = Signal(list)  # list[MessageStatusChanged], the latest per message
@@ -229,7 +230,8 @@ class CoreBridge(CoreCalls):
 
     def dispatch(self, batch: list[Event]) -> None:
         """Emit the signals for a batch of events (public so that tests can replay events)."""
-        added: list[MessageView] = []
+        additions = [e for e in batch if isinstance(e, MessageAdded)]
+        added = [e.message for e in additions]
         # Reactions changed: the latest state of each message.
         reactions = [e for e in batch if isinstance(e, ReactionChanged)]
         updated = {e.message.id: e.message for e in reactions}
@@ -237,9 +239,7 @@ class CoreBridge(CoreCalls):
         conversations: dict[str, Any] = {}
         requests = False
         for event in batch:
-            if isinstance(event, MessageAdded):
-                added.append(event.message)
-            elif isinstance(event, MessageStatusChanged):
+            if isinstance(event, MessageStatusChanged):
                 statuses[event.message_id] = event
             elif isinstance(event, ConversationChanged):
                 conversations[event.conversation.id] = event.conversation
@@ -260,6 +260,7 @@ class CoreBridge(CoreCalls):
                 requests = True
         if added:
             self.messages_added.emit(added)
+            self.contacts_messages_added.emit([e.message for e in additions if not e.request])
         if updated:
             self.messages_updated.emit(list(updated.values()))
             self.reactions_changed.emit(reactions)

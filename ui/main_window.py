@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
     def _listen(self, bridge: CoreBridge) -> None:
         """The core's events this window acts on."""
         bridge.conversations_changed.connect(self._conversations_changed)
-        bridge.messages_added.connect(self._messages_added)
+        bridge.contacts_messages_added.connect(self._messages_added)
         bridge.reactions_changed.connect(self._reactions_changed)
         bridge.contact_key_changed.connect(self._key_changed)
         bridge.contact_build_changed.connect(self._build_changed)
@@ -344,6 +344,8 @@ class MainWindow(QMainWindow):
         self.pane.typing.sending = settings.typing_indicators
 
     def _messages_added(self, messages: list[MessageView]) -> None:
+        """Contacts' new messages notify; never a message request's (``contacts_messages_added``
+        leaves those out: a notification would show the name it claims as a contact's)."""
         incoming = [m for m in messages if m.direction == "in"]
         if incoming and not self._seen_as_it_happens([m.conversation_id for m in incoming]):
             self.notifier.notify_messages(incoming)

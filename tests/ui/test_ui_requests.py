@@ -20,6 +20,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from tests.ui.ui_driver import focus_window
 from tests.ui.ui_fixtures import FAST_ARGON2, PASSPHRASE, WAIT_MS
 
 pytest_plugins = ["ui_fixtures"]
@@ -107,6 +108,24 @@ def test_accept_makes_a_contact_and_only_then_sends_the_receipt(
     qtbot.waitUntil(lambda: dialog.list.count() == 0, timeout=WAIT_MS)
     assert bob.requests_button.text() == "Message requests (0)"
     qtbot.waitUntil(lambda: status_of_first(alice) == "delivered", timeout=WAIT_MS)
+
+
+def test_a_request_pops_no_notification_its_name_being_only_a_claim(
+    qtbot: QtBot, strangers: tuple[MainWindow, MainWindow]
+) -> None:
+    """A stranger's first message never notifies: a notification would show the name it
+    claims (anyone can call themselves "Your bank") as if it were a contact's. Once accepted,
+    the contact's messages notify as usual."""
+    alice, bob = strangers
+    say(qtbot, alice, "this is your bank: confirm your details")
+    dialog = open_requests(qtbot, bob, 1)
+    assert bob.notifier.enabled and bob.notifier.shown == []
+    QTest.mouseClick(dialog.accept_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bob.conversations.rowCount() == 1, timeout=WAIT_MS)
+    focus_window(qtbot, alice)  # Bob's window is in the background
+    say(qtbot, alice, "sorry, just Alice from the conference")
+    qtbot.waitUntil(lambda: bob.notifier.shown != [], timeout=WAIT_MS)
+    assert bob.notifier.shown == [("Alice", "sorry, just Alice from the conference")]
 
 
 def test_block_drops_what_the_stranger_sends_next(
