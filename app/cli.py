@@ -75,7 +75,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from parley.app import account
 from parley.app import invite as invite_format
@@ -361,6 +361,21 @@ def _blocked_json(blocked: BlockedView) -> dict[str, Any]:
     }
 
 
+_WithId = TypeVar("_WithId", RequestView, BlockedView)
+
+
+def _one_by_id_prefix(
+    everyone: list[_WithId], prefix: str, none_or_many: tuple[str, str], rest: str
+) -> _WithId:
+    """The one entry whose id starts with ``prefix`` (any case), as ``requests`` and ``unblock``
+    take an id; else ContactNotFound: "There is " + the first or second of ``none_or_many`` +
+    ``rest``."""
+    found = [e for e in everyone if prefix and e.contact_id.startswith(prefix.lower())]
+    if len(found) != 1:
+        raise ContactNotFound(f"There is {none_or_many[0] if not found else none_or_many[1]}{rest}")
+    return found[0]
+
+
 def _message_line(message: MessageView, request: RequestView | None = None) -> str:
     """One tab-separated line; every field a peer chose is made printable (app/terminal.py)."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(message.sent_at))
@@ -574,28 +589,26 @@ class Cli:
                         f"unblocks to {back}\t{blocked.dropped} dropped"
                     )
             return
-        wanted = self.args.blocked_id.strip().lower()
-        found = [b for b in everyone if wanted and b.contact_id.startswith(wanted)]
-        if len(found) != 1:
-            reason = "nobody blocked" if not found else "more than one blocked identity"
-            raise ContactNotFound(
-                f"There is {reason} with the id {printable(self.args.blocked_id)!r}; "
-                "see `parley cli blocked`."
-            )
-        view = await messenger.unblock(found[0].contact_id)
-        if found[0].was == "accepted":
+        blocked = _one_by_id_prefix(
+            everyone,
+            self.args.blocked_id.strip(),
+            ("nobody blocked", "more than one blocked identity"),
+            f" with the id {printable(self.args.blocked_id)!r}; see `parley cli blocked`.",
+        )
+        view = await messenger.unblock(blocked.contact_id)
+        if blocked.was == "accepted":
             print(f"{printable(view.display_name)} is a contact again.", file=self.err)
         else:
             print("It is a message request again; see `parley cli requests`.", file=self.err)
-        self.print(f"{view.id}\t{printable(found[0].label)}")
+        self.print(f"{view.id}\t{printable(blocked.label)}")
 
     async def request(self, messenger: Messenger, wanted: str) -> RequestView:
-        everyone = await messenger.requests()
-        found = [r for r in everyone if wanted and r.contact_id.startswith(wanted.lower())]
-        if len(found) != 1:
-            reason = "no message request" if not found else "more than one message request"
-            raise ContactNotFound(f"There is {reason} {wanted!r}; see `parley cli requests`.")
-        return found[0]
+        return _one_by_id_prefix(
+            await messenger.requests(),
+            wanted,
+            ("no message request", "more than one message request"),
+            f" {wanted!r}; see `parley cli requests`.",
+        )
 
     async def succession(self, messenger: Messenger) -> None:
         if self.args.action == "adopt":
