@@ -53,11 +53,11 @@ def click(widget: QWidget, pos: QPoint | None = None) -> None:
         if isinstance(widget, QCheckBox | QRadioButton):
             # Qt takes clicks on the indicator and text only, not on the empty rest of the row.
             pos = QPoint(min(8, widget.width() - 1), widget.height() // 2)
-    if isinstance(widget.window(), QMenu) and widget is not widget.window():
-        # A button inside a popup (the quick reactions), through the popup's window as the
-        # platform delivers it, so that Qt's popup handling sees the click: sent to the button
-        # itself, the popup it closed left Qt waiting to swallow the next press (in the next
-        # test, which then never got its context menu).
+    if isinstance(widget.window(), QMenu):
+        # A popup menu's item, or a button inside a popup (the quick reactions), through the
+        # popup's window as the platform delivers it, so that Qt's popup handling sees the
+        # click: sent to the menu or button itself, the popup it closed left Qt waiting to
+        # swallow the next press (the next right click then opened no context menu).
         _through_window(widget, pos, Qt.MouseButton.LeftButton)
         return
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
