@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.app.events import ContactUnblocked, ConversationChanged, RequestRemoved
+from parley.app.events import (
+    ContactUnblocked,
+    ConversationChanged,
+    ConversationView,
+    RequestRemoved,
+)
 from parley.ui.block_contact import question
 from parley.ui.blocked_view import BlockedDialog
 from parley.ui.main_window import MainWindow
@@ -68,6 +73,11 @@ def answer(qtbot: QtBot, window: MainWindow, button: QMessageBox.StandardButton)
     return text
 
 
+def open_conversation(window: MainWindow) -> ConversationView | None:
+    """The conversation the window shows now."""
+    return window.pane.conversation
+
+
 def blocked_state(window: MainWindow) -> list[tuple[str, str]]:
     return [(b.contact_id, b.was) for b in core(window, window.bridge.messenger.blocked())]
 
@@ -94,13 +104,13 @@ def test_block_asks_once_then_unblock_brings_the_contact_back_with_history(
     assert "not told" in question("Alice") and "unblock them later" in question("Alice")
     QTest.qWait(300)
     assert blocked_state(bob) == []
-    assert bob.conversations.rowCount() == 1 and bob.pane.conversation is not None
+    assert bob.conversations.rowCount() == 1 and open_conversation(bob) is not None
 
     # The shortcut, then Block: the contact leaves the list and the conversation closes.
     shortcut(qtbot, bob, "Ctrl+Shift+B")
     answer(qtbot, bob, QMessageBox.StandardButton.Yes)
     qtbot.waitUntil(lambda: bob.conversations.rowCount() == 0, timeout=WAIT_MS)
-    assert bob.pane.conversation is None and bob.pane.model.rowCount() == 0
+    assert open_conversation(bob) is None and bob.pane.model.rowCount() == 0
     assert bob.stack.currentWidget() is bob.placeholder
     assert blocked_state(bob) == [(before.id, "accepted")]
 
@@ -137,7 +147,8 @@ def test_block_asks_once_then_unblock_brings_the_contact_back_with_history(
     )
     open_chat(bob)
     qtbot.waitUntil(lambda: bob.pane.model.rowCount() >= 2, timeout=WAIT_MS)
-    bodies = [bob.pane.model.message_at(r).body for r in range(bob.pane.model.rowCount())]  # type: ignore[union-attr]
+    model = bob.pane.model
+    bodies = [m.body for r in range(model.rowCount()) if (m := model.message_at(r)) is not None]
     assert bodies[0] == "Hello Bob, this is Alice."
     assert "are you there?" not in bodies
     assert bodies[-1].startswith("You unblocked this identity. 1 message it sent")

@@ -53,11 +53,11 @@ def click(widget: QWidget, pos: QPoint | None = None) -> None:
         if isinstance(widget, QCheckBox | QRadioButton):
             # Qt takes clicks on the indicator and text only, not on the empty rest of the row.
             pos = QPoint(min(8, widget.width() - 1), widget.height() // 2)
-    if isinstance(widget.window(), QMenu):
-        # A popup menu's item, or a button inside a popup (the quick reactions), through the
-        # popup's window as the platform delivers it, so that Qt's popup handling sees the
-        # click: sent to the menu or button itself, the popup it closed left Qt waiting to
-        # swallow the next press (the next right click then opened no context menu).
+    if isinstance(widget.window(), QMenu) and widget is not widget.window():
+        # A button inside a popup (the quick reactions), through the popup's window as the
+        # platform delivers it, so that Qt's popup handling sees the click: sent to the button
+        # itself, the popup it closed left Qt waiting to swallow the next press (in the next
+        # test, which then never got its context menu).
         _through_window(widget, pos, Qt.MouseButton.LeftButton)
         return
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
@@ -257,7 +257,10 @@ def choose_in_menu(qtbot: QtBot, menu: QMenu, item: str) -> None:
     """Click an item of an open menu with the mouse."""
     action = next((a for a in menu.actions() if _plain(a.text()) == _plain(item)), None)
     assert action is not None, f"no item {item!r} in the menu"
-    click(menu, menu.actionGeometry(action).center())
+    _usable(menu)
+    # Through the popup's window, as the platform delivers it: sent to the menu itself, the
+    # click left Qt waiting to swallow the next press (the next right click opened no menu).
+    _through_window(menu, menu.actionGeometry(action).center(), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not shiboken6.isValid(menu) or not menu.isVisible(), timeout=WAIT_MS)
 
 
