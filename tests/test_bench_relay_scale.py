@@ -1,5 +1,6 @@
-"""bench/relay_scale.py and bench/wire_msgspec.py in their quick mode: each runs end to end (the
-first against a real redis-server) and prints the figures issue 13 names, as one JSON line last.
+"""bench/relay_scale.py, bench/wire_msgspec.py and bench/redis_link.py in their quick mode: each
+runs end to end (against a real redis-server where it needs one) and prints its figures (for
+relay_scale.py, those issue 13 names) as one JSON line last.
 Only the shape is checked, never a timing (a loaded CI machine makes any threshold flaky)."""
 
 from __future__ import annotations
@@ -53,3 +54,10 @@ def test_the_wire_decoding_bench_prints_its_figures() -> None:
     figures = run_quick("wire_msgspec.py", 120)
     for key in ("send_hand_us", "send_msgspec_us", "ack_hand_us", "ack_msgspec_us"):
         assert figures[key] > 0, key
+
+
+def test_the_redis_link_bench_prints_its_figures() -> None:
+    figures = run_quick("redis_link.py", 120)
+    for key in ("redis_py_round_trip_us", "link_round_trip_us", "redis_py_wake_us", "link_wake_us"):
+        assert figures[key] > 0, key
+    assert figures["quick"] == 1

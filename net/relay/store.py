@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -286,10 +286,11 @@ class RelayStore(Protocol):
         ``otk-requester`` and ``otk-target``: one-time prekey fetches); return how many."""
         ...
 
-    async def write_batch_async(
+    def write_batch_async(
         self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
-    ) -> tuple[int, list[Stored | Refused]]:
-        """``write_batch`` without blocking the event loop (what the server uses)."""
+    ) -> Awaitable[tuple[int, list[Stored | Refused]]]:
+        """``write_batch`` without blocking the event loop (what the server uses): a coroutine
+        or a future, which the server wraps with ``asyncio.ensure_future``."""
         ...
 
     async def aclose(self) -> None:

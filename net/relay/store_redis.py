@@ -8,8 +8,9 @@ Why this shape:
   operation is one Lua script (``EVALSHA``): atomic on the server, one round trip from the relay.
   On the same host or a LAN (round trips of 30-100 us) that costs less than the relay's own work
   per message; across a WAN it would not, which docs/relay.md states. Write-behind still applies:
-  a live message acknowledged within the commit delay never reaches Redis at all. The asyncio
-  client is used for the one thing that waits: the wake-up subscription (``net/relay/wakeups.py``).
+  a live message acknowledged within the commit delay never reaches Redis at all. What the server
+  does without waiting goes over its own ``RedisLink`` (``redis_link.py``): a loop turn's writes
+  (``write_batch_async``) and the wake-up subscriptions (``wakeups.py``).
 - **Redis Cluster ready.** Every key of one account carries the account as its hash tag
   (``pq:{<hex>}:...``), so each script touches one slot; nothing needs a cross-slot operation.
   The expiry sweep finds queues with ``SCAN`` over every node.
@@ -39,16 +40,18 @@ Keys of one account (``A`` = the account in hex, tag ``{A}``):
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
 from parley.net.errors import RelayConfigError, StoreError
+from parley.net.relay.redis_link import RedisLink, RedisLinkError, open_link
 from parley.net.relay.store import (
     Enqueue,
     Login,
@@ -60,38 +63,16 @@ from parley.net.relay.store import (
 )
 
 try:
+    import hiredis
     import redis
     import redis.asyncio as aioredis
     import redis.asyncio.cluster as aioredis_cluster
     import redis.cluster
-    import redis.connection
     import redis.exceptions
-    import redis.utils
 except ImportError:  # pragma: no cover - the optional dependency is part of the dev install
     redis = None  # type: ignore[assignment]
 
 
-def _hiredis_packing() -> tuple[Any, Any] | None:
-    """asyncio connections (plain, TLS) that pack commands with hiredis, as the synchronous
-    client does. redis-py's asyncio connection packs in Python, one ``encode`` per argument:
-    90 us of the relay's CPU per batch script call against about 5 us (profiled at 3000
-    msgs/s across two relays), the largest single cost of the cross-process path."""
-    if redis is None or not redis.utils.HIREDIS_AVAILABLE:  # pragma: no cover
-        return None
-    pack = redis.connection.HiredisRespSerializer().pack
-
-    class Plain(aioredis.Connection):
-        def pack_command(self, *args: Any) -> list[bytes]:
-            return pack(*args)  # type: ignore[no-any-return]
-
-    class Tls(aioredis.SSLConnection):
-        def pack_command(self, *args: Any) -> list[bytes]:
-            return pack(*args)  # type: ignore[no-any-return]
-
-    return Plain, Tls
-
-
-HiredisPacking = _hiredis_packing()
 _HEAD = struct.Struct(">dd32s")  # stored_at, expires_at, sender: the record before its payload
 USAGE_MAX_AGE = 1.0  # seconds a queue's use, as read for the live path, is taken as current
 USAGE_CACHE_ENTRIES = 100_000
@@ -360,7 +341,8 @@ class _Step(NamedTuple):
 
 class _ScriptPlan:
     """How a list of script calls runs, without I/O: the synchronous store (``_call_all``) and
-    the asyncio batch writer (``write_batch_async``) each drive it over their own client.
+    the batch writer (``write_batch_async``, ``_LinkWrite``) each drive it over their own
+    connection.
 
     One round trip: the pipeline sends ``EVALSHA`` straight (redis-py's script objects ask
     ``SCRIPT EXISTS`` first, a second round trip per batch), and only after a ``NOSCRIPT`` (a
@@ -419,6 +401,69 @@ def _queue_evalsha(pipe: Any, calls: Sequence[tuple[Any, dict[str, Any]]]) -> No
         pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
 
 
+class _LinkWrite:
+    """One batch's ``_ScriptPlan`` driven over a ``RedisLink`` by its reply callbacks: a step's
+    calls go in one write, and the next step (a ``SCRIPT LOAD`` after ``NOSCRIPT``, then the
+    rerun) is sent from the callback of the one before."""
+
+    def __init__(self, store: RedisStore, batch: _Batch) -> None:
+        self.future: asyncio.Future[tuple[int, list[Stored | Refused]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._store = store
+        self._batch = batch
+        self._plan = _ScriptPlan("write batch", batch.calls, one_by_one=False)
+        self._link: RedisLink | None = None
+
+    def start(self, link: RedisLink) -> None:
+        self._link = link
+        self._send()
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.future.done():
+            failure = StoreError(f"the Redis store failed (write batch): {exc}")
+            self.future.set_exception(failure)
+
+    def _send(self) -> None:
+        step = self._plan.step
+        assert step is not None and self._link is not None
+        if step.kind == "load":
+            commands = [("SCRIPT", "LOAD", script.script) for script, _ in step.calls]
+        else:
+            commands = [
+                ("EVALSHA", script.sha, len(call["keys"]), *call["keys"], *call["args"])
+                for script, call in step.calls
+            ]
+        self._link.call(commands, self._answered)
+
+    def _answered(self, outcome: list[Any] | BaseException) -> None:
+        if self.future.done():  # cancelled: the loop is shutting down
+            return
+        if isinstance(outcome, BaseException):
+            self.fail(outcome)
+            return
+        try:
+            self._plan.answer([_as_redis_error(answer) for answer in outcome])
+            if self._plan.step is not None:
+                self._send()
+                return
+            self.future.set_result(self._store._batch_results(self._batch, self._plan.replies))
+        except StoreError as exc:
+            self.future.set_exception(exc)
+        except (TypeError, ValueError, IndexError, struct.error) as exc:  # not our scripts' shape
+            self.fail(exc)
+
+
+def _as_redis_error(answer: Any) -> Any:
+    """An error reply as redis-py would raise it (``_ScriptPlan`` knows those)."""
+    if not isinstance(answer, hiredis.ReplyError):
+        return answer
+    message = str(answer)
+    if message.startswith("NOSCRIPT"):
+        return redis.exceptions.NoScriptError(message)
+    return redis.exceptions.ResponseError(message)
+
+
 def is_redis_url(url: str) -> bool:
     """Whether ``--store`` names a Redis store (anything else is refused by the command)."""
     return urlsplit(url).scheme in SCHEMES
@@ -439,10 +484,7 @@ def _client(url: str, *, use_asyncio: bool = False) -> Any:
     if use_asyncio:
         if cluster:
             return aioredis_cluster.RedisCluster.from_url(plain, **options)
-        pool = aioredis.ConnectionPool.from_url(plain, **options)
-        if HiredisPacking is not None:
-            pool.connection_class = HiredisPacking[pool.connection_class is aioredis.SSLConnection]
-        return aioredis.Redis(connection_pool=pool)
+        return aioredis.Redis.from_url(plain, **options)
     if cluster:
         return redis.cluster.RedisCluster.from_url(plain, **options)
     return redis.Redis.from_url(plain, **options)
@@ -482,7 +524,10 @@ class RedisStore:
         # a thread of its own while its loop reads: only this process's counter needs a lock.
         self._lock = threading.Lock()
         self._redis = _client(url)
-        self._aredis: Any = None  # the asyncio client, for write_batch_async (made on first use)
+        self._link: RedisLink | None = None  # write_batch_async's (standalone Redis)
+        self._connecting: asyncio.Future[RedisLink] | None = None
+        self._waiting_for_link: set[asyncio.Future[None]] = set()
+        self._aredis: Any = None  # write_batch_async's asyncio client over a cluster
         self._ascripts: dict[Any, Any] = {}
         self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
@@ -661,36 +706,56 @@ class RedisStore:
         batch = self._batch(acks, sends)
         return self._batch_results(batch, self._call_all("write batch", batch.calls))
 
-    async def write_batch_async(
+    def write_batch_async(
         self, acks: Sequence[tuple[bytes, Sequence[bytes]]], sends: Sequence[Enqueue]
-    ) -> tuple[int, list[Stored | Refused]]:
-        """``write_batch`` over the asyncio client: the server's loop serves other connections
-        while Redis answers (a thread would do the same but fight the loop for the GIL)."""
+    ) -> Awaitable[tuple[int, list[Stored | Refused]]]:
+        """``write_batch`` without blocking the loop, as a future.
+
+        Over a standalone Redis the batch goes over this process's ``RedisLink``, and the
+        future is resolved in the loop turn that reads its last reply (redis_link.py says why
+        not redis-py's asyncio client; a task's steps alone cost two more loop turns). Over a
+        cluster, redis-py's asyncio cluster client runs each script on its slot."""
         batch = self._batch(acks, sends)
-        client, scripts = self._async_client()
-        plan = _ScriptPlan(
-            "write batch", batch.calls, one_by_one=len(batch.calls) == 1 or self._cluster
-        )
+        if self._cluster:
+            return asyncio.ensure_future(self._write_over_cluster(batch))
+        write = _LinkWrite(self, batch)
+        link = self._link
+        if link is not None and not link.closed:
+            write.start(link)
+        else:  # kept until done: the loop holds tasks only weakly
+            task = asyncio.ensure_future(self._connect_then(write))
+            self._waiting_for_link.add(task)
+            task.add_done_callback(self._waiting_for_link.discard)
+        return write.future
+
+    async def _connect_then(self, write: _LinkWrite) -> None:
         try:
-            while (step := plan.step) is not None:
-                if step.kind == "each":
-                    answers = [
-                        await scripts[script](**call, client=client) for script, call in step.calls
-                    ]
-                elif step.kind == "pipeline":
-                    pipe = client.pipeline(transaction=False)
-                    _queue_evalsha(pipe, step.calls)
-                    answers = await pipe.execute(raise_on_error=False)
-                else:
-                    answers = [await client.script_load(script.script) for script, _ in step.calls]
-                plan.answer(answers)
+            link = await self._open_link()
+        except RedisLinkError as exc:
+            write.fail(exc)
+            return
+        write.start(link)
+
+    async def _open_link(self) -> RedisLink:
+        """This process's link (re)opened: writes that find it closed share one attempt."""
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.ensure_future(open_link(self.url))
+        self._link = await asyncio.shield(self._connecting)
+        return self._link
+
+    async def _write_over_cluster(self, batch: _Batch) -> tuple[int, list[Stored | Refused]]:
+        client, scripts = self._async_client()
+        try:
+            # redis-py refuses scripts in a cluster pipeline; its script objects reload a script
+            # after NOSCRIPT themselves. Each script is still atomic on its slot.
+            replies = [await scripts[script](**call, client=client) for script, call in batch.calls]
         except (redis.exceptions.RedisError, OSError) as exc:
             raise StoreError(f"the Redis store failed (write batch): {exc}") from exc
-        return self._batch_results(batch, plan.replies)
+        return self._batch_results(batch, replies)
 
     def _async_client(self) -> tuple[Any, dict[Any, Any]]:
-        """The asyncio client (made on first use, in the server's loop) and its scripts, keyed
-        by the synchronous script objects that ``_batch`` names."""
+        """The asyncio cluster client (made on first use, in the server's loop) and its
+        scripts, keyed by the synchronous script objects that ``_batch`` names."""
         if self._aredis is None:
             self._aredis = _client(self.url, use_asyncio=True)
             self._ascripts = {
@@ -700,7 +765,10 @@ class RedisStore:
         return self._aredis, self._ascripts
 
     async def aclose(self) -> None:
-        """Close the asyncio client, if ``write_batch_async`` made one."""
+        """Close what ``write_batch_async`` opened: the link, or the cluster client."""
+        if self._link is not None:
+            self._link.close()
+            self._link = None
         if self._aredis is not None:
             client, self._aredis = self._aredis, None
             await client.aclose()

@@ -12,6 +12,11 @@ serves, and no presence table is needed to route a wake-up (Signal-Server keeps 
 channels Redis is that table). On Redis Cluster a plain ``PUBLISH`` reaches every node, so the
 subscription may be held on any one node; this module holds it on the node the URL names.
 
+The subscriptions live on one ``RedisLink`` in push mode (redis_link.py): a wake-up is parsed
+and handed to the core in the loop turn that reads it (redis-py's pub/sub reader cost 15-20 us
+of CPU per wake-up, a hot path when the recipients are on another process). Subscribing and
+unsubscribing are plain writes on that link, so Redis applies them in the order the core asked.
+
 Ordering against a login: a process subscribes when an account's first connection logs in, and
 when the subscription is confirmed it wakes the account once more, so a message stored by another
 process between the login's first read and the subscription is not left waiting.
@@ -26,18 +31,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from parley.net.relay.redis_link import RedisLink, RedisLinkError, open_link
 from parley.net.relay.store import Queued
 from parley.net.relay.store_redis import WAKE_CHANNEL, decode_wake
 
-try:
-    import redis.asyncio as aioredis
-    import redis.exceptions
-except ImportError:  # pragma: no cover - the optional dependency is part of the dev install
-    aioredis = None  # type: ignore[assignment]
-
 log = logging.getLogger("parley.relay.wakeups")
 RECONNECT_DELAY = 0.5
-STOP_TIMEOUT = 2.0
+_SUBSCRIBED, _MESSAGE = b"subscribe", b"message"
 
 
 class Wakeups:
@@ -58,34 +58,22 @@ class Wakeups:
         self._publisher = publisher.encode()
         self._on_wake = on_wake
         self._wanted: set[str] = set()
-        self._client: Any = None
-        self._pubsub: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._changes: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
-        self._worker: asyncio.Task[None] | None = None
+        self._link: RedisLink | None = None
+        self._reconnect: asyncio.Task[None] | None = None
         self._stopping = False
 
     async def start(self) -> None:
-        self._client = aioredis.Redis.from_url(self._url)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=False)
-        # Subscribing to a placeholder opens the connection so that the reader has one to read.
-        await self._pubsub.subscribe(WAKE_CHANNEL + "-")
-        self._reader = asyncio.get_running_loop().create_task(self._read(), name="wakeups")
-        self._worker = asyncio.get_running_loop().create_task(self._apply(), name="subscriber")
+        """Connect (a Redis that cannot be reached fails the relay's start, as the store does)."""
+        await self._connect()
 
     async def stop(self) -> None:
-        # redis-py may swallow a cancellation inside a read, so the loops also watch this flag,
-        # and nothing here waits without a bound: stopping a relay must never hang on Redis.
         self._stopping = True
-        tasks = [t for t in (self._worker, self._reader) if t is not None]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
-        for closable in (self._pubsub, self._client):
-            if closable is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(closable.aclose(), STOP_TIMEOUT)
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnect
+        if self._link is not None:
+            self._link.close()
 
     def presence(self, account: bytes, online: bool) -> None:
         """The core's presence hook: an account's first local login, or its last disconnect."""
@@ -94,49 +82,52 @@ class Wakeups:
             self._wanted.add(channel)
         else:
             self._wanted.discard(channel)
-        self._changes.put_nowait((online, channel))
+        if self._link is not None:  # else the reconnection subscribes to what is wanted then
+            self._link.send([("SUBSCRIBE" if online else "UNSUBSCRIBE", channel)])
 
-    async def _apply(self) -> None:
-        """Subscribe and unsubscribe in the order the core asked, one at a time."""
+    async def _connect(self) -> None:
+        link = await open_link(self._url, on_lost=self._lost)
+        link.push_mode(self._pushed)
+        # A placeholder keeps the connection subscribed (pushes only) while nobody is online.
+        link.send([("SUBSCRIBE", WAKE_CHANNEL + "-", *sorted(self._wanted))])
+        self._link = link
+
+    def _lost(self, failure: BaseException | None) -> None:
+        self._link = None
+        if self._stopping:
+            return
+        log.error("wake-up subscription lost (%s); resubscribing", failure)
+        if self._reconnect is None or self._reconnect.done():
+            self._reconnect = asyncio.get_running_loop().create_task(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        """Until Redis answers again; then every wanted account is subscribed anew, and each
+        confirmation wakes it (what was stored meanwhile is read from its queue)."""
         while not self._stopping:
-            online, channel = await self._changes.get()
+            await asyncio.sleep(RECONNECT_DELAY)
             try:
-                if online and channel in self._wanted:
-                    await self._pubsub.subscribe(channel)
-                elif not online and channel not in self._wanted:
-                    await self._pubsub.unsubscribe(channel)
-            except (redis.exceptions.RedisError, OSError) as exc:
-                log.error("wake-up subscription failed: %s", exc)
+                await self._connect()
+                return
+            except RedisLinkError as exc:
+                log.debug("wake-up subscription: still no Redis (%s)", exc)
 
-    async def _read(self) -> None:
-        while not self._stopping:
-            try:
-                message = await self._pubsub.get_message(timeout=None)
-            except (redis.exceptions.RedisError, OSError) as exc:
-                log.error("wake-up subscription lost (%s); resubscribing", exc)
-                await asyncio.sleep(RECONNECT_DELAY)
-                await self._resubscribe()
-                continue
-            if message is None:
-                continue
-            kind = message.get("type")
-            channel = message.get("channel", b"")
-            if isinstance(channel, bytes):
-                channel = channel.decode()
-            if not channel.startswith(WAKE_CHANNEL) or channel == WAKE_CHANNEL + "-":
-                continue
-            if kind == "subscribe":  # a confirmed subscription wakes too: see the module doc
-                with contextlib.suppress(ValueError):
-                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), None)
-            elif kind == "message":
-                publisher, fresh = decode_wake(message["data"])
-                if publisher != self._publisher:
-                    with contextlib.suppress(ValueError):
-                        self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), fresh)
+    def _pushed(self, push: Any) -> None:
+        """One pushed reply: ``[kind, channel, data]``; anything else is not ours to read."""
+        if not isinstance(push, list) or len(push) != 3:
+            return
+        kind, channel, data = push
+        if not isinstance(channel, bytes) or not channel.startswith(_CHANNEL_PREFIX):
+            return
+        try:
+            account = bytes.fromhex(channel[len(_CHANNEL_PREFIX) :].decode())
+        except (ValueError, UnicodeDecodeError):
+            return  # the placeholder, or a channel no account has
+        if kind == _SUBSCRIBED:  # a confirmed subscription wakes too: see the module doc
+            self._on_wake(account, None)
+        elif kind == _MESSAGE and isinstance(data, bytes):
+            publisher, fresh = decode_wake(data)
+            if publisher != self._publisher:
+                self._on_wake(account, fresh)
 
-    async def _resubscribe(self) -> None:
-        with contextlib.suppress(redis.exceptions.RedisError, OSError):
-            await self._pubsub.subscribe(WAKE_CHANNEL + "-", *sorted(self._wanted))
-            for channel in self._wanted:
-                with contextlib.suppress(ValueError):
-                    self._on_wake(bytes.fromhex(channel[len(WAKE_CHANNEL) :]), None)
+
+_CHANNEL_PREFIX = WAKE_CHANNEL.encode()

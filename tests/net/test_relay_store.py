@@ -366,8 +366,8 @@ def test_an_unreadable_wake_up_means_read_the_queue(data: bytes) -> None:
 
 
 def test_the_async_batch_write_has_the_same_outcome(open_store: OpenStore) -> None:
-    # The server writes batches with write_batch_async (over Redis: the asyncio client, so its
-    # loop goes on meanwhile); it must mean exactly what write_batch means.
+    # The server writes batches with write_batch_async (over Redis: its own link, so its loop
+    # goes on meanwhile); it must mean exactly what write_batch means.
     import asyncio
 
     store = open_store(quota_messages=2)
@@ -403,7 +403,14 @@ def test_a_batch_reloads_its_scripts_after_redis_forgot_them(redis_server: Redis
         _, results = store.write_batch([], sends[:2])
         assert all(isinstance(r, Stored) for r in results)
         redis_server.cli("script", "flush")
-        _, results = asyncio.run(store.write_batch_async([], sends[2:]))
+
+        async def write() -> tuple[int, list[Stored | Refused]]:
+            try:
+                return await store.write_batch_async([], sends[2:])
+            finally:
+                await store.aclose()
+
+        _, results = asyncio.run(write())
         assert all(isinstance(r, Stored) for r in results)
         assert len(store.pending(ALICE, 0, 10, now=1.0)) == 2
         assert len(store.pending(BOB, 0, 10, now=1.0)) == 2
