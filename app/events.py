@@ -268,7 +268,8 @@ class RequestChanged:
 
 @dataclass(frozen=True, slots=True)
 class RequestRemoved:
-    """A request was accepted (it is a contact now), deleted, merged or blocked."""
+    """A request was accepted (it is a contact now), deleted, merged or blocked; "blocked" is
+    also what blocking an accepted contact says (it leaves the conversation list)."""
 
     contact_id: str
     outcome: str  # "accepted", "deleted", "blocked", "merged"

@@ -372,8 +372,8 @@ class Messenger:
             return await self.accept_request(existing.id, display_name or parsed.display_name)
         if existing is not None and existing.state == "blocked":
             raise ContactExists(
-                "You blocked this identity; unblock it first (Message requests, then "
-                "Blocked…; or `parley cli unblock`)."
+                "You blocked this identity; unblock it first (Parley > Blocked people…; or "
+                "`parley cli unblock`)."
             )
         if existing is not None:
             raise ContactExists(f"{existing.display_name} is already in your contacts.")

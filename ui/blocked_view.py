@@ -1,9 +1,11 @@
 """The people you blocked, and the way back (docs/protocol.md, "Message requests and blocking").
 
-Opened by the "Blocked…" button of the message requests dialog. Unblock asks once, in one
-sentence, then puts the identity back exactly where it was blocked from and never further: a
-request goes back to the message requests (still to be accepted), a contact to the conversation
-list with the key and verification it had. What it sent while blocked stays dropped.
+Opened from the main window (Parley > Blocked people…) and by the "Blocked…" button of the
+message requests dialog; it lists blocked contacts (blocked from the main window,
+ui/block_contact.py) and blocked requests alike. Unblock asks once, in one sentence, then puts
+the identity back exactly where it was blocked from and never further: a request goes back to
+the message requests (still to be accepted), a contact to the conversation list with the key,
+verification and history it had. What it sent while blocked stays dropped.
 """
 
 from __future__ import annotations

@@ -139,6 +139,18 @@ class CoreCalls(QObject):
         self._closed = True
 
 
+def _blocked(batch: list[Event]) -> list[str]:
+    """The identities blocked in ``batch`` and not unblocked again later in it (an unblock
+    lists its conversation again: the block must not take it away after that)."""
+    blocked: list[str] = []
+    for event in batch:
+        if isinstance(event, RequestRemoved) and event.outcome == "blocked":
+            blocked.append(event.contact_id)
+        elif isinstance(event, ContactUnblocked) and event.contact_id in blocked:
+            blocked.remove(event.contact_id)
+    return blocked
+
+
 class CoreBridge(CoreCalls):
     """Queued Qt signals for the core's events, and coroutine calls with GUI-thread callbacks.
 
@@ -161,6 +173,8 @@ class CoreBridge(CoreCalls):
     # A message request appeared, changed or went, or an identity was blocked or unblocked (so
     # the lists of requests and of blocked people are stale), once per batch.
     requests_changed = Signal()
+    # An identity was blocked (a contact or a request): its conversation leaves the list.
+    contact_blocked = Signal(str)  # contact id
     message_refused = Signal(object)  # MessageRefused: a delivery that cannot be shown
     typing_changed = Signal(object)  # TypingChanged: a contact started or stopped typing
 
@@ -268,5 +282,7 @@ class CoreBridge(CoreCalls):
             self.statuses_changed.emit(list(statuses.values()))
         if conversations:
             self.conversations_changed.emit(list(conversations.values()))
+        for contact_id in _blocked(batch):
+            self.contact_blocked.emit(contact_id)
         if requests:
             self.requests_changed.emit()

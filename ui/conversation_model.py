@@ -49,6 +49,14 @@ class ConversationListModel(QAbstractListModel):
                 self._rows.insert(target, conversation)
                 self.endInsertRows()
 
+    def remove_contact(self, contact_id: str) -> None:
+        """Drop the rows of ``contact_id``'s conversations (it was blocked)."""
+        for row in reversed(range(len(self._rows))):
+            if self._rows[row].contact_id == contact_id:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._rows[row]
+                self.endRemoveRows()
+
     def _position_for(self, conversation: ConversationView, skip: int | None) -> int:
         for row, other in enumerate(self._rows):
             if row != skip and other.last_activity < conversation.last_activity:

@@ -276,6 +276,19 @@ class ConversationPane(QWidget):
             self._continue_jump()
         self._read_timer.start()
 
+    def close_conversation(self) -> None:
+        """Show no conversation (its contact was blocked): nothing of it stays loaded, no draft,
+        no reply begun, nothing marked read."""
+        self.conversation = None
+        self._read_timer.stop()
+        self._jump_to = None
+        self._jump_to_id = None
+        self.status.hide()
+        self.typing.open(None)
+        self.model.open(None)
+        self.composer.edit.clear()
+        self.composer.cancel_reply()
+
     def update_conversation(self, conversation: ConversationView) -> None:
         """New title, trust or unread state for the open conversation."""
         self.conversation = conversation

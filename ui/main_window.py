@@ -19,6 +19,8 @@ from parley.app.events import (
     ReactionChanged,
     Settings,
 )
+from parley.ui.block_contact import ask_to_block
+from parley.ui.blocked_view import BlockedDialog
 from parley.ui.bridge import CoreBridge
 from parley.ui.conversation_delegate import ConversationDelegate
 from parley.ui.conversation_model import CONVERSATION_ROLE, ConversationListModel
@@ -30,7 +32,7 @@ from parley.ui.safety_dialog import SafetyNumberDialog
 from parley.ui.search_dialog import SearchDialog
 from parley.ui.settings_dialog import SettingsDialog
 from parley.ui.widgets import named
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -125,6 +128,7 @@ class MainWindow(QMainWindow):
         self.bridge = bridge
         self.settings: Settings | None = None
         self.build_notice: QMessageBox | None = None
+        self.list_menu: QMenu | None = None
         self.setWindowTitle(window_title(bridge.messenger.display_name))
         named(self, window_title(bridge.messenger.display_name))
         if icon is not None:
@@ -192,6 +196,7 @@ class MainWindow(QMainWindow):
         bridge.catch_up_progress.connect(self._catch_up)
         bridge.error_raised.connect(self.show_error)
         bridge.message_refused.connect(self._message_refused)
+        bridge.contact_blocked.connect(self._contact_blocked)
         bridge.locked.connect(self.lock_requested)
 
     def _build_left(self) -> None:
@@ -223,6 +228,9 @@ class MainWindow(QMainWindow):
         # keys still walk the list.
         self.list.activated.connect(lambda _index: self.pane.composer.edit.setFocus())
         self.list.clicked.connect(lambda _index: self.pane.composer.edit.setFocus())
+        # A right click on a conversation: what concerns its contact (safety number, block).
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._list_context_menu)
 
     def _build_status_bar(self) -> None:
         self.connection = named(QLabel("Connecting…", self), "Connection")
@@ -254,6 +262,7 @@ class MainWindow(QMainWindow):
             self._action("My &invite…", None, self.show_invite),
             self.add_action,
             self.search_action,
+            self._action("&Blocked people…", None, self.show_blocked),
             self._action("Se&ttings…", "Ctrl+,", self.show_settings),
             self._action("&Lock", "Ctrl+L", self.lock_requested.emit),
             self._action("&Quit", QKeySequence.StandardKey.Quit, self.close),
@@ -271,6 +280,9 @@ class MainWindow(QMainWindow):
         message_menu.addAction(
             self._action("Safety &number…", "Ctrl+Shift+S", self._safety_number_of_current)
         )
+        message_menu.addSeparator()
+        self.block_action = self._action("&Block contact…", "Ctrl+Shift+B", self._block_current)
+        message_menu.addAction(self.block_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About Parley", None, self.show_about))
         named(self.menuBar(), "Menu bar")
@@ -367,6 +379,19 @@ class MainWindow(QMainWindow):
         conversation = self.conversations.conversation(event.conversation_id)
         if conversation is not None:
             self.statusBar().showMessage(f"{conversation.title}'s safety number changed.", 10000)
+
+    def _contact_blocked(self, contact_id: str) -> None:
+        """A blocked contact leaves the list, and its conversation closes if it is open."""
+        shown = self.pane.conversation
+        self.conversations.remove_contact(contact_id)
+        if shown is not None and shown.contact_id == contact_id:
+            self.pane.close_conversation()
+            self.stack.setCurrentWidget(self.placeholder)
+            self.list.selectionModel().clearCurrentIndex()
+            self.statusBar().showMessage(
+                f"{shown.title} is blocked. Parley > Blocked people… unblocks them.", 15000
+            )
+        self._update_unread_title()
 
     def _message_refused(self, event: MessageRefused) -> None:
         """Said in the status bar; a known sender's conversation also gets a system line."""
@@ -492,6 +517,41 @@ class MainWindow(QMainWindow):
         dialog.verified_changed.connect(lambda _verified: self.refresh())
         dialog.open()
         return dialog
+
+    def show_blocked(self) -> BlockedDialog:
+        """The people blocked, contacts and requests alike, each with Unblock."""
+        dialog = BlockedDialog(self.bridge, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.refresh()
+        dialog.open()
+        return dialog
+
+    def block(self, conversation: ConversationView) -> QMessageBox:
+        """Ask once whether to block this conversation's contact; block only on "Block"."""
+        return ask_to_block(self.bridge, conversation, self)
+
+    def _block_current(self) -> None:
+        if self.pane.conversation is not None:
+            self.block(self.pane.conversation)
+
+    def _list_context_menu(self, point: QPoint) -> None:
+        """The menu of the conversation under ``point`` (from the keyboard: Message > Block
+        contact…, Ctrl+Shift+B, for the open conversation)."""
+        conversation = self.list.indexAt(point).data(CONVERSATION_ROLE)
+        if not isinstance(conversation, ConversationView):
+            return
+        menu = QMenu(self.list)
+        named(menu, f"{conversation.title}: actions")
+        menu.addAction("Safety number…").triggered.connect(
+            lambda _checked=False: self.show_safety_number(
+                conversation.contact_id, conversation.title
+            )
+        )
+        menu.addSeparator()
+        menu.addAction("Block…").triggered.connect(lambda _checked=False: self.block(conversation))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.list_menu = menu
+        menu.popup(self.list.viewport().mapToGlobal(point))
 
     def _safety_number_of_current(self) -> None:
         conversation = self.pane.conversation

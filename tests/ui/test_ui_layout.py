@@ -27,6 +27,7 @@ from tests.ui.ui_driver import (
     menu_item,
     message_menu,
     paste_file,
+    right_click,
     type_into,
     wait_for_window,
 )
@@ -159,6 +160,7 @@ def _pictures(qtbot: QtBot, alice: MainWindow, folder: Path) -> list[str]:
 
 def _requests(qtbot: QtBot, alice: MainWindow) -> list[str]:
     """The message requests dialog, opened with its button."""
+    from parley.ui.blocked_view import BlockedDialog
     from parley.ui.requests_view import RequestsDialog
 
     click(alice.requests_button)
@@ -166,19 +168,17 @@ def _requests(qtbot: QtBot, alice: MainWindow) -> list[str]:
     found = _at_both_sizes(qtbot, dialog, "Message requests")
     dialog.error.show_message(LONG_ERROR)
     found += _at_both_sizes(qtbot, dialog, "Message requests, error shown")
-    found += _blocked(qtbot, dialog)
+    click(dialog.blocked_button)
+    found += _blocked(qtbot, wait_for_window(qtbot, BlockedDialog, dialog))
     close_window(qtbot, dialog)
     return found
 
 
-def _blocked(qtbot: QtBot, requests: Any) -> list[str]:
-    """The blocked people, opened from the requests dialog; empty, then with two entries (one
-    with a long claimed name) and an error."""
+def _blocked(qtbot: QtBot, dialog: Any) -> list[str]:
+    """The blocked people (opened from the requests dialog or the main window's menu); empty,
+    then with two entries (one with a long claimed name) and an error."""
     from parley.app.events import BlockedView
-    from parley.ui.blocked_view import BlockedDialog
 
-    click(requests.blocked_button)
-    dialog = wait_for_window(qtbot, BlockedDialog, requests)
     qtbot.waitUntil(dialog.empty.isVisible, timeout=WAIT_MS)
     found = _at_both_sizes(qtbot, dialog, "Blocked, nobody")
     claim = (
@@ -194,6 +194,27 @@ def _blocked(qtbot: QtBot, requests: Any) -> list[str]:
     dialog.error.show_message(LONG_ERROR)
     found += _at_both_sizes(qtbot, dialog, "Blocked, error shown")
     close_window(qtbot, dialog)
+    return found
+
+
+def _blocking(qtbot: QtBot, alice: MainWindow) -> list[str]:
+    """The question Block contact… asks (left with Escape: nobody is blocked), the list's own
+    menu, and the blocked people opened from the main window's menu."""
+    from parley.ui.blocked_view import BlockedDialog
+
+    menu_item(qtbot, alice, "Message", "Block contact")
+    question = wait_for_window(qtbot, QMessageBox, alice)
+    found = _at_both_sizes(qtbot, question, "Block contact")
+    close_window(qtbot, question)
+    rect = alice.list.visualRect(alice.conversations.index(0))
+    right_click(alice.list.viewport(), rect.center())
+    qtbot.waitUntil(
+        lambda: alice.list_menu is not None and alice.list_menu.isVisible(), timeout=WAIT_MS
+    )
+    assert alice.list_menu is not None
+    found += [f"conversation menu: {p}" for p in problems(alice.list_menu)]
+    close_window(qtbot, alice.list_menu)
+    found += _blocked(qtbot, _open(qtbot, alice, "Parley", "Blocked people", BlockedDialog))
     return found
 
 
@@ -256,6 +277,7 @@ def test_main_window_and_every_dialog(
     click(alice.pane.composer.reply_bar.cancel)
     found += _pictures(qtbot, alice, tmp_path)
     found += _requests(qtbot, alice)
+    found += _blocking(qtbot, alice)
 
     menu_item(qtbot, alice, "Help", "About Parley")
     about = wait_for_window(qtbot, QMessageBox, alice)

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_click_through_flows_pass_on_xvfb_with_a_window_manager() -> None:
+def test_click_through_flows_pass_on_xvfb_with_a_window_manager(tmp_path: Path) -> None:
     twm = shutil.which("twm")
     assert twm, "twm is missing: scripts/setup.sh installs it"
     spec = importlib.util.spec_from_file_location(
@@ -44,8 +44,11 @@ def test_click_through_flows_pass_on_xvfb_with_a_window_manager() -> None:
                 env=env, capture_output=True, text=True, timeout=60, check=True,
             )  # fmt: skip
             assert probe.stdout.strip() == "xcb"  # a real X connection, not offscreen
+            # The inner run's temp root lies under this test's own: without it, it would use
+            # (and clean up) /tmp/pytest-of-USER, which concurrent runs share.
             result = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                 f"--basetemp={tmp_path / 'inner'}",
                  "tests/ui/test_ui_add_contact.py", "tests/ui/test_ui_layout.py",
                  "tests/ui/test_ui_replies.py", "tests/ui/test_ui_notifications.py"],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,

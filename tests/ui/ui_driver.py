@@ -257,7 +257,10 @@ def choose_in_menu(qtbot: QtBot, menu: QMenu, item: str) -> None:
     """Click an item of an open menu with the mouse."""
     action = next((a for a in menu.actions() if _plain(a.text()) == _plain(item)), None)
     assert action is not None, f"no item {item!r} in the menu"
-    click(menu, menu.actionGeometry(action).center())
+    _usable(menu)
+    # Through the popup's window, as the platform delivers it: sent to the menu itself, the
+    # click left Qt waiting to swallow the next press (the next right click opened no menu).
+    _through_window(menu, menu.actionGeometry(action).center(), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not shiboken6.isValid(menu) or not menu.isVisible(), timeout=WAIT_MS)
 
 

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 QUIET_MODULES = 4
+#: Qt-named parts that still carry the app's words: a message box's text and its details.
+QT_TEXT = frozenset({"qt_msgbox_label", "qt_msgbox_informativelabel"})
 
 
 def _name(widget: QWidget) -> str:
@@ -49,7 +51,7 @@ def _qt_internal(widget: QWidget) -> bool:
     return (
         isinstance(widget, QScrollBar | QHeaderView)
         or (isinstance(widget, QToolButton) and isinstance(parent, QMenuBar))
-        or widget.objectName().startswith("qt_")
+        or (widget.objectName().startswith("qt_") and widget.objectName() not in QT_TEXT)
     )
 
 
