@@ -9,6 +9,8 @@ the relay pays, and the wall time beside it.
   script that stores a record and publishes a wake-up (the shape of the enqueue script), awaited
   before the next (one batch in flight). redis-py: ``pipeline().evalsha().execute()`` as the
   relay did; the link: ``call`` with a callback that resolves a future.
+- ``*_sync_round_trip_us``: the same script call, waited for, from the synchronous store (a
+  login, a queue read): redis-py's synchronous client against ``BlockingRedisLink``.
 - ``*_wake_us``: one wake-up received: a publisher on another connection publishes, the
   subscriber hands the message on, and the publisher publishes the next only then. The publisher
   is the same link on both sides, so the difference is the reader: redis-py's
@@ -26,11 +28,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from _common import emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from parley.net.relay.redis_link import RedisLink, open_link
+from parley.net.relay.redis_link import BlockingRedisLink, RedisLink, open_link
 
 from tests.redis_server import RedisServer
 
@@ -88,6 +91,32 @@ async def round_trips(url: str) -> dict[str, float]:
     }
 
 
+def sync_round_trips(url: str) -> dict[str, float]:
+    client = redis.Redis.from_url(url)
+    link = BlockingRedisLink(url)
+    sha = client.script_load(SCRIPT)
+    args = (2, "bench:m", "bench:c", b"id", RECORD)
+    command = [("EVALSHA", sha, *args)]
+
+    def per_call(one: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(REPEAT):
+            cpu = time.process_time()
+            for _ in range(CALLS):
+                one()
+            best = min(best, (time.process_time() - cpu) / CALLS * 1e6)
+        return best
+
+    try:
+        return {
+            "redis_py_sync_round_trip_us": per_call(lambda: client.evalsha(sha, *args)),
+            "blocking_link_round_trip_us": per_call(lambda: link.request(command)),
+        }
+    finally:
+        link.close()
+        client.close()
+
+
 async def wakes(url: str) -> dict[str, float]:
     publisher = await open_link(url)
     got: asyncio.Queue[object] = asyncio.Queue()
@@ -129,6 +158,7 @@ async def wakes(url: str) -> dict[str, float]:
 async def bench(url: str) -> dict[str, float | int]:
     figures: dict[str, float | int] = {}
     figures.update(await round_trips(url))
+    figures.update(sync_round_trips(url))
     figures.update(await wakes(url))
     figures["round_trip_ratio"] = figures["redis_py_round_trip_us"] / figures["link_round_trip_us"]
     figures["wake_ratio"] = figures["redis_py_wake_us"] / figures["link_wake_us"]
@@ -145,7 +175,9 @@ def main() -> int:
             redis.stop()
     print(
         f"round trip: redis-py {figures['redis_py_round_trip_us']:.0f} us CPU, "
-        f"link {figures['link_round_trip_us']:.0f} us; wake-up: redis-py "
+        f"link {figures['link_round_trip_us']:.0f} us; waited for: redis-py "
+        f"{figures['redis_py_sync_round_trip_us']:.0f} us, blocking link "
+        f"{figures['blocking_link_round_trip_us']:.0f} us; wake-up: redis-py "
         f"{figures['redis_py_wake_us']:.0f} us, link {figures['link_wake_us']:.0f} us "
         "(the publisher's cost included on both sides)"
     )

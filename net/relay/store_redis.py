@@ -4,7 +4,8 @@ Why this shape:
 
 - **Synchronous client, one round trip per operation.** ``RelayCore`` is sans-I/O and asks its
   store synchronously (an enqueue's sequence number decides whether a delivery goes live), so the
-  store uses redis-py's synchronous client (with the hiredis parser when installed). Each core
+  store waits for its scripts over a blocking link of its own (``BlockingRedisLink``, half
+  redis-py's CPU per round trip; redis-py serves plain commands and a cluster). Each core
   operation is one Lua script (``EVALSHA``): atomic on the server, one round trip from the relay.
   On the same host or a LAN (round trips of 30-100 us) that costs less than the relay's own work
   per message; across a WAN it would not, which docs/relay.md states. Write-behind still applies:
@@ -51,7 +52,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgpack
 from parley.net.errors import RelayConfigError, StoreError
-from parley.net.relay.redis_link import RedisLink, RedisLinkError, open_link
+from parley.net.relay.redis_link import BlockingRedisLink, RedisLink, RedisLinkError, open_link
 from parley.net.relay.store import (
     Enqueue,
     Login,
@@ -395,10 +396,14 @@ class _ScriptPlan:
         return replies
 
 
-def _queue_evalsha(pipe: Any, calls: Sequence[tuple[Any, dict[str, Any]]]) -> None:
-    """Queue ``EVALSHA`` for each (script, call) on a pipeline (synchronous or asyncio)."""
-    for script, call in calls:
-        pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+def _commands(step: _Step) -> list[tuple[Any, ...]]:
+    """A step's commands as they go over a link: ``SCRIPT LOAD`` or ``EVALSHA`` per call."""
+    if step.kind == "load":
+        return [("SCRIPT", "LOAD", script.script) for script, _ in step.calls]
+    return [
+        ("EVALSHA", script.sha, len(call["keys"]), *call["keys"], *call["args"])
+        for script, call in step.calls
+    ]
 
 
 class _LinkWrite:
@@ -427,14 +432,7 @@ class _LinkWrite:
     def _send(self) -> None:
         step = self._plan.step
         assert step is not None and self._link is not None
-        if step.kind == "load":
-            commands = [("SCRIPT", "LOAD", script.script) for script, _ in step.calls]
-        else:
-            commands = [
-                ("EVALSHA", script.sha, len(call["keys"]), *call["keys"], *call["args"])
-                for script, call in step.calls
-            ]
-        self._link.call(commands, self._answered)
+        self._link.call(_commands(step), self._answered)
 
     def _answered(self, outcome: list[Any] | BaseException) -> None:
         if self.future.done():  # cancelled: the loop is shutting down
@@ -520,16 +518,19 @@ class RedisStore:
         self._usage: dict[bytes, tuple[int, int, float]] = {}  # count, bytes, when read
         self._rollbacks = 0
         self._queued = 0  # this process's view: stored minus acknowledged and expired here
-        # redis-py's client is thread-safe (a connection pool), and the server writes batches on
-        # a thread of its own while its loop reads: only this process's counter needs a lock.
+        # The server calls from its loop alone, but the store stays safe from any thread: redis-py
+        # and the blocking link serialise their own calls, and this counter has its lock.
         self._lock = threading.Lock()
         self._redis = _client(url)
+        self._cluster = urlsplit(url).scheme.endswith("+cluster")
+        # The scripts' round trips (login, queue reads, ...) over a link of our own; redis-py
+        # serves the rest, and everything on a cluster (redis_link.py says why).
+        self._blocking = None if self._cluster else BlockingRedisLink(url)
         self._link: RedisLink | None = None  # write_batch_async's (standalone Redis)
         self._connecting: asyncio.Future[RedisLink] | None = None
         self._waiting_for_link: set[asyncio.Future[None]] = set()
         self._aredis: Any = None  # write_batch_async's asyncio client over a cluster
         self._ascripts: dict[Any, Any] = {}
-        self._cluster = urlsplit(url).scheme.endswith("+cluster")
         try:
             self._redis.ping()
         except redis.exceptions.RedisError as exc:
@@ -549,25 +550,25 @@ class RedisStore:
         """One Redis call; a failure becomes a StoreError the core can report."""
         try:
             return call(*args, **kwargs)
-        except redis.exceptions.RedisError as exc:
+        except (redis.exceptions.RedisError, RedisLinkError) as exc:
             raise StoreError(f"the Redis store failed ({what}): {exc}") from exc
+
+    def _script(self, what: str, script: Any, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """One script call, waited for (the core needs its answer now)."""
+        return self._call_all(what, [(script, {"keys": keys, "args": args})])[0]
 
     def _call_all(self, what: str, calls: Sequence[tuple[Any, dict[str, Any]]]) -> list[Any]:
         """Run each (script, arguments) in order, in one round trip (``_ScriptPlan`` says how;
-        this drives it over the synchronous client)."""
-        plan = _ScriptPlan(what, calls, one_by_one=len(calls) == 1 or self._cluster)
+        this drives it over the blocking link, or redis-py's cluster client)."""
+        plan = _ScriptPlan(what, calls, one_by_one=self._blocking is None)
         while (step := plan.step) is not None:
             plan.answer(self._run(what, self._sync_step, step))
         return plan.replies
 
     def _sync_step(self, step: _Step) -> list[Any]:
-        if step.kind == "each":
+        if self._blocking is None:  # a cluster: redis-py's script objects, one by one
             return [script(**call) for script, call in step.calls]
-        if step.kind == "pipeline":
-            pipe = self._redis.pipeline(transaction=False)
-            _queue_evalsha(pipe, step.calls)
-            return pipe.execute(raise_on_error=False)  # type: ignore[no-any-return]
-        return [self._redis.script_load(script.script) for script, _ in step.calls]
+        return [_as_redis_error(answer) for answer in self._blocking.request(_commands(step))]
 
     @property
     def dirty(self) -> bool:
@@ -597,6 +598,8 @@ class RedisStore:
 
     def close(self) -> None:
         self._redis.close()
+        if self._blocking is not None:
+            self._blocking.close()
 
     # --- accounts and prekeys ----------------------------------------------------------------
 
@@ -616,17 +619,17 @@ class RedisStore:
         """One script on the account's slot: registration, connection lease, prekey stock and
         the first page of the queue in one round trip (it was four or five)."""
         account, tag = ask.account, _tag(ask.account)
-        reply = self._run(
+        reply = self._script(
             "login",
             self._login,
-            keys=[
+            [
                 f"acct:{{{tag}}}",
                 f"cn:{{{tag}}}",
                 f"pk:{{{tag}}}:l",
                 f"pq:{{{tag}}}:z",
                 f"pq:{{{tag}}}:m",
             ],
-            args=[
+            [
                 "1" if ask.may_register else "0",
                 self._member(ask.conn_id),
                 ask.here,
@@ -656,11 +659,8 @@ class RedisStore:
 
     def publish_prekeys(self, account: bytes, signed: bytes, one_time: tuple[bytes, ...]) -> int:
         room = max(0, self._max_prekey_stock - self.prekey_count(account))
-        stock = self._run(
-            "prekey publish",
-            self._publish,
-            keys=_prekey_keys(account),
-            args=[signed, room, *one_time],
+        stock = self._script(
+            "prekey publish", self._publish, _prekey_keys(account), [signed, room, *one_time]
         )
         return int(stock)
 
@@ -668,11 +668,8 @@ class RedisStore:
         return int(self._run("prekey count", self._redis.llen, f"pk:{{{_tag(account)}}}:l"))
 
     def take_bundle(self, account: bytes, *, one_time: bool = True) -> PrekeyBundle | None:
-        row = self._run(
-            "prekey fetch",
-            self._take_bundle,
-            keys=_prekey_keys(account),
-            args=["1" if one_time else "0"],
+        row = self._script(
+            "prekey fetch", self._take_bundle, _prekey_keys(account), ["1" if one_time else "0"]
         )
         if not row:
             return None
@@ -855,11 +852,11 @@ class RedisStore:
 
     def pending(self, recipient: bytes, after_seq: int, limit: int, now: float) -> list[Queued]:
         tag = _tag(recipient)
-        rows = self._run(
+        rows = self._script(
             "read queue",
             self._pending,
-            keys=[f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m"],
-            args=[after_seq, limit, repr(now)],
+            [f"pq:{{{tag}}}:z", f"pq:{{{tag}}}:m"],
+            [after_seq, limit, repr(now)],
         )
         return _queued(rows)
 
@@ -871,7 +868,7 @@ class RedisStore:
             return 0
         self._usage.pop(recipient, None)
         deleted = int(
-            self._run("ack", self._ack, keys=_queue_keys(_tag(recipient)), args=list(message_ids))
+            self._script("ack", self._ack, _queue_keys(_tag(recipient)), list(message_ids))
         )
         self._count(-deleted)
         return deleted
@@ -895,11 +892,11 @@ class RedisStore:
 
     def claim_connection(self, account: bytes, conn_id: int, limit: int, lease: float) -> bool:
         """Count this connection against the account's cap over all processes (a lease)."""
-        claimed = self._run(
+        claimed = self._script(
             "connection cap",
             self._claim_connection,
-            keys=[f"cn:{{{_tag(account)}}}"],
-            args=[self._member(conn_id), limit, lease],
+            [f"cn:{{{_tag(account)}}}"],
+            [self._member(conn_id), limit, lease],
         )
         return bool(claimed)
 
@@ -925,11 +922,11 @@ class RedisStore:
         self, account: bytes, want: int, rate: float, burst: float, bucket: str = "rate"
     ) -> int:
         """Up to ``want`` tokens from one of the account's buckets shared by every process."""
-        granted = self._run(
+        granted = self._script(
             "rate limit",
             self._take_tokens,
-            keys=[f"{_BUCKETS[bucket]}:{{{_tag(account)}}}"],
-            args=[want, repr(rate), repr(burst)],
+            [f"{_BUCKETS[bucket]}:{{{_tag(account)}}}"],
+            [want, repr(rate), repr(burst)],
         )
         return int(granted)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import hiredis
 import pytest
 from parley.net.relay import redis_link
-from parley.net.relay.redis_link import RedisLinkError, open_link
+from parley.net.relay.redis_link import BlockingRedisLink, RedisLinkError, open_link
 
 from tests.redis_server import RedisServer
 
@@ -141,3 +143,70 @@ async def test_a_server_that_lies_fails_the_link_instead_of_misrouting_replies(
         assert len(lost) == 1 and "broke" in str(lost[0])
     finally:
         server.close()
+
+
+# --- the blocking link (the synchronous store's scripts) -------------------------------------
+
+
+def test_the_blocking_link_answers_in_order_and_reconnects_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis", appendfsync="no").start()
+    link = BlockingRedisLink(server.url)
+    try:
+        replies = link.request([("SET", "k", "v"), ("LPUSH", "k", 1), ("GET", "k")])
+        assert replies[0] == b"OK" and replies[2] == b"v"
+        assert isinstance(replies[1], hiredis.ReplyError) and "WRONGTYPE" in str(replies[1])
+        server.kill()
+        with pytest.raises(RedisLinkError):
+            link.request([("PING",)])
+        server.start(port=server.port)
+        assert link.request([("PING",)]) == [b"PONG"]  # a new connection, no restart needed
+    finally:
+        link.close()
+        server.stop()
+
+
+def test_the_blocking_link_gives_up_on_a_stalled_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_link, "REPLY_TIMEOUT", 0.5)
+    server = RedisServer(tmp_path / "redis", appendfsync="no").start()
+    link = BlockingRedisLink(server.url)
+    try:
+        assert link.request([("PING",)]) == [b"PONG"]
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(RedisLinkError, match="timed out"):
+                link.request([("PING",)])
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        # The late PONG went with the closed socket: the next call gets its own reply.
+        assert link.request([("ECHO", "mine")]) == [b"mine"]
+    finally:
+        link.close()
+        server.stop()
+
+
+def test_the_blocking_link_refuses_a_reply_nobody_asked_for() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def liar() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(100)
+            conn.sendall(b"+OK\r\n+OK\r\n")
+            conn.recv(100)
+
+    thread = threading.Thread(target=liar, daemon=True)
+    thread.start()
+    link = BlockingRedisLink(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(RedisLinkError, match="nobody asked"):
+            link.request([("PING",)])
+    finally:
+        link.close()
+        listener.close()
+        thread.join(5)
