@@ -968,7 +968,13 @@ class Messenger:
         titles: dict[str, str] = {}
         hits = []
         found = search_repo.search(
-            db, query, before_seq=before_seq, limit=limit, mark_start=marks[0], mark_end=marks[1]
+            db,
+            query,
+            contacts_only=True,  # what is searched is what the conversation list shows
+            before_seq=before_seq,
+            limit=limit,
+            mark_start=marks[0],
+            mark_end=marks[1],
         )
         for result in found:
             conversation_id = result.message.conversation_id
