@@ -970,7 +970,7 @@ class Messenger:
         found = search_repo.search(
             db,
             query,
-            contacts_only=True,  # what is searched is what the conversation list shows
+            unblocked_only=True,  # a blocked identity's history is hidden with it
             before_seq=before_seq,
             limit=limit,
             mark_start=marks[0],

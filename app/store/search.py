@@ -28,13 +28,12 @@ _SELECT = (
     "WHERE messages_fts MATCH ? AND messages_fts.rowid < ? "
 )
 _SEARCH_ALL = _SELECT + "ORDER BY messages_fts.rowid DESC LIMIT ?"
-# Only accepted contacts' conversations: a blocked identity's history is hidden with it, and a
-# request's messages are shown only as a request (its name being only a claim).
-_CONTACTS_ONLY = (
-    "AND m.conversation_id IN (SELECT v.id FROM conversations AS v JOIN contacts AS c "
-    "ON c.id = v.contact_id WHERE c.state = 'accepted') "
+# Not a blocked identity's conversation: its history is hidden with it until it is unblocked.
+_NOT_BLOCKED = (
+    "AND m.conversation_id NOT IN (SELECT v.id FROM conversations AS v JOIN contacts AS c "
+    "ON c.id = v.contact_id WHERE c.state = 'blocked') "
 )
-_SEARCH_CONTACTS = _SELECT + _CONTACTS_ONLY + "ORDER BY messages_fts.rowid DESC LIMIT ?"
+_SEARCH_UNBLOCKED = _SELECT + _NOT_BLOCKED + "ORDER BY messages_fts.rowid DESC LIMIT ?"
 _SEARCH_ONE = _SELECT + "AND m.conversation_id = ? ORDER BY messages_fts.rowid DESC LIMIT ?"
 
 
@@ -94,15 +93,15 @@ def search(
     text: str,
     *,
     conversation_id: str | None = None,
-    contacts_only: bool = False,
+    unblocked_only: bool = False,
     before_seq: int | None = None,
     limit: int = 50,
     mark_start: str = "[",
     mark_end: str = "]",
 ) -> list[SearchResult]:
     """Messages matching ``text``, newest first, older than ``before_seq`` (a paging cursor); in
-    one conversation, or in every conversation (with ``contacts_only``, only accepted contacts':
-    not a request's, not a blocked identity's)."""
+    one conversation, or in every conversation (with ``unblocked_only``, every one but a blocked
+    identity's)."""
     if not 0 < limit <= MAX_PAGE:
         raise StoreError(f"A page holds 1..{MAX_PAGE} results.")
     query = to_fts_query(text)
@@ -110,7 +109,7 @@ def search(
         return []
     cursor = (1 << 63) - 1 if before_seq is None else before_seq
     if conversation_id is None:
-        sql = _SEARCH_CONTACTS if contacts_only else _SEARCH_ALL
+        sql = _SEARCH_UNBLOCKED if unblocked_only else _SEARCH_ALL
         rows = db.all(sql, (mark_start, mark_end, query, cursor, limit))
     else:
         rows = db.all(_SEARCH_ONE, (mark_start, mark_end, query, cursor, conversation_id, limit))
