@@ -2,7 +2,8 @@
 
 Offscreen, Qt activates windows and moves focus without a window manager's say; on a desktop a
 window manager decides. This runs the add-contact flow, the layout check and the message menu
-(replies, reactions: a right click and a popup) and the notifications' focus rule (whether a
+(replies, reactions: a right click and a popup), blocking a contact (the conversation list's
+right-click menu, a shortcut, a question) and the notifications' focus rule (whether a
 window is active is the window manager's say there) as a subprocess on Xvfb with twm, Qt's xcb
 platform and real window activation.
 """
@@ -50,7 +51,8 @@ def test_click_through_flows_pass_on_xvfb_with_a_window_manager(tmp_path: Path) 
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                  f"--basetemp={tmp_path / 'inner'}",
                  "tests/ui/test_ui_add_contact.py", "tests/ui/test_ui_layout.py",
-                 "tests/ui/test_ui_replies.py", "tests/ui/test_ui_notifications.py"],
+                 "tests/ui/test_ui_replies.py", "tests/ui/test_ui_notifications.py",
+                 "tests/ui/test_ui_block_contact.py"],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
             )  # fmt: skip
             assert manager.poll() is None, "twm exited: the run had no window manager"
