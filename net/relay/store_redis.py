@@ -331,10 +331,11 @@ class _Batch:
 class _Step(NamedTuple):
     """One round of ``_ScriptPlan``: what the driver does, and with which (script, call)s.
 
-    ``each``: call the script objects one by one (redis-py's own ``EVALSHA``, and a load after
-    ``NOSCRIPT``); ``pipeline``: ``EVALSHA`` each call in one pipeline, answers with
-    ``raise_on_error=False``; ``load``: ``SCRIPT LOAD`` each script named (the calls are unused).
-    The driver sends back one answer per call, in order."""
+    ``each``: call redis-py's script objects one by one (a cluster; they reload a script after
+    ``NOSCRIPT`` themselves); ``pipeline``: ``EVALSHA`` each call, all in one write, an error
+    reply answering in its call's place; ``load``: ``SCRIPT LOAD`` each script named (the calls
+    are unused). The driver sends back one answer per call, in order (``_commands`` builds the
+    commands of the last two)."""
 
     kind: Literal["each", "pipeline", "load"]
     calls: Sequence[tuple[Any, dict[str, Any]]]
@@ -348,9 +349,8 @@ class _ScriptPlan:
     One round trip: the pipeline sends ``EVALSHA`` straight (redis-py's script objects ask
     ``SCRIPT EXISTS`` first, a second round trip per batch), and only after a ``NOSCRIPT`` (a
     restarted or flushed Redis) loads those scripts and reruns only those calls, once. Any other
-    error answer is a StoreError. A single call goes alone (a pipeline's bookkeeping costs more),
-    and so does each call on a cluster (redis-py refuses scripts in a cluster pipeline; each
-    script is still atomic on its slot).
+    error answer is a StoreError. On a cluster each call goes alone (redis-py refuses scripts in
+    a cluster pipeline; each script is still atomic on its slot).
 
     Drive it: ``while (step := plan.step) is not None: plan.answer(<run step>)``; then
     ``plan.replies`` holds one reply per call.
