@@ -282,6 +282,7 @@ class MainWindow(QMainWindow):
         )
         message_menu.addSeparator()
         self.block_action = self._action("&Block contact…", "Ctrl+Shift+B", self._block_current)
+        self.block_action.setEnabled(False)  # until a conversation is open: greyed, not inert
         message_menu.addAction(self.block_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._action("&About Parley", None, self.show_about))
@@ -386,6 +387,7 @@ class MainWindow(QMainWindow):
         self.conversations.remove_contact(contact_id)
         if shown is not None and shown.contact_id == contact_id:
             self.pane.close_conversation()
+            self.block_action.setEnabled(False)
             self.stack.setCurrentWidget(self.placeholder)
             self.list.selectionModel().clearCurrentIndex()
             self.statusBar().showMessage(
@@ -435,6 +437,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         self.stack.setCurrentWidget(self.pane)
         self.pane.open(conversation, at=at)
+        self.block_action.setEnabled(True)
         self._select(conversation.id)
 
     def open_conversation_id(self, conversation_id: str, *, at: MessageView | None = None) -> bool:

@@ -86,6 +86,7 @@ def test_block_asks_once_then_unblock_brings_the_contact_back_with_history(
     qtbot: QtBot, pair: tuple[MainWindow, MainWindow]
 ) -> None:
     alice, bob = pair
+    assert not bob.block_action.isEnabled()  # no conversation open: nobody to block
     open_chat(bob)
     wait_for_last(qtbot, bob, "Hello Bob, this is Alice.")
     # Bob compared safety numbers with Alice once (through the list's own menu).
@@ -112,6 +113,8 @@ def test_block_asks_once_then_unblock_brings_the_contact_back_with_history(
     qtbot.waitUntil(lambda: bob.conversations.rowCount() == 0, timeout=WAIT_MS)
     assert open_conversation(bob) is None and bob.pane.model.rowCount() == 0
     assert bob.stack.currentWidget() is bob.placeholder
+    assert "Alice is blocked" in bob.statusBar().currentMessage()
+    assert not bob.block_action.isEnabled()
     assert blocked_state(bob) == [(before.id, "accepted")]
 
     # What Alice sends now is dropped unread (she is not told: her message is sent as usual).
