@@ -38,6 +38,7 @@ def ask_to_block(
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         parent,
     )
+    box.setTextFormat(Qt.TextFormat.PlainText)  # a name is the contact's words, never markup
     box.button(QMessageBox.StandardButton.Yes).setText("Block")
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     named(box, f"Block {conversation.title}")

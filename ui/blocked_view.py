@@ -14,7 +14,7 @@ from parley.app.events import BlockedView
 from parley.ui.bridge import CoreBridge
 from parley.ui.people_list import PeopleListDialog
 from parley.ui.widgets import named
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 
@@ -93,6 +93,8 @@ class BlockedDialog(PeopleListDialog):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             self,
         )
+        # A request's name is only its claim: shown as typed, never as markup.
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.button(QMessageBox.StandardButton.Yes).setText("Unblock")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         named(box, "Unblock")

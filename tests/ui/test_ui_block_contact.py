@@ -17,7 +17,7 @@ from parley.ui.block_contact import question
 from parley.ui.blocked_view import BlockedDialog
 from parley.ui.main_window import MainWindow
 from parley.ui.safety_dialog import SafetyNumberDialog
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -68,6 +68,7 @@ def answer(qtbot: QtBot, window: MainWindow, button: QMessageBox.StandardButton)
     box = wait_for_window(qtbot, QMessageBox, window)
     text = box.text()
     assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    assert box.textFormat() == Qt.TextFormat.PlainText  # a name like "<b>Eve</b>" stays text
     click(box.button(button))
     qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT_MS)
     return text
@@ -137,6 +138,7 @@ def test_block_asks_once_then_unblock_brings_the_contact_back_with_history(
         lambda: blocked.confirm is not None and blocked.confirm.isVisible(), timeout=WAIT_MS
     )
     assert blocked.confirm is not None
+    assert blocked.confirm.textFormat() == Qt.TextFormat.PlainText
     click(blocked.confirm.button(QMessageBox.StandardButton.Yes))
     qtbot.waitUntil(lambda: blocked.list.count() == 0, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: bob.conversations.rowCount() == 1, timeout=WAIT_MS)
