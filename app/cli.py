@@ -4,9 +4,9 @@ Usage: ``parley cli --profile DIR COMMAND ...`` (``--profile`` defaults to the p
 folder). Commands: init, invite, add, send (a TEXT, or ``--picture FILE`` with an optional
 ``--caption TEXT``; ``--reply-to MESSAGE-ID`` quotes a message), react
 (``react MESSAGE-ID EMOJI``, ``react MESSAGE-ID --remove``), recv, list, search, safety-number,
-verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), blocked,
-unblock (``unblock ID``), merge, succession (``succession sign NEW-INVITE-OR-KEY`` on the old
-profile, ``succession adopt STATEMENT`` on the new one).
+verify, accept-key, key-storage, requests (``requests accept|delete|block ID``), block
+(``block CONTACT``), blocked, unblock (``unblock ID``), merge, succession (``succession sign
+NEW-INVITE-OR-KEY`` on the old profile, ``succession adopt STATEMENT`` on the new one).
 
 Message requests: a first message from someone who is not a contact is a request. ``recv`` prints
 its messages with ``request`` in the sender column (the claimed name in quotes, marked unverified,
@@ -14,11 +14,17 @@ and the identity's fingerprint; ``"request": true`` in JSON); nothing, not even 
 goes back until ``requests accept ID``. A message that cannot be shown is reported on standard
 error as "a message from X could not be shown: REASON".
 
-Blocking: ``blocked`` lists the blocked identities (id, the name you knew them by or their claimed
-name with the fingerprint, what unblocking gives back, how many deliveries were dropped);
-``unblock ID`` (an id or a unique prefix, as ``requests`` takes) puts one back where it was
-blocked from: a request is a request again, a contact the contact it was (same key, same
-verification). What it sent while blocked was dropped unread and stays gone.
+Blocking: ``block CONTACT`` blocks an accepted contact (named as ``send`` and ``safety-number``
+name one: its id, a prefix of the id, or its name), as the app's Message > Block contact… does:
+they are not told, nothing they send is shown, their conversation leaves ``list``. It prints one
+line, ``Blocked LABEL; undo with `parley cli unblock ID`.`` (``--json``: the object ``blocked
+--json`` prints for it). A message request is blocked with ``requests block ID`` instead; naming
+one, or someone already blocked, is refused (exit code 6) and blocks nothing. ``blocked`` lists
+the blocked identities (id, the name you knew them by or their claimed name with the
+fingerprint, what unblocking gives back, how many deliveries were dropped); ``unblock ID`` (an
+id or a unique prefix, as ``requests`` takes) puts one back where it was blocked from: a request
+is a request again, a contact the contact it was (same key, same verification). What it sent
+while blocked was dropped unread and stays gone.
 
 A passphrase is read from ``PARLEY_PASSPHRASE`` or, with
 ``--passphrase-stdin``, from the first line of standard input; it is never a command-line argument
@@ -33,7 +39,8 @@ Exit codes (stable; scripts may rely on them):
 3     locked: wrong passphrase, no passphrase given, or the keyring lacks the key
 4     not found: no account in the profile, or no such contact
 5     network: the relay cannot be reached, or refused the request
-6     rejected input: a bad invite, a file that is not a picture, an existing profile
+6     rejected input: a bad invite, a file that is not a picture, an existing profile,
+      ``block`` of a message request or of someone already blocked
 7     blocked: the contact's verified safety number changed (run accept-key)
 8     storage: the encrypted store is damaged
 9     timeout: ``recv --count N`` received fewer than N messages in time
@@ -178,6 +185,12 @@ class UsageError(CliFailure):
     code = EXIT_USAGE
 
 
+class NotBlockable(CliFailure):
+    """``block`` was given a request or an identity already blocked (exit code 6)."""
+
+    code = EXIT_REJECTED
+
+
 class RecvTimeout(CliFailure):
     """``recv`` got fewer messages than asked for (exit code 9)."""
 
@@ -272,12 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     requests.add_argument("request", nargs="?", help="the request's id (or a prefix of it)")
     requests.add_argument("--name", help="with accept: what to call the new contact")
     requests.add_argument("--json", action="store_true")
-    blocked = commands.add_parser("blocked", help="list the identities you blocked")
-    blocked.add_argument("--json", action="store_true")
-    unblock = commands.add_parser(
-        "unblock", help="unblock an identity: back to a request, or the contact it was"
-    )
-    unblock.add_argument("blocked_id", metavar="ID", help="its id (or a prefix of it)")
+    _blocking_parsers(commands)
     merge = commands.add_parser(
         "merge", help="merge a verified request or contact (a new key) into an existing contact"
     )
@@ -289,6 +297,25 @@ def _parser() -> argparse.ArgumentParser:
         "value", help="sign: the NEW account's invite or identity key; adopt: the statement"
     )
     return parser
+
+
+def _blocking_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """block CONTACT, blocked, unblock ID."""
+    block = commands.add_parser(
+        "block",
+        help="block a contact (a request: requests block ID); undo with unblock ID",
+        description="Block a contact: they are not told, and nothing they send is shown until "
+        "`parley cli unblock ID` (the id `parley cli blocked` lists). A message request is "
+        "blocked with `parley cli requests block ID`.",
+    )
+    block.add_argument("contact", help="contact name or id (or a prefix of the id)")
+    block.add_argument("--json", action="store_true", help="print the blocked entry as JSON")
+    blocked = commands.add_parser("blocked", help="list the identities you blocked")
+    blocked.add_argument("--json", action="store_true")
+    unblock = commands.add_parser(
+        "unblock", help="unblock an identity: back to a request, or the contact it was"
+    )
+    unblock.add_argument("blocked_id", metavar="ID", help="its id (or a prefix of it)")
 
 
 def _passphrase(args: argparse.Namespace, stdin: TextIO) -> str | None:
@@ -374,6 +401,17 @@ def _one_by_id_prefix(
     if len(found) != 1:
         raise ContactNotFound(f"There is {none_or_many[0] if not found else none_or_many[1]}{rest}")
     return found[0]
+
+
+def _named(everyone: list[ContactView], wanted: str) -> list[ContactView]:
+    """Those of ``everyone`` that ``wanted`` names: its exact id or name if any has it, else
+    the name in any case or a prefix of the id (the one rule every CONTACT argument follows)."""
+    exact = [c for c in everyone if wanted in (c.id, c.display_name)]
+    return exact or [
+        c
+        for c in everyone
+        if c.display_name.casefold() == wanted.casefold() or c.id.startswith(wanted.lower())
+    ]
 
 
 def _message_line(message: MessageView, request: RequestView | None = None) -> str:
@@ -487,7 +525,7 @@ class Cli:
         elif command == "key-storage":
             info = await messenger.key_storage()
             self.print(f"{info.kind}\t{info.backend}\t{info.description}")
-        elif command in ("requests", "merge", "succession", "blocked", "unblock"):
+        elif command in ("requests", "merge", "succession", "block", "blocked", "unblock"):
             await self.strangers(messenger)
         elif command in ("safety-number", "verify", "accept-key"):
             contact = await self.contact(messenger, self.args.contact, requests=True)
@@ -538,7 +576,7 @@ class Cli:
         """requests, merge and succession: who may speak as whom."""
         if self.args.command == "requests":
             await self.requests(messenger)
-        elif self.args.command in ("blocked", "unblock"):
+        elif self.args.command in ("block", "blocked", "unblock"):
             await self.blocking(messenger)
         elif self.args.command == "merge":
             source = await self.contact(messenger, self.args.source, requests=True)
@@ -576,7 +614,11 @@ class Cli:
             await messenger.block(request.contact_id)
 
     async def blocking(self, messenger: Messenger) -> None:
-        """``blocked`` lists, ``unblock ID`` puts one back where it was blocked from."""
+        """``block CONTACT`` blocks a contact, ``blocked`` lists, ``unblock ID`` puts one back
+        where it was blocked from."""
+        if self.args.command == "block":
+            await self.block(messenger)
+            return
         everyone = await messenger.blocked()
         if self.args.command == "blocked":
             for blocked in everyone:
@@ -601,6 +643,46 @@ class Cli:
         else:
             print("It is a message request again; see `parley cli requests`.", file=self.err)
         self.print(f"{view.id}\t{printable(blocked.label)}")
+
+    async def block(self, messenger: Messenger) -> None:
+        """Block an accepted contact, named as ``send`` names one, through the app's own call
+        (``Messenger.block``, as Message > Block contact… does). A request or an identity
+        already blocked is refused (``Messenger.block`` would quietly do nothing for the
+        latter): requests have ``requests block``, blocked identities ``unblock``."""
+        wanted = self.args.contact
+        if wanted.strip() and not _named(await messenger.contacts(), wanted):
+            await self.not_blockable(messenger, wanted)
+        contact = await self.contact(messenger)
+        await messenger.block(contact.id)
+        [blocked] = [b for b in await messenger.blocked() if b.contact_id == contact.id]
+        if self.args.json:
+            self.print(json.dumps(_blocked_json(blocked)))
+        else:
+            self.print(
+                f"Blocked {printable(blocked.label)}; "
+                f"undo with `parley cli unblock {blocked.contact_id}`."
+            )
+
+    async def not_blockable(self, messenger: Messenger, wanted: str) -> None:
+        """``wanted`` names no contact: if it names exactly one request or blocked identity
+        instead, say which and what to run (else the caller's usual "no contact" error)."""
+        blocked = {b.contact_id: b for b in await messenger.blocked()}
+        requests = {r.contact_id: r for r in await messenger.requests()}
+        others = [await messenger.contact(i) for i in (*blocked, *requests)]
+        found = _named(others, wanted)
+        if len(found) != 1:
+            return
+        if found[0].id in blocked:
+            entry = blocked[found[0].id]
+            raise NotBlockable(
+                f"{entry.label} is already blocked; "
+                f"`parley cli unblock {entry.contact_id}` unblocks it."
+            )
+        request = requests[found[0].id]
+        raise NotBlockable(
+            f"{request.label} is a message request, not a contact; "
+            f"`parley cli requests block {request.contact_id}` blocks it."
+        )
 
     async def request(self, messenger: Messenger, wanted: str) -> RequestView:
         return _one_by_id_prefix(
@@ -635,12 +717,7 @@ class Cli:
         everyone = await messenger.contacts()
         if requests:
             everyone += [await messenger.contact(r.contact_id) for r in await messenger.requests()]
-        exact = [c for c in everyone if wanted in (c.id, c.display_name)]
-        matches = exact or [
-            c
-            for c in everyone
-            if c.display_name.casefold() == wanted.casefold() or c.id.startswith(wanted.lower())
-        ]
+        matches = _named(everyone, wanted)
         if len(matches) != 1:
             reason = "no contact" if not matches else "more than one contact"
             raise ContactNotFound(
