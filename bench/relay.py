@@ -79,7 +79,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import msgpack
 from _common import emit
@@ -151,6 +151,16 @@ async def _serve_echo() -> None:
         port = server.sockets[0].getsockname()[1]
         print(f"ws://127.0.0.1:{port}", flush=True)
         await asyncio.Future()
+
+
+class Relay(Protocol):
+    """What a closed loop needs of the relay it drives: where it listens, and its CPU so far
+    (``Server``, a process started here; bench/relay_scale.py also drives relays that another
+    machine runs, whose CPU is that machine's to read)."""
+
+    url: str
+
+    def cpu_seconds(self) -> float: ...
 
 
 @dataclass
@@ -428,7 +438,7 @@ SHARES: dict[str, float] = {}
 
 
 async def _measure(
-    server: Server, counts: list[int], others: Mapping[str, Callable[[], float]] | None = None
+    server: Relay, counts: list[int], others: Mapping[str, Callable[[], float]] | None = None
 ) -> tuple[float, float]:
     """Messages per second over DURATION, and the server's CPU seconds per second meanwhile.
 
@@ -707,7 +717,7 @@ async def _close_all(
 
 
 async def relay_saturation(
-    server: Server,
+    server: Relay,
     keys: Sequence[SigningKey] | None = None,
     pairs: list[tuple[RelayConn, RelayConn]] | None = None,
     others: Mapping[str, Callable[[], float]] | None = None,

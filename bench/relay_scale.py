@@ -28,16 +28,31 @@ directory) started here. Figures:
   ``idle_10k_rss_mb``: that relay's whole RSS with 10,000 idle connections open.
 
 PARLEY_BENCH_QUICK=1 shrinks every count so the test suite can check the output's shape.
+
+**Load from another machine** (``--remote ONE TWO``). On two cores the load generator takes 0.6-0.7
+of a core that the relays would need (see ``two_process_ratio_ceiling``), so the two-process figure
+wants the load on a machine of its own. Start both relays on the relay machine, over one Redis::
+
+    parley relay --host 0.0.0.0 --port 8001 --rate 0 --store redis://REDIS:6379/0
+    parley relay --host 0.0.0.0 --port 8002 --rate 0 --store redis://REDIS:6379/0 --workers 2
+
+and on the load machine run ``bench/relay_scale.py --remote ws://RELAYHOST:8001
+ws://RELAYHOST:8002``. It prints ``one_process_msgs_per_s``, ``two_process_msgs_per_s`` and
+``two_process_ratio`` with the same closed loop, and ``*_load_machine_cpu``: this machine's CPU
+share meanwhile (well under its cores: the load was not the limit). The relays' CPU is the relay
+machine's to read. ``--rate 0`` because 100 senders each go well past the per-account limit.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -67,6 +82,16 @@ class Workers(load.Server):
 
     def cpu_seconds(self) -> float:
         return sum(load.cpu_seconds(pid) for pid in self._children())
+
+
+@dataclass
+class RemoteRelay:
+    """A relay another machine runs (``--remote``): here only its URL is known."""
+
+    url: str
+
+    def cpu_seconds(self) -> float:
+        return 0.0  # that machine's to read; the remote figures leave the relays' CPU out
 
 
 def start_relay(data_dir: Path, redis_url: str | None, workers: int = 1) -> load.Server:
@@ -196,7 +221,42 @@ async def bench(data_dir: Path, redis: RedisServer) -> dict[str, float | int | s
     return figures
 
 
+async def remote(one_url: str, two_url: str) -> dict[str, float | int | str]:
+    """The two-process figures against relays another machine runs (see the module doc)."""
+    figures: dict[str, float | int | str] = {}
+    for phase, url in (("one_process", one_url), ("two_process", two_url)):
+        rate, _, _ = await load.relay_saturation(
+            RemoteRelay(url), others={"machine": load.machine_cpu_seconds}
+        )
+        figures[f"{phase}_msgs_per_s"] = rate
+        figures[f"{phase}_load_cpu"] = load.SHARES["load"]
+        figures[f"{phase}_load_machine_cpu"] = load.SHARES["machine"]
+    figures.update(
+        two_process_ratio=float(figures["two_process_msgs_per_s"])
+        / float(figures["one_process_msgs_per_s"]),
+        remote=1,
+        load_cores=os.cpu_count() or 0,
+        pairs=load.PAIRS,
+        quick=int(QUICK),
+    )
+    return figures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Issue 13's scale-out figures, one JSON line last (the module doc says how)."
+    )
+    parser.add_argument(
+        "--remote",
+        nargs=2,
+        metavar=("ONE", "TWO"),
+        help="only the two-process figures, against relays another machine runs: ONE a single "
+        "relay process, TWO `--workers 2`, both over the same Redis (see the module doc)",
+    )
+    args = parser.parse_args(argv)
+    if args.remote:
+        emit(asyncio.run(remote(*args.remote)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="parley-bench-scale-") as tmp:
         redis = RedisServer(Path(tmp) / "redis", appendfsync="everysec").start()
         try:

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.redis_server import RedisServer
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def run_quick(script: str, timeout: float) -> dict[str, Any]:
+def run_quick(script: str, timeout: float, *args: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(BENCH / script)],
+        [sys.executable, str(BENCH / script), *args],
         check=False,
         capture_output=True,
         text=True,
@@ -63,3 +65,34 @@ def test_the_redis_link_bench_prints_its_figures() -> None:
     for side in ("redis_py", "link"):
         assert figures[f"{side}_wake_us"] > 0, side
     assert figures["quick"] == 1
+
+
+def test_the_scale_bench_drives_relays_it_did_not_start(tmp_path: Path) -> None:
+    # --remote: the two-process figures with the load on its own machine; here both "machines"
+    # are this one, with the relays started the way the module doc tells an operator to.
+    redis = RedisServer(tmp_path / "redis").start()
+    relays: list[subprocess.Popen[str]] = []
+    try:
+        urls = []
+        for extra in ([], ["--workers", "2"]):
+            relay = subprocess.Popen(
+                [sys.executable, "-m", "parley", "relay", "--host", "127.0.0.1", "--port", "0",
+                 "--data", str(tmp_path / f"relay{len(relays)}"), "--rate", "0",
+                 "--store", redis.url, *extra],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            relays.append(relay)
+            assert relay.stdout is not None
+            urls.append(relay.stdout.readline().strip())
+        figures = run_quick("relay_scale.py", 120, "--remote", *urls)
+        assert figures["remote"] == 1
+        for key in ("one_process_msgs_per_s", "two_process_msgs_per_s", "two_process_ratio"):
+            assert figures[key] > 0, key
+        for phase in ("one_process", "two_process"):
+            assert figures[f"{phase}_load_machine_cpu"] > 0, phase
+        assert "redis_durable_ratio" not in figures  # those need the processes started here
+    finally:
+        for relay in relays:
+            relay.terminate()  # a `--workers` supervisor stops its workers on SIGTERM
+            relay.wait(10)
+        redis.stop()

@@ -354,6 +354,33 @@ async def test_sends_while_redis_is_down_are_refused_and_the_relay_recovers(
         server.stop()
 
 
+async def test_wake_ups_resume_after_redis_restarts_under_two_relays(
+    tmp_path: Path, relay_factory: RelayFactory, peers: PeerFactory
+) -> None:
+    # Relay B's subscription dies with redis-server; once Redis is back, B subscribes again by
+    # itself, and a message sent through A reaches Bob on B at once, not at his next login.
+    server = RedisServer(tmp_path / "redis", appendfsync="always").start()
+    try:
+        relay_a, relay_b = _two_relays(relay_factory, server.url)
+        bob = await peers(relay_b.url).start()
+        alice = await peers(relay_a.url).start()
+        await alice.client.send(bob.account, message_id(1), b"before")
+        assert [d.payload for d in await bob.wait_for(1)] == [b"before"]
+        server.kill()
+        server.start(port=server.port)
+        deadline = time.monotonic() + 20
+        while "wake-up subscription lost" not in "\n".join(relay_b.lines):
+            assert time.monotonic() < deadline, "relay B never noticed"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # a few reconnection delays: B is subscribed again
+        await alice.client.send(bob.account, message_id(2), b"after")
+        received = await bob.wait_for(2, timeout=10)
+        assert [d.payload for d in received] == [b"before", b"after"]
+        assert "Traceback" not in "\n".join(relay_b.lines)
+    finally:
+        server.stop()
+
+
 async def test_prekey_fetch_limits_hold_when_an_attacker_spreads_fetches_over_relays(
     relay_factory: RelayFactory, redis_url: str
 ) -> None:
