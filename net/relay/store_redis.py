@@ -66,7 +66,6 @@ from parley.net.relay.store import (
 try:
     import hiredis
     import redis
-    import redis.asyncio as aioredis
     import redis.asyncio.cluster as aioredis_cluster
     import redis.cluster
     import redis.exceptions
@@ -468,9 +467,10 @@ def is_redis_url(url: str) -> bool:
 
 
 def _client(url: str, *, use_asyncio: bool = False) -> Any:
-    """A synchronous (or asyncio) client for ``url``: standalone for redis:// and rediss://,
-    cluster for the ``+cluster`` forms (any one node's address; the client discovers the
-    others)."""
+    """A synchronous client for ``url``: standalone for redis:// and rediss://, cluster for the
+    ``+cluster`` forms (any one node's address; the client discovers the others). With
+    ``use_asyncio``, the asyncio cluster client (a cluster's batch writes; a standalone Redis
+    has the store's own links)."""
     if redis is None:  # pragma: no cover
         raise RelayConfigError("a Redis store needs the redis package: pip install 'parley[redis]'")
     parts = urlsplit(url)
@@ -480,9 +480,7 @@ def _client(url: str, *, use_asyncio: bool = False) -> Any:
     options: dict[str, Any] = {"socket_timeout": 5.0, "socket_connect_timeout": 5.0}
     cluster = parts.scheme.endswith("+cluster")
     if use_asyncio:
-        if cluster:
-            return aioredis_cluster.RedisCluster.from_url(plain, **options)
-        return aioredis.Redis.from_url(plain, **options)
+        return aioredis_cluster.RedisCluster.from_url(plain, **options)
     if cluster:
         return redis.cluster.RedisCluster.from_url(plain, **options)
     return redis.Redis.from_url(plain, **options)

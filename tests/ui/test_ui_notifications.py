@@ -22,6 +22,8 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
+    HEART,
+    THUMBS,
     WAIT_MS,
     choose_in_menu,
     click,
@@ -38,8 +40,6 @@ from tests.ui.ui_driver import (
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
 
-THUMBS = "\U0001f44d"
-HEART = "\u2764\ufe0f"
 LAUGH = "\U0001f602"
 
 

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from tests.ui.ui_driver import (
+    HEART,
+    THUMBS,
     WAIT_MS,
     bubble_point,
     choose_in_menu,
@@ -36,9 +38,6 @@ from tests.ui.ui_driver import (
 )
 
 pytest_plugins = ["ui_fixtures"]  # the fixtures: real core, real relay (see ui_fixtures.py)
-
-THUMBS = "\U0001f44d"
-HEART = "\u2764\ufe0f"
 
 
 def test_reply_from_the_bubble_menu_quotes_and_a_click_on_the_quote_finds_it(

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from parley.ui.main_window import MainWindow
 
 WAIT_MS = 30_000
+THUMBS = "\U0001f44d"  # the reactions the tests put on messages
+HEART = "\u2764\ufe0f"
 W = TypeVar("W", bound=QWidget)
 
 
